@@ -1,0 +1,39 @@
+# Gridlight — `make run` starts the server, `make test` sets up and runs every check.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 5000
+export GRIDLIGHT_DATA_DIR ?= data
+
+.PHONY: run test lint bench system-deps venv demo-data clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@bash .ci/system-deps.sh
+
+demo-data: $(STAMP)
+	@$(PY) -m generator demo --out $(GRIDLIGHT_DATA_DIR)/demo
+
+run: $(STAMP) demo-data
+	@GRIDLIGHT_DEMO=$${GRIDLIGHT_DEMO:-1} PORT=$(PORT) $(PY) -m server run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check generator server widget_api tests benchmarks
+	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
+
+test: $(STAMP) system-deps lint
+	$(VENV)/bin/pytest
+
+bench: $(STAMP) system-deps
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

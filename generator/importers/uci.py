@@ -1,0 +1,117 @@
+"""Importer for the UCI "Individual household electric power consumption" format.
+
+The file is ``;``-separated with a ``Date`` (d/m/yyyy) and ``Time`` (hh:mm:ss) in the
+household's local time (Europe/Paris) and ``?`` for a missing minute. It becomes a dataset
+household with the channels
+
+* ``Overall`` — ``Global_active_power``, whole-house minute average [kW];
+* ``Kitchen``, ``Laundry``, ``HeaterAC`` — ``Sub_metering_1..3``, energy in the minute [Wh],
+  converted to average power [kW] (× 60 / 1000).
+
+Timestamps become UTC at the data's own 1-minute resolution; minutes absent from the file
+(or written ``?``) stay missing (NaN) on a regular 1-minute index.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from generator.dataset import (
+    Dataset,
+    DatasetError,
+    HouseholdInfo,
+    column_name,
+    validate_household_id,
+)
+
+__all__ = ["UCI_CHANNELS", "UCI_TIMEZONE", "import_uci", "read_uci"]
+
+UCI_TIMEZONE = "Europe/Paris"
+UCI_CHANNELS = ("Overall", "Kitchen", "Laundry", "HeaterAC")
+_WH_PER_MIN_TO_KW = 60.0 / 1000.0
+_REQUIRED = (
+    "Date",
+    "Time",
+    "Global_active_power",
+    "Sub_metering_1",
+    "Sub_metering_2",
+    "Sub_metering_3",
+)
+
+
+def _localize(local: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
+    """Local wall-clock times → UTC, resolving the autumn DST repeat by order."""
+    try:
+        aware = local.tz_localize(timezone, ambiguous="infer", nonexistent="NaT")
+    except Exception:  # noqa: BLE001 - pytz/zoneinfo raise various errors for 'infer'
+        aware = local.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+    return aware.tz_convert("UTC")
+
+
+def read_uci(path: str | os.PathLike[str], *, timezone: str = UCI_TIMEZONE) -> pd.DataFrame:
+    """Read a UCI household power file into a frame of the four channels [kW], UTC index."""
+    try:
+        raw = pd.read_csv(
+            path,
+            sep=";",
+            na_values=["?", ""],
+            dtype={"Date": "string", "Time": "string"},
+            low_memory=False,
+        )
+    except FileNotFoundError as err:
+        raise DatasetError(f"UCI file {str(path)!r} does not exist") from err
+    except (pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise DatasetError(
+            f"{str(path)!r} is not in the UCI household power format: {err}"
+        ) from err
+    missing = [c for c in _REQUIRED if c not in raw.columns]
+    if missing:
+        raise DatasetError(
+            f"{str(path)!r} is not in the UCI household power format: "
+            f"missing column(s) {', '.join(missing)}"
+        )
+    if raw.empty:
+        raise DatasetError(f"UCI file {str(path)!r} has no rows")
+    local = pd.to_datetime(
+        raw["Date"] + " " + raw["Time"], format="%d/%m/%Y %H:%M:%S", errors="coerce"
+    )
+    if local.isna().any():
+        bad = int(local.isna().idxmax())
+        raise DatasetError(
+            f"{str(path)!r} row {bad + 2}: date/time {raw['Date'][bad]!r} {raw['Time'][bad]!r} "
+            "is not d/m/yyyy hh:mm:ss"
+        )
+    ts = _localize(pd.DatetimeIndex(local), timezone)
+    values = pd.DataFrame(
+        {
+            "Overall": pd.to_numeric(raw["Global_active_power"], errors="coerce"),
+            "Kitchen": pd.to_numeric(raw["Sub_metering_1"], errors="coerce") * _WH_PER_MIN_TO_KW,
+            "Laundry": pd.to_numeric(raw["Sub_metering_2"], errors="coerce") * _WH_PER_MIN_TO_KW,
+            "HeaterAC": pd.to_numeric(raw["Sub_metering_3"], errors="coerce") * _WH_PER_MIN_TO_KW,
+        }
+    ).astype("float64")
+    values.index = ts
+    values = values[values.index.notna()]
+    values = values[~values.index.duplicated(keep="first")].sort_index()
+    full = pd.date_range(values.index[0], values.index[-1], freq="60s", tz="UTC", name="ts")
+    return values.reindex(full)
+
+
+def import_uci(path: str | os.PathLike[str], household: str, *, name: str | None = None) -> Dataset:
+    """A one-household :class:`Dataset` from a UCI file."""
+    validate_household_id(household)
+    frame = read_uci(path)
+    table = frame.rename(columns={c: column_name(household, c) for c in frame.columns})
+    info = HouseholdInfo(
+        id=household,
+        name=name or f"UCI household ({Path(path).name})",
+        archetype="real",
+        timezone=UCI_TIMEZONE,
+        channels=UCI_CHANNELS,
+        resolution_s=60,
+        source="uci:individual-household-electric-power-consumption",
+    )
+    return Dataset(households={household: info}, table=table)

@@ -1,0 +1,1 @@
+"""Gridlight's server: the Flask app, streams, statistics, ingest, storage and API."""

@@ -1,0 +1,1 @@
+"""Quick statistics and traffic-light classification (pure: no Flask, no Redis)."""

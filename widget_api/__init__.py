@@ -1,0 +1,1 @@
+"""The widget-facing blueprint and push notifications."""
