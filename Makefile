@@ -33,6 +33,7 @@ test: $(STAMP) system-deps lint
 	$(VENV)/bin/pytest
 
 bench: $(STAMP) system-deps
+	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/run_all.py
 
 clean:
