@@ -1,0 +1,135 @@
+"""Traffic-light classification of readings against a household's thresholds.
+
+For each value, in this order:
+
+* ``critical`` — missing (None/NaN), negative, or above the channel's physical bound
+  (``HouseholdStats.physical_max_kw``, 100 kW by default: far above what a household main carries);
+* ``red`` — at or above the right-tail critical value (``rt_critical_value_0.01``);
+* ``yellow`` — above the 75th percentile;
+* ``green`` — otherwise.
+
+With ``by_hour`` statistics the thresholds of the reading's local hour (in the household's time
+zone) are used when that hour had enough history, else the overall ones.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from server.stats.model import HouseholdStats
+from server.stats.windows import StatsInputError
+
+__all__ = ["LEGACY_COLOURS", "LEVELS", "classify", "classify_array", "worst"]
+
+#: Levels from best to worst.
+LEVELS: tuple[str, ...] = ("green", "yellow", "red", "critical")
+
+#: The seed's colour names, for the compatibility routes.
+LEGACY_COLOURS: Mapping[str, str] = {
+    "green": "Green",
+    "yellow": "Yellow",
+    "red": "Red",
+    "critical": "Critical Red",
+}
+
+_RANK = {level: i for i, level in enumerate(LEVELS)}
+_LEVEL_ARRAY = np.array(LEVELS, dtype=object)
+
+
+def worst(levels: Iterable[str] | Mapping[str, str]) -> str:
+    """The worst of some levels (``green`` for none); a mapping's values are used."""
+    items = levels.values() if isinstance(levels, Mapping) else levels
+    rank = -1
+    for level in items:
+        try:
+            rank = max(rank, _RANK[level])
+        except KeyError:
+            raise ValueError(f"unknown level {level!r}: expected one of {LEVELS}") from None
+    return LEVELS[max(rank, 0)]
+
+
+def _local_hours(stats: HouseholdStats, ts: object, n: int) -> np.ndarray | None:
+    if not stats.by_hour or ts is None:
+        return None
+    index = pd.DatetimeIndex([ts] if isinstance(ts, datetime | str | np.datetime64) else ts)
+    if len(index) != n:
+        raise StatsInputError(f"got {len(index)} timestamps for {n} values")
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    return np.asarray(index.tz_convert(stats.timezone).hour)
+
+
+def _thresholds(
+    stats: HouseholdStats, channel: str, hours: np.ndarray | None, n: int
+) -> tuple[np.ndarray | float, np.ndarray | float]:
+    overall = stats.channels[channel]
+    per_hour = stats.hours.get(channel, {}) if hours is not None else {}
+    if hours is None or not per_hour:
+        return overall.p75_kw, overall.critical_kw
+    p75 = np.full(24, overall.p75_kw)
+    crit = np.full(24, overall.critical_kw)
+    for h, s in per_hour.items():
+        p75[h], crit[h] = s.p75_kw, s.critical_kw
+    return p75[hours], crit[hours]
+
+
+def classify_array(
+    stats: HouseholdStats, channel: str, values: np.ndarray, hours: np.ndarray | None = None
+) -> np.ndarray:
+    """Levels (an object array of level strings) of one channel's values [kW].
+
+    ``hours`` are the values' local hours of day (only used with ``by_hour`` statistics).
+    """
+    if channel not in stats.channels:
+        known = ", ".join(stats.channels)
+        raise StatsInputError(f"unknown channel {channel!r} (known: {known})")
+    x = np.asarray(values, dtype="float64")
+    p75, crit = _thresholds(stats, channel, hours, x.size)
+    with np.errstate(invalid="ignore"):
+        critical = ~np.isfinite(x) | (x < 0) | (x > stats.max_kw(channel))
+        code = np.where(critical, 3, np.where(x >= crit, 2, np.where(x > p75, 1, 0)))
+    return _LEVEL_ARRAY[code]
+
+
+def classify(
+    stats: HouseholdStats,
+    values: pd.DataFrame | Mapping[str, float | None],
+    ts: object = None,
+) -> pd.DataFrame | dict[str, str]:
+    """Classify readings against ``stats`` (see the module docstring).
+
+    ``values``: a frame (columns = channels, one row per reading) → a frame of level strings
+    with the same index and columns; or one reading as ``{channel: power_kw}`` → a dict of
+    levels. ``ts`` are the readings' UTC timestamps (for ``by_hour`` statistics): a frame's
+    index is used when ``ts`` is None; one reading without ``ts`` uses the overall thresholds.
+    """
+    if isinstance(values, pd.DataFrame):
+        if ts is None and isinstance(values.index, pd.DatetimeIndex):
+            ts = values.index
+        hours = _local_hours(stats, ts, len(values))
+        out = {
+            col: classify_array(
+                stats, str(col), values[col].to_numpy(dtype="float64", na_value=np.nan), hours
+            )
+            for col in values.columns
+        }
+        return pd.DataFrame(out, index=values.index, columns=values.columns, dtype=object)
+    if isinstance(values, Mapping):
+        hours = _local_hours(stats, ts, 1)
+        result: dict[str, str] = {}
+        for channel, value in values.items():
+            v = math.nan if value is None else value
+            try:
+                x = np.array([float(v)])
+            except (TypeError, ValueError):
+                x = np.array([math.nan])  # not a number: not a usable reading
+            result[str(channel)] = str(classify_array(stats, str(channel), x, hours)[0])
+        return result
+    raise StatsInputError(
+        f"values must be a DataFrame or a mapping of channel to power, got {type(values).__name__}"
+    )
