@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from generator.dataset import DatasetError
 
 # Modules that contribute sub-commands, in help order.
-COMMAND_MODULES = ("generator.synth_cli", "generator.importers.cli")
+COMMAND_MODULES = ("generator.synth_cli", "generator.importers.cli", "generator.replay_cli")
 
 
 def build_parser() -> argparse.ArgumentParser:

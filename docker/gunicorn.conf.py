@@ -1,0 +1,51 @@
+"""gunicorn configuration of Gridlight's web process (``gunicorn -c docker/gunicorn.conf.py``).
+
+* gevent worker (``-k gevent``): one greenlet per connection, so thousands of SSE clients per
+  worker. No ``preload_app``: gevent patches in each worker after the fork (gunicorn #588), and
+  the app is created there, after patching.
+* ``bind`` 0.0.0.0:$PORT (5000). Workers: ``$WEB_CONCURRENCY``, default 2 with ``REDIS_URL``;
+  without Redis the broker lives in the worker's memory, so exactly one worker.
+* Workers share a metrics directory so ``/metrics`` sums them (``GRIDLIGHT_METRICS_DIR``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+
+wsgi_app = "server:create_app()"
+bind = f"0.0.0.0:{int(os.environ.get('PORT', '5000'))}"
+worker_class = "gevent"
+preload_app = False
+worker_connections = int(os.environ.get("GRIDLIGHT_WORKER_CONNECTIONS", "20000"))
+_redis = bool(os.environ.get("REDIS_URL"))
+workers = int(os.environ.get("WEB_CONCURRENCY") or (2 if _redis else 1))
+if not _redis and workers != 1:
+    print(
+        f"gunicorn.conf: WEB_CONCURRENCY={workers} needs REDIS_URL (the in-process broker is per "
+        "worker); running 1 worker",
+        file=sys.stderr,
+    )
+    workers = 1
+timeout = 30
+graceful_timeout = 10
+keepalive = 75
+accesslog = os.environ.get("GRIDLIGHT_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GRIDLIGHT_LOG_LEVEL", "info")
+
+_created_metrics_dir: str | None = None
+
+
+def on_starting(server):  # noqa: ANN001, ANN201
+    global _created_metrics_dir
+    if not os.environ.get("GRIDLIGHT_METRICS_DIR"):
+        _created_metrics_dir = tempfile.mkdtemp(prefix="gridlight-metrics-")
+        os.environ["GRIDLIGHT_METRICS_DIR"] = _created_metrics_dir
+
+
+def on_exit(server):  # noqa: ANN001, ANN201
+    if _created_metrics_dir:
+        shutil.rmtree(_created_metrics_dir, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""``GET /api/v1/households``, ``/households/{h}`` and ``/households/{h}/stats``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, current_app, jsonify, request
+
+from server.api.params import parse_interval
+from server.errors import InvalidParameter
+from server.extension import state
+
+__all__ = ["register"]
+
+
+def _summary(household: str) -> dict:
+    gl = state()
+    info = gl.households.info(household)
+    out = info.to_json()
+    out["dataset"] = gl.households.dataset_path(household).name
+    out["replayed"] = (
+        bool(current_app.config["DEMO"]) and household in current_app.config["DEMO_HOUSEHOLDS"]
+    )
+    return out
+
+
+def list_households():  # noqa: ANN201
+    gl = state()
+    return jsonify({"households": [_summary(info.id) for info in gl.households.all()]})
+
+
+def get_household(household: str):  # noqa: ANN201
+    gl = state()
+    out = _summary(household)
+    replay = gl.households.replayable(household)
+    out["data"] = {
+        "start": datetime.fromtimestamp(replay.start_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "span_s": replay.span_s,
+        "rows": int(len(replay.values)),
+    }
+    return jsonify(out)
+
+
+def get_stats(household: str):  # noqa: ANN201
+    gl = state()
+    gl.households.info(household)  # 404 before validating the rest
+    interval_s = parse_interval(request.args.get("interval"), current_app.config["MAX_INTERVAL_S"])
+    by = request.args.get("by")
+    if by not in (None, "", "hour"):
+        raise InvalidParameter(f"by must be 'hour' when given, got {by!r}")
+    return jsonify(gl.stats.report(household, interval_s, by_hour=by == "hour"))
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/households", view_func=list_households)
+    bp.add_url_rule("/households/<household>", view_func=get_household)
+    bp.add_url_rule("/households/<household>/stats", view_func=get_stats)

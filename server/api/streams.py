@@ -1,0 +1,83 @@
+"""``GET /api/v1/households/{h}/stream?interval=S[&start_index=N][&speed=X]`` (SSE).
+
+Live without ``start_index`` (resumable with ``Last-Event-ID`` or ``?last_event_id=``); with it, a
+replay of the dataset for this client alone. Everything is validated before the response starts,
+so bad input gets a JSON error with its status rather than a broken stream.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from server.api.params import (
+    last_event_id,
+    parse_interval,
+    parse_live_id,
+    parse_replay_id,
+    parse_speed,
+    parse_start_index,
+)
+from server.errors import InvalidParameter
+from server.extension import Gridlight, state
+from server.hub import Channel
+from server.sse import HEADERS
+from server.streams import encoder, live_stream, replay_stream
+
+__all__ = ["open_stream", "register"]
+
+
+def sse_response(body: Iterator[bytes]) -> Response:
+    response = Response(stream_with_context(body), headers=HEADERS)
+    response.headers["X-Gridlight-Worker"] = str(os.getpid())
+    return response
+
+
+def open_stream(
+    gl: Gridlight,
+    household: str,
+    interval_s: int,
+    start_index: int | None,
+    speed: float,
+    fmt: str,
+) -> Iterator[bytes]:
+    """Validated arguments → the SSE body (live or replay). Raises for bad ids."""
+    info = gl.households.info(household)
+    raw_id = last_event_id()
+    if start_index is not None:
+        resume = None if raw_id is None else parse_replay_id(raw_id, start_index, interval_s)
+
+        def load():  # noqa: ANN202
+            return gl.households.replayable(household), gl.stats.get(household, interval_s)
+
+        return replay_stream(gl.hub, gl.settings, fmt, load, interval_s, start_index, speed, resume)
+    if speed != 1.0:
+        raise InvalidParameter("speed applies to replays only: give start_index as well")
+    last = None if raw_id is None else parse_live_id(raw_id)
+
+    def open_channel() -> Channel:
+        stats = gl.stats.get(household, interval_s)
+        return gl.hub.channel(
+            household, tuple(info.channels), interval_s, fmt, encoder(fmt, household, stats)
+        )
+
+    return live_stream(gl.hub, gl.settings, open_channel, last)
+
+
+def stream(household: str) -> Response:
+    gl = state()
+    cfg = current_app.config
+    gl.households.info(household)
+    interval_s = parse_interval(request.args.get("interval"), cfg["MAX_INTERVAL_S"])
+    raw_start = request.args.get("start_index")
+    start_index = None
+    if raw_start not in (None, ""):
+        start_index = parse_start_index(raw_start, gl.households.replayable(household).span_s)
+    speed = parse_speed(request.args.get("speed"), cfg["MAX_SPEED"])
+    return sse_response(open_stream(gl, household, interval_s, start_index, speed, "v1"))
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/households/<household>/stream", view_func=stream)

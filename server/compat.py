@@ -1,0 +1,92 @@
+"""The seed's routes, kept for its Postman and UI users: same requests, same response shapes.
+
+* ``POST /stream_setup`` ``{"household": "A", "interval": 5[, "start_index": N]}`` →
+  ``{"status": "Streaming setup and stats calculation successful", "stream_id": "..."}`` and a
+  ``stream_id`` cookie. Each client's set-up is its own, stored where every worker sees it.
+* ``GET /stream_qstats`` → the quick statistics at the set-up's interval.
+* ``GET /stream_data`` → SSE lines ``data: {values} status: {colours}`` (colours ``Green``,
+  ``Yellow``, ``Red``, ``Critical Red``); a missing value is ``null`` and ``Critical Red``. Live
+  without ``start_index``, a replay from it otherwise; resumable like the versioned stream.
+
+The set-up is chosen by ``?stream_id=`` or else the cookie. Errors are ``{"error": "..."}``.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from server.api.params import json_body, parse_interval, parse_start_index
+from server.api.streams import open_stream, sse_response
+from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
+from server.extension import state
+from server.setups import Setup, new_stream_id, valid_stream_id
+
+__all__ = ["COOKIE", "init_app"]
+
+COOKIE = "stream_id"
+SETUP_OK = "Streaming setup and stats calculation successful"
+
+bp = Blueprint("compat", __name__)
+
+
+@bp.errorhandler(GridlightError)
+def _gridlight_error(err: GridlightError) -> tuple[Response, int]:
+    return jsonify({"error": err.message}), err.status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException) -> tuple[Response, int]:
+    return jsonify({"error": err.description or err.name}), err.code or 500
+
+
+def _setup() -> tuple[str, Setup]:
+    stream_id = request.args.get("stream_id") or request.cookies.get(COOKIE)
+    if not stream_id:
+        raise SetupNotFound("First try stream_setup.")
+    if not valid_stream_id(stream_id):
+        raise InvalidParameter(f"invalid stream_id {stream_id!r}")
+    setup = state().setups.get(stream_id)
+    if setup is None:
+        raise SetupNotFound("First try stream_setup.")
+    return stream_id, setup
+
+
+@bp.post("/stream_setup")
+def stream_setup() -> Response:
+    gl = state()
+    body = json_body()
+    household = body.get("household")
+    if not isinstance(household, str) or not household:
+        raise InvalidParameter(f"household must be a household id such as 'A', got {household!r}")
+    try:
+        gl.households.info(household)
+    except UnknownHousehold as err:
+        raise InvalidParameter(err.message) from None  # the seed answered 400 here
+    interval_s = parse_interval(body.get("interval"), current_app.config["MAX_INTERVAL_S"])
+    start_index = parse_start_index(
+        body.get("start_index"), gl.households.replayable(household).span_s
+    )
+    gl.stats.get(household, interval_s)  # "stats calculation": fail now, cache for later
+    stream_id = new_stream_id()
+    gl.setups.put(stream_id, Setup(household, interval_s, start_index))
+    response = jsonify({"status": SETUP_OK, "stream_id": stream_id})
+    response.set_cookie(COOKIE, stream_id, max_age=7 * 86_400, httponly=True, samesite="Lax")
+    return response
+
+
+@bp.get("/stream_qstats")
+def stream_qstats() -> Response:
+    _, setup = _setup()
+    return jsonify(state().stats.report(setup.household, setup.interval_s))
+
+
+@bp.get("/stream_data")
+def stream_data() -> Response:
+    _, setup = _setup()
+    body = open_stream(state(), setup.household, setup.interval_s, setup.start_index, 1.0, "legacy")
+    return sse_response(body)
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

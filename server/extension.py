@@ -1,0 +1,125 @@
+"""The stream server's per-app state, created unbound and connected in :meth:`init_app`.
+
+``app.extensions["gridlight"]`` holds the households, broker, hub, quick statistics, set-up
+store and metrics of one worker. Nothing connects at import time; under gunicorn's gevent worker
+``create_app`` runs after the fork and after gevent's patching, so the threads started here are
+greenlets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from server.broker import Broker, create_broker
+from server.households import Households
+from server.hub import Hub
+from server.metrics import Metrics
+from server.quickstats import QuickStats, default_runner
+from server.setups import RedisSetups, SetupStore, SqliteSetups
+from server.streams import StreamSettings
+
+__all__ = ["Gridlight", "state"]
+
+log = logging.getLogger(__name__)
+SNAPSHOT_EVERY_S = 2.0
+
+
+class Gridlight:
+    households: Households
+    broker: Broker
+    metrics: Metrics
+    hub: Hub
+    stats: QuickStats
+    setups: SetupStore
+    settings: StreamSettings
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self.replay_thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        cfg = app.config
+        data_dir = Path(cfg["DATA_DIR"])
+        self.households = Households(data_dir)
+        self.broker = create_broker(cfg["REDIS_URL"], int(cfg["HISTORY_LEN"]))
+        self.metrics = Metrics()
+        self.hub = Hub(
+            self.broker,
+            self.metrics,
+            queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
+            grace_s=float(cfg["SILENT_GRACE_S"]),
+        )
+        cache_dir = cfg["STATS_CACHE_DIR"] or data_dir / ".cache" / "stats"
+        self.stats = QuickStats(self.households, cache_dir, default_runner())
+        self.setups = (
+            RedisSetups(cfg["REDIS_URL"])
+            if cfg["REDIS_URL"]
+            else SqliteSetups(data_dir / "gridlight.sqlite3")
+        )
+        self.settings = StreamSettings(
+            retry_ms=int(cfg["RETRY_MS"]),
+            ping_s=float(cfg["PING_INTERVAL_S"]),
+            queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
+        )
+        self.metrics_dir = cfg["METRICS_DIR"]
+        app.extensions["gridlight"] = self
+        embedded = cfg["EMBEDDED_REPLAY"]
+        if embedded is None:
+            embedded = bool(cfg["DEMO"]) and not cfg["REDIS_URL"]
+        if embedded:
+            self.start_embedded_replay(
+                data_dir / cfg["DEMO_DATASET"], list(cfg["DEMO_HOUSEHOLDS"]), cfg["REPLAY_SPEED"]
+            )
+        if self.metrics_dir:
+            threading.Thread(target=self._write_snapshots, name="metrics", daemon=True).start()
+        if cfg["DEMO"] and cfg["WARM_STATS"]:
+            demo = list(cfg["DEMO_HOUSEHOLDS"])
+            threading.Thread(
+                target=self.stats.warm, args=(demo, self._stopped.is_set), daemon=True
+            ).start()
+
+    def start_embedded_replay(self, dataset_dir: Path, households: list[str], speed: float) -> None:
+        """Replay the demo households into the in-process broker, in a thread of this worker."""
+        from generator.dataset import read_dataset
+        from generator.replay import replay
+
+        dataset = read_dataset(dataset_dir)
+
+        def run() -> None:
+            try:
+                replay(
+                    dataset,
+                    households,
+                    self.broker.publish,
+                    speed=float(speed),
+                    should_stop=self._stopped.is_set,
+                )
+            except Exception:
+                log.exception("the embedded replay stopped")
+
+        self.replay_thread = threading.Thread(target=run, name="embedded-replay", daemon=True)
+        self.replay_thread.start()
+
+    def _write_snapshots(self) -> None:
+        while not self._stopped.wait(SNAPSHOT_EVERY_S):
+            try:
+                self.metrics.write_snapshot(self.metrics_dir)
+            except OSError as err:
+                log.warning("cannot write metrics snapshot: %s", err)
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self.hub.stop()
+        if self.replay_thread is not None:
+            self.replay_thread.join(timeout=5)
+        self.broker.close()
+
+
+def state() -> Gridlight:
+    return current_app.extensions["gridlight"]

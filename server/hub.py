@@ -1,0 +1,307 @@
+"""Fan-out inside one worker: one reader per household, one channel per (household, interval).
+
+::
+
+    broker ──► HouseholdReader (one per household) ──► Channel (household, interval_s, format)
+                                                          │ aggregate + encode once per window
+                                                          ▼
+                                             Subscriber queues (bounded, one per client)
+
+A reader blocks on the broker for new entries and hands them to every channel of its household.
+A channel averages them into windows (:class:`~server.windows.WindowAggregator`), encodes each
+closed window once and offers the bytes to every subscriber; a subscriber whose queue is full is
+dropped (the client is disconnected and counted, and resumes with ``Last-Event-ID``). A new
+channel first *primes* itself from the broker's history with the entries of the window in
+progress, so its first event is complete and identical to the other workers'.
+
+Readers reconnect with capped exponential backoff while the broker is down; the outage shows in
+:meth:`Hub.health` and the reconnects are counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from server.broker.base import Broker, Entry, parse_id
+from server.errors import BrokerUnavailable
+from server.metrics import Metrics
+from server.windows import EventKey, Window, WindowAggregator, parse_ts
+
+__all__ = ["Channel", "Hub", "Subscriber"]
+
+log = logging.getLogger(__name__)
+
+Encoder = Callable[[Window], bytes]
+READ_BATCH = 500
+PRIME_PAGE = 1000
+
+
+class Subscriber:
+    """One client's bounded queue of ``(EventKey, bytes)``."""
+
+    def __init__(self, maxlen: int) -> None:
+        self.queue: queue.Queue[tuple[EventKey, bytes]] = queue.Queue(maxsize=maxlen)
+        self.dropped = False
+
+    def offer(self, item: tuple[EventKey, bytes]) -> bool:
+        try:
+            self.queue.put_nowait(item)
+            return True
+        except queue.Full:
+            self.dropped = True
+            return False
+
+    def get(self, timeout_s: float) -> tuple[EventKey, bytes] | None:
+        try:
+            return self.queue.get(timeout=max(timeout_s, 0.0))
+        except queue.Empty:
+            return None
+
+
+class Channel:
+    """Windows of one household at one interval, encoded in one format, for many clients."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        household: str,
+        channels: tuple[str, ...],
+        interval_s: int,
+        encode: Encoder,
+    ) -> None:
+        self.hub = hub
+        self.household = household
+        self.channels = channels
+        self.interval_s = interval_s
+        self.encode = encode
+        self.agg = WindowAggregator(channels, interval_s)
+        self.subscribers: set[Subscriber] = set()
+        self._lock = threading.RLock()
+        self._ready = False
+        self._pending: list[Entry] = []
+        self._pos: tuple[int, int] = (0, 0)
+
+    # -- fed by the reader -------------------------------------------------------------------
+    def on_entries(self, entries: list[Entry]) -> None:
+        with self._lock:
+            if not self._ready:
+                self._pending.extend(entries)
+                return
+            self._feed(entries)
+
+    def tick(self, now_s: float, grace_s: float) -> None:
+        with self._lock:
+            if self._ready:
+                self._emit(self.agg.tick(now_s, grace_s))
+
+    def _feed(self, entries: list[Entry]) -> None:
+        for entry_id, reading in entries:
+            key = parse_id(entry_id)
+            if key <= self._pos:
+                continue
+            self._pos = key
+            late = self.agg.late
+            try:
+                windows = self.agg.feed(entry_id, reading)
+            except (KeyError, TypeError, ValueError) as err:
+                log.warning("skipping malformed entry %s of %s: %s", entry_id, self.household, err)
+                continue
+            if self.agg.late != late:
+                self.hub.metrics.add("gridlight_late_readings_total")
+            self._emit(windows)
+
+    def _emit(self, windows: list[Window]) -> None:
+        for window in windows:
+            item = (window.key, self.encode(window))
+            for sub in list(self.subscribers):
+                if not sub.offer(item):
+                    self.subscribers.discard(sub)
+                    self.hub.metrics.add("gridlight_sse_slow_clients_dropped_total")
+
+    # -- set-up ------------------------------------------------------------------------------
+    def prime(self, broker: Broker) -> None:
+        """Load the entries of the window in progress from history, then go live."""
+        newest = broker.revrange(self.household, None, 1)
+        history: list[Entry] = []
+        if newest:
+            ts = parse_ts(newest[0][1]["ts"])
+            window_start = ts - ts % self.interval_s
+            before: str | None = None
+            anchor: Entry | None = None
+            while anchor is None:
+                page = broker.revrange(self.household, before, PRIME_PAGE)
+                for entry in page:
+                    if parse_ts(entry[1]["ts"]) < window_start:
+                        anchor = entry
+                        break
+                    history.append(entry)
+                if len(page) < PRIME_PAGE:
+                    break
+                before = page[-1][0]
+            history.reverse()
+            self.agg.last_closed_s = window_start - self.interval_s
+            if anchor is not None:
+                self.agg.anchor = EventKey(*parse_id(anchor[0]))
+                self._pos = parse_id(anchor[0])
+        with self._lock:
+            self._feed(history)
+            self._feed(sorted(self._pending, key=lambda e: parse_id(e[0])))
+            self._pending.clear()
+            self._ready = True
+
+    def subscribe(self, maxlen: int) -> Subscriber:
+        sub = Subscriber(maxlen)
+        with self._lock:
+            self.subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscriber) -> None:
+        with self._lock:
+            self.subscribers.discard(sub)
+
+
+class HouseholdReader:
+    """Reads one household's stream and hands new entries to its channels."""
+
+    def __init__(self, hub: Hub, household: str, cursor: str) -> None:
+        self.hub = hub
+        self.household = household
+        self.cursor = cursor
+        self.down_since: float | None = None
+        self.error: str | None = None
+        self.thread = threading.Thread(target=self._run, name=f"reader-{household}", daemon=True)
+
+    def _run(self) -> None:
+        hub = self.hub
+        backoff_s = hub.min_backoff_s
+        while not hub.stopped.is_set():
+            try:
+                entries = hub.broker.read(
+                    self.household, self.cursor, hub.read_timeout_s, READ_BATCH
+                )
+            except BrokerUnavailable as err:
+                if self.down_since is None:
+                    self.down_since = time.time()
+                    log.warning("broker unavailable for %s: %s", self.household, err)
+                self.error = str(err)
+                hub.stopped.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, hub.max_backoff_s)
+                continue
+            except Exception:  # a bug must not silently end the stream of every client
+                log.exception("reader of %s failed; retrying", self.household)
+                hub.stopped.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, hub.max_backoff_s)
+                continue
+            if self.down_since is not None:
+                log.warning("broker reachable again for %s", self.household)
+                hub.metrics.add("gridlight_broker_reconnects_total")
+                self.down_since = None
+                self.error = None
+            backoff_s = hub.min_backoff_s
+            channels = hub.channels_of(self.household)
+            now = time.time()
+            if entries:
+                self.cursor = entries[-1][0]
+                hub.metrics.set_lag(self.household, max(now - parse_id(self.cursor)[0] / 1000, 0))
+                for channel in channels:
+                    channel.on_entries(entries)
+            for channel in channels:
+                channel.tick(now, hub.grace_s)
+
+
+@dataclass
+class Health:
+    ok: bool
+    readers: dict[str, dict]
+
+
+class Hub:
+    """A worker's readers and channels. Created unbound; :meth:`start` may be called lazily."""
+
+    def __init__(
+        self,
+        broker: Broker,
+        metrics: Metrics,
+        *,
+        queue_len: int = 256,
+        grace_s: float = 10.0,
+        read_timeout_s: float = 1.0,
+        min_backoff_s: float = 0.1,
+        max_backoff_s: float = 2.0,
+    ) -> None:
+        self.broker = broker
+        self.metrics = metrics
+        self.queue_len = queue_len
+        self.grace_s = grace_s
+        self.read_timeout_s = read_timeout_s
+        self.min_backoff_s = min_backoff_s
+        self.max_backoff_s = max_backoff_s
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._readers: dict[str, HouseholdReader] = {}
+        self._channels: dict[tuple[str, int, str], Channel] = {}
+        self._channel_lists: dict[str, tuple[Channel, ...]] = {}
+
+    def channels_of(self, household: str) -> tuple[Channel, ...]:
+        return self._channel_lists.get(household, ())
+
+    def channel(
+        self,
+        household: str,
+        channels: tuple[str, ...],
+        interval_s: int,
+        fmt: str,
+        encode: Encoder,
+    ) -> Channel:
+        """The live channel for ``(household, interval_s, fmt)``, created and primed if new.
+
+        Raises :class:`BrokerUnavailable` if it has to be created while the broker is down.
+        """
+        key = (household, interval_s, fmt)
+        found = self._channels.get(key)
+        if found is not None:
+            return found
+        with self._lock:  # one creator at a time; others wait, then find it
+            found = self._channels.get(key)
+            if found is not None:
+                return found
+            reader = self._readers.get(household)
+            if reader is None:
+                reader = HouseholdReader(self, household, self.broker.last_id(household))
+            channel = Channel(self, household, channels, interval_s, encode)
+            self._channel_lists[household] = (*self.channels_of(household), channel)
+            try:
+                if household not in self._readers:
+                    self._readers[household] = reader
+                    reader.thread.start()
+                channel.prime(self.broker)
+            except BaseException:
+                self._channel_lists[household] = tuple(
+                    c for c in self.channels_of(household) if c is not channel
+                )
+                raise
+            self._channels[key] = channel
+            return channel
+
+    def health(self) -> Health:
+        readers = {
+            h: {
+                "ok": r.down_since is None,
+                "down_since": r.down_since,
+                "error": r.error,
+                "cursor": r.cursor,
+            }
+            for h, r in self._readers.items()
+        }
+        return Health(all(r["ok"] for r in readers.values()), readers)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        for reader in list(self._readers.values()):
+            if reader.thread.is_alive():
+                reader.thread.join(timeout=5)

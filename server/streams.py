@@ -1,0 +1,233 @@
+"""The body of every SSE response: live streams (with lossless resume) and per-client replays.
+
+* :func:`live_stream` — subscribes to the worker's channel for (household, interval, format);
+  after a ``Last-Event-ID`` it first catches up from the broker's history, re-aggregating the
+  entries after the id, then continues with live events whose ids are greater than the last one
+  it sent (it subscribed *before* catching up, so nothing falls between the two). An id the
+  history no longer holds gets a ``resync`` event (no id) and the live stream.
+* :func:`replay_stream` — one client's replay of a dataset from ``start_index`` at ``speed``,
+  computed on the fly; ids are the window's dataset second, so resuming is exact.
+
+Both send ``retry:`` first, a ``: ping`` comment when idle for ``ping_s``, and end (for the client
+to reconnect and resume) if the client falls behind or the broker fails while catching up.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from server.errors import BrokerUnavailable
+from server.households import Replayable
+from server.hub import Channel, Hub
+from server.sse import Event, comment
+from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
+from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
+
+__all__ = [
+    "StreamSettings",
+    "encoder",
+    "live_stream",
+    "replay_stream",
+]
+
+log = logging.getLogger(__name__)
+CATCH_UP_BATCH = 1000
+PING = comment("ping")
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    retry_ms: int = 3000
+    ping_s: float = 15.0
+    queue_len: int = 256
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+def event_bytes(
+    fmt: str,
+    household: str,
+    stats: HouseholdStats,
+    start_s: int,
+    interval_s: int,
+    power_kw: dict[str, float | None],
+    event_id: str,
+    index: int | None,
+) -> bytes:
+    """One window as SSE bytes: ``fmt`` is ``"v1"`` (DESIGN.md's event) or ``"legacy"``."""
+    values = {c: _round(v) for c, v in power_kw.items()}
+    levels = classify(stats, values, format_ts(start_s) if stats.by_hour else None)
+    if fmt == "legacy":
+        colours = {c: LEGACY_COLOURS[level] for c, level in levels.items()}
+        line = f"{json.dumps(values)} status: {json.dumps(colours)}"
+        return Event(data=line, id=event_id).encode()
+    body: dict = {"household": household, "interval_s": interval_s}
+    if index is not None:
+        body["index"] = index
+    body.update(ts=format_ts(start_s), power_kw=values, level=levels, worst=worst(levels))
+    data = json.dumps(body, separators=(",", ":"), allow_nan=False)
+    return Event(data=data, event="reading", id=event_id).encode()
+
+
+def encoder(fmt: str, household: str, stats: HouseholdStats) -> Callable[[Window], bytes]:
+    def encode(window: Window) -> bytes:
+        return event_bytes(
+            fmt,
+            household,
+            stats,
+            window.start_s,
+            window.interval_s,
+            window.power_kw,
+            str(window.key),
+            window.index,
+        )
+
+    return encode
+
+
+def resync_event(reason: str) -> bytes:
+    return Event(data=json.dumps({"reason": reason}), event="resync").encode()
+
+
+def _catch_up(hub: Hub, channel: Channel, after: EventKey, sent: list[EventKey]) -> Iterator[bytes]:
+    """Events after ``after`` re-aggregated from history; appends the keys sent to ``sent``."""
+    broker = hub.broker
+    reading = broker.get(channel.household, after.entry_id)
+    if reading is None:
+        yield resync_event(
+            f"event {str(after)!r} is older than the stream's history (or unknown); "
+            "continuing with live events"
+        )
+        return
+    ts = parse_ts(reading["ts"])
+    last_closed = after.empty_start_s if after.empty_start_s >= 0 else ts - ts % channel.interval_s
+    agg = WindowAggregator(
+        channel.channels,
+        channel.interval_s,
+        last_closed_s=last_closed,
+        anchor=EventKey(after.ms, after.seq),
+    )
+    sent.append(after)
+    cursor = after.entry_id
+    while True:
+        entries = broker.range(channel.household, cursor, CATCH_UP_BATCH)
+        for entry_id, entry in entries:
+            for window in agg.feed(entry_id, entry):
+                if window.key > sent[-1]:
+                    sent.append(window.key)
+                    yield channel.encode(window)
+        if len(entries) < CATCH_UP_BATCH:
+            return
+        cursor = entries[-1][0]
+
+
+def live_stream(
+    hub: Hub,
+    settings: StreamSettings,
+    open_channel: Callable[[], Channel],
+    last_event: EventKey | None,
+) -> Iterator[bytes]:
+    """SSE bytes of a live stream; ``open_channel`` may block (statistics) and may raise."""
+    metrics = hub.metrics
+    yield Event(retry=settings.retry_ms).encode()
+    try:
+        channel = open_channel()
+    except BrokerUnavailable as err:
+        log.warning("ending a stream: %s", err)
+        return
+    sub = channel.subscribe(settings.queue_len)
+    metrics.add("gridlight_sse_clients_connected")
+    try:
+        sent: list[EventKey] = []
+        if last_event is not None:
+            try:
+                for chunk in _catch_up(hub, channel, last_event, sent):
+                    if sub.dropped:
+                        return
+                    metrics.add("gridlight_sse_events_sent_total")
+                    yield chunk
+            except BrokerUnavailable as err:
+                log.warning("ending a resuming stream: %s", err)
+                return
+        last = sent[-1] if sent else None
+        ping_due = time.monotonic() + settings.ping_s
+        while True:
+            item = sub.get(ping_due - time.monotonic())
+            if sub.dropped:
+                return
+            if item is None:
+                ping_due = time.monotonic() + settings.ping_s
+                yield PING
+                continue
+            key, payload = item
+            if last is not None and key <= last:
+                continue
+            last = key
+            metrics.add("gridlight_sse_events_sent_total")
+            yield payload
+    finally:
+        channel.unsubscribe(sub)
+        metrics.add("gridlight_sse_clients_connected", -1)
+
+
+def window_means(replay: Replayable, index_s: int, interval_s: int) -> dict[str, float | None]:
+    """Mean power per channel over dataset seconds ``[index_s, index_s + interval_s)``."""
+    res = replay.resolution_s
+    rows = replay.values[index_s // res : -(-(index_s + interval_s) // res)]
+    finite = np.isfinite(rows)
+    counts = finite.sum(axis=0)
+    sums = np.where(finite, rows, 0.0).sum(axis=0)
+    return {
+        c: (float(sums[i] / counts[i]) if counts[i] else None)
+        for i, c in enumerate(replay.info.channels)
+    }
+
+
+def replay_stream(
+    hub: Hub,
+    settings: StreamSettings,
+    fmt: str,
+    load: Callable[[], tuple[Replayable, HouseholdStats]],
+    interval_s: int,
+    start_index: int,
+    speed: float,
+    resume_after: int | None,
+    *,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[bytes]:
+    """One client's replay: windows of ``interval_s`` dataset seconds from ``start_index``,
+    each sent when it would close when played at ``speed``; then an ``end`` event."""
+    metrics = hub.metrics
+    yield Event(retry=settings.retry_ms).encode()
+    replay, stats = load()
+    household = replay.info.id
+    first = start_index if resume_after is None else resume_after + interval_s
+    t0 = clock()
+    metrics.add("gridlight_sse_clients_connected")
+    try:
+        for index in range(first, replay.span_s, interval_s):
+            due = t0 + (index - first + interval_s) / speed
+            while (wait := due - clock()) > 0:
+                if wait > settings.ping_s:
+                    sleep(settings.ping_s)
+                    yield PING
+                else:
+                    sleep(wait)
+            power = window_means(replay, index, interval_s)
+            start_s = replay.start_s + index
+            metrics.add("gridlight_sse_events_sent_total")
+            yield event_bytes(fmt, household, stats, start_s, interval_s, power, str(index), index)
+        yield Event(
+            data=json.dumps({"household": household, "index": replay.span_s}), event="end"
+        ).encode()
+    finally:
+        metrics.add("gridlight_sse_clients_connected", -1)

@@ -1,0 +1,193 @@
+"""Averaging raw 1 Hz readings into interval windows, deterministically from the stream.
+
+Windows are ``[start, start + interval_s)`` with ``start`` a multiple of ``interval_s`` since the
+epoch. A window closes when a reading at or after its end arrives (so every worker reading the
+same stream closes the same windows with the same values), or, for a meter that has gone silent,
+:meth:`WindowAggregator.tick` closes it ``grace_s`` after its end on the wall clock. Windows in
+which nothing arrived are emitted with every value ``None`` (reported as critical), never zero.
+
+Each window carries an :class:`EventKey` that becomes its SSE id: the broker id of the last raw
+entry in it; a window with no entry of its own is anchored on the entry before it plus its start
+second (``"<ms>-<seq>.<start>"``). Keys order like the stream. Resuming after a key means reading
+the broker after its anchor entry, knowing that the anchor's window (or the empty window named by
+the key) was the last one sent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import NamedTuple
+
+from server.broker.base import parse_id
+
+__all__ = ["EventKey", "Window", "WindowAggregator", "parse_ts", "format_ts"]
+
+#: At most this many empty windows are emitted for one silence (a day of 1 s windows).
+MAX_GAP_WINDOWS = 86_400
+
+
+class EventKey(NamedTuple):
+    """Orderable SSE id: anchor entry ``(ms, seq)`` and, for an empty window, its start [s]."""
+
+    ms: int
+    seq: int
+    empty_start_s: int = -1
+
+    def __str__(self) -> str:
+        base = f"{self.ms}-{self.seq}"
+        return base if self.empty_start_s < 0 else f"{base}.{self.empty_start_s}"
+
+    @property
+    def entry_id(self) -> str:
+        return f"{self.ms}-{self.seq}"
+
+    @classmethod
+    def parse(cls, text: str) -> EventKey:
+        """Parse an id given back by a client; ``ValueError`` naming it if it is not ours."""
+        base, dot, start = str(text).strip().partition(".")
+        try:
+            ms, seq = parse_id(base)
+        except ValueError:
+            raise ValueError(
+                f"invalid event id {text!r}: expected '<ms>-<seq>' or '<ms>-<seq>.<start>'"
+            ) from None
+        if dot:
+            if not start.isdigit():
+                raise ValueError(f"invalid event id {text!r}: bad window start {start!r}")
+            return cls(ms, seq, int(start))
+        return cls(ms, seq)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A closed window: average power per channel (``None`` where nothing valid arrived)."""
+
+    start_s: int
+    interval_s: int
+    power_kw: dict[str, float | None]
+    key: EventKey
+    index: int | None = None
+
+
+def parse_ts(value: object) -> int:
+    """A reading's ``ts`` (ISO 8601 with zone, or epoch seconds) → epoch seconds (floored)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return math.floor(value)
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError(f"timestamp {value!r} has no time zone; expected UTC")
+        return math.floor(parsed.timestamp())
+    raise ValueError(f"invalid timestamp {value!r}: expected ISO 8601 or epoch seconds")
+
+
+def format_ts(epoch_s: int) -> str:
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _value(raw: object) -> float | None:
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return None
+    value = float(raw)
+    return value if math.isfinite(value) else None
+
+
+class WindowAggregator:
+    """Feeds stream entries in order; returns the windows each entry (or tick) closes.
+
+    ``last_closed_s`` and ``anchor`` restore the state after a sent event when resuming: the
+    window starting at ``last_closed_s`` was the last one sent, and ``anchor`` is the key of the
+    entry it was anchored on.
+    """
+
+    def __init__(
+        self,
+        channels: tuple[str, ...] | list[str],
+        interval_s: int,
+        *,
+        last_closed_s: int | None = None,
+        anchor: EventKey | None = None,
+    ) -> None:
+        self.channels = tuple(channels)
+        self.interval_s = int(interval_s)
+        self.last_closed_s = last_closed_s
+        self.anchor = anchor
+        self.late = 0  # entries whose window had already closed (dropped, counted)
+        self._start: int | None = None
+        self._sums = [0.0] * len(self.channels)
+        self._counts = [0] * len(self.channels)
+        self._index: int | None = None
+        self._last_key: EventKey | None = None
+
+    @property
+    def open_start_s(self) -> int | None:
+        return self._start
+
+    def feed(self, entry_id: str, reading: dict) -> list[Window]:
+        ts_s = parse_ts(reading["ts"])
+        start = ts_s - ts_s % self.interval_s
+        key = EventKey(*parse_id(entry_id))
+        out: list[Window] = []
+        if self.last_closed_s is not None and start <= self.last_closed_s:
+            self.late += 1
+            self.anchor = key
+            return out
+        if self._start is not None and start > self._start:
+            out.append(self._close())
+        if self._start is None and self.last_closed_s is not None:
+            out.extend(self._empty_windows(self.last_closed_s + self.interval_s, start))
+        if self._start is None:
+            self._start = start
+            index = reading.get("index")
+            self._index = int(index) - (ts_s - start) if isinstance(index, int | float) else None
+        power = reading.get("power_kw") or {}
+        for i, channel in enumerate(self.channels):
+            value = _value(power.get(channel))
+            if value is not None:
+                self._sums[i] += value
+                self._counts[i] += 1
+        self._last_key = key
+        self.anchor = key
+        return out
+
+    def tick(self, now_s: float, grace_s: float) -> list[Window]:
+        """Close windows whose end is at least ``grace_s`` in the past (a silent meter)."""
+        out: list[Window] = []
+        if self._start is not None and now_s >= self._start + self.interval_s + grace_s:
+            out.append(self._close())
+        if self._start is None and self.last_closed_s is not None and self.anchor is not None:
+            first = self.last_closed_s + self.interval_s
+            due = math.floor((now_s - grace_s) / self.interval_s) * self.interval_s
+            out.extend(self._empty_windows(first, due))
+        return out
+
+    def _close(self) -> Window:
+        assert self._start is not None and self._last_key is not None
+        power = {
+            channel: (self._sums[i] / self._counts[i] if self._counts[i] else None)
+            for i, channel in enumerate(self.channels)
+        }
+        window = Window(self._start, self.interval_s, power, self._last_key, self._index)
+        self.last_closed_s = self._start
+        self._start = None
+        self._sums = [0.0] * len(self.channels)
+        self._counts = [0] * len(self.channels)
+        self._index = None
+        return window
+
+    def _empty_windows(self, first_s: int, stop_s: int) -> list[Window]:
+        """Empty windows starting at ``first_s``, ``first_s + interval_s``, … before ``stop_s``."""
+        if self.anchor is None or stop_s <= first_s:
+            return []
+        starts = range(first_s, stop_s, self.interval_s)
+        if len(starts) > MAX_GAP_WINDOWS:
+            starts = starts[-MAX_GAP_WINDOWS:]
+        empty = dict.fromkeys(self.channels)
+        out = [
+            Window(s, self.interval_s, dict(empty), EventKey(self.anchor.ms, self.anchor.seq, s))
+            for s in starts
+        ]
+        self.last_closed_s = starts[-1]
+        return out
