@@ -8,6 +8,7 @@
   interval, mode and algorithm version; :func:`stats_report` builds the JSON the API serves.
 """
 
+from server.stats.cache import COMMON_INTERVALS_S, StatsCache, StatsKey
 from server.stats.classify import LEGACY_COLOURS, LEVELS, classify, classify_array, worst
 from server.stats.model import (
     ALGORITHM_VERSION,
@@ -16,11 +17,13 @@ from server.stats.model import (
     HouseholdStats,
     compute_stats,
 )
+from server.stats.report import build_report, household_stats, stats_report
 from server.stats.tail import TAIL_CANDIDATES, TAIL_PROBABILITY, ChannelStats
 from server.stats.windows import StatsInputError, window_means
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "COMMON_INTERVALS_S",
     "LEGACY_COLOURS",
     "LEVELS",
     "PHYSICAL_MAX_KW",
@@ -29,10 +32,15 @@ __all__ = [
     "ChannelStats",
     "EmptyChannelError",
     "HouseholdStats",
+    "StatsCache",
     "StatsInputError",
+    "StatsKey",
+    "build_report",
     "classify",
     "classify_array",
     "compute_stats",
+    "household_stats",
+    "stats_report",
     "window_means",
     "worst",
 ]

@@ -181,8 +181,9 @@ def compute_stats(
     to the epoch; an interval shorter than the data's resolution (``resolution_s``, else the
     median spacing of the index) uses the resolution instead and says so in ``notes``.
     ``by_hour`` adds per-hour thresholds in ``timezone``. ``physical_max_kw`` overrides the
-    per-channel bound of impossible values (default ``PHYSICAL_MAX_KW``). ``fit=False`` skips the
-    distribution fits (empirical quantiles only).
+    per-channel bound of impossible values (default ``PHYSICAL_MAX_KW``). The overall tails are
+    fitted with fitter over ``TAIL_CANDIDATES``; the per-hour ones (many small samples) with a
+    generalized Pareto alone. ``fit=False`` skips all fits (empirical quantiles only).
 
     Raises :class:`StatsInputError` (a ``ValueError``) for a bad interval, an interval longer than
     the data, an empty frame or an unknown time zone, and :class:`EmptyChannelError` for a channel
@@ -216,7 +217,10 @@ def compute_stats(
             raise EmptyChannelError(f"channel {channel!r} has no readings in the history")
     starts_s, means = window_means(values, seconds, effective)
 
-    stats = {c: channel_stats(means[:, i], fit=fit) for i, c in enumerate(channels)}
+    stats = {
+        c: channel_stats(means[:, i], fit="fitter" if fit else "none")
+        for i, c in enumerate(channels)
+    }
     hours: dict[str, dict[int, ChannelStats]] = {}
     if by_hour:
         local = pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)).tz_convert(timezone)
@@ -229,7 +233,7 @@ def compute_stats(
                 sel = finite & (hour_of == h)
                 if sel.sum() < MIN_HOUR_SAMPLES or np.unique(day_of[sel]).size < MIN_HOUR_DAYS:
                     continue
-                per_hour[h] = channel_stats(means[sel, i], fit=fit, seed=h)
+                per_hour[h] = channel_stats(means[sel, i], fit="gpd" if fit else "none", seed=h)
             hours[c] = per_hour
         short = [c for c in channels if len(hours[c]) < 24]
         if short:

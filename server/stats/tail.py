@@ -21,6 +21,9 @@ cross-checked against the empirical quantile at the same level: it agrees when i
 the training sample is within a factor ``AGREE_FACTOR`` of the target, or it lies within
 ``AGREE_REL`` of the empirical quantile. The best-ranked agreeing fit wins; if none agrees (or
 there are too few distinct values to fit), the empirical quantile is used and ``method`` says so.
+Per-hour samples (small and many) use the ``"gpd"`` mode instead: a generalized Pareto with its
+location fixed at 0, fitted by scipy directly (fitter always frees the location, which is ~20×
+slower), with the same cross-check.
 
 Guards applied last, whatever the method:
 
@@ -54,8 +57,8 @@ __all__ = [
 
 TAIL_PROBABILITY = 0.01
 TAIL_CANDIDATES: tuple[str, ...] = ("genpareto", "expon", "gamma", "lognorm", "weibull_min")
-SAMPLE_CAP = 2000
-FIT_TIMEOUT_S = 5
+SAMPLE_CAP = 1000
+FIT_TIMEOUT_S = 3
 MIN_FIT_POINTS = 30
 MIN_FIT_DISTINCT = 8
 OFF_LEVEL_KW = 0.01
@@ -143,17 +146,37 @@ def _param_names(dist: Any) -> list[str]:
     return shapes + ["loc", "scale"]
 
 
-def _fit_tail(
+def _make_fit(
+    name: str, params: tuple[float, ...], threshold_kw: float, cond_tail: float, gof: dict
+) -> _Fit | None:
+    import scipy.stats
+
+    dist = getattr(scipy.stats, name)
+    quantile = float(dist.ppf(1.0 - cond_tail, *params))
+    if not math.isfinite(quantile) or quantile <= 0:
+        return None
+    return _Fit(
+        distribution=name,
+        params=dict(zip(_param_names(dist), params, strict=True)),
+        critical_kw=threshold_kw + quantile,
+        goodness_of_fit={k: _finite(v) for k, v in gof.items()},
+    )
+
+
+def _cap(excess: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return excess if excess.size <= SAMPLE_CAP else rng.choice(excess, SAMPLE_CAP, replace=False)
+
+
+def _fit_tail_fitter(
     excess: np.ndarray, threshold_kw: float, cond_tail: float, rng: np.random.Generator
 ) -> list[_Fit]:
     """Fit ``TAIL_CANDIDATES`` to the exceedances with fitter; best (lowest KS) first.
 
     ``cond_tail`` is the probability, given an exceedance, of being above the critical value.
     """
-    import scipy.stats
     from fitter import Fitter  # slow to import (matplotlib): only when a fit is needed
 
-    sample = excess if excess.size <= SAMPLE_CAP else rng.choice(excess, SAMPLE_CAP, replace=False)
+    sample = _cap(excess, rng)
     # verbose=False and progress=False keep fitter (its logger, tqdm) silent; max_workers=1
     # runs joblib sequentially in this thread (no worker processes).
     with _FIT_LOCK, warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -170,26 +193,50 @@ def _fit_tail(
         for name in errors.sort_values(["ks_statistic", "aic"]).index:
             if name not in fitter.fitted_param:
                 continue
-            dist = getattr(scipy.stats, name)
-            params = tuple(float(p) for p in fitter.fitted_param[name])
-            quantile = float(dist.ppf(1.0 - cond_tail, *params))
-            if not math.isfinite(quantile) or quantile <= 0:
-                continue
             row = errors.loc[name]
-            fits.append(
-                _Fit(
-                    distribution=str(name),
-                    params=dict(zip(_param_names(dist), params, strict=True)),
-                    critical_kw=threshold_kw + quantile,
-                    goodness_of_fit={
-                        "ks_statistic": _finite(row["ks_statistic"]),
-                        "ks_pvalue": _finite(row["ks_pvalue"]),
-                        "aic": _finite(row["aic"]),
-                        "n_fit": float(sample.size),
-                    },
-                )
-            )
+            gof = {
+                "ks_statistic": row["ks_statistic"],
+                "ks_pvalue": row["ks_pvalue"],
+                "aic": row["aic"],
+                "n_fit": sample.size,
+            }
+            params = tuple(float(p) for p in fitter.fitted_param[name])
+            made = _make_fit(str(name), params, threshold_kw, cond_tail, gof)
+            if made is not None:
+                fits.append(made)
     return fits
+
+
+def _fit_tail_gpd(
+    excess: np.ndarray, threshold_kw: float, cond_tail: float, rng: np.random.Generator
+) -> list[_Fit]:
+    """The classic peaks-over-threshold model alone: a generalized Pareto with ``loc = 0``.
+
+    About 20 ms, against about 0.3 s for fitter's candidate set (whose fits free ``loc``): used
+    for the many small per-hour samples.
+    """
+    import scipy.stats
+
+    sample = _cap(excess, rng)
+    with _FIT_LOCK, warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        try:
+            params = tuple(float(p) for p in scipy.stats.genpareto.fit(sample, floc=0.0))
+        except (ValueError, RuntimeError, FloatingPointError):
+            return []
+        ks = scipy.stats.kstest(sample, "genpareto", args=params)
+        loglik = float(np.sum(scipy.stats.genpareto.logpdf(sample, *params)))
+    gof = {
+        "ks_statistic": float(ks.statistic),
+        "ks_pvalue": float(ks.pvalue),
+        "aic": 2 * 2 - 2 * loglik,
+        "n_fit": sample.size,
+    }
+    made = _make_fit("genpareto", params, threshold_kw, cond_tail, gof)
+    return [made] if made is not None else []
+
+
+_FITTERS = {"fitter": _fit_tail_fitter, "gpd": _fit_tail_gpd}
 
 
 def _agrees(x: np.ndarray, critical_kw: float, empirical_kw: float, tail: float) -> bool:
@@ -218,10 +265,13 @@ def channel_stats(
     values: np.ndarray,
     *,
     tail: float = TAIL_PROBABILITY,
-    fit: bool = True,
+    fit: str = "fitter",
     seed: int = 0,
 ) -> ChannelStats:
     """Thresholds of a sample of window averages [kW] (NaN ignored); see the module docstring.
+
+    ``fit``: ``"fitter"`` (fitter over ``TAIL_CANDIDATES``), ``"gpd"`` (a generalized Pareto
+    alone, fast) or ``"none"`` (empirical quantiles only). ``seed`` fixes the capped sample.
 
     Raises ``ValueError`` for a sample with no finite value.
     """
@@ -268,7 +318,9 @@ def channel_stats(
     excess = cond[cond > threshold_kw] - threshold_kw
     zeta = excess.size / cond.size
     critical_kw = empirical_kw
-    if not fit:
+    if fit not in _FITTERS:
+        if fit != "none":
+            raise ValueError(f"unknown fit mode {fit!r}: expected 'fitter', 'gpd' or 'none'")
         method = prefix + "empirical quantile (fitting off)"
     elif (
         excess.size < MIN_FIT_POINTS
@@ -279,7 +331,8 @@ def channel_stats(
             f"empirical quantile: too few distinct values above {threshold_kw:.3g} kW to fit"
         )
     else:
-        fits = _fit_tail(excess, threshold_kw, cond_tail / zeta, np.random.default_rng(seed))
+        fitter = _FITTERS[fit]
+        fits = fitter(excess, threshold_kw, cond_tail / zeta, np.random.default_rng(seed))
         agreeing = [f for f in fits if _agrees(cond, f.critical_kw, empirical_kw, cond_tail)]
         if agreeing:
             best = agreeing[0]
