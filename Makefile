@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 export GRIDLIGHT_DATA_DIR ?= data
 
-.PHONY: run test lint bench system-deps venv demo-data clean
+.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,8 +29,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check generator server widget_api tests benchmarks
 	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
 
-test: $(STAMP) system-deps lint
+test: $(STAMP) system-deps lint kotlin-test
 	$(VENV)/bin/pytest
+
+# The Android widget's pure Kotlin core: kotlinc from npm (pinned in android-widget/.tools), JUnit 4
+# from Debian; no Gradle or Android SDK needed.
+kotlin-test:
+	@bash android-widget/scripts/kotlin-test.sh
 
 bench: $(STAMP) system-deps
 	$(PY) -m pip install -q -e '.[dev,bench]'
