@@ -100,7 +100,7 @@ def _inject_column(
         s = np.maximum(s - rng.integers(0, lengths), 0)
     order = np.argsort(s, kind="stable")
     s, lengths = s[order], lengths[order]
-    first = np.concatenate(([True], np.diff(s) != 0))
+    first = np.diff(s, prepend=-1) != 0
     s, lengths = s[first], lengths[first]
     secs, run = _runs(s, lengths, n_s)
     out[secs] = clean[np.maximum(s - 1, 0)][run]

@@ -1,0 +1,119 @@
+"""Household profiles: the built-ins, user profiles, and clear errors for bad ones."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import pytest
+
+from generator.profile import (
+    BUILTIN_DIR,
+    ProfileError,
+    builtin_profiles,
+    load_profile,
+    parse_profile,
+    resolve_profiles,
+)
+
+
+@pytest.fixture
+def raw_a():
+    return json.loads((BUILTIN_DIR / "A.json").read_text())
+
+
+def test_builtin_profiles_are_a_b_c():
+    profiles = builtin_profiles()
+    assert sorted(profiles) == ["A", "B", "C"]
+    a, b, c = profiles["A"], profiles["B"], profiles["C"]
+    monday, saturday = dt.date(2026, 1, 5), dt.date(2026, 1, 10)
+    # A: away about 08:30-18:00 on weekdays, home at weekends.
+    assert (8 * 3600 + 1800, "away") in a.day_schedule(monday)
+    assert all(state != "away" for _, state in profiles["A"].day_schedule(dt.date(2026, 1, 11)))
+    # B: occupied 09:00-17:00 on weekdays, empty at weekends.
+    assert b.day_schedule(monday) == ((0, "away"), (9 * 3600, "active"), (17 * 3600, "away"))
+    assert b.day_schedule(saturday) == ((0, "away"),)
+    # C: the roster alternates day and night weeks from its anchor Monday.
+    assert [c.week_name(monday + dt.timedelta(weeks=w)) for w in range(4)] == [
+        "day",
+        "night",
+        "day",
+        "night",
+    ]
+    assert c.week_name(monday - dt.timedelta(days=1)) == "night"
+    assert c.day_schedule(monday)[1] == (5 * 3600 + 45 * 60, "active")
+    assert c.day_schedule(monday + dt.timedelta(weeks=1, days=1))[0] == (0, "away")
+
+
+def test_user_profile_from_a_file_and_a_directory(tmp_path, raw_a):
+    raw_a.update(id="D", name="Flat D")
+    path = tmp_path / "D.json"
+    path.write_text(json.dumps(raw_a))
+    d = load_profile(path)
+    assert d.id == "D" and d.source == str(path)
+    got = resolve_profiles(["A", "D"], [tmp_path])
+    assert [p.id for p in got] == ["A", "D"]
+    assert [p.id for p in resolve_profiles([str(path)])] == ["D"]
+    # A user's own A.json replaces the shipped one.
+    raw_a.update(id="A", name="My A")
+    (tmp_path / "D.json").unlink()
+    (tmp_path / "A.json").write_text(json.dumps(raw_a))
+    assert resolve_profiles(["A"], [tmp_path])[0].name == "My A"
+
+
+def _break(raw, path, value):
+    raw = copy.deepcopy(raw)
+    node = raw
+    for key in path[:-1]:
+        node = node[key]
+    if value is KeyError:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("id",), "bad id!", "id is not a valid household id"),
+        (("ac",), KeyError, "ac is required"),
+        (("ac", "rated_kw"), -1.5, r"ac.rated_kw must be a number in \[0, 50\], got -1.5"),
+        (("ac", "rated_kw"), "big", "ac.rated_kw must be a number"),
+        (("ac", "comfort_c"), {"dozing": 26}, "unknown state 'dozing'"),
+        (
+            ("occupancy", "schedules", "weekday", 1),
+            ["25:00", "active"],
+            "'25:00' that is not HH:MM",
+        ),
+        (("occupancy", "schedules", "weekday", 0), ["01:00", "asleep"], "must start at 00:00"),
+        (("occupancy", "schedules", "weekday", 2), ["05:00", "away"], "increasing time order"),
+        (("occupancy", "schedules", "weekday", 1), ["06:00", "cooking"], "unknown state 'cooking'"),
+        (("occupancy", "schedules", "holiday"), [["00:00", "away"]], "unknown day key 'holiday'"),
+        (("occupancy", "schedules", "weekday"), KeyError, "no schedule for 'mon'"),
+        (("geyser", "draws", 0, "anchor"), "lunch", "must be one of"),
+        (("geyser", "draws", 0, "energy_kwh"), [2, 1], r"must be \[low, high\]"),
+        (("appliances", 0, "phases"), [], "phases must be a non-empty list"),
+        (("appliances", 2, "windows"), [["10:00", "09:00"]], "ends before it starts"),
+        (("base", "standby_kw"), 0.001, r"standby_kw must be a number in \[0.02, 50\]"),
+        (("timezone",), "Atlantis/Capital", "unknown time zone 'Atlantis/Capital'"),
+    ],
+)
+def test_invalid_profiles_name_the_bad_field(raw_a, path, value, message):
+    with pytest.raises(ProfileError, match=message) as info:
+        parse_profile(_break(raw_a, path, value), "A.json")
+    assert str(info.value).startswith("profile A.json: ")
+
+
+def test_unreadable_profile_files(tmp_path):
+    with pytest.raises(ProfileError, match="does not exist"):
+        load_profile(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ProfileError, match="bad.json: not valid JSON"):
+        load_profile(bad)
+    with pytest.raises(ProfileError, match="profiles directory .* does not exist"):
+        resolve_profiles(["A"], [tmp_path / "nowhere"])
+    with pytest.raises(ProfileError, match="no households asked for"):
+        resolve_profiles([])
