@@ -1,0 +1,116 @@
+"""The SQLite database under the data directory: connection settings and schema migrations.
+
+One file, ``{DATA_DIR}/gridlight.sqlite3``, in WAL mode so readers never block the writer.
+The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` are applied in order
+and each runs once. Timestamps are integer UTC epoch seconds (``ts_s``), powers are kW
+(``power_kw``), and a missing reading is NULL, never zero.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+__all__ = ["DB_FILE", "MIGRATIONS", "connect", "db_path"]
+
+DB_FILE = "gridlight.sqlite3"
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: live households, API keys, raw readings, 1-minute rollups, dead letters.
+    """
+    CREATE TABLE households (
+        id          TEXT PRIMARY KEY,
+        name        TEXT NOT NULL,
+        timezone    TEXT NOT NULL,
+        channels    TEXT NOT NULL,          -- JSON list of channel names
+        created_s   INTEGER NOT NULL
+    );
+    CREATE TABLE api_keys (
+        key_id      TEXT PRIMARY KEY,
+        household   TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        secret_hash TEXT NOT NULL,          -- sha256 hex of the secret part; never the key
+        created_s   INTEGER NOT NULL,
+        revoked_s   INTEGER
+    );
+    CREATE INDEX api_keys_household ON api_keys(household);
+    CREATE TABLE readings (
+        household   TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        ts_s        INTEGER NOT NULL,
+        power_kw    REAL,                   -- NULL: the meter reported the channel unavailable
+        PRIMARY KEY (household, channel, ts_s)
+    ) WITHOUT ROWID;
+    CREATE INDEX readings_ts ON readings(ts_s);
+    CREATE TABLE rollups_1m (
+        household   TEXT NOT NULL,
+        channel     TEXT NOT NULL,
+        ts_s        INTEGER NOT NULL,       -- start of the minute
+        sum_kw      REAL NOT NULL,
+        min_kw      REAL,
+        max_kw      REAL,
+        count       INTEGER NOT NULL,       -- readings with a value
+        missing     INTEGER NOT NULL,       -- readings reported unavailable
+        PRIMARY KEY (household, channel, ts_s)
+    ) WITHOUT ROWID;
+    CREATE INDEX rollups_1m_ts ON rollups_1m(ts_s);
+    CREATE TABLE dead_letters (
+        id          INTEGER PRIMARY KEY,
+        received_s  INTEGER NOT NULL,
+        source      TEXT NOT NULL,          -- 'http', 'mqtt', ...
+        household   TEXT,
+        reason      TEXT NOT NULL,
+        payload     TEXT NOT NULL
+    );
+    CREATE INDEX dead_letters_received ON dead_letters(received_s);
+    """,
+)
+
+
+def db_path(data_dir: str | os.PathLike[str]) -> Path:
+    """The database file of a data directory."""
+    return Path(data_dir) / DB_FILE
+
+
+def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
+    """Open (creating and migrating as needed) the database at ``path``.
+
+    The connection is in autocommit mode; callers group writes with ``with conn:``-style
+    explicit ``BEGIN``/``COMMIT`` (see :func:`transaction`).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    _migrate(conn)
+    return conn
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (``;`` inside comments or strings is safe)."""
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:60]!r}")
+    return out
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
