@@ -3,9 +3,9 @@
 The critical value is the power that normal readings exceed ``TAIL_PROBABILITY`` (1%) of the
 time. How it is found, for a sample ``x`` of window averages [kW]:
 
-1. **Constant channel** (max - min below ``CONSTANT_SPREAD_KW``, e.g. a geyser that never ran):
-   no fit; the critical value is the constant plus ``MIN_MARGIN_KW``, so any real use is red
-   and a small deviation is yellow.
+1. **Constant channel** (max - min below ``CONSTANT_SPREAD_KW``, e.g. a geyser that never ran)
+   or one never above ``OFF_LEVEL_KW``: no fit; the critical value is the maximum plus a margin
+   (``MIN_MARGIN_KW``, or 10% of a constant), so any real use is red and a small deviation yellow.
 2. **On/off appliance** (at least ``APPLIANCE_OFF_SHARE`` of the windows at or below
    ``OFF_LEVEL_KW``): the model is ``P(X > c) = p_on · P(on-value > c)``, so the tail is fitted
    on the "on" values alone at the conditional level ``q_on = 0.01 / p_on``. ``q_on`` is capped
@@ -297,10 +297,20 @@ def channel_stats(
         )
 
     off_share = float(np.mean(x <= OFF_LEVEL_KW))
+    if off_share == 1.0:
+        return ChannelStats(
+            **base,
+            critical_kw=max_kw + MIN_MARGIN_KW,
+            max_kw=max_kw,
+            n_samples=int(x.size),
+            method=f"off: never above {OFF_LEVEL_KW} kW in training; red above it by a margin",
+            distribution="empirical",
+            p_on=0.0,
+        )
     if off_share >= APPLIANCE_OFF_SHARE:
         p_on = 1.0 - off_share
         cond = x_sorted[x_sorted > OFF_LEVEL_KW]
-        cond_tail = min(tail / p_on, MAX_ON_TAIL) if p_on > 0 else MAX_ON_TAIL
+        cond_tail = min(tail / p_on, MAX_ON_TAIL)
         prefix = f"on/off: p_on={p_on:.3g}, tail {cond_tail:.3g} of on-values; "
     else:
         p_on = 1.0
@@ -339,8 +349,8 @@ def channel_stats(
             critical_kw = best.critical_kw
             distribution, params, gof = best.distribution, best.params, best.goodness_of_fit
             method = prefix + (
-                f"fit: {best.distribution} on {excess.size} exceedances over "
-                f"{threshold_kw:.3g} kW (peaks over threshold)"
+                f"fit: {best.distribution} on {int(best.goodness_of_fit['n_fit'])} of "
+                f"{excess.size} exceedances over {threshold_kw:.3g} kW (peaks over threshold)"
             )
         elif fits:
             best = fits[0]
