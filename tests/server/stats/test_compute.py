@@ -157,3 +157,10 @@ def test_fitting_prints_nothing(capsys):
     compute_stats(frame_of({"Overall": x}), 60)
     out = capsys.readouterr()
     assert (out.out, out.err) == ("", "")
+
+
+def test_channel_that_is_always_off_but_not_constant():
+    x = np.where(np.arange(2000) % 7 == 0, 0.004, 0.0)  # standby flicker below the off level
+    s = compute_stats(frame_of({"Geyser": x}), 60).channels["Geyser"]
+    assert s.method.startswith("off: never above") and s.p_on == 0.0
+    assert_allclose(s.critical_kw, 0.054)

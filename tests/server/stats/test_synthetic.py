@@ -1,0 +1,59 @@
+"""Classification of the generator's labelled faults, from thresholds of the clean table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from server.stats import classify, compute_stats
+
+synth = pytest.importorskip("generator.synth")
+
+
+@pytest.fixture(scope="module")
+def faulty_week():
+    return synth.generate(households=("A", "B", "C"), days=3, seed=0, fault_rate=0.01)
+
+
+@pytest.mark.parametrize("household", ["A", "B", "C"])
+def test_faults_are_flagged(faulty_week, household):
+    info = faulty_week.household(household)
+    clean = faulty_week.frame(household)
+    stats = compute_stats(clean, 1, timezone=info.timezone, resolution_s=1)
+    levels = classify(stats, faulty_week.frame(household, faulty=True))
+    clean_levels = classify(stats, clean)
+    faults = faulty_week.faults[faulty_week.faults["household"] == household]
+    for channel in info.channels:
+        labels = faults[faults["channel"] == channel]
+        at = clean.index.get_indexer(pd.DatetimeIndex(labels["ts"]))
+        kinds = labels["kind"].to_numpy()
+        got = levels[channel].to_numpy()[at]
+        assert (got[kinds == "negative"] == "critical").all(), channel
+        assert (got[kinds == "missing"] == "critical").all(), channel
+        history = clean[channel].to_numpy()
+        usual = np.median(history[history > 0.1 * history.max()])
+        faulty_values = faulty_week.frame(household, faulty=True)[channel].to_numpy()[at]
+        big = (kinds == "spike") & (faulty_values >= 10 * usual)
+        assert np.isin(got[big], ["red", "critical"]).all(), channel
+        red = float((clean_levels[channel] == "red").mean())
+        assert red <= 0.03, (channel, red)
+        if channel == "Overall":
+            assert red >= 0.003, red
+
+
+def test_day_worker_ac_by_hour():
+    # May in Kolkata: A runs AC in the evening; on weekdays the home is empty at 15:00.
+    week = synth.generate(households=("A",), days=7, seed=0, start="2026-05-04")
+    info = week.household("A")
+    frame = week.frame("A")
+    stats = compute_stats(frame, 60, timezone=info.timezone, by_hour=True, resolution_s=1)
+    # A typical evening AC reading: the median minute with the AC running at 21:00.
+    minutes = frame["AC"].resample("60s").mean()
+    evening = minutes[(minutes.index.tz_convert(info.timezone).hour == 21) & (minutes > 0.5)]
+    typical_kw = float(evening.median())
+    wednesday = pd.Timestamp("2026-05-06", tz=info.timezone)
+    at_3pm = classify(stats, {"AC": typical_kw}, ts=wednesday + pd.Timedelta(hours=15))["AC"]
+    at_9pm = classify(stats, {"AC": typical_kw}, ts=wednesday + pd.Timedelta(hours=21))["AC"]
+    assert at_3pm in {"yellow", "red"}
+    assert at_9pm == "green"
