@@ -81,7 +81,8 @@ def power_w(
 ) -> np.ndarray:
     """Sum of events as per-second integer watts over ``[0, n_s)`` (events are clipped).
 
-    ``out`` (int32, ``n_s``) and ``scratch`` (int32, ``n_s + 1``) may be given to reuse memory.
+    ``out`` (int32, ``n_s``) and ``scratch`` (int32, ``n_s + 1``, all zeros; left all zeros)
+    may be given to reuse memory.
     """
     starts = np.clip(np.rint(starts).astype(np.int64), 0, n_s)
     ends = np.clip(np.rint(ends).astype(np.int64), 0, n_s)
@@ -89,10 +90,13 @@ def power_w(
     keep = (ends > starts) & (watts != 0)
     if scratch is None:
         scratch = np.zeros(n_s + 1, dtype=np.int32)
-    else:
-        scratch.fill(0)
-    np.add.at(scratch, starts[keep], watts[keep])
-    np.add.at(scratch, ends[keep], -watts[keep])
+    starts, ends, watts = starts[keep], ends[keep], watts[keep]
+    np.add.at(scratch, starts, watts)
+    np.add.at(scratch, ends, -watts)
     if out is None:
         out = np.empty(n_s, dtype=np.int32)
-    return np.cumsum(scratch[:n_s], dtype=np.int32, out=out)
+    np.cumsum(scratch[:n_s], dtype=np.int32, out=out)
+    # Leave the scratch all zeros again, touching only what was written.
+    scratch[starts] = 0
+    scratch[ends] = 0
+    return out

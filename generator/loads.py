@@ -127,6 +127,12 @@ def ac_events(
     cyc_w: list[float] = []
     rated_w = spec.rated_kw * 1000.0
     state_at = occ.state_lookup()
+    leak, cooling = spec.leak_per_min, spec.cooling_c_per_min
+    # Random factors drawn up front: each loop pass takes at least 120 s of session time.
+    most = int(sum(e - s for s, e, _ in sessions) / 120.0) + 2 * len(sessions) + 2
+    jitters = rng.uniform(0.92, 1.08, most).tolist()
+    spreads = rng.uniform(0.97, 1.03, most).tolist()
+    k = 0
     for s, e, _ in sessions:
         t = s
         t_out = temps(t)
@@ -135,9 +141,9 @@ def ac_events(
         on = True
         while t < e - 1:
             t_out = temps(t)
-            gain = spec.leak_per_min * (t_out - t_set) + gain_by_state[state_at(t)]
-            cool = spec.cooling_c_per_min * max(0.5, 1.0 - 0.008 * (t_out - 35.0))
-            jitter = rng.uniform(0.92, 1.08)
+            gain = leak * (t_out - t_set) + gain_by_state[state_at(t)]
+            cool = cooling * max(0.5, 1.0 - 0.008 * (t_out - 35.0))
+            jitter = jitters[k]
             if on:
                 net = cool - gain
                 if net <= 0.005:
@@ -146,7 +152,7 @@ def ac_events(
                     dur = min(max(120.0, (t_in - low) / net * 60.0 * jitter), e - t)
                     t_in = max(low, t_in - net * dur / 60.0)
                     on = False
-                power = rated_w * (1.0 + 0.012 * (t_out - 35.0)) * rng.uniform(0.97, 1.03)
+                power = rated_w * (1.0 + 0.012 * (t_out - 35.0)) * spreads[k]
                 cyc_s.append(t)
                 cyc_e.append(t + dur)
                 cyc_w.append(power)
@@ -157,6 +163,7 @@ def ac_events(
                 t_in = min(high, t_in + gain * dur / 60.0)
                 on = True
             t += dur
+            k += 1
     starts = np.array(cyc_s)
     ends = np.array(cyc_e)
     power = np.array(cyc_w)

@@ -30,7 +30,7 @@ from generator.dataset import (
     column_name,
     validate_timezone,
 )
-from generator.faults import inject_faults
+from generator.faults import inject_faults, validate_fault_args
 from generator.intervals import power_w
 from generator.loads import ac_events, geyser_events, other_events
 from generator.occupancy import build_occupancy, local_to_epoch
@@ -110,7 +110,7 @@ class _Buffers:
     """Per-second int32 work arrays reused from one household to the next."""
 
     def __init__(self, n_s: int) -> None:
-        self.scratch = np.empty(n_s + 1, dtype=np.int32)
+        self.scratch = np.zeros(n_s + 1, dtype=np.int32)
         self.ac = np.empty(n_s, dtype=np.int32)
         self.geyser = np.empty(n_s, dtype=np.int32)
         self.other = np.empty(n_s, dtype=np.int32)
@@ -189,8 +189,7 @@ def generate(
     start_date = parse_start(start)
     if timezone is not None:
         validate_timezone(timezone)
-    if fault_rate is not None and faults_every_s is not None:
-        raise DatasetError("give either fault_rate or faults_every_s, not both")
+    validate_fault_args(fault_rate, faults_every_s)
     profiles = resolve_profiles(list(households), profile_dirs)
     zones = [timezone or p.timezone or DEFAULT_TIMEZONE for p in profiles]
     t0_s = int(local_to_epoch(np.array([start_date], "datetime64[D]"), np.zeros(1), zones[0])[0])
@@ -198,12 +197,11 @@ def generate(
 
     values = np.empty((len(profiles) * len(CHANNELS), n_s), dtype=np.float64)
     weathers: dict[object, Weather] = {}
-    buffers = _Buffers(n_s)
-    infos: dict[str, HouseholdInfo] = {}
-    columns: list[str] = []
-    for i, (profile, zone) in enumerate(zip(profiles, zones, strict=True)):
+    for profile in profiles:
         if profile.site not in weathers:
             weathers[profile.site] = Weather(profile.site, seed, t0_s, t0_s + n_s)
+    buffers = _Buffers(n_s)
+    for i, (profile, zone) in enumerate(zip(profiles, zones, strict=True)):
         hh = simulate_household(
             profile, zone, t0_s, n_s, seed, weathers[profile.site], buffers=buffers
         )
@@ -214,9 +212,10 @@ def generate(
         total_w += hh.ac_w
         total_w += hh.geyser_w
         np.divide(total_w, 1000.0, out=values[row + 2])
-        del hh, total_w
-        columns += [column_name(profile.id, c) for c in CHANNELS]
-        infos[profile.id] = HouseholdInfo(
+    del buffers, hh, total_w
+    columns = [column_name(p.id, c) for p in profiles for c in CHANNELS]
+    infos = {
+        profile.id: HouseholdInfo(
             id=profile.id,
             name=profile.name,
             archetype=profile.archetype,
@@ -231,7 +230,8 @@ def generate(
                 "days": days,
             },
         )
-    del buffers
+        for profile, zone in zip(profiles, zones, strict=True)
+    }
     index = pd.date_range(
         pd.Timestamp(t0_s, unit="s", tz="UTC"), periods=n_s, freq="s", name="ts", unit="ns"
     )
