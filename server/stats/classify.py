@@ -64,6 +64,33 @@ def _local_hours(stats: HouseholdStats, ts: object, n: int) -> np.ndarray | None
     return np.asarray(index.tz_convert(stats.timezone).hour)
 
 
+def _local_hour(stats: HouseholdStats, ts: object) -> int | None:
+    if not stats.by_hour or ts is None:
+        return None
+    stamp = pd.Timestamp(ts)  # type: ignore[arg-type]
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.tz_convert(stats.timezone).hour)
+
+
+def _level_of(stats: HouseholdStats, channel: str, value: object, hour: int | None) -> str:
+    """The level of one reading (the scalar twin of :func:`classify_array`)."""
+    overall = stats.channels.get(channel)
+    if overall is None:
+        known = ", ".join(stats.channels)
+        raise StatsInputError(f"unknown channel {channel!r} (known: {known})")
+    s = stats.hours.get(channel, {}).get(hour, overall) if hour is not None else overall
+    try:
+        x = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return "critical"  # None or not a number: not a usable reading
+    if not math.isfinite(x) or x < 0 or x > stats.max_kw(channel):
+        return "critical"
+    if x >= s.critical_kw:
+        return "red"
+    return "yellow" if x > s.p75_kw else "green"
+
+
 def _thresholds(
     stats: HouseholdStats, channel: str, hours: np.ndarray | None, n: int
 ) -> tuple[np.ndarray | float, np.ndarray | float]:
@@ -120,16 +147,8 @@ def classify(
         }
         return pd.DataFrame(out, index=values.index, columns=values.columns, dtype=object)
     if isinstance(values, Mapping):
-        hours = _local_hours(stats, ts, 1)
-        result: dict[str, str] = {}
-        for channel, value in values.items():
-            v = math.nan if value is None else value
-            try:
-                x = np.array([float(v)])
-            except (TypeError, ValueError):
-                x = np.array([math.nan])  # not a number: not a usable reading
-            result[str(channel)] = str(classify_array(stats, str(channel), x, hours)[0])
-        return result
+        hour = _local_hour(stats, ts)
+        return {str(c): _level_of(stats, str(c), v, hour) for c, v in values.items()}
     raise StatsInputError(
         f"values must be a DataFrame or a mapping of channel to power, got {type(values).__name__}"
     )

@@ -130,3 +130,20 @@ def test_vectorised_on_a_day_of_seconds():
         [ac < 0, ac >= 2.0, ac > 1.0], ["critical", "red", "yellow"], default="green"
     )
     assert (levels["AC"].to_numpy() == expected).all()
+
+
+def test_one_reading_agrees_with_the_vectorised_path():
+    stats = household(
+        by_hour=True, hours={"AC": {15: thresholds(0.0, 0.05), 3: thresholds(0.5, 0.8)}}
+    )
+    rng = np.random.default_rng(7)
+    index = pd.DatetimeIndex(
+        pd.Timestamp("2026-06-01", tz="UTC")
+        + pd.to_timedelta(np.sort(rng.choice(86_400, 300, replace=False)), "s")
+    )
+    values = rng.choice([np.nan, -0.5, 0.0, 0.03, 0.5, 0.9, 1.0, 1.5, 2.0, 3.0, 7.0, 101.0], 300)
+    frame = pd.DataFrame({"AC": values, "Overall": values[::-1]}, index=index)
+    levels = classify(stats, frame)
+    for ts, row in frame.iterrows():
+        one = classify(stats, {"AC": row["AC"], "Overall": row["Overall"]}, ts=ts)
+        assert one == {"AC": levels.at[ts, "AC"], "Overall": levels.at[ts, "Overall"]}
