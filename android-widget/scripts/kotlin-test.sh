@@ -52,15 +52,33 @@ kotlinc="$kotlin_home/bin/kotlinc"
 lib="$kotlin_home/lib"
 
 # --- compile: main alone (stdlib only, so it stays pure), then the tests against it --------------
-rm -rf "$out"
+# Each step is skipped when its inputs (compiler version, file names and contents) are unchanged.
 mkdir -p "$out"
 mapfile -t main_sources < <(find "$core/src/main/kotlin" -name '*.kt' | sort)
 mapfile -t test_sources < <(find "$core/src/test/kotlin" -name '*.kt' | sort)
-kotlinc_flags=(-jvm-target 17 -Werror)
-echo "kotlin-test: compiling ${#main_sources[@]} main and ${#test_sources[@]} test sources with kotlinc $pinned"
-"$kotlinc" "${kotlinc_flags[@]}" -d "$out/main" "${main_sources[@]}"
+kotlinc_flags=(-jvm-target 17 -Werror -J-XX:TieredStopAtLevel=1)
 test_cp="$out/main:$junit_jar:$hamcrest_jar:$lib/kotlin-test.jar:$lib/kotlin-test-junit.jar"
-"$kotlinc" "${kotlinc_flags[@]}" -cp "$test_cp" -d "$out/test" "${test_sources[@]}"
+
+fingerprint() { # compiler version, then each file's name and contents
+    { echo "$pinned"; for f in "$@"; do echo "$f"; cat "$f"; done; } | sha256sum | cut -d' ' -f1
+}
+
+compile() { # name, fingerprint, classpath, sources...
+    local name="$1" print="$2" cp="$3"
+    shift 3
+    if [ -d "$out/$name" ] && [ "$(cat "$out/$name.sha256" 2>/dev/null)" = "$print" ]; then
+        echo "kotlin-test: $name classes up to date"
+        return
+    fi
+    echo "kotlin-test: compiling $# $name sources with kotlinc $pinned"
+    rm -rf "$out/$name" "$out/$name.sha256"
+    "$kotlinc" "${kotlinc_flags[@]}" ${cp:+-cp "$cp"} -d "$out/$name" "$@"
+    echo "$print" >"$out/$name.sha256"
+}
+
+main_print="$(fingerprint "${main_sources[@]}")"
+compile main "$main_print" "" "${main_sources[@]}"
+compile test "$(echo "$main_print" "$(fingerprint "${test_sources[@]}")" | sha256sum)" "$test_cp" "${test_sources[@]}"
 
 # --- run ------------------------------------------------------------------------------------------
 run_cp="$out/test:$test_cp:$lib/kotlin-stdlib.jar"

@@ -4,7 +4,7 @@ package org.gridlight.widget.core
  * The traffic-light level of one channel, in increasing severity.
  *
  * [wire] is the spelling in the widget JSON and FCM payloads. Colours are ARGB ints, ready for
- * `androidx.compose.ui.graphics.Color(argb)`; [textArgb] is whichever of near-black and white
+ * `androidx.compose.ui.graphics.Color(argb)`; [textArgb] is whichever of black and white
  * reads better on [backgroundArgb] (WCAG contrast, see [Colors.contrastRatio]).
  */
 enum class Level(val wire: String, val backgroundArgb: Int) {
