@@ -118,7 +118,7 @@ class StatsCache:
                 return hit
         stats = self._load(key)
         if stats is not None:
-            self.counters.disk_hits += 1
+            self._count("disk_hits")
             self._remember(key, stats)
         return stats
 
@@ -134,15 +134,16 @@ class StatsCache:
             owner = future is None
             if future is None:
                 future = self._inflight[key] = Future()
+            else:
+                self.counters.shared_waits += 1
         if not owner:
-            self.counters.shared_waits += 1
             return future.result()
         try:
             stats = self._load(key)
             if stats is not None:
-                self.counters.disk_hits += 1
+                self._count("disk_hits")
             else:
-                self.counters.computations += 1
+                self._count("computations")
                 stats = self.run(compute)
                 self._store(key, stats)
             self._remember(key, stats)
@@ -208,6 +209,10 @@ class StatsCache:
             self._memory.clear()
 
     # -- storage -----------------------------------------------------------------------------
+
+    def _count(self, counter: str) -> None:
+        with self._lock:
+            setattr(self.counters, counter, getattr(self.counters, counter) + 1)
 
     def _remember(self, key: StatsKey, stats: HouseholdStats) -> None:
         with self._lock:
