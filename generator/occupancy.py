@@ -131,8 +131,10 @@ def build_occupancy(
     dates = np.arange(np.datetime64(first, "D"), np.datetime64(first, "D") + n_days)
     sod_parts, state_parts, day_parts = [], [], []
     jitter = profile.jitter_s
+    routine_draws = rng.random(n_days)
     for i, day in enumerate(dates.astype(object)):
-        points = profile.day_schedule(day)
+        exception = profile.exception_for(day, routine_draws[i]) if profile.exceptions else None
+        points = profile.day_schedule(day, exception.use if exception else None)
         sod = np.array([p[0] for p in points], dtype=np.float64)
         states = np.array([STATES.index(p[1]) for p in points], dtype=np.int8)
         if jitter > 0 and len(sod) > 1:

@@ -13,8 +13,10 @@ its name gives)::
         "jitter_min": 15,                           # change times vary by about this much
         "schedules": {"weekday": [["00:00", "asleep"], ["06:00", "active"], ...],
                       "weekend": [...], "sat": [...]},
-        "roster": {"anchor": "2026-01-05", "weeks": ["day", "night"]}  # optional: then
+        "roster": {"anchor": "2026-01-05", "weeks": ["day", "night"]},  # optional: then
                                                     # "schedules" maps week name -> day keys
+        "exceptions": [{"name": "day off", "days": ["weekday"], "probability": 0.05,
+                        "use": "sun"}]              # optional: days that break the routine
       },
       "ac": {"rated_kw", "fan_kw", "setpoint_c", "deadband_c", "cooling_c_per_min",
              "leak_per_min", "internal_gain_c_per_min": {state: ...},
@@ -29,7 +31,9 @@ its name gives)::
 A schedule is a list of ``[HH:MM, state]`` change points starting at ``00:00``; the state holds
 until the next point. States are ``active`` (someone home and awake), ``asleep`` and ``away``.
 A day's schedule is the first of its weekday name (``mon`` … ``sun``), ``weekday`` / ``weekend``
-or ``all`` that the profile defines. A *timing* places events each day, either anchored to an
+or ``all`` that the profile defines. An *exception* makes a matching day, with its probability,
+follow another day's schedule (``"use": "sun"``), a schedule of its own named beside the day keys
+(``"use": "outing"``), or be spent out (``"use": "away"``): days off, holidays, outings, trips. A *timing* places events each day, either anchored to an
 occupancy change (``"anchor": "wake" | "bed" | "leave" | "return"``, ``"offset_min": [lo, hi]``,
 ``"probability"``) or as a Poisson number per day (``"per_day": {"weekday": m, "weekend": m}``)
 spread uniformly over the time spent in the ``"when"`` states, optionally within local
@@ -56,6 +60,7 @@ __all__ = [
     "AcSpec",
     "ApplianceSpec",
     "BaseSpec",
+    "DayException",
     "GeyserSpec",
     "LightingSpec",
     "Profile",
@@ -173,6 +178,7 @@ class Profile:
     base: BaseSpec
     lighting: LightingSpec
     appliances: tuple[ApplianceSpec, ...]
+    exceptions: tuple[DayException, ...] = ()
     source: str = "builtin"
 
     def week_name(self, day: dt.date) -> str:
@@ -182,13 +188,50 @@ class Profile:
         weeks = (day - self.roster_anchor).days // 7
         return self.roster_weeks[weeks % len(self.roster_weeks)]
 
-    def day_schedule(self, day: dt.date) -> tuple[tuple[int, str], ...]:
-        """Change points ``(second of local day, state)`` for a local date."""
+    def day_schedule(self, day: dt.date, use: str | None = None) -> tuple[tuple[int, str], ...]:
+        """Change points ``(second of local day, state)`` for a local date.
+
+        ``use`` picks another day's schedule instead (a day key, or ``"away"`` for a day out).
+        """
+        if use == "away":
+            return ((0, "away"),)
         week = self.schedules[self.week_name(day)]
-        for key in day_keys(day):
+        for key in _use_keys(use) if use else day_keys(day):
             if key in week:
                 return week[key]
         raise AssertionError("validated profiles cover every day")  # pragma: no cover
+
+    def exception_for(self, day: dt.date, draw: float) -> DayException | None:
+        """The exception (if any) that a uniform ``draw`` in [0, 1) picks for a date."""
+        keys = day_keys(day)
+        edge = 0.0
+        for exc in self.exceptions:
+            if any(k in exc.days for k in keys):
+                edge += exc.probability
+                if draw < edge:
+                    return exc
+        return None
+
+
+@dataclass(frozen=True)
+class DayException:
+    """A day that breaks the routine: with ``probability`` a matching day uses ``use``."""
+
+    name: str
+    days: tuple[str, ...]
+    probability: float
+    use: str
+
+
+def _use_keys(use: str) -> tuple[str, ...]:
+    """Schedule keys to try for an exception's ``use`` (a day name falls back like a date)."""
+    if use in DAY_NAMES:
+        return day_keys(dt.date(2026, 1, 5) + dt.timedelta(days=DAY_NAMES.index(use)))
+    if use == "weekday":
+        return ("weekday", "all")
+    if use == "weekend":
+        return ("weekend", "all")
+    return (use,)
 
 
 def day_keys(day: dt.date) -> tuple[str, str, str]:
@@ -309,11 +352,16 @@ def _schedule(reader: _Reader, key: str, raw: Any) -> tuple[tuple[int, str], ...
     return tuple(points)
 
 
-def _day_map(reader: _Reader) -> dict[str, tuple[tuple[int, str], ...]]:
+def _day_map(
+    reader: _Reader, named: frozenset[str] = frozenset()
+) -> dict[str, tuple[tuple[int, str], ...]]:
     out = {}
     for key, raw in reader.raw.items():
-        if key not in _DAY_KEYS:
-            reader.fail(f"has unknown day key {key!r} (expected one of {_DAY_KEYS})")
+        if key not in _DAY_KEYS and key not in named:
+            reader.fail(
+                f"has unknown day key {key!r} (expected one of {_DAY_KEYS}, "
+                "or a schedule name that an exception uses)"
+            )
         out[key] = _schedule(reader, key, raw)
     for name in DAY_NAMES:
         day = dt.date(2026, 1, 5) + dt.timedelta(days=DAY_NAMES.index(name))
@@ -413,8 +461,15 @@ def parse_profile(raw: Any, where: str = "<data>") -> Profile:
     schedules: dict[str, dict[str, tuple[tuple[int, str], ...]]] = {}
     anchor = None
     weeks: tuple[str, ...] = ()
+    # Schedules that exceptions name ("use": "outing") may sit beside the day keys.
+    exc_list = occ.get("exceptions", [])
+    named = frozenset(
+        e["use"]
+        for e in (exc_list if isinstance(exc_list, list) else [])
+        if isinstance(e, dict) and isinstance(e.get("use"), str)
+    )
     if roster_r is None:
-        schedules[""] = _day_map(sched_r)
+        schedules[""] = _day_map(sched_r, named)
     else:
         try:
             anchor = dt.date.fromisoformat(roster_r.text("anchor"))
@@ -427,7 +482,7 @@ def parse_profile(raw: Any, where: str = "<data>") -> Profile:
         for week in dict.fromkeys(weeks):
             week_r = sched_r.child(week)
             assert week_r is not None
-            schedules[week] = _day_map(week_r)
+            schedules[week] = _day_map(week_r, named)
 
     ac_r = top.child("ac")
     assert ac_r is not None
@@ -511,6 +566,35 @@ def parse_profile(raw: Any, where: str = "<data>") -> Profile:
             )
         )
 
+    exceptions = []
+    exc_raw = occ.get("exceptions", [])
+    if not isinstance(exc_raw, list):
+        occ.fail("must be a list", "exceptions")
+    for i, raw_exc in enumerate(exc_raw):
+        er = _Reader(where, raw_exc, f"occupancy.exceptions[{i}]")
+        days = er.get("days")
+        if not isinstance(days, list) or not days or any(d not in _DAY_KEYS for d in days):
+            er.fail(f"must be a non-empty list of day keys from {_DAY_KEYS}, got {days!r}", "days")
+        use = er.text("use")
+        if use != "away":
+            for week, day_map in schedules.items():
+                if not any(k in day_map for k in _use_keys(use)):
+                    where_week = f" in week {week!r}" if week else ""
+                    er.fail(f"names {use!r}, which has no schedule{where_week}", "use")
+        exceptions.append(
+            DayException(
+                name=er.text("name", f"exception {i}"),
+                days=tuple(days),
+                probability=er.number("probability", hi=1.0),
+                use=use,
+            )
+        )
+    for i, name in enumerate(DAY_NAMES):
+        keys = day_keys(dt.date(2026, 1, 5) + dt.timedelta(days=i))
+        total = sum(e.probability for e in exceptions if any(k in e.days for k in keys))
+        if total > 1.0:
+            occ.fail(f"exceptions for {name!r} have probabilities adding up to {total:g} > 1")
+
     return Profile(
         id=pid,
         name=top.text("name", pid),
@@ -527,6 +611,7 @@ def parse_profile(raw: Any, where: str = "<data>") -> Profile:
         base=base,
         lighting=lighting,
         appliances=tuple(appliances),
+        exceptions=tuple(exceptions),
     )
 
 

@@ -23,6 +23,15 @@ def raw_a():
     return json.loads((BUILTIN_DIR / "A.json").read_text())
 
 
+@pytest.fixture
+def plain_a(raw_a):
+    """A without its exceptions and the schedules only they use."""
+    occupancy = raw_a["occupancy"]
+    for exc in occupancy.pop("exceptions"):
+        occupancy["schedules"].pop(exc["use"], None)
+    return raw_a
+
+
 def test_builtin_profiles_are_a_b_c():
     profiles = builtin_profiles()
     assert sorted(profiles) == ["A", "B", "C"]
@@ -117,3 +126,49 @@ def test_unreadable_profile_files(tmp_path):
         resolve_profiles(["A"], [tmp_path / "nowhere"])
     with pytest.raises(ProfileError, match="no households asked for"):
         resolve_profiles([])
+
+
+@pytest.mark.parametrize(
+    ("exceptions", "message"),
+    [
+        ("nope", "occupancy.exceptions must be a list"),
+        ([{"days": ["weekday"], "probability": 0.1, "use": "party"}], "names 'party'"),
+        ([{"days": ["someday"], "probability": 0.1, "use": "away"}], "list of day keys"),
+        ([{"days": ["sat"], "probability": 1.5, "use": "away"}], r"probability must be"),
+        (
+            [
+                {"days": ["sat"], "probability": 0.6, "use": "away"},
+                {"days": ["weekend"], "probability": 0.6, "use": "sun"},
+            ],
+            "adding up to 1.2 > 1",
+        ),
+    ],
+)
+def test_invalid_exceptions(plain_a, exceptions, message):
+    with pytest.raises(ProfileError, match=message):
+        parse_profile(_break(plain_a, ("occupancy", "exceptions"), exceptions), "A.json")
+
+
+def test_named_schedule_needs_an_exception_that_uses_it(raw_a):
+    raw = _break(raw_a, ("occupancy", "exceptions"), [])
+    with pytest.raises(ProfileError, match="unknown day key 'wfh'"):
+        parse_profile(raw, "A.json")
+
+
+def test_exceptions_break_the_routine(plain_a):
+    from generator.synth import generate
+
+    plain_a["id"] = "E"
+    plain_a["occupancy"]["exceptions"] = [
+        {"name": "holiday", "days": ["weekday"], "probability": 1.0, "use": "away"}
+    ]
+    profile = parse_profile(plain_a, "E.json")
+    monday = dt.date(2026, 4, 6)
+    assert profile.day_schedule(monday, profile.exception_for(monday, 0.99).use) == ((0, "away"),)
+    assert profile.exception_for(monday + dt.timedelta(days=5), 0.0) is None
+    ds = generate(households=(profile,), days=7, seed=1, start="2026-04-06")
+    loc = ds.table.index.tz_convert("Asia/Kolkata")
+    # Away all week: no AC from Monday 04:00 to Friday night, only the weekend has it.
+    weekday = (loc.day_of_week < 5) & ~((loc.day_of_week == 0) & (loc.hour < 4))
+    assert (ds.table["E_AC"].to_numpy()[weekday] == 0).all()
+    assert (ds.table["E_AC"].to_numpy()[loc.day_of_week >= 5] > 0).any()

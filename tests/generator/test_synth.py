@@ -111,16 +111,22 @@ def test_day_worker_rarely_cools_at_weekday_midday(fortnight):
     weekday_midday = (loc.day_of_week < 5) & (loc.hour >= 10) & (loc.hour < 16)
     weekday_evening = (loc.day_of_week < 5) & (loc.hour >= 19) & (loc.hour < 22)
     weekend_midday = (loc.day_of_week >= 5) & (loc.hour >= 12) & (loc.hour < 17)
-    assert on_share(fortnight, "A_AC", weekday_midday) < 0.02
+    # Rare, not never: on an occasional day working from home the AC runs at midday too.
+    assert on_share(fortnight, "A_AC", weekday_midday) < 0.15
+    on = fortnight.table["A_AC"].to_numpy()[weekday_midday] > 0.5
+    per_day = pd.Series(on).groupby(loc.date[weekday_midday]).mean()
+    assert len(per_day) == 10
+    assert (per_day > 0.05).sum() <= 2
     assert on_share(fortnight, "A_AC", weekday_evening) > 0.3
-    assert on_share(fortnight, "A_AC", weekend_midday) > 0.3
+    weekend = on_share(fortnight, "A_AC", weekend_midday)
+    assert weekend > 0.15 and weekend > 2 * on_share(fortnight, "A_AC", weekday_midday)
 
 
 def test_office_cools_through_office_hours_and_idles_at_weekends(fortnight):
     loc = local(fortnight, "B")
     weekday = loc.day_of_week < 5
     office = weekday & (loc.hour >= 10) & (loc.hour < 17)
-    night = weekday & ((loc.hour < 8) | (loc.hour >= 18))
+    night = weekday & ((loc.hour < 8) | (loc.hour >= 21))  # some days finish late
     assert on_share(fortnight, "B_AC", office) > 0.5
     assert on_share(fortnight, "B_AC", night) == 0.0
     weekend = fortnight.table[~weekday]
@@ -195,8 +201,9 @@ def test_weekday_and_weekend_days_differ_for_the_day_worker(fortnight):
     loc = local(fortnight)
     weekday = (loc.day_of_week < 5) & (loc.hour >= 10) & (loc.hour < 16)
     weekend = (loc.day_of_week >= 5) & (loc.hour >= 10) & (loc.hour < 16)
-    other = (fortnight.table["A_Overall"] - fortnight.table["A_AC"]).to_numpy()
-    assert other[weekend].mean() > 1.5 * other[weekday].mean()
+    t = fortnight.table
+    other = (t["A_Overall"] - t["A_AC"] - t["A_Geyser"]).to_numpy()
+    assert other[weekend].mean() > 1.3 * other[weekday].mean()
 
 
 @pytest.mark.parametrize(
