@@ -152,6 +152,8 @@ def _make_fit(
     import scipy.stats
 
     dist = getattr(scipy.stats, name)
+    if not all(math.isfinite(p) for p in params):
+        return None
     quantile = float(dist.ppf(1.0 - cond_tail, *params))
     if not math.isfinite(quantile) or quantile <= 0:
         return None

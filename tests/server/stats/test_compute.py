@@ -164,3 +164,29 @@ def test_channel_that_is_always_off_but_not_constant():
     s = compute_stats(frame_of({"Geyser": x}), 60).channels["Geyser"]
     assert s.method.startswith("off: never above") and s.p_on == 0.0
     assert_allclose(s.critical_kw, 0.054)
+
+
+EDGE_CASES = {
+    "one value": np.array([1.2]),
+    "two values": np.array([0.5, 2.0] * 50),
+    "rare appliance": np.r_[np.zeros(9900), np.full(100, 2.0)],
+    "very rare appliance": np.r_[np.zeros(9990), np.linspace(1.0, 3.0, 10)],
+    "quantised": np.random.default_rng(8).integers(0, 5, 5000) * 0.06,
+    "large": np.random.default_rng(9).gamma(3.0, 10.0, 5000),
+    "tiny": np.random.default_rng(10).gamma(2.0, 1e-4, 5000),
+    "heavy tail": np.random.default_rng(11).pareto(1.5, 5000),
+    "with gaps": np.where(np.arange(5000) % 3 == 0, np.nan, np.linspace(0, 4, 5000)),
+}
+
+
+@pytest.mark.parametrize("name", list(EDGE_CASES))
+def test_thresholds_are_ordered_and_json_safe(name):
+    x = EDGE_CASES[name]
+    stats = compute_stats(frame_of({"P": x}), 60, resolution_s=60)
+    s = stats.channels["P"]
+    finite = x[np.isfinite(x)]
+    assert s.p25_kw <= s.median_kw <= s.p75_kw < s.critical_kw
+    assert s.critical_kw <= max(1.5 * finite.max(), finite.max() + 0.05)
+    json.dumps(stats.to_json(), allow_nan=False)
+    assert classify(stats, {"P": s.p75_kw}) == {"P": "green"}
+    assert classify(stats, {"P": s.critical_kw}) == {"P": "red"}
