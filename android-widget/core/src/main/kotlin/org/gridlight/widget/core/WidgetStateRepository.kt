@@ -84,6 +84,17 @@ class WidgetStateRepository(
     companion object {
         /** Averaging interval the widget asks for. [s] */
         const val DEFAULT_INTERVAL_S: Int = 60
+
+        /**
+         * Which state to store when a fetch that started from an older stored state finishes and
+         * [latest] is what is stored now (a push may have landed during the fetch): the one whose
+         * good state has the newer `seq`; on a tie (or neither has one) the fetch result.
+         */
+        fun merge(latest: WidgetState, fetched: WidgetState): WidgetState {
+            val latestSeq = latest.lastGood?.snapshot?.seq ?: return fetched
+            val fetchedSeq = fetched.lastGood?.snapshot?.seq ?: return latest
+            return if (latestSeq > fetchedSeq) latest else fetched
+        }
     }
 }
 

@@ -137,6 +137,21 @@ class WidgetStateRepositoryTest {
         assertFailsWith<IllegalArgumentException> { WidgetStateRepository(config, FakeFetcher(), intervalS = 0) }
     }
 
+    @Test fun `merge keeps a push that landed during the fetch`() {
+        val pushed = WidgetState.Available(snapshot(seq = "1763792760000-0"), null)
+        val fetchedOld = WidgetState.Available(snapshot(), "\"e\"")
+        val fetchedNew = WidgetState.Available(snapshot(seq = "1763792770000-0"), "\"f\"")
+        val failed = WidgetState.Unavailable("Server error (HTTP 503)", fetchedOld)
+        assertSame(pushed, WidgetStateRepository.merge(latest = pushed, fetched = fetchedOld))
+        assertSame(pushed, WidgetStateRepository.merge(latest = pushed, fetched = failed))
+        assertSame(fetchedNew, WidgetStateRepository.merge(latest = pushed, fetched = fetchedNew))
+        assertSame(fetchedOld, WidgetStateRepository.merge(latest = WidgetState.Available(snapshot(), null), fetched = fetchedOld), "tie: the fetch has the ETag")
+        assertSame(fetchedOld, WidgetStateRepository.merge(latest = WidgetState.Loading, fetched = fetchedOld))
+        assertSame(pushed, WidgetStateRepository.merge(latest = pushed, fetched = WidgetState.Unavailable("No connection to the server (x)")))
+        val noneEither = WidgetState.Unavailable("API key rejected (HTTP 401)")
+        assertSame(noneEither, WidgetStateRepository.merge(latest = WidgetState.Loading, fetched = noneEither))
+    }
+
     @Test fun `registration results`() {
         assertEquals(RegistrationResult.Registered, RegistrationResult.of(HttpResponse(201)))
         assertEquals(RegistrationResult.Registered, RegistrationResult.of(HttpResponse(204)))

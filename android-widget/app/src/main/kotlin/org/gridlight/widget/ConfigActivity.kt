@@ -1,0 +1,165 @@
+package org.gridlight.widget
+
+import android.Manifest
+import android.appwidget.AppWidgetManager
+import android.content.Intent
+import android.content.pm.PackageManager
+import android.os.Build
+import android.os.Bundle
+import android.util.Log
+import androidx.activity.ComponentActivity
+import androidx.activity.compose.setContent
+import androidx.activity.result.contract.ActivityResultContracts
+import androidx.compose.foundation.layout.Arrangement
+import androidx.compose.foundation.layout.Column
+import androidx.compose.foundation.layout.fillMaxSize
+import androidx.compose.foundation.layout.fillMaxWidth
+import androidx.compose.foundation.layout.padding
+import androidx.compose.foundation.rememberScrollState
+import androidx.compose.foundation.text.KeyboardOptions
+import androidx.compose.foundation.verticalScroll
+import androidx.compose.material3.Button
+import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedTextField
+import androidx.compose.material3.Surface
+import androidx.compose.material3.Text
+import androidx.compose.runtime.Composable
+import androidx.compose.runtime.getValue
+import androidx.compose.runtime.mutableStateOf
+import androidx.compose.runtime.produceState
+import androidx.compose.runtime.remember
+import androidx.compose.runtime.saveable.rememberSaveable
+import androidx.compose.runtime.setValue
+import androidx.compose.ui.Modifier
+import androidx.compose.ui.text.input.KeyboardType
+import androidx.compose.ui.text.input.PasswordVisualTransformation
+import androidx.compose.ui.text.input.VisualTransformation
+import androidx.compose.ui.unit.dp
+import androidx.core.content.ContextCompat
+import androidx.lifecycle.lifecycleScope
+import com.google.firebase.messaging.FirebaseMessaging
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.tasks.await
+import org.gridlight.widget.core.ConfigCheck
+import org.gridlight.widget.core.ConfigField
+import org.gridlight.widget.core.ConfigValidation
+import org.gridlight.widget.core.WidgetConfig
+
+/**
+ * Configuration screen: server URL, household and API key (optional in demo mode), validated
+ * by the core's [ConfigValidation] with a message per bad field. Opened when a widget is placed
+ * (APPWIDGET_CONFIGURE) and from the launcher; saving applies to every widget.
+ */
+class ConfigActivity : ComponentActivity() {
+    private val requestNotifications =
+        registerForActivityResult(ActivityResultContracts.RequestPermission()) { /* optional */ }
+
+    override fun onCreate(savedInstanceState: Bundle?) {
+        super.onCreate(savedInstanceState)
+        val appWidgetId =
+            intent?.extras?.getInt(AppWidgetManager.EXTRA_APPWIDGET_ID, AppWidgetManager.INVALID_APPWIDGET_ID)
+                ?: AppWidgetManager.INVALID_APPWIDGET_ID
+        // Backing out of the configuration of a new widget must not place it.
+        setResult(RESULT_CANCELED, Intent().putExtra(AppWidgetManager.EXTRA_APPWIDGET_ID, appWidgetId))
+        PushService.ensureAlertsChannel(this)
+        askForNotifications()
+
+        val store = ConfigStore(applicationContext)
+        setContent {
+            MaterialTheme {
+                Surface(modifier = Modifier.fillMaxSize()) {
+                    val saved by produceState<Loaded>(Loaded.Pending) { value = Loaded.Done(store.load()) }
+                    when (val loaded = saved) {
+                        Loaded.Pending -> Unit
+                        is Loaded.Done -> ConfigForm(loaded.config) { config -> save(store, config, appWidgetId) }
+                    }
+                }
+            }
+        }
+    }
+
+    private fun save(store: ConfigStore, config: WidgetConfig, appWidgetId: Int) {
+        lifecycleScope.launch {
+            val before = store.load()
+            store.save(config)
+            val repository = WidgetRepository(applicationContext)
+            if (before == null || before.household != config.household || before.serverUrl != config.serverUrl) repository.reset()
+            RefreshWorker.schedule(applicationContext)
+            RefreshWorker.refreshNow(applicationContext)
+            try {
+                TokenRegistrationWorker.enqueue(applicationContext, FirebaseMessaging.getInstance().token.await())
+            } catch (err: Exception) {
+                // No Play services or no network yet: onNewToken registers when a token arrives.
+                Log.w("GridlightConfig", "no FCM token yet: ${err.message}")
+            }
+            setResult(RESULT_OK, Intent().putExtra(AppWidgetManager.EXTRA_APPWIDGET_ID, appWidgetId))
+            finish()
+        }
+    }
+
+    private fun askForNotifications() {
+        if (Build.VERSION.SDK_INT >= Build.VERSION_CODES.TIRAMISU &&
+            ContextCompat.checkSelfPermission(this, Manifest.permission.POST_NOTIFICATIONS) != PackageManager.PERMISSION_GRANTED
+        ) {
+            requestNotifications.launch(Manifest.permission.POST_NOTIFICATIONS)
+        }
+    }
+
+    private sealed interface Loaded {
+        data object Pending : Loaded
+
+        data class Done(val config: WidgetConfig?) : Loaded
+    }
+}
+
+@Composable
+private fun ConfigForm(initial: WidgetConfig?, onSave: (WidgetConfig) -> Unit) {
+    var serverUrl by rememberSaveable { mutableStateOf(initial?.serverUrl ?: "") }
+    var household by rememberSaveable { mutableStateOf(initial?.household ?: "") }
+    var apiKey by rememberSaveable { mutableStateOf(initial?.apiKey ?: "") }
+    var errors by remember { mutableStateOf(emptyMap<ConfigField, String>()) }
+
+    Column(
+        modifier = Modifier.fillMaxSize().padding(24.dp).verticalScroll(rememberScrollState()),
+        verticalArrangement = Arrangement.spacedBy(12.dp),
+    ) {
+        Text("Gridlight widget", style = MaterialTheme.typography.headlineSmall)
+        Field("Server URL", serverUrl, errors[ConfigField.SERVER_URL], KeyboardType.Uri) { serverUrl = it }
+        Field("Household", household, errors[ConfigField.HOUSEHOLD], KeyboardType.Ascii) { household = it }
+        Field("API key (empty in demo mode)", apiKey, errors[ConfigField.API_KEY], KeyboardType.Password, secret = true) { apiKey = it }
+        Button(
+            modifier = Modifier.fillMaxWidth(),
+            onClick = {
+                when (val check = ConfigValidation.validate(serverUrl, household, apiKey)) {
+                    is ConfigCheck.Valid -> {
+                        errors = emptyMap()
+                        onSave(check.config)
+                    }
+                    is ConfigCheck.Invalid -> errors = check.errors
+                }
+            },
+        ) { Text("Save") }
+    }
+}
+
+@Composable
+private fun Field(
+    label: String,
+    value: String,
+    error: String?,
+    keyboard: KeyboardType,
+    secret: Boolean = false,
+    onChange: (String) -> Unit,
+) {
+    OutlinedTextField(
+        value = value,
+        onValueChange = onChange,
+        label = { Text(label) },
+        isError = error != null,
+        supportingText = error?.let { { Text(it) } },
+        singleLine = true,
+        keyboardOptions = KeyboardOptions(keyboardType = keyboard, autoCorrectEnabled = false),
+        visualTransformation = if (secret) PasswordVisualTransformation() else VisualTransformation.None,
+        modifier = Modifier.fillMaxWidth(),
+    )
+}
