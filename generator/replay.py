@@ -159,7 +159,7 @@ def replay(
         virtual_now = virtual0 + (clock() - real0) * speed
         if virtual_now < next_s:
             flush()
-            sleep(min((next_s - virtual_now) / speed, 0.5))
+            sleep(min(max((next_s - virtual_now) / speed, 0.001), 0.5))
             continue
         for meter in meters:
             if len(pending) >= max_pending:

@@ -1,6 +1,6 @@
 """The seed's routes, kept for its Postman and UI users: same requests, same response shapes.
 
-* ``POST /stream_setup`` ``{"household": "A", "interval": 5[, "start_index": N]}`` →
+* ``POST /stream_setup`` ``{"household": "A", "interval": 5[, "start_index": N[, "speed": X]]}`` →
   ``{"status": "Streaming setup and stats calculation successful", "stream_id": "..."}`` and a
   ``stream_id`` cookie. Each client's set-up is its own, stored where every worker sees it.
 * ``GET /stream_qstats`` → the quick statistics at the set-up's interval.
@@ -16,7 +16,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server.api.params import json_body, parse_interval, parse_start_index
+from server.api.params import json_body, parse_interval, parse_speed, parse_start_index
 from server.api.streams import open_stream, sse_response
 from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
 from server.extension import state
@@ -67,9 +67,12 @@ def stream_setup() -> Response:
     start_index = parse_start_index(
         body.get("start_index"), gl.households.replayable(household).span_s
     )
+    speed = parse_speed(body.get("speed"), current_app.config["MAX_SPEED"])
+    if speed != 1.0 and start_index is None:
+        raise InvalidParameter("speed applies to replays only: give start_index as well")
     gl.stats.get(household, interval_s)  # "stats calculation": fail now, cache for later
     stream_id = new_stream_id()
-    gl.setups.put(stream_id, Setup(household, interval_s, start_index))
+    gl.setups.put(stream_id, Setup(household, interval_s, start_index, speed))
     response = jsonify({"status": SETUP_OK, "stream_id": stream_id})
     response.set_cookie(COOKIE, stream_id, max_age=7 * 86_400, httponly=True, samesite="Lax")
     return response

@@ -118,7 +118,6 @@ class Gridlight:
         self.hub.stop()
         if self.replay_thread is not None:
             self.replay_thread.join(timeout=5)
-        self.broker.close()
 
 
 def state() -> Gridlight:

@@ -302,6 +302,7 @@ class Hub:
 
     def stop(self) -> None:
         self.stopped.set()
+        self.broker.close()  # wakes readers blocked on the in-process broker
         for reader in list(self._readers.values()):
             if reader.thread.is_alive():
                 reader.thread.join(timeout=5)

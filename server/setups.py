@@ -28,6 +28,7 @@ class Setup:
     household: str
     interval_s: int
     start_index: int | None = None
+    speed: float = 1.0
 
 
 def new_stream_id() -> str:

@@ -34,6 +34,7 @@ class MemoryBroker(Broker):
         self._clock = clock
         self._streams: dict[str, _Stream] = {}
         self._cond = threading.Condition()
+        self._closed = False
 
     def _stream(self, household: str) -> _Stream:
         stream = self._streams.get(household)
@@ -85,7 +86,7 @@ class MemoryBroker(Broker):
             while True:
                 out = self._after(self._stream(household), after, count)
                 remaining = deadline - time.monotonic()
-                if out or remaining <= 0:
+                if out or remaining <= 0 or self._closed:
                     return out
                 self._cond.wait(remaining)
 
@@ -105,3 +106,9 @@ class MemoryBroker(Broker):
 
     def ping(self) -> None:
         return None
+
+    def close(self) -> None:
+        """Wake blocked readers (they see their hub stopped and return)."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()

@@ -1,0 +1,189 @@
+"""JSON routes, error shapes and validation, with Flask's test client."""
+
+from __future__ import annotations
+
+import pytest
+
+from server import create_app
+
+
+def test_households(client):
+    r = client.get("/api/v1/households")
+    assert r.status_code == 200
+    ids = [h["id"] for h in r.json["households"]]
+    assert ids == ["A", "B", "C"]
+    assert r.json["households"][0]["channels"] == ["AC", "Geyser", "Overall"]
+    one = client.get("/api/v1/households/B").json
+    assert one["id"] == "B" and one["timezone"] == "Asia/Kolkata"
+    assert one["data"]["span_s"] == 2 * 86_400
+
+
+def test_stats_have_the_seed_keys(client):
+    r = client.get("/api/v1/households/A/stats?interval=5")
+    assert r.status_code == 200
+    assert list(r.json)[:5] == [
+        "25p",
+        "median",
+        "75p",
+        "rt_critical_value_0.01",
+        "best_distribution",
+    ]
+    assert set(r.json["75p"]) == {"AC", "Geyser", "Overall"}
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "code", "message"),
+    [
+        ("/api/v1/households/Z", 404, "unknown_household", "unknown household 'Z'"),
+        ("/api/v1/households/Z/stats?interval=5", 404, "unknown_household", "'Z'"),
+        ("/api/v1/households/Z/stream?interval=5", 404, "unknown_household", "'Z'"),
+        ("/api/v1/households/A/stats", 400, "invalid_parameter", "interval is required"),
+        ("/api/v1/households/A/stats?interval=abc", 400, "invalid_parameter", "got 'abc'"),
+        ("/api/v1/households/A/stats?interval=2.5", 400, "invalid_parameter", "got '2.5'"),
+        ("/api/v1/households/A/stats?interval=0", 400, "invalid_parameter", "positive, got 0"),
+        ("/api/v1/households/A/stats?interval=-5", 400, "invalid_parameter", "got -5"),
+        ("/api/v1/households/A/stats?interval=86401", 400, "invalid_parameter", "at most 86400"),
+        ("/api/v1/households/A/stats?interval=5&by=day", 400, "invalid_parameter", "got 'day'"),
+        ("/api/v1/households/A/stream?interval=x", 400, "invalid_parameter", "got 'x'"),
+        ("/api/v1/households/A/stream?interval=0", 400, "invalid_parameter", "got 0"),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=-1",
+            400,
+            "invalid_parameter",
+            "start_index -1 is outside the data: expected 0 to 172799",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=172800",
+            400,
+            "invalid_parameter",
+            "start_index 172800 is outside",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=ten",
+            400,
+            "invalid_parameter",
+            "start_index must be an integer, got 'ten'",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=0&speed=0",
+            400,
+            "invalid_parameter",
+            "speed must be positive, got '0'",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=0&speed=-2",
+            400,
+            "invalid_parameter",
+            "got '-2'",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=0&speed=1e6",
+            400,
+            "invalid_parameter",
+            "at most 1000",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=0&speed=nan",
+            400,
+            "invalid_parameter",
+            "got 'nan'",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=0&speed=fast",
+            400,
+            "invalid_parameter",
+            "speed must be a number, got 'fast'",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&speed=2",
+            400,
+            "invalid_parameter",
+            "speed applies to replays only",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&last_event_id=garbage",
+            400,
+            "invalid_parameter",
+            "invalid event id 'garbage'",
+        ),
+        (
+            "/api/v1/households/A/stream?interval=5&start_index=10&last_event_id=12",
+            400,
+            "invalid_parameter",
+            "not an event of this replay",
+        ),
+        ("/nowhere", 404, "not_found", "not found"),
+    ],
+)
+def test_errors_are_json_with_a_message_naming_the_value(client, url, status, code, message):
+    r = client.get(url)
+    assert r.status_code == status
+    assert r.content_type == "application/json"
+    assert r.json["error"]["code"] == code
+    assert message in r.json["error"]["message"]
+
+
+def test_last_event_id_header_is_validated(client):
+    r = client.get("/api/v1/households/A/stream?interval=5", headers={"Last-Event-ID": "x\u00e9"})
+    assert r.status_code == 400 and "invalid event id" in r.json["error"]["message"]
+
+
+def test_wrong_method_is_json_405(client):
+    r = client.post("/api/v1/households")
+    assert r.status_code == 405
+    assert r.json["error"]["code"] == "method_not_allowed"
+
+
+def test_healthz_and_metrics(client):
+    r = client.get("/healthz")
+    assert r.status_code == 200
+    assert r.json["status"] == "ok" and r.json["broker"] == {"kind": "memory", "ok": True}
+    text = client.get("/metrics").get_data(as_text=True)
+    for name in (
+        "gridlight_sse_clients_connected",
+        "gridlight_sse_events_sent_total",
+        "gridlight_sse_slow_clients_dropped_total",
+        "gridlight_broker_reconnects_total",
+        "gridlight_reader_lag_seconds",
+    ):
+        assert f"# TYPE {name}" in text
+
+
+def test_config_precedence(monkeypatch, server_data_dir, stats_cache_dir):
+    monkeypatch.setenv("GRIDLIGHT_DATA_DIR", "/from/env")
+    monkeypatch.setenv("GRIDLIGHT_CLIENT_QUEUE_LEN", "7")
+    monkeypatch.setenv("PORT", "6123")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    app = create_app({"DATA_DIR": str(server_data_dir), "STATS_CACHE_DIR": str(stats_cache_dir)})
+    try:
+        assert app.config["DATA_DIR"] == str(server_data_dir)  # test_config wins
+        assert app.config["CLIENT_QUEUE_LEN"] == 7  # environment over defaults
+        assert app.config["PORT"] == 6123
+        assert app.config["REDIS_URL"] is None
+    finally:
+        app.extensions["gridlight"].stop()
+
+
+def test_cors(server_data_dir, stats_cache_dir):
+    base = {"DATA_DIR": str(server_data_dir), "STATS_CACHE_DIR": str(stats_cache_dir)}
+    demo = create_app({**base, "DEMO": True, "EMBEDDED_REPLAY": False, "WARM_STATS": False})
+    listed = create_app({**base, "CORS_ORIGINS": "https://ui.example"})
+    try:
+        c = demo.test_client()
+        r = c.get("/api/v1/households", headers={"Origin": "https://any.example"})
+        assert r.headers["Access-Control-Allow-Origin"] == "*"
+        pre = c.options(
+            "/stream_setup",
+            headers={"Origin": "https://any.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert pre.headers["Access-Control-Allow-Origin"] == "*"
+        assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
+        c2 = listed.test_client()
+        ok = c2.get("/api/v1/households", headers={"Origin": "https://ui.example"})
+        assert ok.headers["Access-Control-Allow-Origin"] == "https://ui.example"
+        assert ok.headers["Access-Control-Allow-Credentials"] == "true"
+        other = c2.get("/api/v1/households", headers={"Origin": "https://evil.example"})
+        assert "Access-Control-Allow-Origin" not in other.headers
+    finally:
+        demo.extensions["gridlight"].stop()
+        listed.extensions["gridlight"].stop()

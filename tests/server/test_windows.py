@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import pytest
+from numpy.testing import assert_allclose
+
+from server.windows import EventKey, WindowAggregator, format_ts, parse_ts
+
+T0 = 1_763_792_750  # a multiple of 5 and 10
+
+
+def reading(ts: int, ac: float | None, index: int | None = None) -> dict:
+    out = {"ts": format_ts(ts), "power_kw": {"AC": ac, "Overall": 1.0}}
+    if index is not None:
+        out["index"] = index
+    return out
+
+
+def feed(agg: WindowAggregator, entries):  # noqa: ANN001, ANN201
+    out = []
+    for entry_id, r in entries:
+        out.extend(agg.feed(entry_id, r))
+    return out
+
+
+def test_windows_align_to_epoch_and_close_on_next_window():
+    agg = WindowAggregator(("AC", "Overall"), 5)
+    entries = [(f"{1000 + i}-0", reading(T0 + 2 + i, float(i), index=100 + i)) for i in range(8)]
+    windows = feed(agg, entries)
+    # readings at T0+2..T0+9: window [T0, T0+5) holds i=0..2 and closes at i=3 (T0+5)
+    assert len(windows) == 1
+    w = windows[0]
+    assert w.start_s == T0
+    assert_allclose(w.power_kw["AC"], (0 + 1 + 2) / 3)
+    assert w.key == EventKey(1002, 0)
+    assert str(w.key) == "1002-0"
+    assert w.index == 100 - 2  # the dataset second at the window's start
+    assert agg.open_start_s == T0 + 5
+
+
+def test_missing_values_are_null_never_zero():
+    agg = WindowAggregator(("AC", "Overall"), 5)
+    entries = [(f"{i + 1}-0", reading(T0 + i, None)) for i in range(6)]
+    (w,) = feed(agg, entries)
+    assert w.power_kw["AC"] is None
+    assert w.power_kw["Overall"] == 1.0
+    agg2 = WindowAggregator(("AC",), 5)
+    bad = [("1-0", {"ts": format_ts(T0), "power_kw": {"AC": float("nan")}})]
+    bad.append(("2-0", {"ts": format_ts(T0 + 1), "power_kw": {"AC": "x"}}))
+    bad.append(("3-0", reading(T0 + 5, 1.0)))
+    (w2,) = feed(agg2, bad)
+    assert w2.power_kw["AC"] is None
+
+
+def test_silence_between_readings_gives_empty_windows_with_ordered_keys():
+    agg = WindowAggregator(("AC",), 5)
+    windows = feed(agg, [("10-0", reading(T0, 1.0)), ("11-0", reading(T0 + 17, 2.0))])
+    assert [w.start_s for w in windows] == [T0, T0 + 5, T0 + 10]
+    assert [w.power_kw["AC"] for w in windows] == [1.0, None, None]
+    keys = [w.key for w in windows]
+    assert keys == sorted(keys)
+    assert str(keys[1]) == f"10-0.{T0 + 5}"
+    assert EventKey.parse(str(keys[1])) == keys[1]
+    assert keys[-1] < EventKey(11, 0)
+
+
+def test_late_readings_are_dropped_and_counted():
+    agg = WindowAggregator(("AC",), 5)
+    feed(agg, [("1-0", reading(T0, 1.0)), ("2-0", reading(T0 + 5, 1.0))])
+    assert feed(agg, [("3-0", reading(T0 + 1, 9.0))]) == []
+    assert agg.late == 1
+
+
+def test_tick_closes_a_silent_meters_windows_after_grace():
+    agg = WindowAggregator(("AC",), 5)
+    feed(agg, [("1-0", reading(T0 + 1, 2.0))])
+    assert agg.tick(T0 + 5 + 9.9, grace_s=10) == []
+    (w,) = agg.tick(T0 + 5 + 10, grace_s=10)
+    assert w.power_kw["AC"] == 2.0
+    empty = agg.tick(T0 + 20 + 10, grace_s=10)
+    assert [e.start_s for e in empty] == [T0 + 5, T0 + 10, T0 + 15]
+    assert all(e.power_kw["AC"] is None for e in empty)
+    assert agg.tick(T0 + 20 + 10, grace_s=10) == []
+
+
+def test_resume_state_continues_identically():
+    entries = [(f"{100 + i}-0", reading(T0 + i, float(i % 7))) for i in range(40)]
+    full = feed(WindowAggregator(("AC",), 5), entries)
+    cut = full[2]
+    resumed = WindowAggregator(("AC",), 5, last_closed_s=cut.start_s, anchor=cut.key)
+    after = [e for e in entries if EventKey(*map(int, e[0].split("-"))) > cut.key]
+    assert feed(resumed, after) == full[3:]
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "1-", "-1", "1-2.x", "1.5-2"])
+def test_bad_event_ids(bad):
+    with pytest.raises(ValueError, match="invalid event id"):
+        EventKey.parse(bad)
+
+
+def test_parse_ts():
+    assert parse_ts("2026-11-22T06:25:50Z") == parse_ts("2026-11-22T11:55:50+05:30")
+    assert parse_ts(12.7) == 12
+    with pytest.raises(ValueError, match="no time zone"):
+        parse_ts("2026-11-22T06:25:50")
