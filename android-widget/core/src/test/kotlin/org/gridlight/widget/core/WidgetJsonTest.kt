@@ -97,6 +97,36 @@ class WidgetJsonTest {
         bad(with("message", "[]"), "\"message\" must be a string, got an array")
     }
 
+    @Test fun `mangled payloads give a format error, never another exception`() {
+        // Deterministic: every truncation, plus seeded random edits of the example.
+        val random = kotlin.random.Random(20261122)
+        val alphabet = "{}[]\",:0123456789.-+eE \\unltrfa\u0000\uD83D"
+        val inputs = EXAMPLE_JSON.indices.map { EXAMPLE_JSON.substring(0, it) }.toMutableList()
+        repeat(3000) {
+            val chars = StringBuilder(EXAMPLE_JSON)
+            repeat(1 + random.nextInt(3)) {
+                val at = random.nextInt(chars.length)
+                when (random.nextInt(3)) {
+                    0 -> chars.deleteCharAt(at)
+                    1 -> chars.insert(at, alphabet[random.nextInt(alphabet.length)])
+                    else -> chars.setCharAt(at, alphabet[random.nextInt(alphabet.length)])
+                }
+            }
+            inputs += chars.toString()
+        }
+        var parsed = 0
+        for (text in inputs) {
+            try {
+                WidgetJson.parse(text)
+                parsed++
+            } catch (expected: WidgetFormatException) {
+                assertTrue(expected.message!!.isNotBlank())
+            }
+        }
+        // Some edits (inside strings, digits) still give a valid payload; most do not.
+        assertTrue(parsed in 1 until inputs.size / 2, "parsed $parsed of ${inputs.size}")
+    }
+
     @Test fun `write produces the wire format and round-trips`() {
         val s = snapshot(powerKw = linkedMapOf("Overall" to 2.31, "AC" to null), level = linkedMapOf("Overall" to Level.CRITICAL, "AC" to null), worst = Level.CRITICAL, serverStale = true)
         val text = WidgetJson.write(s)
