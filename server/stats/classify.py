@@ -9,7 +9,8 @@ For each value, in this order:
 * ``green`` — otherwise.
 
 With ``by_hour`` statistics the thresholds of the reading's local hour (in the household's time
-zone) are used when that hour had enough history, else the overall ones.
+zone) are used: those of its day type (weekday or weekend) and hour when that group had enough
+history, else those of its hour over all days, else the overall ones.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from server.stats.model import HouseholdStats
+from server.stats.model import HouseholdStats, time_slots
 from server.stats.windows import StatsInputError
 
 __all__ = ["LEGACY_COLOURS", "LEVELS", "classify", "classify_array", "worst"]
@@ -53,7 +54,7 @@ def worst(levels: Iterable[str] | Mapping[str, str]) -> str:
     return LEVELS[max(rank, 0)]
 
 
-def _local_hours(stats: HouseholdStats, ts: object, n: int) -> np.ndarray | None:
+def _slots(stats: HouseholdStats, ts: object, n: int) -> np.ndarray | None:
     if not stats.by_hour or ts is None:
         return None
     index = pd.DatetimeIndex([ts] if isinstance(ts, datetime | str | np.datetime64) else ts)
@@ -61,25 +62,29 @@ def _local_hours(stats: HouseholdStats, ts: object, n: int) -> np.ndarray | None
         raise StatsInputError(f"got {len(index)} timestamps for {n} values")
     if index.tz is None:
         index = index.tz_localize("UTC")
-    return np.asarray(index.tz_convert(stats.timezone).hour)
+    return time_slots(index, stats.timezone)
 
 
-def _local_hour(stats: HouseholdStats, ts: object) -> int | None:
+def _slot(stats: HouseholdStats, ts: object) -> int | None:
     if not stats.by_hour or ts is None:
         return None
     stamp = pd.Timestamp(ts)  # type: ignore[arg-type]
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
-    return int(stamp.tz_convert(stats.timezone).hour)
+    local = stamp.tz_convert(stats.timezone)
+    return (24 if local.day_of_week >= 5 else 0) + int(local.hour)
 
 
-def _level_of(stats: HouseholdStats, channel: str, value: object, hour: int | None) -> str:
-    """The level of one reading (the scalar twin of :func:`classify_array`)."""
-    overall = stats.channels.get(channel)
-    if overall is None:
+def _check_channel(stats: HouseholdStats, channel: str) -> None:
+    if channel not in stats.channels:
         known = ", ".join(stats.channels)
         raise StatsInputError(f"unknown channel {channel!r} (known: {known})")
-    s = stats.hours.get(channel, {}).get(hour, overall) if hour is not None else overall
+
+
+def _level_of(stats: HouseholdStats, channel: str, value: object, slot: int | None) -> str:
+    """The level of one reading (the scalar twin of :func:`classify_array`)."""
+    _check_channel(stats, channel)
+    s = stats.for_slot(channel, slot)
     try:
         x = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -91,32 +96,23 @@ def _level_of(stats: HouseholdStats, channel: str, value: object, hour: int | No
     return "yellow" if x > s.p75_kw else "green"
 
 
-def _thresholds(
-    stats: HouseholdStats, channel: str, hours: np.ndarray | None, n: int
-) -> tuple[np.ndarray | float, np.ndarray | float]:
-    overall = stats.channels[channel]
-    per_hour = stats.hours.get(channel, {}) if hours is not None else {}
-    if hours is None or not per_hour:
-        return overall.p75_kw, overall.critical_kw
-    p75 = np.full(24, overall.p75_kw)
-    crit = np.full(24, overall.critical_kw)
-    for h, s in per_hour.items():
-        p75[h], crit[h] = s.p75_kw, s.critical_kw
-    return p75[hours], crit[hours]
-
-
 def classify_array(
-    stats: HouseholdStats, channel: str, values: np.ndarray, hours: np.ndarray | None = None
+    stats: HouseholdStats, channel: str, values: np.ndarray, slots: np.ndarray | None = None
 ) -> np.ndarray:
     """Levels (an object array of level strings) of one channel's values [kW].
 
-    ``hours`` are the values' local hours of day (only used with ``by_hour`` statistics).
+    ``slots`` are the values' time slots (:func:`~server.stats.model.time_slots`; only used
+    with ``by_hour`` statistics).
     """
-    if channel not in stats.channels:
-        known = ", ".join(stats.channels)
-        raise StatsInputError(f"unknown channel {channel!r} (known: {known})")
+    _check_channel(stats, channel)
     x = np.asarray(values, dtype="float64")
-    p75, crit = _thresholds(stats, channel, hours, x.size)
+    if slots is None or not stats.by_hour:
+        overall = stats.channels[channel]
+        p75: np.ndarray | float = overall.p75_kw
+        crit: np.ndarray | float = overall.critical_kw
+    else:
+        p75_table, crit_table = stats.slot_tables[channel]
+        p75, crit = p75_table[slots], crit_table[slots]
     with np.errstate(invalid="ignore"):
         critical = ~np.isfinite(x) | (x < 0) | (x > stats.max_kw(channel))
         code = np.where(critical, 3, np.where(x >= crit, 2, np.where(x > p75, 1, 0)))
@@ -138,17 +134,17 @@ def classify(
     if isinstance(values, pd.DataFrame):
         if ts is None and isinstance(values.index, pd.DatetimeIndex):
             ts = values.index
-        hours = _local_hours(stats, ts, len(values))
+        slots = _slots(stats, ts, len(values))
         out = {
             col: classify_array(
-                stats, str(col), values[col].to_numpy(dtype="float64", na_value=np.nan), hours
+                stats, str(col), values[col].to_numpy(dtype="float64", na_value=np.nan), slots
             )
             for col in values.columns
         }
         return pd.DataFrame(out, index=values.index, columns=values.columns, dtype=object)
     if isinstance(values, Mapping):
-        hour = _local_hour(stats, ts)
-        return {str(c): _level_of(stats, str(c), v, hour) for c, v in values.items()}
+        slot = _slot(stats, ts)
+        return {str(c): _level_of(stats, str(c), v, slot) for c, v in values.items()}
     raise StatsInputError(
         f"values must be a DataFrame or a mapping of channel to power, got {type(values).__name__}"
     )

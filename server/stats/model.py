@@ -1,16 +1,24 @@
 """A household's quick statistics: :func:`compute_stats` and :class:`HouseholdStats`.
 
 Thresholds come from the household's own clean history averaged at the interval a client asks
-for (see :mod:`server.stats.windows`), one :class:`~server.stats.tail.ChannelStats` per channel,
-and with ``by_hour`` one more per channel and hour of the day (in the household's time zone) for
-every hour with enough history (``MIN_HOUR_SAMPLES`` windows over ``MIN_HOUR_DAYS`` days).
+for (see :mod:`server.stats.windows`), one :class:`~server.stats.tail.ChannelStats` per channel.
+With ``by_hour`` there are more, per hour of the day in the household's time zone, for every group
+with enough history (``MIN_HOUR_SAMPLES`` windows over ``MIN_HOUR_DAYS`` different days):
+
+* ``hours[channel][h]`` — hour ``h`` (0-23) over all days;
+* ``day_hours["weekday"|"weekend"][channel][h]`` — hour ``h`` on weekdays (Monday-Friday) or at
+  weekends only, so a day worker's empty weekday afternoon is not averaged with Saturday's.
+
+A reading is judged by the most specific group that exists: its day type's hour, else its hour,
+else the overall thresholds.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -22,16 +30,18 @@ from server.stats.windows import StatsInputError, epoch_seconds, infer_resolutio
 
 __all__ = [
     "ALGORITHM_VERSION",
+    "DAY_TYPES",
     "MIN_HOUR_DAYS",
     "MIN_HOUR_SAMPLES",
     "PHYSICAL_MAX_KW",
     "EmptyChannelError",
     "HouseholdStats",
     "compute_stats",
+    "time_slots",
 ]
 
 #: Bump when thresholds would change for the same data (it is part of every cache key).
-ALGORITHM_VERSION = 1
+ALGORITHM_VERSION = 2
 
 #: Default bound above which a reading is physically impossible for any household channel [kW].
 #: A 100 A three-phase 400 V main carries about 69 kW; nothing behind one meter reaches 100 kW.
@@ -39,6 +49,9 @@ PHYSICAL_MAX_KW = 100.0
 
 MIN_HOUR_SAMPLES = 24
 MIN_HOUR_DAYS = 3
+
+#: Day types of the per-hour thresholds, in slot order (see :func:`time_slots`).
+DAY_TYPES: tuple[str, ...] = ("weekday", "weekend")
 
 _COMPAT_KEYS = ("25p", "median", "75p", "rt_critical_value_0.01")
 
@@ -52,10 +65,11 @@ class HouseholdStats:
     """Per-channel thresholds of one household at one interval.
 
     ``interval_s`` is the interval the thresholds are for (the data's resolution when a shorter
-    one was asked for: see ``requested_interval_s`` and ``notes``). ``hours[channel][h]`` holds
-    the thresholds for local hour ``h`` (0-23, in ``timezone``) when ``by_hour`` and that hour
-    had enough history. ``physical_max_kw[channel]`` is the bound above which a reading is
-    impossible (classified ``critical``).
+    one was asked for: see ``requested_interval_s`` and ``notes``). With ``by_hour``,
+    ``hours[channel][h]`` and ``day_hours[day_type][channel][h]`` hold the thresholds of local
+    hour ``h`` (0-23, in ``timezone``) over all days and per day type, where there was enough
+    history (see the module docstring). ``physical_max_kw[channel]`` is the bound above which a
+    reading is impossible (classified ``critical``).
     """
 
     interval_s: int
@@ -66,6 +80,7 @@ class HouseholdStats:
     fingerprint: str | None
     channels: Mapping[str, ChannelStats]
     hours: Mapping[str, Mapping[int, ChannelStats]] = field(default_factory=dict)
+    day_hours: Mapping[str, Mapping[str, Mapping[int, ChannelStats]]] = field(default_factory=dict)
     physical_max_kw: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     tail_probability: float = TAIL_PROBABILITY
@@ -74,6 +89,30 @@ class HouseholdStats:
     def max_kw(self, channel: str) -> float:
         """The physical bound of ``channel``. [kW]"""
         return float(self.physical_max_kw.get(channel, PHYSICAL_MAX_KW))
+
+    def for_slot(self, channel: str, slot: int | None) -> ChannelStats:
+        """The thresholds for a reading in time slot ``slot`` (see :func:`time_slots`), or the
+        overall ones for ``None``: the day type's hour, else the hour, else overall."""
+        overall = self.channels[channel]
+        if slot is None or not self.by_hour:
+            return overall
+        day_type, hour = DAY_TYPES[slot // 24], slot % 24
+        specific = self.day_hours.get(day_type, {}).get(channel, {}).get(hour)
+        if specific is not None:
+            return specific
+        return self.hours.get(channel, {}).get(hour, overall)
+
+    @cached_property
+    def slot_tables(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Per channel, the 75th percentile and critical value of each of the 48 slots. [kW]"""
+        tables = {}
+        for channel in self.channels:
+            chosen = [self.for_slot(channel, slot) for slot in range(24 * len(DAY_TYPES))]
+            tables[channel] = (
+                np.array([s.p75_kw for s in chosen]),
+                np.array([s.critical_kw for s in chosen]),
+            )
+        return tables
 
     def to_json(self) -> dict[str, Any]:
         """The quick-stats JSON: the seed's keys (maps by channel) plus Gridlight's fields."""
@@ -109,9 +148,10 @@ class HouseholdStats:
             },
         }
         if self.by_hour:
-            out["hours"] = {
-                c: {str(h): s.to_json() for h, s in sorted(self.hours.get(c, {}).items())}
-                for c in chans
+            out["hours"] = _hours_json(self.hours, chans)
+            out["day_hours"] = {
+                day_type: _hours_json(self.day_hours.get(day_type, {}), chans)
+                for day_type in DAY_TYPES
             }
         return out
 
@@ -124,9 +164,10 @@ class HouseholdStats:
             flat.update(extra)
             flat["n_samples"] = raw["n_samples"][c]
             channels[c] = ChannelStats.from_json(flat)
-        hours = {
-            c: {int(h): ChannelStats.from_json(s) for h, s in per_hour.items()}
-            for c, per_hour in raw.get("hours", {}).items()
+        hours = _hours_from_json(raw.get("hours", {}))
+        day_hours = {
+            day_type: _hours_from_json(per_channel)
+            for day_type, per_channel in raw.get("day_hours", {}).items()
         }
         return cls(
             interval_s=int(raw["interval_s"]),
@@ -137,6 +178,7 @@ class HouseholdStats:
             fingerprint=raw.get("fingerprint"),
             channels=channels,
             hours=hours,
+            day_hours=day_hours,
             physical_max_kw={
                 c: float(extra["physical_max_kw"]) for c, extra in raw["channels"].items()
             },
@@ -144,6 +186,26 @@ class HouseholdStats:
             tail_probability=float(raw.get("tail_probability", TAIL_PROBABILITY)),
             algorithm_version=int(raw.get("algorithm_version", ALGORITHM_VERSION)),
         )
+
+
+def _hours_json(
+    hours: Mapping[str, Mapping[int, ChannelStats]], channels: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    return {c: {str(h): s.to_json() for h, s in sorted(hours.get(c, {}).items())} for c in channels}
+
+
+def _hours_from_json(raw: Mapping[str, Any]) -> dict[str, dict[int, ChannelStats]]:
+    return {
+        c: {int(h): ChannelStats.from_json(s) for h, s in per_hour.items()}
+        for c, per_hour in raw.items()
+    }
+
+
+def time_slots(ts: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """Slot of each timestamp: ``24 * day_type + local hour`` (day type 0 weekday, 1 weekend)."""
+    local = ts.tz_convert(timezone)
+    weekend = np.asarray(local.day_of_week) >= 5
+    return weekend.astype(np.int64) * 24 + np.asarray(local.hour, dtype=np.int64)
 
 
 def check_interval_s(interval_s: object) -> int:
@@ -222,25 +284,35 @@ def compute_stats(
         for i, c in enumerate(channels)
     }
     hours: dict[str, dict[int, ChannelStats]] = {}
+    day_hours: dict[str, dict[str, dict[int, ChannelStats]]] = {}
     if by_hour:
-        local = pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True)).tz_convert(timezone)
-        hour_of = np.asarray(local.hour)
-        day_of = np.asarray(local.normalize().asi8)
+        local = pd.DatetimeIndex(pd.to_datetime(starts_s, unit="s", utc=True))
+        slot_of = time_slots(local, timezone)
+        hour_of, day_type_of = slot_of % 24, slot_of // 24
+        day_of = np.asarray(local.tz_convert(timezone).normalize().asi8)
+        mode = "gpd" if fit else "none"
+
+        def group_stats(i: int, sel: np.ndarray, seed: int) -> ChannelStats | None:
+            if sel.sum() < MIN_HOUR_SAMPLES or np.unique(day_of[sel]).size < MIN_HOUR_DAYS:
+                return None
+            return channel_stats(means[sel, i], fit=mode, seed=seed)
+
         for i, c in enumerate(channels):
             finite = np.isfinite(means[:, i])
-            per_hour: dict[int, ChannelStats] = {}
-            for h in range(24):
-                sel = finite & (hour_of == h)
-                if sel.sum() < MIN_HOUR_SAMPLES or np.unique(day_of[sel]).size < MIN_HOUR_DAYS:
-                    continue
-                per_hour[h] = channel_stats(means[sel, i], fit="gpd" if fit else "none", seed=h)
-            hours[c] = per_hour
-        short = [c for c in channels if len(hours[c]) < 24]
-        if short:
-            notes.append(
-                "hours with fewer than "
-                f"{MIN_HOUR_SAMPLES} windows over {MIN_HOUR_DAYS} days use the overall thresholds"
-            )
+            per_hour = {h: group_stats(i, finite & (hour_of == h), h) for h in range(24)}
+            hours[c] = {h: s for h, s in per_hour.items() if s is not None}
+            for d, day_type in enumerate(DAY_TYPES):
+                in_type = finite & (day_type_of == d)
+                per_type = {
+                    h: group_stats(i, in_type & (hour_of == h), 24 * (d + 1) + h) for h in range(24)
+                }
+                day_hours.setdefault(day_type, {})[c] = {
+                    h: s for h, s in per_type.items() if s is not None
+                }
+        notes.append(
+            f"per-hour groups need {MIN_HOUR_SAMPLES} windows over {MIN_HOUR_DAYS} days; "
+            "a reading uses its day type's hour, else its hour, else the overall thresholds"
+        )
     bounds = {c: float(PHYSICAL_MAX_KW) for c in channels}
     for c, bound in (physical_max_kw or {}).items():
         if not (isinstance(bound, int | float) and math.isfinite(bound) and bound > 0):
@@ -255,6 +327,7 @@ def compute_stats(
         fingerprint=fingerprint,
         channels=stats,
         hours=hours,
+        day_hours=day_hours,
         physical_max_kw=bounds,
         notes=tuple(notes),
     )

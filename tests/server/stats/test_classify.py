@@ -32,7 +32,7 @@ def thresholds(p75: float, critical: float, **extra) -> ChannelStats:
     return ChannelStats(**base)
 
 
-def household(by_hour: bool = False, hours=None) -> HouseholdStats:
+def household(by_hour: bool = False, hours=None, day_hours=None) -> HouseholdStats:
     return HouseholdStats(
         interval_s=5,
         requested_interval_s=5,
@@ -42,6 +42,7 @@ def household(by_hour: bool = False, hours=None) -> HouseholdStats:
         fingerprint="f00",
         channels={"AC": thresholds(1.0, 2.0), "Overall": thresholds(3.0, 6.0)},
         hours=hours or {},
+        day_hours=day_hours or {},
         physical_max_kw={"AC": 100.0, "Overall": 100.0},
     )
 
@@ -147,3 +148,25 @@ def test_one_reading_agrees_with_the_vectorised_path():
     for ts, row in frame.iterrows():
         one = classify(stats, {"AC": row["AC"], "Overall": row["Overall"]}, ts=ts)
         assert one == {"AC": levels.at[ts, "AC"], "Overall": levels.at[ts, "Overall"]}
+
+
+def test_day_type_hours_come_first():
+    stats = household(
+        by_hour=True,
+        hours={"AC": {15: thresholds(1.6, 1.8)}},
+        day_hours={"weekday": {"AC": {15: thresholds(0.0, 0.05)}}},
+    )
+    wednesday_3pm = pd.Timestamp("2026-06-03 15:00", tz="Asia/Kolkata")
+    saturday_3pm = pd.Timestamp("2026-06-06 15:00", tz="Asia/Kolkata")
+    saturday_4pm = pd.Timestamp("2026-06-06 16:00", tz="Asia/Kolkata")
+    assert classify(stats, {"AC": 1.5}, ts=wednesday_3pm)["AC"] == "red"  # weekday 15:00
+    assert classify(stats, {"AC": 1.5}, ts=saturday_3pm)["AC"] == "green"  # 15:00, all days
+    assert classify(stats, {"AC": 1.5}, ts=saturday_4pm)["AC"] == "yellow"  # overall
+    frame = pd.DataFrame(
+        {"AC": [1.5, 1.5, 1.5]},
+        index=pd.DatetimeIndex([wednesday_3pm, saturday_3pm, saturday_4pm]).tz_convert("UTC"),
+    )
+    assert list(classify(stats, frame)["AC"]) == ["red", "green", "yellow"]
+    body = stats.to_json()
+    assert HouseholdStats.from_json(body).to_json() == body
+    assert set(body["day_hours"]) == {"weekday", "weekend"}
