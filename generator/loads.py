@@ -61,52 +61,33 @@ class Events:
         )
 
 
-class _MinuteTemps:
-    """Outdoor temperature looked up by the minute (cheap scalar access in the loops)."""
-
-    def __init__(self, weather: Weather, t0_s: float, t1_s: float) -> None:
-        self.base = float(t0_s)
-        self.values = weather.temp_c(np.arange(t0_s, t1_s + 120, 60.0)).tolist()
-        self.last = len(self.values) - 1
-
-    def __call__(self, t_s: float) -> float:
-        i = int((t_s - self.base) // 60)
-        return self.values[min(max(i, 0), self.last)]
-
-
 def ac_sessions(
     profile: Profile, occ: Occupancy, weather: Weather, rng: np.random.Generator
 ) -> list[tuple[float, float, bool]]:
-    """Stretches when the occupants want cooling: ``(start, end, continues_previous)``."""
+    """Stretches when the occupants want cooling: ``(start, end, continues_previous)``.
+
+    Every stretch of occupancy gets its own comfort threshold (people differ from day to day);
+    on a 10-minute grid, cooling is wanted where the state is one the profile cools and the
+    outdoor temperature is above that threshold.
+    """
     spec = profile.ac
-    lookup = np.zeros(len(STATES), dtype=bool)
-    lookup[[STATES.index(s) for s in spec.comfort_c]] = True
-    mask = lookup[occ.states]
-    # Outdoor temperature on a 10-minute grid, looked up for each stretch of occupancy.
-    g0 = float(occ.starts[0])
-    grid_temp = weather.temp_c(np.arange(g0, float(occ.ends[-1]) + 600.0, 600.0) + 300.0)
-    sessions: list[list[float]] = []
-    for s, e, st in zip(occ.starts[mask], occ.ends[mask], occ.states[mask], strict=True):
-        threshold = spec.comfort_c[STATES[st]] + rng.normal(0.0, spec.comfort_sd_c)
-        i0 = int(np.ceil((s - g0) / 600.0))
-        i1 = int(np.ceil((e - g0) / 600.0))
-        grid = g0 + 600.0 * np.arange(i0, i1)
-        want = grid_temp[i0:i1] > threshold
-        edges = np.diff(np.concatenate(([0], want.view(np.int8), [0])))
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
-            start = float(s) if a == 0 else float(grid[a])
-            end = float(min(grid[b - 1] + 600.0, e))
-            if sessions and start <= sessions[-1][1]:
-                sessions[-1][1] = end
-            else:
-                sessions.append([start, end])
-    out = []
-    for start, end in sessions:
-        # Someone has to reach for the remote: a few minutes after the stretch begins.
-        delayed = start + rng.uniform(0.0, 600.0)
-        if delayed < end - 300:
-            out.append((delayed, end, False))
-    return out
+    comfort = np.full(len(STATES), np.inf)
+    for state, value in spec.comfort_c.items():
+        comfort[STATES.index(state)] = value
+    thresholds = comfort[occ.states] + rng.normal(0.0, spec.comfort_sd_c, len(occ.states))
+    grid = np.arange(float(occ.starts[0]), float(occ.ends[-1]), 600.0)
+    k = np.searchsorted(occ.starts, grid, side="right") - 1
+    want = weather.temp_c(grid + 300.0) > thresholds[k]
+    edges = np.diff(want.view(np.int8), prepend=0, append=0)
+    a, b = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    # A run that begins with a new stretch (someone came home, woke up) begins with it.
+    new_stretch = (a == 0) | (k[a] != k[np.maximum(a - 1, 0)])
+    starts = np.where(new_stretch, np.maximum(occ.starts[k[a]], grid[a] - 600.0), grid[a])
+    ends = np.minimum(grid[b - 1] + 600.0, occ.ends[k[b - 1]])
+    # Someone has to reach for the remote: a few minutes after the stretch begins.
+    delayed = starts + rng.uniform(0.0, 600.0, len(starts))
+    keep = delayed < ends - 300.0
+    return [(s, e, False) for s, e in zip(delayed[keep].tolist(), ends[keep].tolist(), strict=True)]
 
 
 def ac_events(
@@ -118,16 +99,21 @@ def ac_events(
     sessions = ac_sessions(profile, occ, weather, rng)
     if not sessions:
         return events, sessions
-    temps = _MinuteTemps(weather, sessions[0][0] - 120, sessions[-1][1] + 120)
-    gain_by_state = [spec.internal_gain_c_per_min.get(s, 0.0) for s in STATES]
     t_set, band = spec.setpoint_c, spec.deadband_c
     low, high = t_set - band, t_set + band
+    # The physics by the minute, vectorised: heat gain and cooling [°C/min], compressor draw.
+    base, temps = weather.minute_temps()
+    t_out = np.asarray(temps)
+    minutes = base + 60.0 * np.arange(len(t_out))
+    gain_by_state = np.array([spec.internal_gain_c_per_min.get(s, 0.0) for s in STATES])
+    gain_min = (spec.leak_per_min * (t_out - t_set) + gain_by_state[occ.state_at(minutes)]).tolist()
+    cool_min = (spec.cooling_c_per_min * np.maximum(0.5, 1.0 - 0.008 * (t_out - 35.0))).tolist()
+    draw_min = (spec.rated_kw * 1000.0 * (1.0 + 0.012 * (t_out - 35.0))).tolist()
+    t_out_min = temps
+    last = len(temps) - 1
     cyc_s: list[float] = []
     cyc_e: list[float] = []
     cyc_w: list[float] = []
-    rated_w = spec.rated_kw * 1000.0
-    state_at = occ.state_lookup()
-    leak, cooling = spec.leak_per_min, spec.cooling_c_per_min
     # Random factors drawn up front: each loop pass takes at least 120 s of session time.
     most = int(sum(e - s for s, e, _ in sessions) / 120.0) + 2 * len(sessions) + 2
     jitters = rng.uniform(0.92, 1.08, most).tolist()
@@ -135,27 +121,25 @@ def ac_events(
     k = 0
     for s, e, _ in sessions:
         t = s
-        t_out = temps(t)
+        m = min(max(int((t - base) // 60), 0), last)
         # The closed room has drifted most of the way towards outdoors.
-        t_in = max(high, t_set + 0.7 * (t_out - t_set))
+        t_in = max(high, t_set + 0.7 * (t_out_min[m] - t_set))
         on = True
         while t < e - 1:
-            t_out = temps(t)
-            gain = leak * (t_out - t_set) + gain_by_state[state_at(t)]
-            cool = cooling * max(0.5, 1.0 - 0.008 * (t_out - 35.0))
+            m = min(max(int((t - base) // 60), 0), last)
+            gain = gain_min[m]
             jitter = jitters[k]
             if on:
-                net = cool - gain
+                net = cool_min[m] - gain
                 if net <= 0.005:
                     dur = min(1800.0, e - t)  # cannot keep up: runs on
                 else:
                     dur = min(max(120.0, (t_in - low) / net * 60.0 * jitter), e - t)
                     t_in = max(low, t_in - net * dur / 60.0)
                     on = False
-                power = rated_w * (1.0 + 0.012 * (t_out - 35.0)) * spreads[k]
                 cyc_s.append(t)
                 cyc_e.append(t + dur)
-                cyc_w.append(power)
+                cyc_w.append(draw_min[m] * spreads[k])
             elif gain <= 0.002:
                 dur = min(1800.0, e - t)  # the room is not warming: the compressor rests
             else:

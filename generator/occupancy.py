@@ -7,9 +7,9 @@ to UTC epoch seconds (DST gaps shift forward, repeated hours take the first occu
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -23,13 +23,51 @@ DAY_S = 86400
 
 
 def local_to_epoch(dates: np.ndarray, sod_s: np.ndarray, timezone: str) -> np.ndarray:
-    """Local wall-clock ``dates`` (datetime64[D]) + seconds of day -> UTC epoch seconds."""
-    naive = dates.astype("datetime64[s]") + np.rint(sod_s).astype("timedelta64[s]")
-    idx = pd.DatetimeIndex(naive)
-    aware = idx.tz_localize(
-        timezone, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="shift_forward"
-    )
-    return aware.as_unit("s").asi8.astype(np.float64)
+    """Local wall-clock ``dates`` (datetime64[D]) + seconds of day -> UTC epoch seconds.
+
+    Times in a DST gap move forward; repeated times take their first (daylight) occurrence.
+    """
+    dates = np.asarray(dates, dtype="datetime64[D]")
+    sod_s = np.asarray(sod_s, dtype=np.float64)
+    out = np.empty(len(dates), dtype=np.float64)
+    unique, inverse = np.unique(dates, return_inverse=True)
+    offsets_s = _midnight_offsets_s(unique, timezone)
+    # A day whose offset at its midnight equals the next midnight's has one offset all day.
+    steady = (offsets_s[:-1] == offsets_s[1:])[inverse]
+    day_s = dates.astype(np.int64) * 86400.0
+    out[steady] = day_s[steady] + sod_s[steady] - offsets_s[:-1][inverse][steady]
+    if not steady.all():
+        naive = dates[~steady].astype("datetime64[s]") + np.rint(sod_s[~steady]).astype(
+            "timedelta64[s]"
+        )
+        idx = pd.DatetimeIndex(naive)
+        aware = idx.tz_localize(
+            timezone, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="shift_forward"
+        )
+        out[~steady] = aware.as_unit("s").asi8
+    return out
+
+
+def _midnight_offsets_s(unique_dates: np.ndarray, timezone: str) -> np.ndarray:
+    """UTC offsets [s] at local midnight of each date and of the day after the last."""
+    zone = ZoneInfo(timezone)
+    days = [*unique_dates.astype(object), unique_dates[-1].astype(object) + dt.timedelta(days=1)]
+    offsets = []
+    for day in days:
+        offset = dt.datetime.combine(day, dt.time(0), tzinfo=zone).utcoffset()
+        offsets.append(offset.total_seconds() if offset is not None else 0.0)
+    # A non-consecutive date list has gaps: compare neighbours only where they are consecutive.
+    out = np.array(offsets)
+    nxt = np.append(unique_dates[1:], unique_dates[-1] + 1)
+    gap = nxt != unique_dates + 1
+    if gap.any():
+        for i in np.flatnonzero(gap):
+            after = dt.datetime.combine(
+                unique_dates[i].astype(object) + dt.timedelta(days=1), dt.time(0), tzinfo=zone
+            ).utcoffset()
+            if after is None or after.total_seconds() != out[i]:
+                out[i] = np.nan  # forces the exact path for that day
+    return out
 
 
 @dataclass
@@ -62,17 +100,6 @@ class Occupancy:
         """State codes at epoch seconds ``t_s``."""
         idx = np.clip(np.searchsorted(self.starts, t_s, side="right") - 1, 0, len(self.starts) - 1)
         return self.states[idx]
-
-    def state_lookup(self):  # type: ignore[no-untyped-def]
-        """A fast scalar ``t_s -> state code`` function for simulation loops."""
-        starts = self.starts.tolist()
-        states = self.states.tolist()
-        last = len(starts) - 1
-
-        def lookup(t_s: float) -> int:
-            return states[min(max(bisect.bisect_right(starts, t_s) - 1, 0), last)]
-
-        return lookup
 
     def transitions(self, anchor: str) -> np.ndarray:
         """Moments [epoch s] of one anchor ("wake", "bed", "leave", "return")."""

@@ -43,6 +43,7 @@ spread uniformly over the time spent in the ``"when"`` states, optionally within
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
@@ -639,12 +640,20 @@ def _with_source(profile: Profile, source: str) -> Profile:
 def _profiles_in(directory: Path) -> dict[str, Profile]:
     if not directory.is_dir():
         raise ProfileError(f"profiles directory {str(directory)!r} does not exist")
+    paths = sorted(directory.glob("*.json"))
+    # Parsed profiles are reused while the files are unchanged (same names, sizes, mtimes).
+    stamp = tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    return dict(_parse_dir(str(directory), stamp))
+
+
+@functools.lru_cache(maxsize=16)
+def _parse_dir(directory: str, stamp: tuple[tuple[str, int, int], ...]) -> dict[str, Profile]:
     out: dict[str, Profile] = {}
-    for path in sorted(directory.glob("*.json")):
+    for path, _, _ in stamp:
         profile = load_profile(path)
         if profile.id in out:
             raise ProfileError(
-                f"profiles directory {str(directory)!r} defines household {profile.id!r} twice"
+                f"profiles directory {directory!r} defines household {profile.id!r} twice"
             )
         out[profile.id] = profile
     return out

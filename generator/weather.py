@@ -92,6 +92,7 @@ class Weather:
         swing = clim.diurnal_swing_c * (1.0 - 0.04 * anomaly)
         self.day_swing_c = np.clip(swing, 0.3 * clim.diurnal_swing_c, None)
         self.days = days
+        self._minutes: tuple[float, list[float]] | None = None
 
     def temp_c(self, t_s: np.ndarray) -> np.ndarray:
         """Outdoor temperature [°C] at UTC epoch seconds ``t_s``."""
@@ -101,6 +102,17 @@ class Weather:
         swing = np.interp(t, noon_s, self.day_swing_c)
         solar_h = ((t - self.noon_offset_s) / 3600.0 + 12.0) % 24.0
         return mean + 0.5 * swing * np.cos(2 * np.pi * (solar_h - 14.5) / 24.0)
+
+    def minute_temps(self) -> tuple[float, list[float]]:
+        """Temperature [°C] at every whole minute of the covered days: ``(first_s, values)``.
+
+        Computed once per :class:`Weather` (it is shared by the households of a site).
+        """
+        if self._minutes is None:
+            first = float(self.days[0] * DAY_S)
+            grid = np.arange(first, float((self.days[-1] + 1) * DAY_S), 60.0)
+            self._minutes = (first, self.temp_c(grid).tolist())
+        return self._minutes
 
     def daylight(self) -> tuple[np.ndarray, np.ndarray]:
         """Sunrise and sunset of every covered day as UTC epoch seconds."""
