@@ -12,10 +12,12 @@ from server.stats.cache import COMMON_INTERVALS_S, StatsCache, StatsKey
 from server.stats.classify import LEGACY_COLOURS, LEVELS, classify, classify_array, worst
 from server.stats.model import (
     ALGORITHM_VERSION,
+    DAY_TYPES,
     PHYSICAL_MAX_KW,
     EmptyChannelError,
     HouseholdStats,
     compute_stats,
+    time_slots,
 )
 from server.stats.report import build_report, household_stats, stats_report
 from server.stats.tail import TAIL_CANDIDATES, TAIL_PROBABILITY, ChannelStats
@@ -24,6 +26,7 @@ from server.stats.windows import StatsInputError, window_means
 __all__ = [
     "ALGORITHM_VERSION",
     "COMMON_INTERVALS_S",
+    "DAY_TYPES",
     "LEGACY_COLOURS",
     "LEVELS",
     "PHYSICAL_MAX_KW",
@@ -41,6 +44,7 @@ __all__ = [
     "compute_stats",
     "household_stats",
     "stats_report",
+    "time_slots",
     "window_means",
     "worst",
 ]
