@@ -5,7 +5,9 @@
 body: the seed's keys (``25p``, ``median``, ``75p``, ``rt_critical_value_0.01``,
 ``best_distribution``, each a map by channel) followed by Gridlight's fields (``household``,
 ``interval_s``, ``n_samples``, ``by_hour``, ``fingerprint``, per-channel ``method``, ``params``,
-``empirical_p99``, ``goodness_of_fit``, and ``hours`` with ``by_hour``).
+``empirical_p99``, ``goodness_of_fit``; with ``by_hour`` also ``hours`` (channel → local hour →
+thresholds) and ``day_hours`` (``weekday``/``weekend`` → channel → hour → thresholds), holding
+only the groups with enough history).
 """
 
 from __future__ import annotations
