@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, field
 
@@ -101,16 +102,14 @@ def ac_events(
         return events, sessions
     t_set, band = spec.setpoint_c, spec.deadband_c
     low, high = t_set - band, t_set + band
-    # The physics by the minute, vectorised: heat gain and cooling [°C/min], compressor draw.
-    base, temps = weather.minute_temps()
-    t_out = np.asarray(temps)
-    minutes = base + 60.0 * np.arange(len(t_out))
-    gain_by_state = np.array([spec.internal_gain_c_per_min.get(s, 0.0) for s in STATES])
-    gain_min = (spec.leak_per_min * (t_out - t_set) + gain_by_state[occ.state_at(minutes)]).tolist()
-    cool_min = (spec.cooling_c_per_min * np.maximum(0.5, 1.0 - 0.008 * (t_out - 35.0))).tolist()
-    draw_min = (spec.rated_kw * 1000.0 * (1.0 + 0.012 * (t_out - 35.0))).tolist()
-    t_out_min = temps
-    last = len(temps) - 1
+    # Outdoor temperature by the minute (shared by the site's households) and the occupancy
+    # state by bisection: the loop below only looks them up at the moments it needs.
+    base, t_out_min = weather.minute_temps()
+    last = len(t_out_min) - 1
+    state_starts = occ.starts.tolist()
+    state_codes = occ.states.tolist()
+    gain_by_state = [spec.internal_gain_c_per_min.get(s, 0.0) for s in STATES]
+    leak, cooling, rated_w = spec.leak_per_min, spec.cooling_c_per_min, spec.rated_kw * 1000.0
     cyc_s: list[float] = []
     cyc_e: list[float] = []
     cyc_w: list[float] = []
@@ -121,16 +120,18 @@ def ac_events(
     k = 0
     for s, e, _ in sessions:
         t = s
-        m = min(max(int((t - base) // 60), 0), last)
+        t_out = t_out_min[min(max(int((t - base) // 60), 0), last)]
         # The closed room has drifted most of the way towards outdoors.
-        t_in = max(high, t_set + 0.7 * (t_out_min[m] - t_set))
+        t_in = max(high, t_set + 0.7 * (t_out - t_set))
         on = True
         while t < e - 1:
-            m = min(max(int((t - base) // 60), 0), last)
-            gain = gain_min[m]
+            t_out = t_out_min[min(max(int((t - base) // 60), 0), last)]
+            state = state_codes[max(bisect.bisect_right(state_starts, t) - 1, 0)]
+            gain = leak * (t_out - t_set) + gain_by_state[state]
             jitter = jitters[k]
             if on:
-                net = cool_min[m] - gain
+                # Capacity falls and the draw rises a little as it gets hotter outside.
+                net = cooling * max(0.5, 1.0 - 0.008 * (t_out - 35.0)) - gain
                 if net <= 0.005:
                     dur = min(1800.0, e - t)  # cannot keep up: runs on
                 else:
@@ -139,7 +140,7 @@ def ac_events(
                     on = False
                 cyc_s.append(t)
                 cyc_e.append(t + dur)
-                cyc_w.append(draw_min[m] * spreads[k])
+                cyc_w.append(rated_w * (1.0 + 0.012 * (t_out - 35.0)) * spreads[k])
             elif gain <= 0.002:
                 dur = min(1800.0, e - t)  # the room is not warming: the compressor rests
             else:
