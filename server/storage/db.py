@@ -64,6 +64,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX dead_letters_received ON dead_letters(received_s);
     """,
+    # 2: push tokens of widget devices (widget_api.devices); a token is a credential.
+    """
+    CREATE TABLE devices (
+        household   TEXT NOT NULL,
+        token       TEXT NOT NULL,          -- FCM registration token; never logged whole
+        platform    TEXT NOT NULL,          -- 'android', 'ios' or 'web'
+        created_s   INTEGER NOT NULL,
+        updated_s   INTEGER NOT NULL,
+        PRIMARY KEY (household, token)
+    ) WITHOUT ROWID;
+    CREATE INDEX devices_token ON devices(token);
+    """,
 )
 
 
