@@ -8,7 +8,7 @@ to UTC epoch seconds (DST gaps shift forward, repeated hours take the first occu
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -82,6 +82,9 @@ class Occupancy:
     day_ends: np.ndarray
     timezone: str
     profile: Profile
+    _windows: dict[tuple[tuple[int, int], ...], tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict, repr=False
+    )
 
     def intervals(self, states: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
         """Merged intervals spent in any of ``states``."""
@@ -122,13 +125,22 @@ class Occupancy:
         n_days = len(self.dates)
         if not timing.windows_s:
             return self.day_starts, self.day_ends, np.arange(n_days)
+        cached = self._windows.get(timing.windows_s)
+        if cached is not None:
+            return cached
         wins = np.array(timing.windows_s, dtype=np.float64)
         day_idx = np.repeat(np.arange(n_days), len(wins))
         dates = self.dates[day_idx]
-        starts = local_to_epoch(dates, np.tile(wins[:, 0], n_days), self.timezone)
-        ends = local_to_epoch(dates, np.tile(wins[:, 1], n_days), self.timezone)
+        both = local_to_epoch(
+            np.concatenate((dates, dates)),
+            np.concatenate((np.tile(wins[:, 0], n_days), np.tile(wins[:, 1], n_days))),
+            self.timezone,
+        )
+        starts, ends = both[: len(dates)], both[len(dates) :]
         order = np.argsort(starts, kind="stable")
-        return starts[order], ends[order], day_idx[order]
+        result = (starts[order], ends[order], day_idx[order])
+        self._windows[timing.windows_s] = result
+        return result
 
     def place(self, rng: np.random.Generator, timing: Timing) -> np.ndarray:
         """Event moments [epoch s] for a timing rule (anchored or Poisson per day)."""
@@ -179,9 +191,15 @@ def build_occupancy(
     sod_all = np.concatenate(sod_parts)
     states_all = np.concatenate(state_parts)
     day_all = np.concatenate(day_parts)
-    starts = local_to_epoch(dates[day_all], sod_all, timezone)
-    day_starts = local_to_epoch(dates, np.zeros(n_days), timezone)
-    day_ends = np.append(day_starts[1:], local_to_epoch(dates[-1:] + 1, np.zeros(1), timezone))
+    # One conversion for the change points and every local midnight (and the one after).
+    midnights = np.arange(dates[0], dates[-1] + 2)
+    both = local_to_epoch(
+        np.concatenate((dates[day_all], midnights)),
+        np.concatenate((sod_all, np.zeros(len(midnights)))),
+        timezone,
+    )
+    starts, day_bounds = both[: len(sod_all)], both[len(sod_all) :]
+    day_starts, day_ends = day_bounds[:-1], day_bounds[1:]
     # Merge repeats of a state (e.g. asleep at 23:00 then asleep at 00:00).
     keep = np.concatenate(([True], states_all[1:] != states_all[:-1]))
     starts, states_all = starts[keep], states_all[keep]

@@ -65,18 +65,14 @@ class Weather:
         self.day0 = int(math.floor((t0_s - self.noon_offset_s) / DAY_S)) - 1
         day1 = int(math.floor((t1_s - self.noon_offset_s) / DAY_S)) + 2
         days = np.arange(self.day0, day1 + 1)
-        # AR(1) anomaly warmed up over 30 days; each day's innovation is drawn from its own
-        # stream (seed, absolute day), so overlapping spans agree (to phi**30 of the anomaly).
+        # AR(1) anomaly warmed up over 30 days; each day's innovation sits at its own position
+        # (the absolute day) of a counter-based stream of the seed, so overlapping spans agree
+        # (to phi**30 of the anomaly).
         warm = 30
         phi = clim.day_to_day_persistence
-        innov = np.array(
-            [
-                np.random.default_rng(
-                    [int(seed) & 0xFFFFFFFF, 0x5EA7, int(d) + 1_000_000]
-                ).standard_normal()
-                for d in range(self.day0 - warm, day1 + 1)
-            ]
-        ) * (clim.day_to_day_sd_c * math.sqrt(1 - phi**2))
+        innov = _day_normals(seed, self.day0 - warm, day1 + 1 - (self.day0 - warm)) * (
+            clim.day_to_day_sd_c * math.sqrt(1 - phi**2)
+        )
         anomaly = np.empty_like(innov)
         level = 0.0
         for i, e in enumerate(innov):
@@ -110,8 +106,15 @@ class Weather:
         """
         if self._minutes is None:
             first = float(self.days[0] * DAY_S)
-            grid = np.arange(first, float((self.days[-1] + 1) * DAY_S), 60.0)
-            self._minutes = (first, self.temp_c(grid).tolist())
+            n_min = len(self.days) * 1440
+            grid = first + 60.0 * np.arange(n_min)
+            noon_s = self.days * float(DAY_S) + self.noon_offset_s
+            mean = np.interp(grid, noon_s, self.day_mean_c)
+            swing = np.interp(grid, noon_s, self.day_swing_c)
+            # The daily cosine repeats every 1440 minutes: compute one day of it and tile.
+            solar_h = ((grid[:1440] - self.noon_offset_s) / 3600.0 + 12.0) % 24.0
+            shape = np.tile(0.5 * np.cos(2 * np.pi * (solar_h - 14.5) / 24.0), len(self.days))
+            self._minutes = (first, (mean + swing * shape).tolist())
         return self._minutes
 
     def daylight(self) -> tuple[np.ndarray, np.ndarray]:
@@ -125,6 +128,17 @@ class Weather:
         half_day_s = np.degrees(np.arccos(np.clip(cos_h, -1.0, 1.0))) / 360.0 * DAY_S
         noon_s = self.days * float(DAY_S) + self.noon_offset_s
         return noon_s - half_day_s, noon_s + half_day_s
+
+
+def _day_normals(seed: int, first_day: int, count: int) -> np.ndarray:
+    """Standard normals for ``count`` days from ``first_day`` (days since 1970), by position."""
+    key = [int(seed) % 2**64, (int(seed) // 2**64) % 2**64 ^ 0x5EA7]
+    bits = np.random.Philox(key=key)
+    bits.advance(first_day + 1_000_000)  # one counter step (4 draws) per day; >= 0 for any date
+    raw = bits.random_raw(4 * count).reshape(count, 4)
+    u1 = ((raw[:, 0] >> np.uint64(11)).astype(np.float64) + 0.5) * 2.0**-53
+    u2 = (raw[:, 1] >> np.uint64(11)).astype(np.float64) * 2.0**-53
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)  # Box-Muller
 
 
 def _day_of_year(epoch_days: np.ndarray) -> np.ndarray:

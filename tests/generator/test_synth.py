@@ -112,11 +112,11 @@ def test_day_worker_rarely_cools_at_weekday_midday(fortnight):
     weekday_evening = (loc.day_of_week < 5) & (loc.hour >= 19) & (loc.hour < 22)
     weekend_midday = (loc.day_of_week >= 5) & (loc.hour >= 12) & (loc.hour < 17)
     # Rare, not never: on an occasional day working from home the AC runs at midday too.
-    assert on_share(fortnight, "A_AC", weekday_midday) < 0.15
+    assert on_share(fortnight, "A_AC", weekday_midday) < 0.2
     on = fortnight.table["A_AC"].to_numpy()[weekday_midday] > 0.5
     per_day = pd.Series(on).groupby(loc.date[weekday_midday]).mean()
     assert len(per_day) == 10
-    assert (per_day > 0.05).sum() <= 2
+    assert (per_day > 0.05).sum() <= 3
     assert on_share(fortnight, "A_AC", weekday_evening) > 0.3
     weekend = on_share(fortnight, "A_AC", weekend_midday)
     assert weekend > 0.15 and weekend > 2 * on_share(fortnight, "A_AC", weekday_midday)
@@ -163,27 +163,35 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def test_ac_duty_cycle_rises_with_outdoor_temperature():
-    ds = generate(households=("B",), days=28, seed=3, start="2026-03-02")
-    ac = ds.table["B_AC"].to_numpy()
-    profile = builtin_profiles()["B"]
+def _hourly_duty(household: str, start: str, days: int, seed: int):
+    """Compressor duty and mean outdoor temperature of every hour the AC was in session."""
+    ds = generate(households=(household,), days=days, seed=seed, start=start)
+    ac = ds.table[f"{household}_AC"].to_numpy()
+    profile = builtin_profiles()[household]
     t_s = ds.table.index.as_unit("s").asi8
-    weather = Weather(profile.site, 3, int(t_s[0]), int(t_s[-1]) + 1)
+    weather = Weather(profile.site, seed, int(t_s[0]), int(t_s[-1]) + 1)
     hours = len(ac) // 3600
     by_hour = ac[: hours * 3600].reshape(hours, 3600)
     in_session = (by_hour > 0).all(axis=1)  # the indoor fan ran the whole hour
     duty = (by_hour > 0.5 * profile.ac.rated_kw).mean(axis=1)
     temp = weather.temp_c(t_s[: hours * 3600].reshape(hours, 3600).mean(axis=1))
-    duty, temp = duty[in_session], temp[in_session]
-    assert len(duty) > 80
-    slope = np.polyfit(temp, duty, 1)[0]
-    assert slope > 0.02  # per °C
+    return duty[in_session], temp[in_session], ac, profile
+
+
+def test_ac_duty_cycle_rises_with_outdoor_temperature():
+    jan_duty, jan_temp, ac, profile = _hourly_duty("B", "2026-01-05", 14, 3)
+    may_duty, may_temp, _, _ = _hourly_duty("B", "2026-05-04", 14, 3)
+    assert may_temp.mean() > jan_temp.mean() + 3
+    assert may_duty.mean() > jan_duty.mean() + 0.1
+    duty, temp = np.concatenate((jan_duty, may_duty)), np.concatenate((jan_temp, may_temp))
+    assert len(duty) > 100
+    assert np.polyfit(temp, duty, 1)[0] > 0.02  # per °C
     hot, cool = temp > np.quantile(temp, 2 / 3), temp < np.quantile(temp, 1 / 3)
     assert duty[hot].mean() > duty[cool].mean() + 0.1
-    # Compressor cycling: many separate on-runs, typically 5-60 minutes long.
+    # Compressor cycling (January: the AC keeps up): many on-runs, typically 5-60 minutes.
     starts, ends = _runs(ac > 0.5 * profile.ac.rated_kw)
     lengths_min = (ends - starts) / 60
-    assert len(starts) > 28 * 3
+    assert len(starts) > 10 * 3
     assert 5 < np.median(lengths_min) < 60
 
 

@@ -89,7 +89,7 @@ def test_user_adds_household_d_with_a_json_profile(tmp_path):
     out = tmp_path / "ds"
     proc = run(
         "synth", "--households", "A", "D", "--days", "1", "--profiles-dir", str(profiles),
-        "--out", str(out),
+        "--start", "2026-04-06", "--out", str(out),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     ds = read_dataset(out)
