@@ -109,3 +109,17 @@ def test_faults_every_n_seconds_hits_every_channel_at_multiples(every):
         index="ts", columns=["household", "channel"], values="kind", aggfunc="first"
     )
     assert (kinds[("A", "AC")] != kinds[("A", "Overall")]).any()
+
+
+def test_runs_stop_at_the_next_fault_in_every_n_seconds_mode():
+    ds = generate(households=("A",), days=1, seed=2, faults_every_s=7)
+    sec = ((ds.faults["ts"] - ds.table.index[0]) // pd.Timedelta(seconds=1)).to_numpy()
+    assert set(ds.faults["kind"]) == set(KINDS)
+    # Many values are faulty, and no run reaches past the next multiple of 7.
+    assert len(ds.faults) > 0.2 * ds.table.size
+    runs = ds.faults.assign(sec=sec, start=sec - sec % 7)
+    assert (
+        runs.groupby(["channel", "start"])["sec"].max()
+        - runs.groupby(["channel", "start"])["start"].first()
+        < 7
+    ).all()
