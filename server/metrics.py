@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-__all__ = ["Metrics", "render"]
+__all__ = ["Metrics", "register_counter", "render"]
 
 COUNTERS = {
     "gridlight_sse_events_sent_total": "SSE events sent to clients.",
@@ -30,6 +30,11 @@ LAG_HELP = "Delay from broker entry to its reading by the stream reader, last se
 STALE_S = 30.0
 
 
+def register_counter(name: str, help_text: str) -> None:
+    """Add a counter that another package counts (``widget_api``'s pushes); idempotent."""
+    COUNTERS.setdefault(name, help_text)
+
+
 class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -38,7 +43,7 @@ class Metrics:
 
     def add(self, name: str, amount: float = 1.0) -> None:
         with self._lock:
-            self.values[name] += amount
+            self.values[name] = self.values.get(name, 0.0) + amount
 
     def set_lag(self, household: str, lag_s: float) -> None:
         self.lag_s[household] = lag_s
