@@ -34,7 +34,8 @@ from generator.faults import inject_faults, validate_fault_args
 from generator.intervals import power_w
 from generator.loads import ac_events, geyser_events, other_events
 from generator.occupancy import build_occupancy, local_to_epoch
-from generator.profile import Profile, profile_summary, resolve_profiles
+from generator.profile import Profile, profile_summary
+from generator.profile_loader import resolve_profiles
 from generator.weather import Weather
 
 __all__ = [

@@ -26,7 +26,8 @@ from generator.dataset import (
     write_dataset,
 )
 from generator.faults import validate_fault_args
-from generator.profile import ProfileError, load_profile
+from generator.profile import ProfileError
+from generator.profile_loader import load_profile
 from generator.synth import DEFAULT_START, MAX_DAYS, generate, parse_start
 
 __all__ = [

@@ -8,9 +8,8 @@ import json
 
 import pytest
 
-from generator.profile import (
-    BUILTIN_DIR,
-    ProfileError,
+from generator.profile import BUILTIN_DIR, ProfileError
+from generator.profile_loader import (
     builtin_profiles,
     load_profile,
     parse_profile,

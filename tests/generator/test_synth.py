@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from generator.dataset import DatasetError
-from generator.profile import builtin_profiles
+from generator.profile_loader import builtin_profiles
 from generator.synth import CHANNELS, generate
 from generator.weather import Weather
 
