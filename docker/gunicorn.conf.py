@@ -30,6 +30,9 @@ if not _redis and workers != 1:
     )
     workers = 1
 timeout = 30
+# gunicorn 27's control socket ($HOME/.gunicorn/gunicorn.ctl) is not used by Gridlight, and one
+# fixed path would be shared by every server on the host.
+control_socket_disable = True
 graceful_timeout = 10
 keepalive = 75
 accesslog = os.environ.get("GRIDLIGHT_ACCESS_LOG") or None

@@ -27,15 +27,15 @@ def parse_blocks(lines: Iterator[str]) -> Iterator[SSE]:
     """Events (and comment-only blocks, with ``event == ""``) from decoded lines."""
     current = SSE()
     data: list[str] = []
-    seen = False
+    seen = named = False
     for line in lines:
         if line == "":
             if seen:
                 current.data = "\n".join(data)
-                if not data and current.retry is None and current.id is None:
-                    current.event = "" if current.event == "message" else current.event
+                if not named:  # blocks without data (retry, comments) are not events
+                    current.event = "message" if data else ""
                 yield current
-            current, data, seen = SSE(), [], False
+            current, data, seen, named = SSE(), [], False, False
             continue
         seen = True
         if line.startswith(":"):
@@ -46,7 +46,7 @@ def parse_blocks(lines: Iterator[str]) -> Iterator[SSE]:
         if name == "data":
             data.append(value)
         elif name == "event":
-            current.event = value
+            current.event, named = value, True
         elif name == "id":
             current.id = value
         elif name == "retry":
