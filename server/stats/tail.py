@@ -72,6 +72,7 @@ NARROW_LEVEL = 0.25
 CONSTANT_SPREAD_KW = 1e-6
 MIN_MARGIN_KW = 0.05
 MAX_FACTOR = 1.5
+DEGENERATE_FACTOR = 1e3
 
 # fitter mutates the process-wide warnings filters inside each fit; fits are CPU-bound under the
 # GIL anyway, so they run one at a time and their filter changes are undone after each.
@@ -147,12 +148,21 @@ def _param_names(dist: Any) -> list[str]:
 
 
 def _make_fit(
-    name: str, params: tuple[float, ...], threshold_kw: float, cond_tail: float, gof: dict
+    name: str,
+    params: tuple[float, ...],
+    threshold_kw: float,
+    cond_tail: float,
+    gof: dict,
+    sample: np.ndarray,
 ) -> _Fit | None:
+    """A candidate fit, or None when it is unusable: non-finite or degenerate parameters (a
+    shape or location thousands of times the data's scale, e.g. a Weibull squeezed onto a
+    plateau), or no finite positive quantile."""
     import scipy.stats
 
     dist = getattr(scipy.stats, name)
-    if not all(math.isfinite(p) for p in params):
+    bound = DEGENERATE_FACTOR * (1.0 + float(np.max(sample)))
+    if not all(math.isfinite(p) and abs(p) <= bound for p in params):
         return None
     quantile = float(dist.ppf(1.0 - cond_tail, *params))
     if not math.isfinite(quantile) or quantile <= 0:
@@ -203,7 +213,7 @@ def _fit_tail_fitter(
                 "n_fit": sample.size,
             }
             params = tuple(float(p) for p in fitter.fitted_param[name])
-            made = _make_fit(str(name), params, threshold_kw, cond_tail, gof)
+            made = _make_fit(str(name), params, threshold_kw, cond_tail, gof, sample)
             if made is not None:
                 fits.append(made)
     return fits
@@ -234,7 +244,7 @@ def _fit_tail_gpd(
         "aic": 2 * 2 - 2 * loglik,
         "n_fit": sample.size,
     }
-    made = _make_fit("genpareto", params, threshold_kw, cond_tail, gof)
+    made = _make_fit("genpareto", params, threshold_kw, cond_tail, gof, sample)
     return [made] if made is not None else []
 
 
