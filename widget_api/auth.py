@@ -1,0 +1,74 @@
+"""Who may read a household's widget and register its devices.
+
+* Reading the widget (``GET …/widget``, the ``/widget/{h}`` page's data): open for the demo
+  households in demo mode (``DEMO`` and the household in ``DEMO_HOUSEHOLDS``), as the other read
+  routes; any other household needs its API key.
+* Registering or removing a push token (``POST``/``DELETE …/devices``) is a write: it always needs
+  the household's API key, demo households included (an open registration would let anyone make
+  the server push to arbitrary tokens). Keys are issued by ``python -m server households add H``
+  and ``python -m server keys create H``; a demo household gets one after
+  ``python -m server households add A --channels AC,Geyser,Overall`` registers its id.
+
+Keys travel as ``Authorization: Bearer <key>`` and are checked by
+:class:`server.storage.KeyStore` (hashed, constant-time).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, jsonify, request
+
+from server.errors import GridlightError, error_body
+from server.storage import KeyStore
+
+__all__ = ["Unauthorized", "bearer_key", "init_app", "is_open_demo", "require_key"]
+
+
+class Unauthorized(GridlightError):
+    """No API key, or not a live key of this household (401, with ``WWW-Authenticate``)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+def bearer_key() -> str | None:
+    """The key of an ``Authorization: Bearer <key>`` header; ``None`` without the header."""
+    header = request.headers.get("Authorization")
+    if header is None or not header.strip():
+        return None
+    scheme, _, key = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized(
+            f"Authorization must be 'Bearer <API key>', got the scheme {scheme!r}"
+            if scheme.lower() != "bearer"
+            else "Authorization: Bearer needs the API key after it"
+        )
+    return key.strip()
+
+
+def is_open_demo(household: str) -> bool:
+    cfg = current_app.config
+    return bool(cfg["DEMO"]) and household in cfg["DEMO_HOUSEHOLDS"]
+
+
+def require_key(keys: KeyStore, household: str, lock) -> None:  # noqa: ANN001 - a lock
+    """Raise :class:`Unauthorized` unless the request carries a live key of ``household``."""
+    key = bearer_key()
+    if key is None:
+        raise Unauthorized(
+            f"household {household!r} needs its API key: send 'Authorization: Bearer <key>' "
+            f"(issued by 'python -m server keys create {household}')"
+        )
+    with lock:
+        ok = keys.check(household, key)
+    if not ok:
+        raise Unauthorized(f"the API key is not a live key of household {household!r}")
+
+
+def _handle(err: Unauthorized) -> tuple[Response, int]:
+    response = jsonify(error_body(err.code, err.message))
+    response.headers["WWW-Authenticate"] = 'Bearer realm="gridlight"'
+    return response, err.status
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(Unauthorized, _handle)

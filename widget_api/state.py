@@ -1,0 +1,216 @@
+"""The widget state: one flat JSON object (``android-widget/README.md``, "The data contract").
+
+It describes the household's **last complete window**, averaged and classified exactly as the
+live stream does (:class:`server.windows.WindowAggregator` over the broker's history, then
+:func:`server.stats.classify` with the household's quick statistics):
+
+* while readings flow, the window before the one in progress;
+* once the meter has gone silent (the window of its newest reading ended more than
+  ``grace_s`` ago, the moment the stream closes it), that window, with ``stale: true``.
+
+``as_of`` is the end of that window (the values are averages up to then), ``seq`` the broker id
+of the last reading in it (for a window without readings, of the reading before it), so ``seq``
+orders states like the stream orders events. A household whose broker stream holds nothing has a
+state without values (``seq`` ``"0-0"``, ``stale: true``). ``power_kw`` is rounded to watts;
+``null`` is a meter that reported nothing, never 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from generator.dataset import HouseholdInfo
+from server.broker.base import Broker, Entry, parse_id
+from server.stats import HouseholdStats, classify, worst
+from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
+
+__all__ = [
+    "VERSION",
+    "LastWindow",
+    "WidgetStates",
+    "encode",
+    "etag_of",
+    "last_window",
+    "message",
+    "state_of",
+]
+
+VERSION = 1
+PAGE = 1000
+NO_READINGS = "No readings yet"
+STALE = "No recent readings"
+
+
+class LastWindow:
+    """The last complete window of a household, or ``window is None`` when there is none."""
+
+    __slots__ = ("window", "stale")
+
+    def __init__(self, window: Window | None, stale: bool) -> None:
+        self.window = window
+        self.stale = stale
+
+
+def last_window(
+    broker: Broker,
+    household: str,
+    channels: tuple[str, ...],
+    interval_s: int,
+    now_s: float,
+    grace_s: float,
+) -> LastWindow:
+    """Average the last complete window of ``household`` from the broker's history."""
+    newest = broker.revrange(household, None, 1)
+    if not newest:
+        return LastWindow(None, True)
+    ts = parse_ts(newest[0][1]["ts"])
+    current = ts - ts % interval_s
+    stale = now_s >= current + interval_s + grace_s
+    start = current if stale else current - interval_s
+    entries: list[Entry] = []
+    anchor: Entry | None = None
+    before: str | None = None
+    while anchor is None:
+        page = broker.revrange(household, before, PAGE)
+        for entry in page:
+            entry_ts = parse_ts(entry[1]["ts"])
+            if entry_ts >= start + interval_s:
+                continue
+            if entry_ts < start:
+                anchor = entry
+                break
+            entries.append(entry)
+        if len(page) < PAGE:
+            break
+        before = page[-1][0]
+    entries.reverse()
+    agg = WindowAggregator(
+        channels,
+        interval_s,
+        last_closed_s=start - interval_s,
+        anchor=EventKey(*parse_id(anchor[0])) if anchor is not None else None,
+    )
+    closed: list[Window] = []
+    for entry_id, reading in entries:
+        closed.extend(agg.feed(entry_id, reading))
+    closed.extend(agg.tick(start + interval_s + grace_s, grace_s))
+    found = [w for w in closed if w.start_s == start]
+    return LastWindow(found[-1] if found else None, stale)
+
+
+def message(power_kw: dict[str, float | None], level: dict[str, str], stale: bool) -> str:
+    """A short human text for the widget (the app shows it under the values)."""
+    if stale:
+        return STALE
+    if not level:
+        return NO_READINGS
+    top = worst(level)
+    which = [c for c, lv in level.items() if lv == top]
+    if top == "critical":
+        missing = [c for c in which if power_kw.get(c) is None]
+        if missing and len(missing) == len(level):
+            return "No readings this interval"
+        if missing:
+            return f"No reading: {', '.join(missing)}"
+        return f"Implausible reading: {', '.join(which)}"
+    if top == "red":
+        return f"Unusually high: {', '.join(which)}"
+    if top == "yellow":
+        return "Above usual use"
+    return "Usual use"
+
+
+def state_of(
+    info: HouseholdInfo,
+    stats: HouseholdStats | None,
+    interval_s: int,
+    window: Window | None,
+    stale: bool,
+    now_s: float,
+) -> dict[str, Any]:
+    """The widget JSON object of ``window`` (classified like the stream's events)."""
+    channels = tuple(info.channels)
+    if window is None or stats is None:
+        as_of = int(now_s) - int(now_s) % interval_s
+        return {
+            "version": VERSION,
+            "household": info.id,
+            "name": info.name or info.id,
+            "as_of": format_ts(as_of),
+            "seq": "0-0",
+            "interval_s": interval_s,
+            "power_kw": dict.fromkeys(channels),
+            "level": dict.fromkeys(channels),
+            "worst": None,
+            "message": NO_READINGS,
+            "stale": True,
+        }
+    values = {c: None if v is None else round(v, 6) for c, v in window.power_kw.items()}
+    levels = classify(stats, values, format_ts(window.start_s) if stats.by_hour else None)
+    shown = {c: None if values.get(c) is None else round(values[c], 3) for c in channels}
+    return {
+        "version": VERSION,
+        "household": info.id,
+        "name": info.name or info.id,
+        "as_of": format_ts(window.start_s + window.interval_s),
+        "seq": window.key.entry_id,
+        "interval_s": interval_s,
+        "power_kw": shown,
+        "level": {c: levels[c] for c in channels},
+        "worst": worst(levels),
+        "message": message(shown, {c: levels[c] for c in channels}, stale),
+        "stale": stale,
+    }
+
+
+def encode(state: dict[str, Any]) -> bytes:
+    """Compact JSON bytes: the HTTP body and the push's ``state`` string."""
+    return json.dumps(state, separators=(",", ":"), allow_nan=False, ensure_ascii=False).encode()
+
+
+def etag_of(body: bytes) -> str:
+    """A strong entity tag of the body (quoted)."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+class WidgetStates:
+    """Computes states, remembering recent ones: a closed window's state does not change, so a
+    request only costs one broker call while the window it reports stays the last one."""
+
+    def __init__(self, maxsize: int = 512) -> None:
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple, tuple[bytes, str]] = OrderedDict()
+
+    def get(
+        self,
+        broker: Broker,
+        info: HouseholdInfo,
+        stats_for,  # noqa: ANN001 - () -> HouseholdStats, called only when needed
+        interval_s: int,
+        now_s: float,
+        grace_s: float,
+    ) -> tuple[bytes, str]:
+        """``(body, etag)`` of the household's widget state at ``now_s``."""
+        last = last_window(broker, info.id, tuple(info.channels), interval_s, now_s, grace_s)
+        window = last.window
+        if window is None:
+            body = encode(state_of(info, None, interval_s, None, True, now_s))
+            return body, etag_of(body)
+        key = (info.id, interval_s, window.start_s, str(window.key), last.stale)
+        with self._lock:
+            found = self._cache.get(key)
+            if found is not None:
+                self._cache.move_to_end(key)
+                return found
+        body = encode(state_of(info, stats_for(), interval_s, window, last.stale, now_s))
+        result = (body, etag_of(body))
+        with self._lock:
+            self._cache[key] = result
+            while len(self._cache) > self.maxsize:
+                self._cache.popitem(last=False)
+        return result
