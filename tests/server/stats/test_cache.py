@@ -11,7 +11,7 @@ import pytest
 
 from generator.dataset import DatasetError
 from server.stats import ALGORITHM_VERSION, StatsCache, StatsInputError, StatsKey, compute_stats
-from tests.server.stats.conftest import make_dataset, synthetic_frame
+from tests.server.stats.helpers import make_dataset, synthetic_frame
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from generator.dataset import write_dataset
 from server.cli import main
 from server.stats import compute_stats, stats_report
-from tests.server.stats.conftest import make_dataset, synthetic_frame
+from tests.server.stats.helpers import make_dataset, synthetic_frame
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[3]
 
