@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: Bump when thresholds would change for the same data (it is part of every cache key).
-ALGORITHM_VERSION = 3
+ALGORITHM_VERSION = 4
 
 #: Default bound above which a reading is physically impossible for any household channel [kW].
 #: A 100 A three-phase 400 V main carries about 69 kW; nothing behind one meter reaches 100 kW.

@@ -30,9 +30,10 @@ Guards applied last, whatever the method:
 * **plateau/ties**: if at least ``2·q`` of the training windows are at or above ``c`` (e.g. a
   heater whose usual on level is also its maximum), ``c`` moves just above that level, halfway to
   the next higher value seen, or ``PLATEAU_MARGIN`` above it when it is the maximum;
-* **single-level appliance** (on-values with an interquartile range within ``NARROW_LEVEL`` (25%)
-  of their median, e.g. a heater element): ``c`` is at least the on-values' upper Tukey fence
-  ``q75 + 1.5·IQR``, above the plateau, so the appliance at its usual level is never red;
+* **appliance with one main on level** (its values above ``TOP_LEVEL`` (10%) of the maximum,
+  which leaves out fans and standby, have an interquartile range within ``NARROW_LEVEL`` (25%)
+  of their median: a heater element, an AC compressor): ``c`` is at least their upper Tukey
+  fence ``q75 + 1.5·IQR``, above the plateau, so the appliance at its usual level is not red;
 * ``c`` is above the 75th percentile (red is rarer than yellow);
 * ``c`` is at most ``MAX_FACTOR`` (1.5×) the largest training value (or that value plus
   ``MIN_MARGIN_KW`` when it is near zero).
@@ -69,6 +70,7 @@ AGREE_FACTOR = 2.0
 AGREE_REL = 0.05
 PLATEAU_MARGIN = 0.02
 NARROW_LEVEL = 0.25
+TOP_LEVEL = 0.1
 CONSTANT_SPREAD_KW = 1e-6
 MIN_MARGIN_KW = 0.05
 MAX_FACTOR = 1.5
@@ -377,12 +379,13 @@ def channel_stats(
     critical_kw, moved = _above_plateau(x_sorted, critical_kw, combined_tail)
     if moved:
         method += "; raised above the usual level (ties at the top)"
-    if p_on < 1.0 and cond.size >= MIN_FIT_POINTS:
-        q25_on, q50_on, q75_on = (float(v) for v in np.quantile(cond, [0.25, 0.5, 0.75]))
+    top = cond[cond > TOP_LEVEL * max_kw] if p_on < 1.0 else cond[:0]
+    if top.size >= MIN_FIT_POINTS:
+        q25_on, q50_on, q75_on = (float(v) for v in np.quantile(top, [0.25, 0.5, 0.75]))
         fence_kw = q75_on + 1.5 * (q75_on - q25_on)
         if q75_on - q25_on <= NARROW_LEVEL * q50_on and critical_kw < fence_kw:
             critical_kw = fence_kw
-            method += "; raised above the on plateau (Tukey fence of the on-values)"
+            method += "; raised above the on plateau (Tukey fence of the main on level)"
     if critical_kw <= p75:
         critical_kw = p75 + max(PLATEAU_MARGIN * abs(p75), 1e-3)
         method += "; raised above the 75th percentile"
