@@ -190,3 +190,15 @@ def test_thresholds_are_ordered_and_json_safe(name):
     json.dumps(stats.to_json(), allow_nan=False)
     assert classify(stats, {"P": s.p75_kw}) == {"P": "green"}
     assert classify(stats, {"P": s.critical_kw}) == {"P": "red"}
+
+
+def test_compressor_plateau_above_a_fan_level():
+    # AC: off, fan only (0.04 kW) or compressor running (about 1.45 kW); the fan dilutes the
+    # on-values, yet the compressor's usual draw must not be red.
+    rng = np.random.default_rng(12)
+    state = rng.choice(3, size=40_000, p=[0.7, 0.2, 0.1])
+    x = np.choose(state, [np.zeros(40_000), np.full(40_000, 0.04), rng.normal(1.45, 0.04, 40_000)])
+    s = compute_stats(frame_of({"AC": x}), 60).channels["AC"]
+    assert "main on level" in s.method
+    assert s.critical_kw > np.quantile(x[state == 2], 0.99)
+    assert s.critical_kw < 3.0  # a real surge (x2) is still red
