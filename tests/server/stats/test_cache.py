@@ -146,3 +146,15 @@ def test_bad_keys(tmp_path, dataset):
         cache.for_dataset(dataset, "A", 0)
     with pytest.raises(StatsInputError, match="invalid household"):
         StatsKey("abc", "../etc", 5)
+
+
+def test_memory_is_a_bounded_lru(tmp_path, dataset):
+    counting = CountingCompute()
+    cache = StatsCache(tmp_path, max_entries=2, compute=counting)
+    for interval_s in (60, 300, 60, 900):  # 60 is used again, so 300 is the one evicted
+        cache.for_dataset(dataset, "A", interval_s)
+    assert counting.calls == 3 and cache.counters.memory_hits == 1
+    cache.for_dataset(dataset, "A", 300)  # gone from memory, still on disk
+    assert cache.counters.disk_hits == 1 and counting.calls == 3
+    with pytest.raises(ValueError, match="max_entries"):
+        StatsCache(tmp_path, max_entries=0)
