@@ -71,10 +71,11 @@ class ConnectionPool:
         self.loop = loop
         self.connections: list[SSEConnection] = []
         self._ts_cache: dict[bytes, float] = {}
+        self.mark_time = 0.0
         self.reset_window()
-        self.failed = 0
 
     def reset_window(self) -> None:
+        self.mark_time = time.time()
         self.hist_pub = [0] * (MAX_LATENCY_MS + 1)
         self.hist_ts = [0] * (MAX_LATENCY_MS + 1)
         self.events = 0
@@ -136,8 +137,12 @@ class ConnectionPool:
         lost = 0
         clients_with_loss = 0
         measured = 0
+        late = 0
         for conn in self.connections:
             if not conn.ever_open or conn.failed:
+                continue
+            if conn.first_open_at > self.mark_time:  # joined mid-window: not comparable
+                late += 1
                 continue
             want = expected_sets.get(conn.path)
             if want is None:
@@ -153,6 +158,7 @@ class ConnectionPool:
             "connected": self.connected,
             "failed": sum(1 for c in self.connections if c.failed),
             "measured": measured,
+            "late": late,
             "events": self.events,
             "other_events": self.other_events,
             "lost": lost,
@@ -199,6 +205,8 @@ class SSEConnection(asyncio.Protocol):
         self.last_id: bytes | None = None
         self.last_key: tuple[int, int] | None = None
         self.reconnects = 0
+        self.attempts = 0
+        self.first_open_at = 0.0
         self._reset_parser()
 
     def _reset_parser(self) -> None:
@@ -216,7 +224,9 @@ class SSEConnection(asyncio.Protocol):
         self.pool.loop.create_task(self._connect())
 
     async def _connect(self) -> None:
-        for attempt in range(CONNECT_TRIES):
+        while self.attempts < CONNECT_TRIES:
+            attempt = self.attempts
+            self.attempts += 1
             if self.closing:
                 return
             try:
@@ -266,10 +276,15 @@ class SSEConnection(asyncio.Protocol):
         if was_open:
             self.pool.drops += 1
             self.error = "dropped" if exc is None else type(exc).__name__
-        if self.reconnects >= MAX_RECONNECTS or not self.ever_open:
-            # a connection that never streamed is retried by _connect's own loop only
-            if not self.ever_open:
-                self.error = self.error or "closed before headers"
+        if not self.ever_open:
+            # closed before any stream: retried like a refused connection, a bounded number of times
+            self.error = "closed before headers"
+            if self.attempts >= CONNECT_TRIES:
+                self._give_up()
+            else:
+                self.pool.loop.call_later(0.5 * self.attempts, self.start)
+            return
+        if self.reconnects >= MAX_RECONNECTS:
             self._give_up()
             return
         self.reconnects += 1
@@ -305,7 +320,10 @@ class SSEConnection(asyncio.Protocol):
             self.chunked = b"transfer-encoding: chunked" in head.lower()
             self.headers_done = True
             self.open = True
+            if not self.ever_open:
+                self.first_open_at = now
             self.ever_open = True
+            self.attempts = 0  # a later reconnection gets its own tries
         if self.chunked:
             data = self._dechunk(data)
         if not data:
