@@ -31,6 +31,7 @@ __all__ = ["FakeFcm", "service_account"]
 
 SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 PROJECT = "gridlight-test"
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"
 _SEND = re.compile(r"^/v1/projects/([^/]+)/messages:send$")
 _TTL = re.compile(r"^\d+(\.\d{1,9})?s$")
 
@@ -125,7 +126,8 @@ class FakeFcm:
         now = time.time()
         checks = {
             "iss": claims.get("iss") == self.client_email,
-            "aud": claims.get("aud") == self.token_uri,
+            # google-auth addresses the assertion to Google's endpoint whatever token_uri is
+            "aud": claims.get("aud") in (GOOGLE_TOKEN_URI, self.token_uri),
             "scope": SCOPE in str(claims.get("scope", "")).split(),
             "exp": claims.get("exp", 0) > now and claims.get("iat", now + 1) <= now + 60,
         }
@@ -261,7 +263,9 @@ class FakeFcmServer:
             public_key, email, token_uri=base + "/token", url=base, credentials=self.credentials
         )
         self.httpd.RequestHandlerClass = _handler(self.fake)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> FakeFcm:
         self.thread.start()
