@@ -19,8 +19,8 @@ from server.windows import format_ts
 from tests.widget_api.fcm_server import FakeFcm, FakeFcmServer
 
 CHANNELS = ("AC", "Geyser", "Overall")
-#: Power per level for household A's statistics (AC and Geyser idle are green).
-OVERALL_KW = {"green": 0.1, "yellow": 1.0, "red": 3.0}
+#: Power per level for household A's statistics (AC and Geyser idle are green; None: no reading).
+OVERALL_KW = {"green": 0.1, "yellow": 1.0, "red": 3.0, "critical": None}
 
 
 @pytest.fixture(scope="session")
