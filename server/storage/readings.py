@@ -46,10 +46,12 @@ class Reading(NamedTuple):
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What a batch write did."""
+    """What a batch write did; ``stored`` lists the readings newly stored, in batch order
+    (what ingest publishes to the streams: never a duplicate)."""
 
     accepted: int
     duplicates: int
+    stored: tuple[Reading, ...] = ()
 
 
 class ReadingStore:
@@ -112,7 +114,13 @@ class ReadingStore:
                     " WHERE r.household = staged.household AND r.channel = staged.channel"
                     " AND r.ts_s = staged.ts_s)"
                 )
-                accepted = c.execute("SELECT count(*) FROM staged").fetchone()[0]
+                stored = tuple(
+                    Reading(*row)
+                    for row in c.execute(
+                        "SELECT household, channel, ts_s, power_kw FROM staged ORDER BY seq"
+                    )
+                )
+                accepted = len(stored)
                 c.execute(
                     "INSERT INTO readings (household, channel, ts_s, power_kw)"
                     " SELECT household, channel, ts_s, power_kw FROM staged"
@@ -139,7 +147,7 @@ class ReadingStore:
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
-        return WriteResult(accepted=accepted, duplicates=len(rows) - accepted)
+        return WriteResult(accepted=accepted, duplicates=len(rows) - accepted, stored=stored)
 
     def enforce_retention(self, now_s: float) -> tuple[int, int]:
         """Delete raw readings and rollups older than their retention; return both counts."""
@@ -181,22 +189,24 @@ class ReadingStore:
         if end_s <= start_s:
             raise ValueError(f"the range end {end_s} must be after its start {start_s}")
         if resolution == "raw":
-            frame = pd.read_sql_query(
-                "SELECT ts_s, channel, power_kw FROM readings"
-                " WHERE household = ? AND ts_s >= ? AND ts_s < ? ORDER BY ts_s",
-                self.conn,
-                params=(household, int(start_s), int(end_s)),
-            )
+            with self._lock:  # the connection is shared with the writer
+                frame = pd.read_sql_query(
+                    "SELECT ts_s, channel, power_kw FROM readings"
+                    " WHERE household = ? AND ts_s >= ? AND ts_s < ? ORDER BY ts_s",
+                    self.conn,
+                    params=(household, int(start_s), int(end_s)),
+                )
             wide = frame.pivot(index="ts_s", columns="channel", values="power_kw")
             wide.index = pd.to_datetime(wide.index, unit="s", utc=True).rename("ts")
             wide.columns.name = None
             return wide.astype("float64")
-        minutes = pd.read_sql_query(
-            "SELECT ts_s, channel, sum_kw, min_kw, max_kw, count FROM rollups_1m"
-            " WHERE household = ? AND ts_s >= ? AND ts_s < ? ORDER BY ts_s",
-            self.conn,
-            params=(household, int(start_s) - int(start_s) % 60, int(end_s)),
-        )
+        with self._lock:
+            minutes = pd.read_sql_query(
+                "SELECT ts_s, channel, sum_kw, min_kw, max_kw, count FROM rollups_1m"
+                " WHERE household = ? AND ts_s >= ? AND ts_s < ? ORDER BY ts_s",
+                self.conn,
+                params=(household, int(start_s) - int(start_s) % 60, int(end_s)),
+            )
         bucket_s = RESOLUTIONS[resolution]
         ts = pd.to_datetime(minutes["ts_s"], unit="s", utc=True)
         if resolution == "1d":
@@ -223,7 +233,8 @@ class ReadingStore:
 
     def latest_ts(self, household: str) -> int | None:
         """The newest stored second of ``household``, or None."""
-        row = self.conn.execute(
-            "SELECT max(ts_s) FROM readings WHERE household = ?", (household,)
-        ).fetchone()
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT max(ts_s) FROM readings WHERE household = ?", (household,)
+            ).fetchone()
         return None if row[0] is None else int(row[0])

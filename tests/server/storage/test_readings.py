@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from server.storage import Reading, ReadingStore, connect, db_path
+from server.storage.db import MIGRATIONS
 
 T0 = 1_763_769_600  # 2025-11-22T00:00:00Z, a multiple of 86400
 
@@ -27,7 +28,7 @@ def _batch(household="H1", channel="Overall", start=T0, n=120, values=None):
 def test_schema_is_wal_and_versioned(tmp_path):
     conn = connect(db_path(tmp_path))
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     conn.close()
     again = connect(db_path(tmp_path))  # migrating twice is a no-op
     assert again.execute("PRAGMA user_version").fetchone()[0] == 1
@@ -91,3 +92,12 @@ def test_bad_query_arguments(store):
         store.query("H1", T0, T0 + 60, "5m")
     with pytest.raises(ValueError, match="must be after its start"):
         store.query("H1", T0, T0, "raw")
+
+
+def test_write_reports_the_readings_it_stored(tmp_path) -> None:
+    store = ReadingStore(connect(db_path(tmp_path)))
+    first = store.write([Reading("H", "Overall", 100, 1.0), Reading("H", "AC", 100, None)])
+    assert first.stored == (Reading("H", "Overall", 100, 1.0), Reading("H", "AC", 100, None))
+    again = store.write([Reading("H", "Overall", 101, 2.0), Reading("H", "Overall", 100, 9.0)])
+    assert (again.accepted, again.duplicates) == (1, 1)
+    assert again.stored == (Reading("H", "Overall", 101, 2.0),)
