@@ -76,6 +76,13 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX devices_token ON devices(token);
     """,
+    # 3: scheduled jobs claimed once per period across processes (server.ingest.retention).
+    """
+    CREATE TABLE job_runs (
+        name        TEXT PRIMARY KEY,
+        last_run_s  INTEGER NOT NULL
+    );
+    """,
 )
 
 
