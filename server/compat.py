@@ -87,7 +87,10 @@ def stream_qstats() -> Response:
 @bp.get("/stream_data")
 def stream_data() -> Response:
     _, setup = _setup()
-    body = open_stream(state(), setup.household, setup.interval_s, setup.start_index, 1.0, "legacy")
+    gl = state()
+    body = open_stream(
+        gl, setup.household, setup.interval_s, setup.start_index, setup.speed, "legacy"
+    )
     return sse_response(body)
 
 

@@ -32,8 +32,8 @@ def parse_blocks(lines: Iterator[str]) -> Iterator[SSE]:
         if line == "":
             if seen:
                 current.data = "\n".join(data)
-                if not named:  # blocks without data (retry, comments) are not events
-                    current.event = "message" if data else ""
+                if not named:  # blocks without data are not events: "retry" or "" (comments)
+                    current.event = "message" if data else ("retry" if current.retry else "")
                 yield current
             current, data, seen, named = SSE(), [], False, False
             continue
