@@ -43,7 +43,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -360,45 +359,58 @@ def expected_ids(rds: redis.Redis, system: System, t0_ms: int, t1_ms: int) -> di
 
 
 def warm_up(port: int, system: System, timeout_s: float = WARMUP_TIMEOUT_S) -> None:
-    """Wait until streams of every household deliver an event (statistics are computed and
-    datasets loaded on first use). Several connections per household are held at once, so that
-    they spread over the workers and each worker is warm."""
+    """Wait until streams of every household deliver an event: statistics are computed and
+    datasets loaded on first use, and the figures are meant for a warm server.
 
-    def one(path: str) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            server = system.procs["server"]
-            if server.poll() is not None:
-                raise RuntimeError(f"{system.name}: server exited with {server.returncode}")
-            try:
-                if _first_event(port, path, deadline):
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"{system.name}: no event on {path} within {timeout_s:.0f}s")
+    Streams are opened one after another and held until the end, so that they spread over the
+    workers (a busy worker leaves the next accept to an idle one) without many first requests
+    arriving at a cold worker at once (see the report: that is a cold-start problem of its own).
+    """
+    deadline = time.monotonic() + timeout_s
+    held: list[socket.socket] = []
+    try:
+        for _ in range(WARMUP_STREAMS_PER_HOUSEHOLD):
+            for h in HOUSEHOLDS:
+                while True:
+                    server = system.procs["server"]
+                    if server.poll() is not None:
+                        raise RuntimeError(f"{system.name}: server exited with {server.returncode}")
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{system.name}: no event on {system.path(h)} in time")
+                    try:
+                        sock = _first_event(port, system.path(h), deadline)
+                    except OSError:
+                        sock = None
+                    if sock is not None:
+                        held.append(sock)
+                        break
+                    time.sleep(0.2)
+    finally:
+        for sock in held:
+            sock.close()
 
-    paths = [system.path(h) for h in HOUSEHOLDS for _ in range(WARMUP_STREAMS_PER_HOUSEHOLD)]
-    with ThreadPoolExecutor(max_workers=len(paths)) as pool:
-        for future in [pool.submit(one, path) for path in paths]:
-            future.result()
 
-
-def _first_event(port: int, path: str, deadline: float) -> bool:
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+def _first_event(port: int, path: str, deadline: float) -> socket.socket | None:
+    """A connected socket whose stream has delivered an event, or None."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
         sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         data = b""
         while time.monotonic() < deadline:
             sock.settimeout(max(0.1, min(5.0, deadline - time.monotonic())))
             chunk = sock.recv(65536)
             if not chunk:
-                return False
+                break
             data += chunk
             if b" 200 " not in data.split(b"\r\n", 1)[0] and b"\r\n" in data:
-                return False
+                break
             if b"data:" in data and b"id:" in data:
-                return True
-    return False
+                return sock
+    except BaseException:
+        sock.close()
+        raise
+    sock.close()
+    return None
 
 
 def start_server(system: System, env: dict[str, str], log_path: Path, logs: list) -> None:
@@ -440,7 +452,7 @@ def run_system(system: System, args: argparse.Namespace, workdir: Path) -> list[
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        if system.prewarm:
+        if system.prewarm and not args.quick:
             # a first server fills the on-disk caches (quick statistics), then a fresh one is
             # measured: the figures are a warm server's, not a cold start's
             t = time.monotonic()
@@ -453,7 +465,7 @@ def run_system(system: System, args: argparse.Namespace, workdir: Path) -> list[
             print(f"  {system.name}: pre-warm run took {time.monotonic() - t:.0f}s", flush=True)
         start_server(system, env, sysdir / "server.log", logs)
         wait_for_port(port, timeout_s=60, proc=system.procs["server"])
-        warm_up(port, system)
+        warm_up(port, system, timeout_s=600 if args.quick else WARMUP_TIMEOUT_S)
         clients = ClientProcs(args.client_procs, sysdir)
         rds = redis.Redis.from_url(redis_server.url)
         targets = [["127.0.0.1", port, system.path(h), 1] for h in HOUSEHOLDS]
@@ -650,7 +662,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--steps", help="comma-separated client counts (default 1000,2000,5000,10000)"
     )
     parser.add_argument("--hold-s", type=float, help="seconds each step is held (default 45)")
-    parser.add_argument("--settle-s", type=float, default=3.0)
+    parser.add_argument("--settle-s", type=float, help="after a ramp, before measuring (3 s)")
     parser.add_argument("--rate", type=float, default=500.0, help="new connections per second")
     parser.add_argument("--client-procs", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2)
@@ -665,6 +677,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.steps is None:
         args.steps = "100,300" if args.quick else "1000,2000,5000,10000"
+    if args.settle_s is None:
+        args.settle_s = 2.0 if args.quick else 3.0
     if args.hold_s is None:
         args.hold_s = 6.0 if args.quick else 45.0
     try:
