@@ -1,0 +1,100 @@
+"""Live households as the rest of the server sees them: their metadata from the key store, and
+their stored history as a :class:`~generator.dataset.Dataset` for quick statistics.
+
+:class:`server.households.Households` asks this source for the households no dataset directory
+holds, so lists, info, statistics and live streams work the same for both kinds. Statistics of a
+live household come from its raw readings within the raw retention (7 days) once at least
+``min_history_s`` seconds of them are stored; the history is re-read at most every ``refresh_s``
+(each re-read has a new content fingerprint, so the statistics cache computes it afresh).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pandas as pd
+
+from generator.dataset import Dataset, HouseholdInfo, column_name
+from server.errors import GridlightError
+from server.storage import KeyStore, LiveHousehold, ReadingStore
+
+__all__ = ["LiveHouseholds", "NotEnoughHistory", "live_info"]
+
+
+class NotEnoughHistory(GridlightError):
+    """A live household has too little stored history for statistics yet (409)."""
+
+    status = 409
+    code = "not_enough_history"
+
+
+def live_info(h: LiveHousehold) -> HouseholdInfo:
+    return HouseholdInfo(
+        id=h.id,
+        name=h.name,
+        archetype="live",
+        timezone=h.timezone,
+        channels=tuple(h.channels),
+        resolution_s=1,
+        source="live",
+    )
+
+
+class LiveHouseholds:
+    def __init__(
+        self,
+        keys: KeyStore,
+        store: ReadingStore,
+        *,
+        min_history_s: int = 3600,
+        refresh_s: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.keys = keys
+        self.store = store
+        self.min_history_s = int(min_history_s)
+        self.refresh_s = float(refresh_s)
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._history: dict[str, tuple[float, Dataset]] = {}
+
+    def info(self, household: str) -> HouseholdInfo | None:
+        with self._lock:
+            found = self.keys.get(household)
+        return None if found is None else live_info(found)
+
+    def all(self) -> list[HouseholdInfo]:
+        with self._lock:
+            return [live_info(h) for h in self.keys.list()]
+
+    def history(self, household: str) -> Dataset:
+        """The stored raw readings of the last raw-retention period, as a one-household dataset."""
+        now = self.clock()
+        cached = self._history.get(household)
+        if cached is not None and now - cached[0] < self.refresh_s:
+            return cached[1]
+        info = self.info(household)
+        if info is None:
+            raise NotEnoughHistory(f"household {household!r} is not a live household")
+        end_s = int(now) + 1
+        frame = self.store.query(household, end_s - self.store.raw_retention_s, end_s, "raw")
+        seconds = len(frame.index)
+        if seconds < self.min_history_s:
+            raise NotEnoughHistory(
+                f"household {household!r} has {seconds} s of stored readings; statistics need "
+                f"at least {self.min_history_s} s (keep it reporting and try again)"
+            )
+        table = pd.DataFrame(
+            {
+                column_name(household, c): frame.get(
+                    c, pd.Series(index=frame.index, dtype="float64")
+                )
+                for c in info.channels
+            },
+            index=frame.index,
+        )
+        dataset = Dataset(households={household: info}, table=table)
+        self._history[household] = (now, dataset)
+        return dataset

@@ -1,0 +1,194 @@
+"""``POST /api/v1/households/{h}/readings`` (batch ingest) and ``GET …/readings`` (history).
+
+POST needs the household's API key (``Authorization: Bearer <key>``) and a body
+``{"readings": [{"ts": "2026-11-22T06:25:50Z" | 1763792750, "power_kw": {"Overall": 1.2}}, ...]}``
+(or per channel: ``{"ts", "channel", "power_kw"}``), at most ``INGEST_MAX_READINGS`` (10,000)
+readings and ``MAX_CONTENT_LENGTH`` bytes (413 beyond either). The answer::
+
+    {"accepted": 3, "duplicates": 1, "rejected": [{"index": 2, "channel": "AC", "reason": "..."}]}
+
+is 200 when nothing was refused, 207 when some readings were and others stored, 422 when
+everything was refused. Valid readings around bad ones are always stored.
+
+GET ``?from=&to=&resolution=raw|1m|15m|1h|1d`` (ISO 8601 or epoch seconds; ``to`` defaults to
+now and ``from`` to ``to`` minus the resolution's default span; each resolution has a longest
+range) answers ``{"household", "resolution", "from", "to", "readings": [{"ts", "power_kw": {...}
+[, "min_kw", "max_kw", "count"]}]}``; aggregated rows give the mean as ``power_kw``. It is open
+for the demo households in demo mode and needs the key otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from server.api.params import json_body
+from server.errors import GridlightError, InvalidParameter, UnknownHousehold
+from server.extension import state
+from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
+from server.storage import RESOLUTIONS
+from server.windows import format_ts
+from widget_api.auth import is_open_demo, require_key
+
+__all__ = ["MAX_RANGE_S", "blueprint"]
+
+DAY_S = 86_400
+#: Longest ``to - from`` per resolution, and the span used when ``from`` is absent. [s]
+MAX_RANGE_S = {
+    "raw": DAY_S,
+    "1m": 7 * DAY_S,
+    "15m": 31 * DAY_S,
+    "1h": 366 * DAY_S,
+    "1d": 5 * 366 * DAY_S,
+}
+DEFAULT_SPAN_S = {"raw": 3600, "1m": DAY_S, "15m": 7 * DAY_S, "1h": 31 * DAY_S, "1d": 366 * DAY_S}
+
+
+class PayloadTooLarge(GridlightError):
+    status = 413
+    code = "payload_too_large"
+
+
+class _Lock:
+    """``require_key`` wants a lock; the ingestor serialises key checks itself."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _ingest():  # noqa: ANN202
+    return current_app.extensions["gridlight_ingest"]
+
+
+def post_readings(household: str) -> tuple[Response, int]:
+    ing = _ingest()
+    cfg = current_app.config
+    channels = ing.ingestor.channels_of(household)
+    if channels is None:
+        raise UnknownHousehold(
+            f"household {household!r} is not registered for ingest: register it with "
+            f"'python -m server households add {household} --channels ...'"
+        )
+    require_key(_KeyCheck(ing.ingestor), household, _Lock())
+    request.max_content_length = int(cfg["INGEST_MAX_BODY_BYTES"])
+    body = json_body()
+    readings = body.get("readings")
+    if not isinstance(readings, list):
+        raise InvalidParameter(
+            f"the body needs 'readings', a list of readings, got {type(readings).__name__}"
+        )
+    limit = int(cfg["INGEST_MAX_READINGS"])
+    if len(readings) > limit:
+        raise PayloadTooLarge(
+            f"{len(readings)} readings in one request; at most {limit} (split the batch)"
+        )
+    now = ing.ingestor.clock()
+    checked = check_batch(household, channels, readings, now, ing.ingestor.max_age_s)
+    if checked.rejected:
+        bad = sorted({r.index for r in checked.rejected})
+        sample = json.dumps([readings[i] for i in bad[:50]], default=str)
+        reasons = "; ".join(f"[{r.index}] {r.reason}" for r in checked.rejected[:20])
+        ing.ingestor.reject("http", household, reasons, sample, len(checked.rejected))
+    result = ing.ingestor.write(checked.rows) if checked.rows else None
+    accepted = result.accepted if result else 0
+    out = {
+        "accepted": accepted,
+        "duplicates": result.duplicates if result else 0,
+        "rejected": [r.to_json() for r in checked.rejected],
+    }
+    if not checked.rejected:
+        status = 200
+    elif checked.rows:
+        status = 207
+    else:
+        status = 422
+    return jsonify(out), status
+
+
+class _KeyCheck:
+    def __init__(self, ingestor) -> None:  # noqa: ANN001
+        self.ingestor = ingestor
+
+    def check(self, household: str, key: str | None) -> bool:
+        return self.ingestor.check_key(household, key)
+
+
+def _time_arg(name: str, raw: str | None, default: int) -> int:
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip()
+    try:
+        value: Any = float(text) if text.lstrip("+-").replace(".", "", 1).isdigit() else text
+        return parse_timestamp(value)
+    except InvalidReading as err:
+        raise InvalidParameter(f"{name}: {err}".replace("ts ", "", 1)) from None
+
+
+def _number(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return None if math.isnan(value) else round(value, 6)
+
+
+def get_readings(household: str) -> Response:
+    gl = state()
+    ing = _ingest()
+    info = gl.households.info(household)
+    if not is_open_demo(household):
+        require_key(_KeyCheck(ing.ingestor), household, _Lock())
+    resolution = request.args.get("resolution", "1m")
+    if resolution not in RESOLUTIONS:
+        raise InvalidParameter(
+            f"resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}"
+        )
+    now = int(ing.ingestor.clock())
+    end_s = _time_arg("to", request.args.get("to"), now + 1)
+    start_s = _time_arg("from", request.args.get("from"), end_s - DEFAULT_SPAN_S[resolution])
+    if end_s <= start_s:
+        raise InvalidParameter(f"to ({format_ts(end_s)}) must be after from ({format_ts(start_s)})")
+    if end_s - start_s > MAX_RANGE_S[resolution]:
+        raise InvalidParameter(
+            f"a {resolution} query spans at most {MAX_RANGE_S[resolution]} s, got "
+            f"{end_s - start_s} s: narrow from/to or choose a coarser resolution"
+        )
+    frame = ing.store.query(household, start_s, end_s, resolution, timezone=info.timezone)
+    rows: list[dict[str, Any]] = []
+    seconds = frame.index.as_unit("s").asi8 if len(frame.index) else []
+    if resolution == "raw":
+        for ts_s, values in zip(seconds, frame.itertuples(index=False, name=None), strict=True):
+            power = {c: _number(v) for c, v in zip(frame.columns, values, strict=True)}
+            rows.append({"ts": format_ts(int(ts_s)), "power_kw": power})
+    else:
+        channels = list(dict.fromkeys(c for c, _ in frame.columns))
+        for i, ts_s in enumerate(seconds):
+            row: dict[str, Any] = {"ts": format_ts(int(ts_s))}
+            for stat, key in (("mean_kw", "power_kw"), ("min_kw", "min_kw"), ("max_kw", "max_kw")):
+                row[key] = {c: _number(frame[(c, stat)].iloc[i]) for c in channels}
+            row["count"] = {
+                c: int(v) if not math.isnan(v := float(frame[(c, "count")].iloc[i])) else 0
+                for c in channels
+            }
+            rows.append(row)
+    return jsonify(
+        {
+            "household": household,
+            "resolution": resolution,
+            "from": format_ts(start_s),
+            "to": format_ts(end_s),
+            "readings": rows,
+        }
+    )
+
+
+def blueprint() -> Blueprint:
+    bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
+    bp.add_url_rule("/households/<household>/readings", view_func=post_readings, methods=["POST"])
+    bp.add_url_rule("/households/<household>/readings", view_func=get_readings, methods=["GET"])
+    return bp

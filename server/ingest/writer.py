@@ -1,0 +1,255 @@
+"""The ingest pipeline after validation: store in batches, then publish to the streams.
+
+::
+
+    HTTP request ──────────────► Ingestor.write(rows)            (one transaction per request)
+    MQTT messages ─► BatchWriter ─► Ingestor.write(rows) ─► acks  (one per N readings or T ms)
+                                         │
+                        ReadingStore.write (idempotent) ─► broker.publish, newly stored only
+
+Only readings that storage newly accepted are published, grouped by household and second into
+the broker's reading shape ``{"ts", "power_kw": {channel: value}}``, so a redelivered MQTT message
+or a retried HTTP batch never counts twice in a stream's averages. Storage is written first (it is
+the record); if the process dies between the commit and the publish, the readings are stored but
+missing from the live streams (they are in ``GET …/readings``).
+
+Rejected input goes to the dead-letter table with its reason and is counted in ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from server.errors import BrokerUnavailable
+from server.metrics import register_counter
+from server.storage import DeadLetters, KeyStore, Reading, ReadingStore, WriteResult
+from server.windows import format_ts
+
+__all__ = ["COUNTERS", "BatchWriter", "Ingestor"]
+
+log = logging.getLogger(__name__)
+
+COUNTERS = {
+    "gridlight_ingest_readings_accepted_total": "Channel readings stored by ingest (HTTP + MQTT).",
+    "gridlight_ingest_duplicates_total": "Channel readings ingested again (idempotent; not stored).",
+    "gridlight_ingest_rejected_total": "Channel readings or messages refused by ingest validation.",
+    "gridlight_ingest_mqtt_messages_total": "MQTT messages received by the ingest subscriber.",
+    "gridlight_ingest_batches_total": "Storage transactions written by ingest.",
+    "gridlight_ingest_stream_failures_total": "Stored readings that could not be published to a stream.",
+    "gridlight_retention_runs_total": "Retention jobs run (raw readings, rollups, dead letters).",
+}
+for _name, _help in COUNTERS.items():
+    register_counter(_name, _help)
+
+Count = Callable[[str, float], None]
+PUBLISH_ATTEMPTS = 5
+
+
+def group_by_second(rows: Iterable[Reading]) -> list[tuple[str, dict]]:
+    """Rows → broker readings ``(household, {"ts", "power_kw"})`` in time order per household."""
+    grouped: dict[tuple[str, int], dict[str, float | None]] = {}
+    for r in rows:
+        grouped.setdefault((r.household, r.ts_s), {})[r.channel] = r.power_kw
+    return [
+        (household, {"ts": format_ts(ts_s), "power_kw": power})
+        for (household, ts_s), power in sorted(grouped.items(), key=lambda kv: kv[0][1])
+    ]
+
+
+class Ingestor:
+    """Stores validated rows and publishes them; looks up live households; keeps dead letters.
+
+    ``publish(household, reading)`` is the broker's (``BrokerUnavailable`` while it is down).
+    ``count(name, amount)`` feeds the metrics. Each store gets its own connection.
+    """
+
+    def __init__(
+        self,
+        store: ReadingStore,
+        keys: KeyStore,
+        dead_letters: DeadLetters,
+        publish: Callable[[str, dict], object],
+        count: Count,
+        *,
+        clock: Callable[[], float] = time.time,
+        lookup_ttl_s: float = 5.0,
+        publish_backoff_s: float = 0.1,
+    ) -> None:
+        self.store = store
+        self.keys = keys
+        self.dead_letters = dead_letters
+        self.publish = publish
+        self.count = count
+        self.clock = clock
+        self.lookup_ttl_s = lookup_ttl_s
+        self.publish_backoff_s = publish_backoff_s
+        self._channels: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        self._keys_lock = threading.Lock()
+        self._dead_lock = threading.Lock()
+
+    @property
+    def max_age_s(self) -> int:
+        return self.store.raw_retention_s
+
+    def channels_of(self, household: str) -> tuple[str, ...] | None:
+        """Channels of a live (registered) household, ``None`` if unknown; cached briefly."""
+        now = time.monotonic()
+        found = self._channels.get(household)
+        if found is not None and now - found[0] < self.lookup_ttl_s:
+            return found[1]
+        with self._keys_lock:
+            info = self.keys.get(household)
+        channels = None if info is None else info.channels
+        if len(self._channels) > 10_000:
+            self._channels.clear()
+        self._channels[household] = (now, channels)
+        return channels
+
+    def check_key(self, household: str, key: str | None) -> bool:
+        with self._keys_lock:
+            return self.keys.check(household, key)
+
+    def reject(
+        self, source: str, household: str | None, reason: str, payload: str | bytes, n: int = 1
+    ) -> None:
+        """Keep a refused payload with its reason; count ``n`` rejections."""
+        self.count("gridlight_ingest_rejected_total", n)
+        try:
+            with self._dead_lock:
+                self.dead_letters.add(source, household, reason, payload)
+        except sqlite3.Error as err:  # the reason is logged even if the table cannot be written
+            log.warning("cannot keep a dead letter (%s): %s", reason, err)
+
+    def write(self, rows: list[Reading]) -> WriteResult:
+        """Store ``rows`` in one transaction, then publish the newly stored ones."""
+        result = self.store.write(rows)
+        self.count("gridlight_ingest_batches_total", 1)
+        self.count("gridlight_ingest_readings_accepted_total", result.accepted)
+        self.count("gridlight_ingest_duplicates_total", result.duplicates)
+        self._publish(result.stored)
+        return result
+
+    def _publish(self, stored: tuple[Reading, ...]) -> None:
+        pending = group_by_second(stored)
+        attempts = 0
+        while pending:
+            household, reading = pending[0]
+            try:
+                self.publish(household, reading)
+            except BrokerUnavailable as err:
+                attempts += 1
+                if attempts >= PUBLISH_ATTEMPTS:
+                    log.warning(
+                        "stream publish failed, %d readings stored only: %s", len(pending), err
+                    )
+                    self.count(
+                        "gridlight_ingest_stream_failures_total",
+                        sum(len(r["power_kw"]) for _, r in pending),
+                    )
+                    return
+                time.sleep(self.publish_backoff_s * 2**attempts)
+                continue
+            pending.pop(0)
+
+
+@dataclass
+class _Item:
+    rows: list[Reading]
+    done: Callable[[], None] | None
+
+
+class BatchWriter:
+    """A thread that writes queued rows every ``max_rows`` readings or ``max_delay_s``.
+
+    :meth:`submit` queues one message's rows with a ``done`` callback (the MQTT ack), called in
+    submission order after the rows are durably stored (or were nothing to store). A failing
+    write is retried with backoff and never acknowledged before it succeeds.
+    """
+
+    def __init__(
+        self,
+        ingestor: Ingestor,
+        *,
+        max_rows: int = 2000,
+        max_delay_s: float = 0.05,
+        max_backoff_s: float = 5.0,
+    ) -> None:
+        if max_rows <= 0 or max_delay_s <= 0:
+            raise ValueError("the batch size and delay must be positive")
+        self.ingestor = ingestor
+        self.max_rows = max_rows
+        self.max_delay_s = max_delay_s
+        self.max_backoff_s = max_backoff_s
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="ingest-writer", daemon=True)
+        self.written = 0
+
+    def start(self) -> BatchWriter:
+        self.thread.start()
+        return self
+
+    def submit(self, rows: list[Reading], done: Callable[[], None] | None = None) -> None:
+        self._queue.put(_Item(rows, done))
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then end the thread."""
+        self._queue.put(None)
+        self.thread.join(timeout=timeout_s)
+        self._stopped.set()
+
+    def _collect(self) -> tuple[list[_Item], bool]:
+        first = self._queue.get()
+        if first is None:
+            return [], True
+        items = [first]
+        rows = len(first.rows)
+        deadline = time.monotonic() + self.max_delay_s
+        while rows < self.max_rows:
+            remaining = deadline - time.monotonic()
+            try:
+                item = (
+                    self._queue.get(timeout=remaining)
+                    if remaining > 0
+                    else self._queue.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is None:
+                return items, True
+            items.append(item)
+            rows += len(item.rows)
+        return items, False
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            items, stopping = self._collect()
+            if items:
+                self._write(items)
+
+    def _write(self, items: list[_Item]) -> None:
+        rows = [r for item in items for r in item.rows]
+        backoff_s = 0.05
+        while rows:
+            try:
+                self.ingestor.write(rows)
+                self.written += len(rows)
+                break
+            except sqlite3.Error as err:
+                log.warning("ingest write failed, retrying in %.2f s: %s", backoff_s, err)
+                if self._stopped.wait(backoff_s):
+                    return  # not acknowledged: the MQTT broker redelivers them
+                backoff_s = min(backoff_s * 2, self.max_backoff_s)
+        for item in items:
+            if item.done is not None:
+                try:
+                    item.done()
+                except Exception:
+                    log.exception("acknowledging an ingested message failed")
