@@ -33,10 +33,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server import compat, cors, errors
     from server.api import init_app as init_api
     from server.extension import Gridlight
+    from server.ingest import Ingest
     from widget_api import WidgetApi
 
     errors.init_app(app)
     Gridlight(app)
+    Ingest(app)
     init_api(app)
     WidgetApi(app)
     compat.init_app(app)

@@ -1,4 +1,6 @@
-"""The households the server knows: every dataset directory under ``DATA_DIR``.
+"""The households the server knows: every dataset directory under ``DATA_DIR``, then the live
+households registered with a key (``live``, set by :mod:`server.ingest`; their statistics come
+from their stored history).
 
 A dataset is a sub-directory holding ``households.json`` (see :mod:`generator.dataset`). The
 directory is scanned when first needed and again (at most every few seconds) when a household is
@@ -13,11 +15,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from generator.dataset import Dataset, DatasetError, HouseholdInfo, read_dataset, read_meta
-from server.errors import UnknownHousehold
+from server.errors import InvalidParameter, UnknownHousehold
 
 __all__ = ["Households", "Replayable"]
 
@@ -39,9 +42,20 @@ class Replayable:
         return len(self.values) * self.resolution_s
 
 
+class LiveSource(Protocol):
+    """Live households (see :class:`server.ingest.history.LiveHouseholds`)."""
+
+    def info(self, household: str) -> HouseholdInfo | None: ...
+
+    def all(self) -> list[HouseholdInfo]: ...
+
+    def history(self, household: str) -> Dataset: ...
+
+
 class Households:
-    def __init__(self, data_dir: str | Path) -> None:
+    def __init__(self, data_dir: str | Path, live: LiveSource | None = None) -> None:
         self.data_dir = Path(data_dir)
+        self.live = live
         self._lock = threading.Lock()
         self._where: dict[str, tuple[Path, HouseholdInfo]] = {}
         self._datasets: dict[Path, Dataset] = {}
@@ -62,32 +76,52 @@ class Households:
         self._where = where
         self._scanned_at = time.monotonic()
 
-    def _locate(self, household: str) -> tuple[Path, HouseholdInfo]:
+    def _locate(self, household: str) -> tuple[Path | None, HouseholdInfo]:
+        """Dataset directory (``None`` for a live household) and metadata."""
         with self._lock:
             if household not in self._where and time.monotonic() - self._scanned_at >= RESCAN_S:
                 self._scan()
-            try:
-                return self._where[household]
-            except KeyError:
-                known = ", ".join(sorted(self._where)) or "none"
-                raise UnknownHousehold(
-                    f"unknown household {household!r} (known: {known})"
-                ) from None
+            found = self._where.get(household)
+            known = sorted(self._where)
+        if found is not None:
+            return found
+        live = self.live.info(household) if self.live is not None else None
+        if live is not None:
+            return None, live
+        if self.live is not None:
+            known = sorted({*known, *(h.id for h in self.live.all())})
+        raise UnknownHousehold(
+            f"unknown household {household!r} (known: {', '.join(known) or 'none'})"
+        )
+
+    def is_live(self, household: str) -> bool:
+        """A household with no dataset that reports its own readings."""
+        return self._locate(household)[0] is None
 
     def all(self) -> list[HouseholdInfo]:
         with self._lock:
             if time.monotonic() - self._scanned_at >= RESCAN_S:
                 self._scan()
-            return [info for _, info in sorted(self._where.values(), key=lambda v: v[1].id)]
+            found = {info.id: info for _, info in self._where.values()}
+        if self.live is not None:
+            for info in self.live.all():
+                found.setdefault(info.id, info)
+        return [found[h] for h in sorted(found)]
 
     def info(self, household: str) -> HouseholdInfo:
         return self._locate(household)[1]
 
-    def dataset_path(self, household: str) -> Path:
+    def dataset_path(self, household: str) -> Path | None:
+        """The dataset directory; ``None`` for a live household."""
         return self._locate(household)[0]
 
     def dataset(self, household: str) -> Dataset:
+        """The household's dataset; a live household's stored history (may raise
+        ``NotEnoughHistory``)."""
         path, _ = self._locate(household)
+        if path is None:
+            assert self.live is not None
+            return self.live.history(household)
         with self._lock:
             found = self._datasets.get(path)
         if found is None:
@@ -101,6 +135,10 @@ class Households:
         found = self._replayable.get(household)
         if found is not None:
             return found
+        if self.is_live(household):
+            raise InvalidParameter(
+                f"household {household!r} is live: it has no dataset to replay (omit start_index)"
+            )
         dataset = self.dataset(household)
         info = dataset.household(household)
         frame = dataset.frame(household, faulty=dataset.faulty is not None)

@@ -17,7 +17,8 @@ def _summary(household: str) -> dict:
     gl = state()
     info = gl.households.info(household)
     out = info.to_json()
-    out["dataset"] = gl.households.dataset_path(household).name
+    path = gl.households.dataset_path(household)
+    out["dataset"] = path.name if path is not None else None  # None: a live household
     out["replayed"] = (
         bool(current_app.config["DEMO"]) and household in current_app.config["DEMO_HOUSEHOLDS"]
     )
@@ -32,6 +33,8 @@ def list_households():  # noqa: ANN201
 def get_household(household: str):  # noqa: ANN201
     gl = state()
     out = _summary(household)
+    if gl.households.is_live(household):
+        return jsonify(out)  # no dataset; its stored history is at …/readings
     replay = gl.households.replayable(household)
     out["data"] = {
         "start": datetime.fromtimestamp(replay.start_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
