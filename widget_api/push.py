@@ -73,7 +73,7 @@ class Sender:
         self.client = client
         self.devices = devices
         self.metrics = metrics
-        self.queue: queue.Queue[PushJob] = queue.Queue(maxsize=queue_len)
+        self.queue: queue.Queue[PushJob | None] = queue.Queue(maxsize=queue_len)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="push-sender", daemon=True)
 
@@ -88,6 +88,13 @@ class Sender:
             )
             return False
 
+    def stop(self) -> None:
+        self.stopped.set()
+        try:
+            self.queue.put_nowait(None)
+        except queue.Full:
+            pass  # the thread sees ``stopped`` within its poll
+
     def idle(self) -> bool:
         """True when every submitted job has been handled."""
         return self.queue.unfinished_tasks == 0
@@ -97,6 +104,9 @@ class Sender:
             try:
                 job = self.queue.get(timeout=0.5)
             except queue.Empty:
+                continue
+            if job is None:  # stop() wakes the thread
+                self.queue.task_done()
                 continue
             try:
                 self.send(job)
@@ -189,7 +199,7 @@ class Watcher:
             backoff_s = 0.5
             try:
                 while not self.stopped.is_set() and not sub.dropped:
-                    item = sub.get(0.5)
+                    item = sub.get(0.1)
                     if item is not None:
                         self.on_window(*item)
             finally:
@@ -282,7 +292,7 @@ class Pusher:
             self.watchers.clear()
         for watcher in watchers:
             watcher.stop()
-        self.sender.stopped.set()
+        self.sender.stop()
         for thread in [self.control, self.sender.thread, *(w.thread for w in watchers)]:
             if thread.is_alive():
                 thread.join(timeout=5)
