@@ -1,0 +1,68 @@
+"""``python -m server ingest``: the dedicated MQTT ingest process (one per deployment).
+
+Runs when ``MQTT_URL`` and ``REDIS_URL`` are set (``python -m server run`` starts it; Procfile
+``ingest:``): subscribes with the persistent session, stores readings in SQLite under
+``GRIDLIGHT_DATA_DIR`` and publishes them to the Redis streams the web workers read; it also runs
+the retention job. Its counters reach ``/metrics`` through the workers' shared metrics directory
+(``GRIDLIGHT_METRICS_DIR``). SIGINT/SIGTERM write what is queued and stop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from server.cli import CommandError
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+SNAPSHOT_EVERY_S = 2.0
+
+
+def run(args: argparse.Namespace) -> int:
+    from server.broker import create_broker
+    from server.ingest import load_config, open_pipeline
+    from server.metrics import Metrics
+
+    cfg = load_config()
+    if not cfg["MQTT_URL"]:
+        raise CommandError("MQTT_URL is not set: nothing to ingest (e.g. mqtt://localhost:1883)")
+    if not cfg["REDIS_URL"]:
+        print(
+            "python -m server ingest: REDIS_URL is not set; readings are stored but reach no "
+            "stream (the embedded default runs ingest inside the web worker instead)",
+            file=sys.stderr,
+        )
+    logging.basicConfig(level=str(cfg.get("LOG_LEVEL", "INFO")).upper())
+    broker = create_broker(cfg["REDIS_URL"], int(cfg["HISTORY_LEN"]))
+    metrics = Metrics()
+    pipeline = open_pipeline(cfg, broker.publish, metrics.add)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    pipeline.start_retention()
+    pipeline.start_mqtt()
+    print(f"ingesting from {cfg['MQTT_URL']} into {cfg['DATA_DIR']}", file=sys.stderr, flush=True)
+    metrics_dir = cfg.get("METRICS_DIR")
+    while not stop.wait(SNAPSHOT_EVERY_S):
+        if metrics_dir:
+            try:
+                metrics.write_snapshot(metrics_dir)
+            except OSError as err:
+                log.warning("cannot write metrics snapshot: %s", err)
+    pipeline.stop()
+    broker.close()
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("ingest", help="the MQTT ingest process (with MQTT_URL and REDIS_URL)")
+    parser.set_defaults(func=run)
