@@ -117,11 +117,15 @@ def replay(
     should_stop: Callable[[], bool] = lambda: False,
     max_pending: int = 86_400 * 3,
     max_backoff_s: float = 2.0,
+    faulty: bool | None = None,
 ) -> ReplayStats:
-    """Publish readings second by second until ``should_stop()`` or ``duration_s`` (virtual)."""
+    """Publish readings second by second until ``should_stop()`` or ``duration_s`` (virtual).
+
+    ``faulty``: replay the faulty table (True), the clean one (False), or the faulty one when the
+    dataset has it (None)."""
     if not math.isfinite(speed) or speed <= 0:
         raise ValueError(f"speed must be a positive number, got {speed!r}")
-    meters = [Meter(dataset, h) for h in households]
+    meters = [Meter(dataset, h, faulty=faulty) for h in households]
     if not meters:
         raise ValueError("no households to replay")
     stats = ReplayStats()

@@ -2,7 +2,10 @@
 
 The sink is chosen by the URL's scheme and imported by name, so the generator itself stays free
 of Redis and MQTT: ``redis://``/``rediss://``/``unix://`` → ``server.broker.open_sink`` (one Redis
-stream per household, what the web workers read); ``stdout:`` prints one JSON line per reading.
+stream per household, what the web workers read); ``mqtt://``/``mqtts://`` →
+``server.ingest.sink`` (``gridlight/{household}/readings`` at QoS 1, as meters would publish);
+``stdout:`` prints one JSON line per reading. ``--faulty`` replays the dataset's faulty table (its
+labelled meter faults), ``--clean`` the clean one; by default the faulty one when present.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ SINK_MODULES = {
     "redis": "server.broker",
     "rediss": "server.broker",
     "unix": "server.broker",
+    "mqtt": "server.ingest.sink",
+    "mqtts": "server.ingest.sink",
 }
 
 
@@ -91,6 +96,7 @@ def _run(args: argparse.Namespace) -> int:
             duration_s=args.duration_s,
             should_stop=stop.is_set,
             sleep=lambda s: stop.wait(s),
+            faulty=args.faulty,
         )
     finally:
         close()
@@ -109,7 +115,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--households", nargs="+", metavar="H", help="households to replay (default: all)"
     )
     parser.add_argument(
-        "--to", required=True, metavar="URL", help="sink: redis://host:port/db or stdout:"
+        "--to",
+        required=True,
+        metavar="URL",
+        help="sink: redis://host:port/db, mqtt://host:port or stdout:",
     )
     parser.add_argument(
         "--speed", type=_speed, default=1.0, help="virtual seconds per real second (default 1)"
@@ -118,4 +127,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--duration-s", type=int, metavar="SECONDS", help="stop after this many virtual seconds"
     )
-    parser.set_defaults(func=_run)
+    table = parser.add_mutually_exclusive_group()
+    table.add_argument(
+        "--faulty",
+        dest="faulty",
+        action="store_const",
+        const=True,
+        help="replay the faulty table (meter faults; the default when the dataset has one)",
+    )
+    table.add_argument(
+        "--clean", dest="faulty", action="store_const", const=False, help="replay the clean table"
+    )
+    parser.set_defaults(func=_run, faulty=None)

@@ -13,7 +13,12 @@ import sys
 from collections.abc import Sequence
 
 # Modules that contribute sub-commands, in help order.
-COMMAND_MODULES: tuple[str, ...] = ("server.run", "server.stats.cli", "server.storage.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "server.run",
+    "server.ingest.cli",
+    "server.stats.cli",
+    "server.storage.cli",
+)
 
 
 class CommandError(Exception):

@@ -3,7 +3,9 @@
 * always: gunicorn with the gevent worker (``docker/gunicorn.conf.py``: bind 0.0.0.0:$PORT,
   ``WEB_CONCURRENCY`` workers, one without Redis);
 * with ``REDIS_URL`` and demo mode: one ``python -m generator replay`` process publishing the demo
-  households to Redis (never one per worker; without Redis the replay runs inside the worker).
+  households to Redis (never one per worker; without Redis the replay runs inside the worker);
+* with ``REDIS_URL`` and ``MQTT_URL``: one ``python -m server ingest`` process, the deployment's
+  only MQTT subscriber (without Redis it runs inside the single worker).
 
 Prints the URL and a curl line to try; SIGINT/SIGTERM stop the children (TERM, then KILL after
 a grace period); if one child exits, the others are stopped and its status is returned.
@@ -17,6 +19,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,6 +72,8 @@ def commands(env: dict[str, str]) -> list[tuple[str, list[str]]]:
                 ],
             )
         )
+    if env.get("REDIS_URL") and env.get("MQTT_URL"):
+        out.append(("ingest", [sys.executable, "-m", "server", "ingest"]))
     return out
 
 
@@ -100,7 +105,11 @@ def run(args: argparse.Namespace) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands(env)}
+    planned = commands(env)
+    if any(name == "ingest" for name, _ in planned) and not env.get("GRIDLIGHT_METRICS_DIR"):
+        # shared with the workers so /metrics includes the ingest process's counters
+        env["GRIDLIGHT_METRICS_DIR"] = tempfile.mkdtemp(prefix="gridlight-metrics-")
+    procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in planned}
     mode = "Redis at " + env["REDIS_URL"] if env.get("REDIS_URL") else "embedded broker"
     print(f"Gridlight on http://localhost:{port}/ ({mode}; processes: {', '.join(procs)})")
     print(f"  try: curl -N 'http://localhost:{port}/api/v1/households/A/stream?interval=5'")
