@@ -86,10 +86,14 @@ class Gridlight:
 
     def start_embedded_replay(self, dataset_dir: Path, households: list[str], speed: float) -> None:
         """Replay the demo households into the in-process broker, in a thread of this worker."""
-        from generator.dataset import read_dataset
+        from generator.dataset import DatasetError, read_dataset
         from generator.replay import replay
 
-        dataset = read_dataset(dataset_dir)
+        try:
+            dataset = read_dataset(dataset_dir)
+        except DatasetError as err:
+            log.error("no embedded replay: %s (run `python -m generator demo`)", err)
+            return
 
         def run() -> None:
             try:

@@ -72,6 +72,7 @@ class Channel:
         household: str,
         channels: tuple[str, ...],
         interval_s: int,
+        fmt: str,
         encode: Encoder,
     ) -> None:
         self.hub = hub
@@ -79,10 +80,13 @@ class Channel:
         self.channels = channels
         self.interval_s = interval_s
         self.encode = encode
+        self.fmt = fmt
         self.agg = WindowAggregator(channels, interval_s)
         self.subscribers: set[Subscriber] = set()
         self._lock = threading.RLock()
         self._ready = False
+        self.closed = False
+        self.idle_since: float | None = time.monotonic()
         self._pending: list[Entry] = []
         self._pos: tuple[int, int] = (0, 0)
 
@@ -122,6 +126,8 @@ class Channel:
                 if not sub.offer(item):
                     self.subscribers.discard(sub)
                     self.hub.metrics.add("gridlight_sse_slow_clients_dropped_total")
+                    if not self.subscribers:
+                        self.idle_since = time.monotonic()
 
     # -- set-up ------------------------------------------------------------------------------
     def prime(self, broker: Broker) -> None:
@@ -154,15 +160,27 @@ class Channel:
             self._pending.clear()
             self._ready = True
 
-    def subscribe(self, maxlen: int) -> Subscriber:
+    def subscribe(self, maxlen: int) -> Subscriber | None:
+        """A new subscriber, or ``None`` if the channel was just closed for idleness."""
         sub = Subscriber(maxlen)
         with self._lock:
+            if self.closed:
+                return None
             self.subscribers.add(sub)
+            self.idle_since = None
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
         with self._lock:
             self.subscribers.discard(sub)
+            if not self.subscribers and self.idle_since is None:
+                self.idle_since = time.monotonic()
+
+    def close_if_idle(self, now: float, idle_s: float) -> bool:
+        with self._lock:
+            if self.idle_since is not None and now - self.idle_since >= idle_s:
+                self.closed = True
+        return self.closed
 
 
 class HouseholdReader:
@@ -212,6 +230,8 @@ class HouseholdReader:
                     channel.on_entries(entries)
             for channel in channels:
                 channel.tick(now, hub.grace_s)
+            if any(c.idle_since is not None for c in channels):
+                hub.close_idle(self.household)
 
 
 @dataclass
@@ -233,6 +253,7 @@ class Hub:
         read_timeout_s: float = 1.0,
         min_backoff_s: float = 0.1,
         max_backoff_s: float = 2.0,
+        idle_channel_s: float = 60.0,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
@@ -241,6 +262,7 @@ class Hub:
         self.read_timeout_s = read_timeout_s
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
+        self.idle_channel_s = idle_channel_s
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._readers: dict[str, HouseholdReader] = {}
@@ -273,7 +295,7 @@ class Hub:
             reader = self._readers.get(household)
             if reader is None:
                 reader = HouseholdReader(self, household, self.broker.last_id(household))
-            channel = Channel(self, household, channels, interval_s, encode)
+            channel = Channel(self, household, channels, interval_s, fmt, encode)
             self._channel_lists[household] = (*self.channels_of(household), channel)
             try:
                 if household not in self._readers:
@@ -287,6 +309,18 @@ class Hub:
                 raise
             self._channels[key] = channel
             return channel
+
+    def close_idle(self, household: str) -> None:
+        """Forget the household's channels that have had no subscriber for a while."""
+        now = time.monotonic()
+        with self._lock:
+            for channel in self.channels_of(household):
+                if channel.close_if_idle(now, self.idle_channel_s):
+                    key = (household, channel.interval_s, channel.fmt)
+                    self._channels.pop(key, None)
+                    self._channel_lists[household] = tuple(
+                        c for c in self.channels_of(household) if c is not channel
+                    )
 
     def health(self) -> Health:
         readers = {

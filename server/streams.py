@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.errors import BrokerUnavailable
+from server.errors import BrokerUnavailable, GridlightError
 from server.households import Replayable
 from server.hub import Channel, Hub
 from server.sse import Event, comment
@@ -93,6 +93,12 @@ def encoder(fmt: str, household: str, stats: HouseholdStats) -> Callable[[Window
     return encode
 
 
+def error_event(err: GridlightError) -> bytes:
+    """A control event (no id) for an error found once the stream had started."""
+    body = {"error": {"code": err.code, "message": err.message}}
+    return Event(data=json.dumps(body), event="error").encode()
+
+
 def resync_event(reason: str) -> bytes:
     return Event(data=json.dumps({"reason": reason}), event="resync").encode()
 
@@ -138,12 +144,17 @@ def live_stream(
     """SSE bytes of a live stream; ``open_channel`` may block (statistics) and may raise."""
     metrics = hub.metrics
     yield Event(retry=settings.retry_ms).encode()
-    try:
-        channel = open_channel()
-    except BrokerUnavailable as err:
-        log.warning("ending a stream: %s", err)
-        return
-    sub = channel.subscribe(settings.queue_len)
+    sub = None
+    while sub is None:  # a channel closed for idleness in between is opened afresh
+        try:
+            channel = open_channel()
+        except BrokerUnavailable as err:
+            log.warning("ending a stream: %s", err)
+            return
+        except GridlightError as err:  # found out after the first bytes: say so, then end
+            yield error_event(err)
+            return
+        sub = channel.subscribe(settings.queue_len)
     metrics.add("gridlight_sse_clients_connected")
     try:
         sent: list[EventKey] = []
@@ -208,7 +219,11 @@ def replay_stream(
     each sent when it would close when played at ``speed``; then an ``end`` event."""
     metrics = hub.metrics
     yield Event(retry=settings.retry_ms).encode()
-    replay, stats = load()
+    try:
+        replay, stats = load()
+    except GridlightError as err:
+        yield error_event(err)
+        return
     household = replay.info.id
     first = start_index if resume_after is None else resume_after + interval_s
     t0 = clock()

@@ -213,3 +213,27 @@ def test_slow_client_is_disconnected_not_buffered(make_app):
     rest = b"".join(stream._chunks)  # the stream ends by itself
     assert rest.count(b"event: reading") <= 2
     assert gl.metrics.values["gridlight_sse_clients_connected"] == 0
+
+
+def test_idle_channels_are_forgotten(make_app):
+    app = make_app()
+    hub = app.extensions["gridlight"].hub
+    hub.idle_channel_s = 0.0
+
+    def encode(window) -> bytes:  # noqa: ANN001
+        return b""
+
+    channel = hub.channel("A", ("AC",), INTERVAL, "v1", encode)
+    sub = channel.subscribe(4)
+    assert sub is not None
+    channel.unsubscribe(sub)
+    start = t0()
+    deadline = time.monotonic() + 10
+    i = 0
+    while hub.channels_of("A"):
+        assert time.monotonic() < deadline, "the idle channel was never closed"
+        publish(app, start, i, 1)  # the reader looks at idle channels after each batch
+        i += 1
+        time.sleep(0.01)
+    assert channel.closed and channel.subscribe(4) is None
+    assert hub.channel("A", ("AC",), INTERVAL, "v1", encode) is not channel
