@@ -82,23 +82,19 @@ def _check_seed(seed: object) -> int:
 
 
 class HouseholdPower:
-    """Per-second integer watts of one household's AC, Geyser and other loads, plus context."""
+    """One household's AC, Geyser and Overall [kW] (rows of a float64 array), plus context."""
 
     def __init__(
         self,
         profile: Profile,
         timezone: str,
-        ac_w: np.ndarray,
-        geyser_w: np.ndarray,
-        other_w: np.ndarray,
+        power_kw: np.ndarray,
         weather: Weather,
         sessions: list[tuple[float, float, bool]],
     ) -> None:
         self.profile = profile
         self.timezone = timezone
-        self.ac_w = ac_w
-        self.geyser_w = geyser_w
-        self.other_w = other_w
+        self.ac_kw, self.geyser_kw, self.overall_kw = power_kw
         self.weather = weather
         self.ac_sessions = sessions
 
@@ -108,17 +104,30 @@ def _household_seed(seed: int, household: str) -> np.random.SeedSequence:
 
 
 class _Buffers:
-    """Per-second int32 work arrays reused from one household to the next."""
+    """Per-second work arrays reused from one household to the next."""
 
     def __init__(self, n_s: int) -> None:
-        self.scratch = np.zeros(n_s + 1, dtype=np.int32)
-        self.ac = np.empty(n_s, dtype=np.int32)
-        self.geyser = np.empty(n_s, dtype=np.int32)
-        self.other = np.empty(n_s, dtype=np.int32)
+        self.scratch = np.zeros(n_s + 1, dtype=np.int32)  # kept all zeros between uses
+        self.watts = np.empty(n_s, dtype=np.int32)
         self.noise = np.empty(n_s, dtype=np.uint8)
 
 
 RIPPLE_W = 15  # whole-house meter ripple: uniform in [-7, +8] W
+
+
+def _write_runs(row: np.ndarray, starts, ends, watts, n_s: int) -> bool:  # type: ignore[no-untyped-def]
+    """Write non-overlapping runs straight into a float row [kW]; False if they overlap."""
+    s = np.clip(np.rint(starts).astype(np.int64), 0, n_s)
+    e = np.clip(np.rint(ends).astype(np.int64), 0, n_s)
+    kw = np.rint(watts) / 1000.0
+    order = np.argsort(s, kind="stable")
+    s, e, kw = s[order], e[order], kw[order]
+    if len(s) > 1 and (s[1:] < e[:-1]).any():
+        return False
+    row.fill(0.0)
+    for a, b, value in zip(s.tolist(), e.tolist(), kw.tolist(), strict=True):
+        row[a:b] = value
+    return True
 
 
 def simulate_household(
@@ -129,15 +138,20 @@ def simulate_household(
     seed: int,
     weather: Weather | None = None,
     *,
+    out: np.ndarray | None = None,
     buffers: _Buffers | None = None,
 ) -> HouseholdPower:
     """Simulate one household over ``[t0_s, t0_s + n_s)`` (UTC epoch seconds).
 
-    With ``buffers`` the returned arrays are views of them (valid until the next call).
+    ``out`` (float64, 3 × ``n_s``) receives AC, Geyser and Overall [kW]; it is allocated when
+    not given. Overall is the integer sum of every load's watts (plus meter ripple) divided
+    once, so Overall > AC + Geyser exactly, not just up to rounding.
     """
     t1_s = t0_s + n_s
     if weather is None:
         weather = Weather(profile.site, seed, t0_s, t1_s)
+    if out is None:
+        out = np.empty((len(CHANNELS), n_s), dtype=np.float64)
     buf = buffers or _Buffers(n_s)
     streams = [np.random.default_rng(s) for s in _household_seed(seed, profile.id).spawn(5)]
     occ = build_occupancy(profile, timezone, t0_s, t1_s, streams[0])
@@ -146,24 +160,30 @@ def simulate_household(
     other = other_events(profile, occ, weather, streams[3], float(t0_s), float(t1_s))
     # Centre the ripple on zero (the standby floor is far above 8 W).
     other.add(float(t0_s), float(t1_s), -float(RIPPLE_W // 2))
+    ac_s, ac_e, ac_w = ac.arrays()
+    gy_s, gy_e, gy_w = geyser.arrays()
+    ot_s, ot_e, ot_w = other.arrays()
 
-    def to_power(events, out: np.ndarray) -> np.ndarray:  # type: ignore[no-untyped-def]
-        s, e, w = events.arrays()
-        return power_w(n_s, s - t0_s, e - t0_s, w, out=out, scratch=buf.scratch)
-
-    other_w = to_power(other, buf.other)
+    power_w(n_s, ac_s - t0_s, ac_e - t0_s, ac_w, out=buf.watts, scratch=buf.scratch)
+    np.divide(buf.watts, 1000.0, out=out[0])
+    # The element's runs never overlap, so they go straight into the row.
+    if not _write_runs(out[1], gy_s - t0_s, gy_e - t0_s, gy_w, n_s):
+        power_w(n_s, gy_s - t0_s, gy_e - t0_s, gy_w, out=buf.watts, scratch=buf.scratch)
+        np.divide(buf.watts, 1000.0, out=out[1])
+    # Overall: every load's events in one integer sum, plus the meter's ripple.
+    power_w(
+        n_s,
+        np.concatenate((ac_s, gy_s, ot_s)) - t0_s,
+        np.concatenate((ac_e, gy_e, ot_e)) - t0_s,
+        np.concatenate((ac_w, gy_w, ot_w)),
+        out=buf.watts,
+        scratch=buf.scratch,
+    )
     raw = streams[4].bit_generator.random_raw(n_s // 8 + 1).view(np.uint8)[:n_s]
     np.bitwise_and(raw, RIPPLE_W, out=buf.noise)
-    np.add(other_w, buf.noise, out=other_w)
-    return HouseholdPower(
-        profile,
-        timezone,
-        to_power(ac, buf.ac),
-        to_power(geyser, buf.geyser),
-        other_w,
-        weather,
-        sessions,
-    )
+    np.add(buf.watts, buf.noise, out=buf.watts)
+    np.divide(buf.watts, 1000.0, out=out[2])
+    return HouseholdPower(profile, timezone, out, weather, sessions)
 
 
 def _fill_values(
@@ -182,16 +202,17 @@ def _fill_values(
     """
     buffers = _Buffers(n_s)
     for i, profile in enumerate(profiles):
-        hh = simulate_household(
-            profile, zones[i], t0_s, n_s, seed, weathers[profile.site], buffers=buffers
-        )
         row = i * len(CHANNELS)
-        np.divide(hh.ac_w, 1000.0, out=values[row])
-        np.divide(hh.geyser_w, 1000.0, out=values[row + 1])
-        total_w = hh.other_w
-        total_w += hh.ac_w
-        total_w += hh.geyser_w
-        np.divide(total_w, 1000.0, out=values[row + 2])
+        simulate_household(
+            profile,
+            zones[i],
+            t0_s,
+            n_s,
+            seed,
+            weathers[profile.site],
+            out=values[row : row + len(CHANNELS)],
+            buffers=buffers,
+        )
 
 
 def generate(
