@@ -164,7 +164,10 @@ def _run_synth(args: argparse.Namespace) -> int:
         except ProfileError as err:
             parser.error(f"argument --profile: {err}")
     by_id = {p.id: p for p in extra}
-    wanted = [by_id.get(h, h) for h in args.households]
+    households = args.households
+    if households is None:  # A, B, C and every --profile given
+        households = ["A", "B", "C"] + [p.id for p in extra if p.id not in ("A", "B", "C")]
+    wanted = [by_id.get(h, h) for h in households]
     began = time.perf_counter()
     try:
         dataset = generate(
@@ -242,9 +245,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     synth.add_argument(
         "--households",
         nargs="+",
-        default=["A", "B", "C"],
         metavar="ID",
-        help="household profile ids, or paths to profile JSON files (default: A B C)",
+        help="household profile ids, or paths to profile JSON files "
+        "(default: A B C and those given with --profile)",
     )
     synth.add_argument("--days", type=_positive_days, default=7, help="days to generate (7)")
     synth.add_argument("--seed", type=_seed, default=0, help="random seed (0)")

@@ -95,9 +95,11 @@ def test_user_adds_household_d_with_a_json_profile(tmp_path):
     ds = read_dataset(out)
     assert ds.household("D").archetype == "student"
     assert ds.table["D_AC"].max() < ds.table["A_AC"].max()
-    proc = run("synth", "--households", "D", "--days", "1", "--profile",
-               str(profiles / "D.json"), "--out", str(tmp_path / "ds2"))  # fmt: skip
+    # --profile alone adds D to the default households.
+    proc = run("synth", "--days", "1", "--profile", str(profiles / "D.json"),
+               "--out", str(tmp_path / "ds2"))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    assert sorted(read_dataset(tmp_path / "ds2").households) == ["A", "B", "C", "D"]
 
 
 @pytest.mark.parametrize(
