@@ -1,8 +1,9 @@
 """Averaging raw 1 Hz readings into interval windows, deterministically from the stream.
 
 Windows are ``[start, start + interval_s)`` with ``start`` a multiple of ``interval_s`` since the
-epoch. A window closes when a reading at or after its end arrives (so every worker reading the
-same stream closes the same windows with the same values), or, for a meter that has gone silent,
+epoch. A window closes when the reading of its last second, or any reading at or after its end,
+arrives (so every worker reading the same stream closes the same windows with the same values),
+or, for a meter that has gone silent,
 :meth:`WindowAggregator.tick` closes it ``grace_s`` after its end on the wall clock. Windows in
 which nothing arrived are emitted with every value ``None`` (reported as critical), never zero.
 
@@ -150,6 +151,8 @@ class WindowAggregator:
                 self._counts[i] += 1
         self._last_key = key
         self.anchor = key
+        if ts_s == start + self.interval_s - 1:  # its last second is in: nothing more can come
+            out.append(self._close())
         return out
 
     def tick(self, now_s: float, grace_s: float) -> list[Window]:

@@ -25,8 +25,8 @@ def feed(agg: WindowAggregator, entries):  # noqa: ANN001, ANN201
 def test_windows_align_to_epoch_and_close_on_next_window():
     agg = WindowAggregator(("AC", "Overall"), 5)
     entries = [(f"{1000 + i}-0", reading(T0 + 2 + i, float(i), index=100 + i)) for i in range(8)]
-    windows = feed(agg, entries)
-    # readings at T0+2..T0+9: window [T0, T0+5) holds i=0..2 and closes at i=3 (T0+5)
+    windows = feed(agg, entries[:3])
+    # readings at T0+2..T0+9: window [T0, T0+5) holds i=0..2 and closes with its last second
     assert len(windows) == 1
     w = windows[0]
     assert w.start_s == T0
@@ -34,7 +34,19 @@ def test_windows_align_to_epoch_and_close_on_next_window():
     assert w.key == EventKey(1002, 0)
     assert str(w.key) == "1002-0"
     assert w.index == 100 - 2  # the dataset second at the window's start
+    assert agg.open_start_s is None
+    assert feed(agg, entries[3:7]) == []
     assert agg.open_start_s == T0 + 5
+    (w2,) = feed(agg, entries[7:])
+    assert w2.start_s == T0 + 5 and w2.key == EventKey(1007, 0)
+    assert_allclose(w2.power_kw["AC"], (3 + 4 + 5 + 6 + 7) / 5)
+
+
+def test_a_window_missing_its_last_second_closes_on_the_next_reading():
+    agg = WindowAggregator(("AC",), 5)
+    assert feed(agg, [("1-0", reading(T0, 1.0)), ("2-0", reading(T0 + 3, 3.0))]) == []
+    (w,) = feed(agg, [("3-0", reading(T0 + 6, 1.0))])
+    assert w.start_s == T0 and w.power_kw["AC"] == 2.0 and w.key == EventKey(2, 0)
 
 
 def test_missing_values_are_null_never_zero():
@@ -72,7 +84,7 @@ def test_late_readings_are_dropped_and_counted():
 
 def test_tick_closes_a_silent_meters_windows_after_grace():
     agg = WindowAggregator(("AC",), 5)
-    feed(agg, [("1-0", reading(T0 + 1, 2.0))])
+    feed(agg, [("1-0", reading(T0 + 1, 2.0))])  # and then nothing
     assert agg.tick(T0 + 5 + 9.9, grace_s=10) == []
     (w,) = agg.tick(T0 + 5 + 10, grace_s=10)
     assert w.power_kw["AC"] == 2.0
