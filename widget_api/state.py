@@ -32,11 +32,13 @@ __all__ = [
     "VERSION",
     "LastWindow",
     "WidgetStates",
+    "average_window",
     "encode",
     "etag_of",
     "last_window",
     "message",
     "state_of",
+    "window_bounds",
 ]
 
 VERSION = 1
@@ -55,27 +57,35 @@ class LastWindow:
         self.stale = stale
 
 
-def last_window(
+def window_bounds(
+    broker: Broker, household: str, interval_s: int, now_s: float, grace_s: float
+) -> tuple[int, bool] | None:
+    """``(start, stale)`` of the last complete window; ``None`` when the stream is empty."""
+    newest = broker.revrange(household, None, 1)
+    if not newest:
+        return None
+    ts = parse_ts(newest[0][1]["ts"])
+    current = ts - ts % interval_s
+    stale = now_s >= current + interval_s + grace_s
+    return (current if stale else current - interval_s), stale
+
+
+def average_window(
     broker: Broker,
     household: str,
     channels: tuple[str, ...],
     interval_s: int,
-    now_s: float,
+    start: int,
     grace_s: float,
-) -> LastWindow:
-    """Average the last complete window of ``household`` from the broker's history."""
-    newest = broker.revrange(household, None, 1)
-    if not newest:
-        return LastWindow(None, True)
-    ts = parse_ts(newest[0][1]["ts"])
-    current = ts - ts % interval_s
-    stale = now_s >= current + interval_s + grace_s
-    start = current if stale else current - interval_s
+) -> Window | None:
+    """The window ``[start, start + interval_s)`` averaged from the broker's history, as the
+    stream averages it; ``None`` if the history holds nothing before its end."""
     entries: list[Entry] = []
     anchor: Entry | None = None
     before: str | None = None
+    count = min(PAGE, 2 * interval_s + 16)  # about 1 Hz: this window and the one in progress
     while anchor is None:
-        page = broker.revrange(household, before, PAGE)
+        page = broker.revrange(household, before, count)
         for entry in page:
             entry_ts = parse_ts(entry[1]["ts"])
             if entry_ts >= start + interval_s:
@@ -84,9 +94,10 @@ def last_window(
                 anchor = entry
                 break
             entries.append(entry)
-        if len(page) < PAGE:
+        if len(page) < count:
             break
         before = page[-1][0]
+        count = PAGE
     entries.reverse()
     agg = WindowAggregator(
         channels,
@@ -99,7 +110,25 @@ def last_window(
         closed.extend(agg.feed(entry_id, reading))
     closed.extend(agg.tick(start + interval_s + grace_s, grace_s))
     found = [w for w in closed if w.start_s == start]
-    return LastWindow(found[-1] if found else None, stale)
+    return found[-1] if found else None
+
+
+def last_window(
+    broker: Broker,
+    household: str,
+    channels: tuple[str, ...],
+    interval_s: int,
+    now_s: float,
+    grace_s: float,
+) -> LastWindow:
+    """Average the last complete window of ``household`` from the broker's history."""
+    bounds = window_bounds(broker, household, interval_s, now_s, grace_s)
+    if bounds is None:
+        return LastWindow(None, True)
+    start, stale = bounds
+    return LastWindow(
+        average_window(broker, household, channels, interval_s, start, grace_s), stale
+    )
 
 
 def message(power_kw: dict[str, float | None], level: dict[str, str], stale: bool) -> str:
@@ -178,8 +207,9 @@ def etag_of(body: bytes) -> str:
 
 
 class WidgetStates:
-    """Computes states, remembering recent ones: a closed window's state does not change, so a
-    request only costs one broker call while the window it reports stays the last one."""
+    """Computes states, remembering recent ones: a closed window's state does not change (a
+    late reading is dropped by the stream too), so while the window a request reports stays
+    the last one it costs one broker call."""
 
     def __init__(self, maxsize: int = 512) -> None:
         self.maxsize = maxsize
@@ -196,18 +226,23 @@ class WidgetStates:
         grace_s: float,
     ) -> tuple[bytes, str]:
         """``(body, etag)`` of the household's widget state at ``now_s``."""
-        last = last_window(broker, info.id, tuple(info.channels), interval_s, now_s, grace_s)
-        window = last.window
+        bounds = window_bounds(broker, info.id, interval_s, now_s, grace_s)
+        key = None if bounds is None else (info.id, interval_s, *bounds)
+        if key is not None:
+            with self._lock:
+                found = self._cache.get(key)
+                if found is not None:
+                    self._cache.move_to_end(key)
+                    return found
+        window = None
+        if bounds is not None:
+            window = average_window(
+                broker, info.id, tuple(info.channels), interval_s, bounds[0], grace_s
+            )
         if window is None:
             body = encode(state_of(info, None, interval_s, None, True, now_s))
             return body, etag_of(body)
-        key = (info.id, interval_s, window.start_s, str(window.key), last.stale)
-        with self._lock:
-            found = self._cache.get(key)
-            if found is not None:
-                self._cache.move_to_end(key)
-                return found
-        body = encode(state_of(info, stats_for(), interval_s, window, last.stale, now_s))
+        body = encode(state_of(info, stats_for(), interval_s, window, bounds[1], now_s))
         result = (body, etag_of(body))
         with self._lock:
             self._cache[key] = result
