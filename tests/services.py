@@ -7,6 +7,7 @@ stops and starts the same server on the same port, for outage tests.
 
 from __future__ import annotations
 
+import getpass
 import os
 import shutil
 import socket
@@ -132,6 +133,9 @@ class MosquittoServer(_Server):
             f"listener {self.port} 127.0.0.1\n"
             "allow_anonymous true\n"
             f"persistence true\npersistence_location {self.workdir}/\n"
+            # started as root, mosquitto drops to the user 'mosquitto', which cannot write the
+            # persistence file into our directory; stay the user we are
+            f"user {getpass.getuser()}\n"
             "log_dest stdout\n"
         )
         return [_find("mosquitto", "/usr/sbin"), "-c", str(conf)]
