@@ -1,0 +1,145 @@
+"""MQTT ingest against a real mosquitto: good readings around malformed messages all arrive,
+the broker restarted mid-stream loses nothing at QoS 1, and readings published while the
+subscriber was away are delivered when it returns (persistent session)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from server.broker import MemoryBroker
+from server.ingest import DEFAULTS, Pipeline, open_pipeline
+from server.ingest.sink import MqttSink
+from server.metrics import Metrics
+from server.storage import DeadLetters, KeyStore, connect, db_path
+from tests.server.ingest.conftest import CHANNELS
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.02)  # polling interval of a bounded wait
+
+
+class Setup:
+    def __init__(self, data_dir: Path, url: str) -> None:
+        self.data_dir = data_dir
+        self.url = url
+        self.client_id = f"gridlight-test-{uuid.uuid4().hex[:8]}"
+        self.broker = MemoryBroker()
+        self.metrics = Metrics()
+        self.pipelines: list[Pipeline] = []
+        self.conn = connect(db_path(data_dir))
+
+    def start(self) -> Pipeline:
+        cfg = dict(
+            DEFAULTS,
+            DATA_DIR=str(self.data_dir),
+            MQTT_URL=self.url,
+            MQTT_CLIENT_ID=self.client_id,
+            INGEST_BATCH_MS=20,
+            RETENTION_ENABLED=False,
+        )
+        pipeline = open_pipeline(cfg, self.broker.publish, self.metrics.add)
+        pipeline.start_mqtt()
+        assert pipeline.mqtt is not None
+        assert pipeline.mqtt.connected.wait(10), "the subscriber did not connect"
+        self.pipelines.append(pipeline)
+        return pipeline
+
+    def stored(self) -> int:
+        return self.conn.execute("SELECT count(*) FROM readings WHERE household='L1'").fetchone()[0]
+
+    def values(self) -> dict[tuple[int, str], float | None]:
+        rows = self.conn.execute(
+            "SELECT ts_s, channel, power_kw FROM readings WHERE household='L1'"
+        )
+        return {(ts, c): v for ts, c, v in rows}
+
+    def dead(self) -> int:
+        return len(DeadLetters(self.conn).recent(10_000))
+
+
+@pytest.fixture
+def setup(tmp_path: Path, mosquitto_server) -> Iterator[Setup]:  # noqa: ANN001
+    data = tmp_path / "data"
+    data.mkdir()
+    KeyStore(connect(db_path(data))).add_household("L1", CHANNELS)
+    s = Setup(data, mosquitto_server.url)
+    yield s
+    for p in s.pipelines:
+        p.stop()
+
+
+def reading(t: int) -> dict:
+    return {
+        "ts": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t)),
+        "power_kw": {"AC": (t % 7) / 7, "Geyser": None, "Overall": 1 + (t % 5) / 5},
+    }
+
+
+def test_malformed_messages_are_rejected_and_counted_while_every_valid_reading_arrives(
+    setup: Setup,
+) -> None:
+    setup.start()
+    sink = MqttSink(setup.url)
+    t0 = int(time.time()) - 600
+    bad = [
+        ("gridlight/L1/readings", b"{not json"),
+        ("gridlight/NOPE/readings", json.dumps(reading(t0)).encode()),
+        ("gridlight/L1/readings", b'{"ts": "2025-01-01", "power_kw": {"AC": 1}}'),
+        ("gridlight/L1/AC/power", b"one kilowatt"),
+        ("gridlight/L1/Fridge/power", b"0.2"),
+        ("gridlight/L1/readings", b'{"ts": 0, "power_kw": {"AC": 1}}'),
+        ("gridlight/L1/readings", b"[]"),
+        ("gridlight/L1/readings", b'{"ts": 1, "power_kw": {"AC": NaN}}'),
+    ]
+    n = 240
+    for i in range(n):
+        sink.publish("L1", reading(t0 + i))
+        if i % 30 == 0:
+            topic, payload = bad[i // 30]
+            sink.publish_raw(topic, payload)
+    sink.publish_raw("gridlight/L1/Overall/power", json.dumps({"ts": t0 + n, "power_kw": 2.5}))
+    assert sink.close(timeout_s=20)
+    wait_until(lambda: setup.stored() == 3 * n + 1, 20, "every valid reading")
+    wait_until(lambda: setup.dead() == len(bad), 10, "the dead letters")
+    values = setup.values()
+    assert values[(t0 + 5, "AC")] == pytest.approx(((t0 + 5) % 7) / 7)
+    assert values[(t0 + n, "Overall")] == 2.5
+    assert (t0, "Geyser") in values and values[(t0, "Geyser")] is None  # unavailable, not zero
+    counts = setup.metrics.snapshot()["values"]
+    assert counts["gridlight_ingest_rejected_total"] == len(bad)
+    assert counts["gridlight_ingest_mqtt_messages_total"] == n + len(bad) + 1
+    entries = setup.broker.range("L1", None, 10_000)
+    assert len(entries) == n + 1  # one stream entry per second, none for the bad messages
+
+
+def test_broker_restart_and_subscriber_downtime_lose_nothing(
+    setup: Setup, mosquitto_server
+) -> None:  # noqa: ANN001
+    first = setup.start()
+    sink = MqttSink(setup.url, client_id=f"replay-{setup.client_id}")
+    t0 = int(time.time()) - 900
+    for i in range(150):
+        sink.publish("L1", reading(t0 + i))
+    mosquitto_server.restart()  # mid-stream: some messages in flight, some queued
+    for i in range(150, 300):
+        sink.publish("L1", reading(t0 + i))
+    wait_until(lambda: setup.stored() == 300 * 3, 30, "300 readings across a broker restart")
+    first.stop()  # Gridlight away: the broker keeps its session
+    for i in range(300, 400):
+        sink.publish("L1", reading(t0 + i))
+    assert sink.close(timeout_s=20)
+    assert setup.stored() == 300 * 3
+    setup.start()
+    wait_until(lambda: setup.stored() == 400 * 3, 30, "readings published while away")
+    seconds = sorted({ts for ts, _ in setup.values()})
+    assert seconds == list(range(t0, t0 + 400))

@@ -1,0 +1,97 @@
+"""The batch writer acknowledges only after a successful write, in order; retention runs once
+per period however many processes ask."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from server.ingest.retention import RetentionJob, claim
+from server.ingest.writer import BatchWriter, group_by_second
+from server.storage import DeadLetters, Reading, ReadingStore, WriteResult, connect, db_path
+
+
+class FlakyIngestor:
+    """Fails the first ``failures`` writes like a locked database, then records batches."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.batches: list[list[Reading]] = []
+        self.acked_before_write: list[int] = []
+
+    def write(self, rows: list[Reading]) -> WriteResult:
+        if self.failures:
+            self.failures -= 1
+            raise sqlite3.OperationalError("database is locked")
+        self.batches.append(list(rows))
+        return WriteResult(len(rows), 0)
+
+
+def test_acks_follow_the_write_in_order_and_failures_are_retried() -> None:
+    ingestor = FlakyIngestor(failures=2)
+    writer = BatchWriter(ingestor, max_rows=1000, max_delay_s=0.05)  # type: ignore[arg-type]
+    acks: list[int] = []
+    done = threading.Event()
+    for i in range(10):
+        rows = [] if i == 4 else [Reading("L1", "Overall", 100 + i, float(i))]
+
+        def ack(i: int = i) -> None:
+            assert ingestor.batches, f"message {i} acknowledged before any write succeeded"
+            acks.append(i)
+            if i == 9:
+                done.set()
+
+        writer.submit(rows, ack)
+    writer.start()
+    assert done.wait(10)
+    writer.stop()
+    assert acks == list(range(10))
+    assert sum(len(b) for b in ingestor.batches) == 9
+
+
+def test_batches_are_bounded_by_size() -> None:
+    ingestor = FlakyIngestor(failures=0)
+    writer = BatchWriter(ingestor, max_rows=100, max_delay_s=5.0)  # type: ignore[arg-type]
+    for i in range(250):
+        writer.submit([Reading("L1", "Overall", i, 1.0)])
+    writer.start()
+    deadline = time.monotonic() + 10
+    while sum(len(b) for b in ingestor.batches) < 200 and time.monotonic() < deadline:
+        time.sleep(0.01)  # polling interval of a bounded wait
+    assert [len(b) for b in ingestor.batches[:2]] == [100, 100]
+    writer.stop()
+    assert sum(len(b) for b in ingestor.batches) == 250
+
+
+def test_group_by_second() -> None:
+    rows = [
+        Reading("L1", "AC", 11, 1.0),
+        Reading("L1", "Overall", 10, 2.0),
+        Reading("L1", "Overall", 11, 3.0),
+    ]
+    assert group_by_second(rows) == [
+        ("L1", {"ts": "1970-01-01T00:00:10Z", "power_kw": {"Overall": 2.0}}),
+        ("L1", {"ts": "1970-01-01T00:00:11Z", "power_kw": {"AC": 1.0, "Overall": 3.0}}),
+    ]
+
+
+def test_retention_is_claimed_once_per_period(tmp_path) -> None:  # noqa: ANN001
+    path = db_path(tmp_path)
+    now = 1_800_000_000
+    store = ReadingStore(connect(path), raw_retention_s=3600, rollup_retention_s=7200)
+    store.write(
+        [Reading("L1", "Overall", now - 5000, 1.0), Reading("L1", "Overall", now - 10, 2.0)]
+    )
+    dead = DeadLetters(connect(path), clock=lambda: now - 40 * 86_400)
+    dead.add("mqtt", "L1", "old", b"x")
+    jobs = [
+        RetentionJob(connect(path), store, DeadLetters(connect(path)), clock=lambda: now)
+        for _ in range(3)
+    ]
+    results = [job.run_once() for job in jobs]
+    assert results.count(None) == 2
+    assert [r for r in results if r is not None] == [(1, 0, 1)]
+    conn = connect(path)
+    assert not claim(conn, "retention", now + 3599, 3600)
+    assert claim(conn, "retention", now + 3600, 3600)
