@@ -181,10 +181,14 @@ class Watcher:
         def encode_window(window: Window) -> bytes:
             return encode(state_of(info, stats, interval_s, window, False, time.time()))
 
-        channel = gl.hub.channel(
-            self.household, tuple(info.channels), interval_s, FORMAT, encode_window
-        )
-        return channel, channel.subscribe(self.pusher.queue_len)
+        for _ in range(3):  # a channel closed for idleness just now is replaced by a new one
+            channel = gl.hub.channel(
+                self.household, tuple(info.channels), interval_s, FORMAT, encode_window
+            )
+            sub = channel.subscribe(self.pusher.queue_len)
+            if sub is not None:
+                return channel, sub
+        raise RuntimeError(f"the hub kept closing the channel of {self.household}")
 
     def _run(self) -> None:
         backoff_s = 0.5

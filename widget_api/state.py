@@ -4,7 +4,8 @@ It describes the household's **last complete window**, averaged and classified e
 live stream does (:class:`server.windows.WindowAggregator` over the broker's history, then
 :func:`server.stats.classify` with the household's quick statistics):
 
-* while readings flow, the window before the one in progress;
+* while readings flow, the window before the one in progress (or the newest reading's window
+  once the reading of its last second is in: the stream closes it then);
 * once the meter has gone silent (the window of its newest reading ended more than
   ``grace_s`` ago, the moment the stream closes it), that window, with ``stale: true``.
 
@@ -67,7 +68,9 @@ def window_bounds(
     ts = parse_ts(newest[0][1]["ts"])
     current = ts - ts % interval_s
     stale = now_s >= current + interval_s + grace_s
-    return (current if stale else current - interval_s), stale
+    # the stream closes a window on the reading of its last second, or by silence
+    complete = stale or ts == current + interval_s - 1
+    return (current if complete else current - interval_s), stale
 
 
 def average_window(

@@ -184,3 +184,16 @@ def test_outside_demo_mode_a_key_is_needed(app, keys):
     ok = client.get(URL, headers={"Authorization": f"Bearer {keys['A']}"})
     assert ok.status_code == 200
     assert ok.json["household"] == "A"
+
+
+def test_a_window_is_reported_once_its_last_second_is_in(demo_client):
+    """As the stream: the reading of a window's last second closes it."""
+    app, client = demo_client
+    broker = app.extensions["gridlight"].broker
+    older = publish_window(broker, T0 - 60, 60, OVERALL_KW["green"])
+    ids = publish_window(broker, T0, 59, OVERALL_KW["red"])  # up to T0 + 58
+    assert client.get(URL).json["seq"] == older[-1]
+    ids.append(broker.publish("A", reading(T0 + 59, OVERALL_KW["red"])))
+    body = client.get(URL).json
+    assert body["seq"] == ids[-1]
+    assert body["worst"] == "red"
