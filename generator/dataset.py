@@ -236,16 +236,22 @@ def write_dataset(dataset: Dataset, out_dir: str | os.PathLike[str]) -> Path:
             frame.to_parquet(tmp / name, engine="pyarrow", compression="zstd")
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
-    atomic_write_dir(out, write_into, list(files) + [META_FILE])
+    written = list(files) + [META_FILE]
+    # Files of an older dataset that this one lacks (e.g. its faulty table) must not survive.
+    stale = [n for n in (CLEAN_FILE, FAULTY_FILE, FAULTS_FILE, META_FILE) if n not in written]
+    atomic_write_dir(out, write_into, written, stale=stale)
     dataset.path = out
     return out
 
 
-def atomic_write_dir(out: Path, write_into, names: list[str]) -> None:  # type: ignore[no-untyped-def]
+def atomic_write_dir(  # type: ignore[no-untyped-def]
+    out: Path, write_into, names: list[str], *, stale: Iterable[str] = ()
+) -> None:
     """Call ``write_into(tmp)`` then move ``names`` from ``tmp`` into ``out``.
 
-    ``out`` and its parents are created; on any error nothing new is left in ``out`` (and
-    a directory created for it is removed again).
+    ``stale`` names files of an older dataset in ``out`` to remove with the swap. ``out`` and
+    its parents are created; on any error ``out`` is left as it was: files the swap had
+    already replaced or removed are put back, and a directory created for it is removed.
     """
     created = not out.exists()
     try:
@@ -255,13 +261,29 @@ def atomic_write_dir(out: Path, write_into, names: list[str]) -> None:  # type: 
         tmp = Path(tempfile.mkdtemp(prefix=".gridlight-", dir=out))
     except OSError as err:
         raise DatasetError(f"cannot write to {str(out)!r}: {err.strerror or err}") from err
+    old = tmp / ".old"
+    moved_old: list[str] = []
+    placed: list[str] = []
     try:
         write_into(tmp)
+        old.mkdir()
+        for name in [*names, *stale]:
+            if (out / name).is_file():
+                os.replace(out / name, old / name)
+                moved_old.append(name)
         for name in names:
             os.replace(tmp / name, out / name)
-    except BaseException:
+            placed.append(name)
+    except BaseException as err:
         if created:
             shutil.rmtree(out, ignore_errors=True)
+        else:
+            for name in placed:
+                (out / name).unlink(missing_ok=True)
+            for name in moved_old:
+                os.replace(old / name, out / name)
+        if isinstance(err, OSError):
+            raise DatasetError(f"cannot write to {str(out)!r}: {err.strerror or err}") from err
         raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
