@@ -142,7 +142,8 @@ def write_csv_dataset(dataset: Dataset, out_dir: str | Path) -> Path:
             labels.to_csv(tmp / CSV_FAULTS_FILE, index=False)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
-    atomic_write_dir(out, write_into, names)
+    every = (CSV_CLEAN_FILE, CSV_FAULTY_FILE, CSV_FAULTS_FILE, CLEAN_FILE, FAULTY_FILE, FAULTS_FILE)
+    atomic_write_dir(out, write_into, names, stale=[n for n in every if n not in names])
     return out
 
 

@@ -163,3 +163,33 @@ def test_demo_generates_once(tmp_path, capsys):
     assert run_in_process(["demo", "--out", str(out)]) == 0
     assert "generated demo dataset" in capsys.readouterr().out
     assert read_dataset(out).fingerprint == fingerprint
+
+
+def test_rewriting_a_dataset_leaves_no_stale_files(tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ["synth", "--households", "A", "--days", "1", "--out", str(out)]
+    assert run_in_process([*argv, "--fault-rate", "0.01"]) == 0
+    assert (out / "households_faulty.parquet").is_file()
+    # The same directory again without faults: the old faulty table and labels go.
+    assert run_in_process([*argv, "--seed", "3"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["households.json", "households.parquet"]
+    ds = read_dataset(out)
+    assert ds.faulty is None and ds.faults is None
+    # As CSV: the Parquet files go too.
+    assert run_in_process([*argv, "--format", "csv"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["households.json", CSV_CLEAN_FILE]
+    capsys.readouterr()
+
+
+def test_a_failed_rewrite_leaves_the_old_dataset_whole(tmp_path, capsys):
+    out = tmp_path / "ds"
+    argv = ["synth", "--households", "A", "--days", "1", "--out", str(out)]
+    assert run_in_process(argv) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (out / "households_faulty.parquet").mkdir()  # the swap cannot put a file there
+    assert run_in_process([*argv, "--seed", "1", "--fault-rate", "0.01"]) == 2
+    assert "argument --out: cannot write to" in capsys.readouterr().err
+    (out / "households_faulty.parquet").rmdir()
+    after = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert after == before
+    capsys.readouterr()
