@@ -237,3 +237,32 @@ def test_idle_channels_are_forgotten(make_app):
         time.sleep(0.01)
     assert channel.closed and channel.subscribe(4) is None
     assert hub.channel("A", ("AC",), INTERVAL, "v1", encode) is not channel
+
+
+def test_replay_resumes_after_its_id_and_ends_with_the_data(make_app, dataset):
+    app = make_app()
+    frame = dataset.frame("A", faulty=True)
+    url = f"/api/v1/households/A/stream?interval={INTERVAL}&start_index=100&speed=1000"
+    stream = Stream(app.test_client().get(url, headers={"Last-Event-ID": "110"}))
+    events = stream.events(3)
+    stream.close()
+    assert [e.id for e in events] == ["115", "120", "125"]
+    for e in events:
+        body = e.json()
+        assert body["index"] == int(e.id)
+        assert body["ts"] == format_ts(int(frame.index[body["index"]].timestamp()))
+        expected = frame.iloc[body["index"] : body["index"] + INTERVAL].mean()
+        for channel, value in body["power_kw"].items():
+            if math.isnan(expected[channel]):
+                assert value is None and body["level"][channel] == "critical"
+            else:
+                assert_allclose(value, expected[channel], atol=1e-6)
+    last = len(frame) - 7  # 7 s left: a full window, then a partial one, then the end
+    tail = Stream(
+        app.test_client().get(f"{url.split('&start_index')[0]}&start_index={last}&speed=1000")
+    )
+    blocks = tail.events(3, kinds=("reading", "end"))
+    assert [b.event for b in blocks] == ["reading", "reading", "end"]
+    assert [b.id for b in blocks] == [str(last), str(last + 5), None]
+    assert next(tail._blocks, None) is None  # the stream is over
+    tail.close()
