@@ -198,6 +198,7 @@ class FakeFcm:
 def _handler(fake: FakeFcm) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # no 40 ms delayed-ACK stalls on keep-alive
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
             pass
