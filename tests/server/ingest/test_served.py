@@ -1,0 +1,119 @@
+"""End to end, served for real: ``python -m generator replay --to mqtt://`` → mosquitto →
+``python -m server run`` (embedded default: gunicorn, one gevent worker running the MQTT
+subscriber) → an SSE client receives the replayed values with the right averages and levels."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+import requests
+from numpy.testing import assert_allclose
+
+from generator.replay import Meter
+from server.stats import StatsCache, classify, worst
+from server.storage import KeyStore, connect, db_path
+from tests.server.ingest.conftest import CHANNELS
+from tests.server.test_served import (
+    Processes,
+    health,
+    open_subscribed,
+    processes,  # noqa: F401 - fixture
+    server_env,
+    wait_until,
+)
+from tests.services import free_port
+
+INTERVAL = 5
+SPEED = 20
+DURATION_S = 160  # virtual seconds: 8 s of real time, at most ~150 s ahead of the wall clock
+
+
+def expected_window(meter: Meter, start_s: int) -> dict[str, float | None]:
+    rows = [meter.reading_at(s)["power_kw"] for s in range(start_s, start_s + INTERVAL)]
+    out: dict[str, float | None] = {}
+    for channel in CHANNELS:
+        values = [r[channel] for r in rows if r[channel] is not None]
+        out[channel] = round(float(np.mean(values)), 6) if values else None
+    return out
+
+
+def test_replay_over_mqtt_reaches_sse_clients(
+    processes: Processes,  # noqa: F811
+    mosquitto_server,  # noqa: ANN001
+    server_data_dir,  # noqa: ANN001
+    stats_cache_dir,  # noqa: ANN001
+    dataset,  # noqa: ANN001
+    tmp_path,  # noqa: ANN001
+) -> None:
+    KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
+    port = free_port()
+    env = server_env(server_data_dir, stats_cache_dir, port, MQTT_URL=mosquitto_server.url)
+    web = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "web.log")
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: health(base) == 200 or web.poll() is not None, 60, "the server")
+    assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
+    client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+    start_s = (int(time.time()) // INTERVAL + 1) * INTERVAL
+    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_s))
+    replay = processes.start(
+        [
+            sys.executable,
+            "-m",
+            "generator",
+            "replay",
+            "--dataset",
+            str(server_data_dir / "demo"),
+            "--households",
+            "A",
+            "--to",
+            mosquitto_server.url,
+            "--speed",
+            str(SPEED),
+            "--start",
+            start,
+            "--duration-s",
+            str(DURATION_S),
+            "--faulty",
+        ],
+        env,
+        tmp_path / "replay.log",
+    )
+    try:
+        events = [e.json() for e in client.events(DURATION_S // INTERVAL - 2, timeout_s=60)]
+    finally:
+        client.close()
+    assert replay.wait(timeout=30) == 0, (tmp_path / "replay.log").read_text()[-2000:]
+    meter = Meter(dataset, "A", faulty=True)
+    stats = StatsCache(stats_cache_dir).for_dataset(dataset, "A", INTERVAL)
+    starts = [
+        int(time.mktime(time.strptime(e["ts"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
+        for e in events
+    ]
+    assert starts == list(range(start_s, start_s + len(events) * INTERVAL, INTERVAL))
+    for event, window_s in zip(events, starts, strict=True):
+        assert "index" not in event  # a live household's event
+        want = expected_window(meter, window_s)
+        for channel in CHANNELS:
+            assert_allclose(event["power_kw"][channel], want[channel], atol=1e-6)
+        levels = classify(stats, want)
+        assert event["level"] == levels and event["worst"] == worst(levels)
+    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    line = next(x for x in metrics.splitlines() if x.startswith("gridlight_ingest_mqtt_messages"))
+    assert float(line.split()[1]) >= DURATION_S - 5
+    key = KeyStore(connect(db_path(server_data_dir))).create_key("A")
+    history = requests.get(
+        f"{base}/api/v1/households/A/readings",
+        params={"from": start_s, "to": start_s + 60, "resolution": "raw"},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=5,
+    ).json()["readings"]
+    assert len(history) == 60
+    for row, second in zip(history, range(start_s, start_s + 60), strict=True):
+        want = meter.reading_at(second)["power_kw"]
+        for channel in CHANNELS:
+            got = row["power_kw"][channel]
+            assert (got is None) == (want[channel] is None), (second, channel)
+            if got is not None:
+                assert_allclose(got, want[channel], atol=1e-6)
