@@ -2,8 +2,8 @@
 
 Each household is simulated from its profile (see :mod:`generator.profile`) as events —
 compressor cycles, element runs, appliance phases — in UTC epoch seconds; the events are
-summed per second as integer watts (a difference array and one cumulative sum per channel,
-no Python loop over seconds) and written as kW into one float64 table indexed by UTC ``ts``
+summed per second as integer watts (a difference array and a cumulative sum; no Python loop
+over seconds) and written as kW into one float64 table indexed by UTC ``ts``
 at 1 s, columns ``{household}_{AC,Geyser,Overall}``. Overall is AC + Geyser + everything
 else plus a few watts of meter ripple, so Overall > AC + Geyser at every second and no clean
 value is negative.
@@ -230,9 +230,9 @@ def generate(
 
     ``households`` are profile ids (built-in A, B, C or ones found in ``profile_dirs``), paths
     to profile JSON files, or :class:`Profile` objects. ``timezone`` (an IANA name) overrides
-    every household's zone. With ``fault_rate`` (probability per value that a fault starts
-    there) or ``faults_every_s`` (one fault per channel every so many seconds, the seed's
-    mode) the dataset also carries a faulty table and the fault labels.
+    every household's zone. With ``fault_rate`` (the share of values to make faulty) or
+    ``faults_every_s`` (a fault on every channel every so many seconds, the seed's mode) the
+    dataset also carries a faulty table and the fault labels (see :mod:`generator.faults`).
     """
     days = _check_days(days)
     seed = _check_seed(seed)
