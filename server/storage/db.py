@@ -83,6 +83,39 @@ MIGRATIONS: tuple[str, ...] = (
         last_run_s  INTEGER NOT NULL
     );
     """,
+    # 4: alert settings, the alert log and every delivery attempt (server.alerts).
+    """
+    CREATE TABLE alert_settings (
+        household   TEXT PRIMARY KEY,
+        settings    TEXT NOT NULL,          -- JSON document (server.alerts.settings)
+        updated_s   INTEGER NOT NULL
+    );
+    CREATE TABLE alerts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        household   TEXT NOT NULL,
+        rule        TEXT NOT NULL,          -- 'spike', 'level', 'offline'
+        kind        TEXT NOT NULL,          -- 'alert' or 'recovery'
+        level       TEXT NOT NULL,
+        ts_s        INTEGER NOT NULL,       -- when the condition was seen
+        created_s   REAL NOT NULL,          -- when it was logged
+        message     TEXT NOT NULL,
+        values_json TEXT NOT NULL,
+        quiet       INTEGER NOT NULL        -- 1: inside quiet hours, not delivered
+    );
+    CREATE INDEX alerts_household_ts ON alerts(household, ts_s, id);
+    CREATE INDEX alerts_ts ON alerts(ts_s);
+    CREATE TABLE alert_deliveries (
+        id          INTEGER PRIMARY KEY,
+        alert_id    INTEGER NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        channel     TEXT NOT NULL,          -- 'push', 'email', 'sms', 'webhook'
+        target      TEXT NOT NULL,          -- masked address or URL host
+        attempt     INTEGER NOT NULL,
+        status      TEXT NOT NULL,          -- 'sent', 'failed', 'skipped'
+        error       TEXT,
+        ts_s        REAL NOT NULL
+    );
+    CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);
+    """,
 )
 
 
