@@ -203,9 +203,15 @@ class Watcher:
             backoff_s = 0.5
             try:
                 while not self.stopped.is_set() and not sub.dropped:
-                    item = sub.get(0.1)
-                    if item is not None:
-                        self.on_window(*item)
+                    try:  # polled, so that stop() ends the watcher at once
+                        key, payload = sub.queue.get(timeout=0.1)
+                    except queue.Empty:
+                        continue
+                    if key is None:  # the hub's ping, or (payload None) its end
+                        if payload is None:
+                            break
+                        continue
+                    self.on_window(key, payload)
             finally:
                 channel.unsubscribe(sub)
 

@@ -12,8 +12,9 @@ live stream does (:class:`server.windows.WindowAggregator` over the broker's his
 ``as_of`` is the end of that window (the values are averages up to then), ``seq`` the broker id
 of the last reading in it (for a window without readings, of the reading before it), so ``seq``
 orders states like the stream orders events. A household whose broker stream holds nothing has a
-state without values (``seq`` ``"0-0"``, ``stale: true``). ``power_kw`` is rounded to watts;
-``null`` is a meter that reported nothing, never 0.
+state without values (``seq`` ``"0-0"``, ``stale: true``); a live household with too little
+stored history for statistics has values but no levels (``null``) yet. ``power_kw`` is rounded
+to watts; ``null`` is a meter that reported nothing, never 0.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 
 from generator.dataset import HouseholdInfo
 from server.broker.base import Broker, Entry, parse_id
+from server.ingest.history import NotEnoughHistory
 from server.stats import HouseholdStats, classify, worst
 from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
 
@@ -46,6 +48,7 @@ VERSION = 1
 PAGE = 1000
 NO_READINGS = "No readings yet"
 STALE = "No recent readings"
+LEARNING = "Learning this home's usual use"
 
 
 class LastWindow:
@@ -166,7 +169,7 @@ def state_of(
 ) -> dict[str, Any]:
     """The widget JSON object of ``window`` (classified like the stream's events)."""
     channels = tuple(info.channels)
-    if window is None or stats is None:
+    if window is None:
         as_of = int(now_s) - int(now_s) % interval_s
         return {
             "version": VERSION,
@@ -182,8 +185,22 @@ def state_of(
             "stale": True,
         }
     values = {c: None if v is None else round(v, 6) for c, v in window.power_kw.items()}
-    levels = classify(stats, values, format_ts(window.start_s) if stats.by_hour else None)
     shown = {c: None if values.get(c) is None else round(values[c], 3) for c in channels}
+    if stats is None:  # a live household still learning its usual use: values, no lights
+        return {
+            "version": VERSION,
+            "household": info.id,
+            "name": info.name or info.id,
+            "as_of": format_ts(window.start_s + window.interval_s),
+            "seq": window.key.entry_id,
+            "interval_s": interval_s,
+            "power_kw": shown,
+            "level": dict.fromkeys(channels),
+            "worst": None,
+            "message": STALE if stale else LEARNING,
+            "stale": stale,
+        }
+    levels = classify(stats, values, format_ts(window.start_s) if stats.by_hour else None)
     return {
         "version": VERSION,
         "household": info.id,
@@ -245,7 +262,12 @@ class WidgetStates:
         if window is None:
             body = encode(state_of(info, None, interval_s, None, True, now_s))
             return body, etag_of(body)
-        body = encode(state_of(info, stats_for(), interval_s, window, bounds[1], now_s))
+        try:
+            stats = stats_for()
+        except NotEnoughHistory:
+            body = encode(state_of(info, None, interval_s, window, bounds[1], now_s))
+            return body, etag_of(body)  # not cached: the lights come once history suffices
+        body = encode(state_of(info, stats, interval_s, window, bounds[1], now_s))
         result = (body, etag_of(body))
         with self._lock:
             self._cache[key] = result
