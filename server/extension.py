@@ -54,6 +54,7 @@ class Gridlight:
             self.metrics,
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
             grace_s=float(cfg["SILENT_GRACE_S"]),
+            ping_s=float(cfg["PING_INTERVAL_S"]),
         )
         cache_dir = cfg["STATS_CACHE_DIR"] or data_dir / ".cache" / "stats"
         self.stats = QuickStats(self.households, cache_dir, default_runner())

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from server.broker.base import Broker, Entry, parse_id
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
+from server.sse import comment
 from server.windows import EventKey, Window, WindowAggregator, parse_ts
 
 __all__ = ["Channel", "Hub", "Subscriber"]
@@ -41,14 +42,39 @@ READ_BATCH = 500
 PRIME_PAGE = 1000
 
 
-class Subscriber:
-    """One client's bounded queue of ``(EventKey, bytes)``."""
+#: ``(key, payload)`` items of a subscriber's queue: an event ``(EventKey, bytes)``, a ping
+#: ``(None, PING)``, or the end of the stream ``(None, None)`` when the hub stops.
+Item = tuple[EventKey | None, bytes | None]
+PING = comment("ping")
+END: Item = (None, None)
 
-    def __init__(self, maxlen: int) -> None:
-        self.queue: queue.Queue[tuple[EventKey, bytes]] = queue.Queue(maxsize=maxlen)
+
+def _queue_class() -> type:
+    """gevent's own queue under gunicorn's gevent worker (about 4x cheaper to wake thousands of
+    greenlets than the patched ``queue.Queue``), the standard one with real threads."""
+    from gevent import monkey
+
+    if monkey.is_module_patched("threading"):
+        import gevent.queue
+
+        return gevent.queue.Queue
+    return queue.Queue
+
+
+class Subscriber:
+    """One client's bounded queue of :data:`Item`.
+
+    A ``control`` subscriber (an SSE stream) also gets the hub's pings and the end item, so it
+    can wait on its queue without a timer, which is what lets a worker hold thousands of idle
+    clients; other subscribers get events only and wait with a timeout.
+    """
+
+    def __init__(self, maxlen: int, *, control: bool = False) -> None:
+        self.queue = _queue_class()(maxsize=maxlen)
+        self.control = control
         self.dropped = False
 
-    def offer(self, item: tuple[EventKey, bytes]) -> bool:
+    def offer(self, item: Item) -> bool:
         try:
             self.queue.put_nowait(item)
             return True
@@ -56,7 +82,10 @@ class Subscriber:
             self.dropped = True
             return False
 
-    def get(self, timeout_s: float) -> tuple[EventKey, bytes] | None:
+    def get(self, timeout_s: float | None = None) -> Item | None:
+        """The next item; with ``timeout_s``, ``None`` if none came in time."""
+        if timeout_s is None:
+            return self.queue.get()
         try:
             return self.queue.get(timeout=max(timeout_s, 0.0))
         except queue.Empty:
@@ -121,13 +150,22 @@ class Channel:
 
     def _emit(self, windows: list[Window]) -> None:
         for window in windows:
-            item = (window.key, self.encode(window))
-            for sub in list(self.subscribers):
-                if not sub.offer(item):
-                    self.subscribers.discard(sub)
+            self._offer_all((window.key, self.encode(window)))
+
+    def _offer_all(self, item: Item, *, control: bool = False) -> None:
+        for sub in list(self.subscribers):
+            if control and not sub.control:
+                continue
+            if not sub.offer(item):
+                self.subscribers.discard(sub)
+                if item is not END:
                     self.hub.metrics.add("gridlight_sse_slow_clients_dropped_total")
-                    if not self.subscribers:
-                        self.idle_since = time.monotonic()
+                if not self.subscribers:
+                    self.idle_since = time.monotonic()
+
+    def ping(self, item: Item = (None, PING)) -> None:
+        with self._lock:
+            self._offer_all(item, control=True)
 
     # -- set-up ------------------------------------------------------------------------------
     def prime(self, broker: Broker) -> None:
@@ -160,9 +198,9 @@ class Channel:
             self._pending.clear()
             self._ready = True
 
-    def subscribe(self, maxlen: int) -> Subscriber | None:
+    def subscribe(self, maxlen: int, *, control: bool = False) -> Subscriber | None:
         """A new subscriber, or ``None`` if the channel was just closed for idleness."""
-        sub = Subscriber(maxlen)
+        sub = Subscriber(maxlen, control=control)
         with self._lock:
             if self.closed:
                 return None
@@ -254,6 +292,7 @@ class Hub:
         min_backoff_s: float = 0.1,
         max_backoff_s: float = 2.0,
         idle_channel_s: float = 60.0,
+        ping_s: float = 15.0,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
@@ -263,6 +302,8 @@ class Hub:
         self.min_backoff_s = min_backoff_s
         self.max_backoff_s = max_backoff_s
         self.idle_channel_s = idle_channel_s
+        self.ping_s = ping_s
+        self._pinger: threading.Thread | None = None
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._readers: dict[str, HouseholdReader] = {}
@@ -292,6 +333,9 @@ class Hub:
             found = self._channels.get(key)
             if found is not None:
                 return found
+            if self._pinger is None:
+                self._pinger = threading.Thread(target=self._ping_all, name="pinger", daemon=True)
+                self._pinger.start()
             reader = self._readers.get(household)
             if reader is None:
                 reader = HouseholdReader(self, household, self.broker.last_id(household))
@@ -309,6 +353,13 @@ class Hub:
                 raise
             self._channels[key] = channel
             return channel
+
+    def _ping_all(self) -> None:
+        """Every ``ping_s``, a ``: ping`` to every subscriber (keeps proxies and clients' idle
+        timeouts away, and finds clients that left: writing to them fails)."""
+        while not self.stopped.wait(self.ping_s):
+            for channel in list(self._channels.values()):
+                channel.ping()
 
     def close_idle(self, household: str) -> None:
         """Forget the household's channels that have had no subscriber for a while."""
@@ -336,6 +387,8 @@ class Hub:
 
     def stop(self) -> None:
         self.stopped.set()
+        for channel in list(self._channels.values()):
+            channel.ping(END)  # streams waiting on their queue end
         self.broker.close()  # wakes readers blocked on the in-process broker
         for reader in list(self._readers.values()):
             if reader.thread.is_alive():

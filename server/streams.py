@@ -154,7 +154,7 @@ def live_stream(
         except GridlightError as err:  # found out after the first bytes: say so, then end
             yield error_event(err)
             return
-        sub = channel.subscribe(settings.queue_len)
+        sub = channel.subscribe(settings.queue_len, control=True)
     metrics.add("gridlight_sse_clients_connected")
     try:
         sent: list[EventKey] = []
@@ -169,16 +169,13 @@ def live_stream(
                 log.warning("ending a resuming stream: %s", err)
                 return
         last = sent[-1] if sent else None
-        ping_due = time.monotonic() + settings.ping_s
         while True:
-            item = sub.get(ping_due - time.monotonic())
-            if sub.dropped:
+            key, payload = sub.get()  # type: ignore[misc]  # no timeout: never None
+            if sub.dropped or payload is None:
                 return
-            if item is None:
-                ping_due = time.monotonic() + settings.ping_s
-                yield PING
+            if key is None:  # a ping from the hub
+                yield payload
                 continue
-            key, payload = item
             if last is not None and key <= last:
                 continue
             last = key
