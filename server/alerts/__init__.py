@@ -1,0 +1,201 @@
+"""Alerts: rules over every household's windows, delivered by push, email, SMS and webhook.
+
+``Alerts(app)`` (one line in :func:`server.create_app`, after ``WidgetApi``) registers the
+settings and log routes (:mod:`server.alerts.views`) and, when ``ALERTS_ENABLED``, starts the
+engine (:mod:`server.alerts.engine`: one evaluator per deployment, on a lease).
+
+Configuration (``GRIDLIGHT_*`` environment variables override, e.g. ``GRIDLIGHT_SMTP_HOST``).
+Secrets come from the environment or the files it names, never from the repository:
+
+==========================  ===========================================================
+``ALERTS_ENABLED``          None: run the evaluator unless ``TESTING`` (tests turn it on)
+``ALERTS_INTERVAL_S``       60: windows the rules judge [s]
+``ALERTS_SYNC_S``           5: lease renewal, settings reload, household scan period [s]
+``ALERTS_LEASE_TTL_S``      15: Redis lease lifetime [s]
+``ALERTS_TIMEOUT_S``        10: per delivery attempt (SMTP, HTTP) [s]
+``ALERTS_BACKOFF_S``        0.5: first retry backoff, doubling [s]
+``ALERTS_WORKERS``          8: deliveries in flight
+``ALERTS_RETENTION_EVERY_S`` 3600: log retention run period (claimed once across processes)
+``SMTP_HOST`` / ``_PORT``   relay (email off without a host) / 587
+``SMTP_FROM``               sender address
+``SMTP_STARTTLS`` ``SMTP_SSL`` ``SMTP_CA_FILE`` ``SMTP_USERNAME``
+``SMTP_PASSWORD`` / ``SMTP_PASSWORD_FILE``  (env ``GRIDLIGHT_SMTP_PASSWORD[_FILE]``)
+``TWILIO_ACCOUNT_SID``, ``TWILIO_FROM`` (SMS off without them), ``TWILIO_BASE_URL``
+``TWILIO_AUTH_TOKEN`` / ``TWILIO_AUTH_TOKEN_FILE``
+==========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from server.alerts.rules import SPIKE_MESSAGE, Alert, HouseholdRules, Observation, RuleSettings
+from server.storage import KeyStore, connect, db_path
+
+__all__ = [
+    "DEFAULTS",
+    "SPIKE_MESSAGE",
+    "Alert",
+    "Alerts",
+    "HouseholdRules",
+    "Observation",
+    "RuleSettings",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "ALERTS_ENABLED": None,
+    "ALERTS_INTERVAL_S": 60,
+    "ALERTS_SYNC_S": 5.0,
+    "ALERTS_LEASE_TTL_S": 15.0,
+    "ALERTS_TIMEOUT_S": 10.0,
+    "ALERTS_BACKOFF_S": 0.5,
+    "ALERTS_WORKERS": 8,
+    "ALERTS_RETENTION_EVERY_S": 3600,
+    "SMTP_HOST": None,
+    "SMTP_PORT": 587,
+    "SMTP_FROM": "alerts@gridlight.invalid",
+    "SMTP_STARTTLS": False,
+    "SMTP_SSL": False,
+    "SMTP_CA_FILE": None,
+    "SMTP_USERNAME": None,
+    "SMTP_PASSWORD": None,
+    "SMTP_PASSWORD_FILE": None,
+    "TWILIO_ACCOUNT_SID": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_AUTH_TOKEN_FILE": None,
+    "TWILIO_FROM": None,
+    "TWILIO_BASE_URL": "https://api.twilio.com",
+}
+
+
+def secret(cfg: Any, name: str) -> str | None:
+    """``cfg[name]``, else the contents of the file ``cfg[name + "_FILE"]`` (stripped)."""
+    if cfg.get(name):
+        return str(cfg[name])
+    path = cfg.get(name + "_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return None
+
+
+class Alerts:
+    """Per-app state: ``app.extensions["alerts"]``."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self.engine = None
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        from server.alerts import views
+        from server.alerts.settings import SettingsStore
+        from server.alerts.store import AlertLog
+
+        cfg = app.config
+        for name, value in DEFAULTS.items():
+            cfg.setdefault(name, value)
+        conn = connect(db_path(cfg["DATA_DIR"]))
+        self.log = AlertLog(conn)
+        self.settings = SettingsStore(conn)
+        self.keys = KeyStore(conn)
+        app.extensions["alerts"] = self
+        app.register_blueprint(views.blueprint)
+        enabled = cfg["ALERTS_ENABLED"]
+        if enabled is None:
+            enabled = not app.testing
+        if enabled:
+            self.engine = self._make_engine(app)
+            self.engine.start()
+
+    def settings_doc(self, info: Any) -> dict:
+        from server.alerts.settings import default_settings
+
+        with self.log.lock:
+            doc = self.settings.get(info.id)
+        return doc if doc is not None else default_settings(info.timezone, tuple(info.channels))
+
+    def channels(self, app: Flask) -> dict[str, Any]:
+        from server.alerts.channels import EmailChannel, PushChannel, SmsChannel, WebhookChannel
+
+        cfg = app.config
+        out: dict[str, Any] = {"webhook": WebhookChannel(), "email": None, "sms": None}
+        if cfg["SMTP_HOST"]:
+            out["email"] = EmailChannel(
+                cfg["SMTP_HOST"],
+                int(cfg["SMTP_PORT"]),
+                cfg["SMTP_FROM"],
+                username=cfg["SMTP_USERNAME"],
+                password=secret(cfg, "SMTP_PASSWORD"),
+                starttls=bool(cfg["SMTP_STARTTLS"]),
+                use_ssl=bool(cfg["SMTP_SSL"]),
+                ca_file=cfg["SMTP_CA_FILE"],
+            )
+        token = secret(cfg, "TWILIO_AUTH_TOKEN")
+        if cfg["TWILIO_ACCOUNT_SID"] and cfg["TWILIO_FROM"] and token:
+            out["sms"] = SmsChannel(
+                cfg["TWILIO_ACCOUNT_SID"],
+                token,
+                cfg["TWILIO_FROM"],
+                base_url=cfg["TWILIO_BASE_URL"],
+            )
+        widget = app.extensions.get("widget_api")
+        pusher = getattr(widget, "pusher", None)
+        out["push"] = None
+        if pusher is not None:  # the widget's FCM client: no second one
+            metrics = app.extensions["gridlight"].metrics
+            out["push"] = PushChannel(pusher.sender.client, widget.devices, metrics.add)
+        return out
+
+    def _make_engine(self, app: Flask):  # noqa: ANN202
+        from server.alerts.dispatch import Dispatcher
+        from server.alerts.engine import AlertEngine
+        from server.ingest.retention import claim
+        from widget_api.leader import LocalLease, RedisLease
+
+        cfg = app.config
+        dispatcher = Dispatcher(
+            self.log,
+            self.channels(app),
+            workers=int(cfg["ALERTS_WORKERS"]),
+            timeout_s=float(cfg["ALERTS_TIMEOUT_S"]),
+            backoff_s=float(cfg["ALERTS_BACKOFF_S"]),
+        )
+        lease = (
+            RedisLease(
+                cfg["REDIS_URL"],
+                ttl_s=float(cfg["ALERTS_LEASE_TTL_S"]),
+                key="gridlight:alerts:evaluator",
+            )
+            if cfg["REDIS_URL"]
+            else LocalLease()
+        )
+        every_s = float(cfg["ALERTS_RETENTION_EVERY_S"])
+
+        def retention(now_s: float) -> None:
+            with self.log.lock:
+                claimed = claim(self.log.conn, "alert_retention", now_s, every_s)
+            if claimed:
+                removed = self.log.purge(now_s)
+                log.info("alert retention: deleted %d alerts older than 6 months", removed)
+
+        return AlertEngine(
+            app.extensions["gridlight"],
+            self.settings,
+            self.log,
+            dispatcher,
+            lease,
+            interval_s=int(cfg["ALERTS_INTERVAL_S"]),
+            sync_s=float(cfg["ALERTS_SYNC_S"]),
+            queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
+            retention=retention,
+        )
+
+    def stop(self) -> None:
+        if self.engine is not None:
+            self.engine.stop()

@@ -1,0 +1,52 @@
+"""Push through the widget's FCM client (:mod:`widget_api.fcm`): a visible, high-priority
+notification to every registered device of the household.
+
+The client is the one :class:`widget_api.WidgetApi` built for its push sender (same
+credentials, endpoint, bounded retries); no second FCM client is made. pyfcm keeps its session
+and access token per thread, so alert pushes are serialised by a lock here (one OAuth token for
+this channel's thread at a time). A token FCM reports dead is pruned from the devices, as the
+widget's sender does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from server.alerts.channels.base import DeliveryError, Notice, Target
+
+__all__ = ["PushChannel"]
+
+
+class PushChannel:
+    name = "push"
+    max_attempts = 1  # the FCM client retries 5xx itself (FCM_RETRIES)
+
+    def __init__(self, client: Any, devices: Any, count: Callable[[str], None] = lambda n: None):
+        self.client = client
+        self.devices = devices
+        self.count = count
+        self._lock = threading.Lock()
+
+    def targets(self, household: str) -> list[Target]:
+        from widget_api.devices import token_ref
+
+        return [Target(t, token_ref(t), p) for t, p in self.devices.devices(household)]
+
+    def send(self, notice: Notice, target: Target, timeout_s: float) -> None:
+        from widget_api.fcm import Outcome, alert
+
+        message = alert(
+            target.address, target.extra, notice.household, notice.title, notice.message
+        )
+        with self._lock:
+            result = self.client.send(message)
+        if result.outcome is Outcome.SENT:
+            self.count("gridlight_push_sent_total")
+            return
+        self.count("gridlight_push_failed_total")
+        if result.prune:
+            self.devices.prune(target.address)
+            self.count("gridlight_push_pruned_total")
+        raise DeliveryError(f"FCM {result.outcome.value}: {result.detail}"[:200])

@@ -1,0 +1,225 @@
+"""The alert evaluator: one per deployment, following every household's windows through the hub.
+
+::
+
+    hub channel (household, ALERTS_INTERVAL_S, "alert-window") ──► Follower (one per household)
+        HouseholdRules ──► AlertLog.add ──► Dispatcher (push / email / SMS / webhook, each alone)
+
+One evaluator per deployment, elected exactly like the widget's push sender
+(:mod:`widget_api.leader`) but on its own lease key ``gridlight:alerts:evaluator``: with
+``REDIS_URL`` a Redis lease (several gunicorn workers, several hosts: one holds it, another takes
+over within the lease's TTL if it dies), else the one embedded worker. It runs in the web
+workers, where the hub already averages the windows, rather than in the replay or ingest process,
+which do not see live households' HTTP readings in every configuration. A control thread renews
+the lease every ``ALERTS_SYNC_S``, reloads settings, starts or stops followers, and runs the
+6-month retention of the log (claimed once per hour across processes, like the readings').
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from server.alerts.dispatch import Dispatcher, notice_of
+from server.alerts.rules import Alert, HouseholdRules, Observation, hourly_baseline
+from server.alerts.settings import SettingsStore, default_settings, rule_settings
+from server.alerts.store import AlertLog
+from server.stats import classify
+from server.windows import Window, format_ts
+
+__all__ = ["FORMAT", "AlertEngine", "Follower"]
+
+log = logging.getLogger(__name__)
+FORMAT = "alert-window"
+
+
+class Follower:
+    """Feeds one household's windows to its rules and hands the alerts to the engine."""
+
+    def __init__(self, engine: AlertEngine, household: str) -> None:
+        self.engine = engine
+        self.household = household
+        self.rules = HouseholdRules(household, rule_settings(engine.settings_of(household)))
+        self.windows_seen = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"alerts-{household}", daemon=True)
+
+    def _encoder(self) -> tuple[tuple[str, ...], Callable[[Window], bytes]]:
+        gl = self.engine.gridlight
+        interval_s = self.engine.interval_s
+        info = gl.households.info(self.household)
+        stats = hourly = None
+        try:
+            stats = gl.stats.get(self.household, interval_s)
+            hourly = gl.stats.get(self.household, interval_s, by_hour=True)
+        except Exception as err:  # e.g. a live household without enough history yet
+            log.warning("alerts of %s without statistics (offline rule only): %s", info.id, err)
+        channels = tuple(info.channels)
+
+        def encode(window: Window) -> bytes:
+            values = {c: window.power_kw.get(c) for c in channels}
+            level = classify(stats, values) if stats is not None else {}
+            base = hourly_baseline(hourly, channels, window.start_s) if hourly is not None else {}
+            return json.dumps(
+                {"start_s": window.start_s, "power_kw": values, "level": level, "baseline": base}
+            ).encode()
+
+        return channels, encode
+
+    def _run(self) -> None:
+        backoff_s = 0.5
+        engine = self.engine
+        while not self.stopped.is_set():
+            try:
+                channels, encode = self._encoder()
+                sub = None
+                for _ in range(3):
+                    channel = engine.gridlight.hub.channel(
+                        self.household, channels, engine.interval_s, FORMAT, encode
+                    )
+                    sub = channel.subscribe(engine.queue_len)
+                    if sub is not None:
+                        break
+                if sub is None:
+                    raise RuntimeError("the hub kept closing the channel")
+            except Exception as err:
+                log.warning("cannot follow %s for alerts: %s", self.household, err)
+                self.stopped.wait(backoff_s)
+                backoff_s = min(backoff_s * 2, 30.0)
+                continue
+            backoff_s = 0.5
+            try:
+                while not self.stopped.is_set() and not sub.dropped:
+                    item = sub.get(0.2)
+                    if item is None:
+                        engine.handle(self.household, self.rules.tick(engine.clock()))
+                        continue
+                    raw = json.loads(item[1])
+                    obs = Observation(
+                        raw["start_s"],
+                        engine.interval_s,
+                        raw["power_kw"],
+                        raw["level"],
+                        raw["baseline"],
+                    )
+                    self.windows_seen += 1
+                    engine.handle(self.household, self.rules.observe(obs))
+            finally:
+                channel.unsubscribe(sub)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        gridlight: Any,
+        settings: SettingsStore,
+        alert_log: AlertLog,
+        dispatcher: Dispatcher,
+        lease: Any,
+        *,
+        interval_s: int = 60,
+        sync_s: float = 5.0,
+        queue_len: int = 256,
+        clock: Callable[[], float] = time.time,
+        retention: Callable[[float], None] | None = None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"ALERTS_INTERVAL_S must be positive, got {interval_s!r}")
+        self.gridlight = gridlight
+        self.settings = settings
+        self.log = alert_log
+        self.dispatcher = dispatcher
+        self.lease = lease
+        self.interval_s = interval_s
+        self.sync_s = sync_s
+        self.queue_len = queue_len
+        self.clock = clock
+        self.retention = retention
+        self.followers: dict[str, Follower] = {}
+        self.leader = False
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._docs: dict[str, dict] = {}
+        self.control = threading.Thread(target=self._control, name="alerts-control", daemon=True)
+
+    def settings_of(self, household: str) -> dict:
+        doc = self.settings.get(household)
+        if doc is not None:
+            return doc
+        try:
+            info = self.gridlight.households.info(household)
+            return default_settings(info.timezone, tuple(info.channels))
+        except Exception:
+            return default_settings()
+
+    def handle(self, household: str, alerts: list[Alert]) -> None:
+        if not alerts:
+            return
+        doc = self._docs.get(household) or self.settings_of(household)
+        try:
+            name = self.gridlight.households.info(household).name or household
+        except Exception:
+            name = household
+        for alert in alerts:
+            alert_id = self.log.add(alert)
+            log.info(
+                "alert %d %s/%s %s at %s",
+                alert_id,
+                household,
+                alert.rule,
+                alert.kind,
+                format_ts(alert.ts_s),
+            )
+            self.dispatcher.dispatch(notice_of(alert_id, alert, name), doc, alert.quiet)
+
+    def start(self) -> None:
+        self.control.start()
+
+    def _control(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.sync()
+            except Exception:
+                log.exception("alert control failed; retrying")
+            self.stopped.wait(self.sync_s)
+
+    def sync(self) -> None:
+        """Renew the lease; while holding it, follow every household with current settings."""
+        self.leader = self.lease.hold()
+        wanted: set[str] = set()
+        if self.leader and not self.stopped.is_set():
+            wanted = {info.id for info in self.gridlight.households.all()}
+            if self.retention is not None:
+                self.retention(self.clock())
+        with self._lock:
+            for household in set(self.followers) - wanted:
+                self.followers.pop(household).stop()
+            for household in wanted:
+                doc = self.settings_of(household)
+                self._docs[household] = doc
+                follower = self.followers.get(household)
+                if follower is None:
+                    follower = self.followers[household] = Follower(self, household)
+                    follower.thread.start()
+                else:
+                    follower.rules.configure(rule_settings(doc))
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with self._lock:
+            followers = list(self.followers.values())
+            self.followers.clear()
+        for follower in followers:
+            follower.stop()
+        for thread in [self.control, *(f.thread for f in followers)]:
+            if thread.is_alive():
+                thread.join(timeout=5)
+        self.dispatcher.stop()
+        self.lease.release()
