@@ -31,6 +31,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # keep the seed's key order in the compatibility responses
 
     from server import compat, cors, errors
+    from server.alerts import Alerts
     from server.api import init_app as init_api
     from server.extension import Gridlight
     from server.ingest import Ingest
@@ -41,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Ingest(app)
     init_api(app)
     WidgetApi(app)
+    Alerts(app)
     compat.init_app(app)
     cors.init_app(app)
     return app
