@@ -155,10 +155,12 @@ class Dataset:
 
     def __post_init__(self) -> None:
         check_table(self.table, self.households)
-        self.table.index = self.table.index.as_unit("ns")
+        if self.table.index.unit != "ns":
+            self.table.index = self.table.index.as_unit("ns")
         if self.faulty is not None:
             check_table(self.faulty, self.households)
-            self.faulty.index = self.faulty.index.as_unit("ns")
+            if self.faulty.index.unit != "ns":
+                self.faulty.index = self.faulty.index.as_unit("ns")
 
     @property
     def fingerprint(self) -> str:
@@ -191,7 +193,8 @@ def check_table(table: pd.DataFrame, households: Mapping[str, HouseholdInfo]) ->
     idx = table.index
     if not isinstance(idx, pd.DatetimeIndex) or idx.tz is None or str(idx.tz) != "UTC":
         raise DatasetError("table index must be a UTC DatetimeIndex named 'ts'")
-    if not idx.is_monotonic_increasing or idx.has_duplicates:
+    regular = idx.freq is not None and idx.freq.nanos > 0  # increasing and unique by construction
+    if not regular and (not idx.is_monotonic_increasing or idx.has_duplicates):
         raise DatasetError("table timestamps must be strictly increasing")
     for col in table.columns:
         household, channel = split_column(str(col))
