@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,6 +30,12 @@ class _Handler:
         return "250 OK"
 
 
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 with AUTH (user ``alerts``, password ``s3cret``) allowed in clear."""
 
@@ -45,7 +52,7 @@ class SmtpServer:
         self.controller = Controller(
             self.handler,
             hostname="127.0.0.1",
-            port=0,
+            port=_free_port(),
             authenticator=auth,
             auth_require_tls=False,
         )
@@ -56,7 +63,7 @@ class SmtpServer:
 
     def __enter__(self) -> SmtpServer:
         self.controller.start()
-        self.port = self.controller.server.sockets[0].getsockname()[1]
+        self.port = self.controller.port
         return self
 
     def __exit__(self, *exc: object) -> None:

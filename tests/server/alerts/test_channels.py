@@ -1,0 +1,183 @@
+"""Each channel against its local server, a failing one among them, every attempt logged."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from concurrent.futures import wait
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from server.alerts.channels import EmailChannel, PushChannel, SmsChannel, WebhookChannel, sign
+from server.alerts.dispatch import Dispatcher, notice_of
+from server.alerts.rules import SPIKE_MESSAGE, Alert
+from server.alerts.settings import default_settings, merge
+from server.alerts.store import AlertLog
+from server.storage import connect
+from tests.server.alerts.servers import SID, TOKEN, SmtpServer, twilio, webhook_receiver
+from tests.widget_api.fcm_server import FakeFcmServer
+from widget_api.devices import DeviceStore
+from widget_api.fcm import FcmClient
+
+SECRET = "whsec-0123456789abcdef"
+ALERT = Alert("A", "spike", "alert", "red", 1_763_792_760, SPIKE_MESSAGE, {"power_kw": 3.1})
+
+
+@pytest.fixture
+def alert_log(tmp_path: Path) -> AlertLog:
+    return AlertLog(connect(tmp_path / "g.sqlite3"))
+
+
+def settings(**channels: dict) -> dict:
+    doc = default_settings("UTC", ("Overall",))
+    doc["channels"]["push"]["enabled"] = False
+    return merge(doc, {"channels": channels})
+
+
+def run(dispatcher: Dispatcher, alert_log: AlertLog, doc: dict, quiet: bool = False) -> int:
+    alert_id = alert_log.add(ALERT)
+    futures = dispatcher.dispatch(notice_of(alert_id, ALERT, "Home A"), doc, quiet)
+    done, pending = wait(futures, timeout=30)
+    assert not pending
+    return alert_id
+
+
+def test_email_over_smtp_with_login(alert_log: AlertLog):
+    with SmtpServer() as smtp:
+        email = EmailChannel(
+            "127.0.0.1", smtp.port, "alerts@gridlight.test", username="alerts", password="s3cret"
+        )
+        dispatcher = Dispatcher(alert_log, {"email": email}, backoff_s=0.01)
+        alert_id = run(
+            dispatcher, alert_log, settings(email={"enabled": True, "to": ["owner@example.org"]})
+        )
+        assert [(a.channel, a.status, a.target) for a in alert_log.attempts(alert_id)] == [
+            ("email", "sent", "o***@example.org")
+        ]
+        (envelope,) = smtp.messages
+        assert envelope.rcpt_tos == ["owner@example.org"]
+        mail = message_from_bytes(envelope.content, policy=policy.default)
+        assert mail["Subject"] == "Home A: Energy spike"
+        assert SPIKE_MESSAGE in mail.get_content()
+
+        wrong = EmailChannel(
+            "127.0.0.1", smtp.port, "alerts@gridlight.test", username="alerts", password="nope"
+        )
+        dispatcher = Dispatcher(alert_log, {"email": wrong}, backoff_s=0.01)
+        alert_id = run(
+            dispatcher, alert_log, settings(email={"enabled": True, "to": ["owner@example.org"]})
+        )
+        (attempt,) = alert_log.attempts(alert_id)
+        assert attempt.status == "failed"
+        assert "SMTP login refused: 535" in attempt.error
+
+
+def test_sms_through_the_twilio_messages_api(alert_log: AlertLog):
+    with twilio() as api:
+        sms = SmsChannel(SID, TOKEN, "+15550001111", base_url=api.url)
+        dispatcher = Dispatcher(alert_log, {"sms": sms}, backoff_s=0.01)
+        api.answers = [500]  # the first answer fails: retried once
+        alert_id = run(
+            dispatcher, alert_log, settings(sms={"enabled": True, "to": ["+4915112345678"]})
+        )
+        assert [(a.attempt, a.status) for a in alert_log.attempts(alert_id)] == [
+            (1, "failed"),
+            (2, "sent"),
+        ]
+        assert api.requests[-1]["To"] == "+4915112345678"
+        assert api.requests[-1]["From"] == "+15550001111"
+        assert SPIKE_MESSAGE in api.requests[-1]["Body"]
+
+        bad_token = SmsChannel(SID, "wrong", "+15550001111", base_url=api.url)
+        dispatcher = Dispatcher(alert_log, {"sms": bad_token}, backoff_s=0.01)
+        alert_id = run(
+            dispatcher, alert_log, settings(sms={"enabled": True, "to": ["+4915112345678"]})
+        )
+        (attempt,) = alert_log.attempts(alert_id)  # 401 is not retried
+        assert attempt.error == "Twilio HTTP 401 20003: Authenticate"
+
+
+def test_webhook_is_signed_and_retried_with_bounded_backoff(alert_log: AlertLog):
+    with webhook_receiver() as hook:
+        dispatcher = Dispatcher(
+            alert_log, {"webhook": WebhookChannel(max_attempts=3)}, backoff_s=0.01
+        )
+        hook.answers = [503, 503]
+        doc = settings(webhook={"enabled": True, "url": hook.url + "/hook", "secret": SECRET})
+        alert_id = run(dispatcher, alert_log, doc)
+        assert [(a.attempt, a.status, a.error) for a in alert_log.attempts(alert_id)] == [
+            (1, "failed", "webhook HTTP 503"),
+            (2, "failed", "webhook HTTP 503"),
+            (3, "sent", None),
+        ]
+        last = hook.requests[-1]
+        assert hmac.compare_digest(
+            last["headers"]["X-Gridlight-Signature"], sign(SECRET, last["body"])
+        )
+        body = json.loads(last["body"])
+        assert body["alert"]["message"] == SPIKE_MESSAGE
+        assert str(body["sent_at"]) == last["headers"]["X-Gridlight-Timestamp"]
+
+        hook.answers = [503] * 5  # never succeeds: gives up after max_attempts
+        alert_id = run(dispatcher, alert_log, doc)
+        assert [a.status for a in alert_log.attempts(alert_id)] == ["failed"] * 3
+
+
+def test_a_failing_channel_never_blocks_the_others(alert_log: AlertLog, tmp_path: Path):
+    with SmtpServer() as smtp, twilio() as api, webhook_receiver() as hook:
+        channels = {
+            "email": EmailChannel("127.0.0.1", smtp.port, "alerts@gridlight.test"),
+            "sms": SmsChannel(SID, TOKEN, "+15550001111", base_url=api.url),
+            # nothing listens on this port: connection refused, on every attempt
+            "webhook": WebhookChannel(max_attempts=2),
+        }
+        dispatcher = Dispatcher(alert_log, channels, backoff_s=0.01, timeout_s=2)
+        doc = settings(
+            email={"enabled": True, "to": ["owner@example.org"]},
+            sms={"enabled": True, "to": ["+4915112345678"]},
+            webhook={"enabled": True, "url": "http://127.0.0.1:9/hook", "secret": SECRET},
+        )
+        alert_id = run(dispatcher, alert_log, doc)
+        got = {(a.channel, a.attempt, a.status) for a in alert_log.attempts(alert_id)}
+        assert got == {
+            ("email", 1, "sent"),
+            ("sms", 1, "sent"),
+            ("webhook", 1, "failed"),
+            ("webhook", 2, "failed"),
+        }
+        assert len(smtp.messages) == 1 and len(api.requests) == 1 and hook.requests == []
+
+
+def test_quiet_hours_and_unconfigured_channels_are_logged_as_skipped(alert_log: AlertLog):
+    dispatcher = Dispatcher(alert_log, {"email": None}, backoff_s=0.01)
+    doc = settings(email={"enabled": True, "to": ["owner@example.org"]})
+    alert_id = run(dispatcher, alert_log, doc)
+    assert [(a.status, a.error) for a in alert_log.attempts(alert_id)] == [
+        ("skipped", "email is not configured on this server")
+    ]
+    alert_id = run(dispatcher, alert_log, doc, quiet=True)
+    assert [(a.status, a.error) for a in alert_log.attempts(alert_id)] == [
+        ("skipped", "quiet hours")
+    ]
+
+
+def test_push_through_the_widget_fcm_client(alert_log: AlertLog, tmp_path: Path):
+    conn = connect(tmp_path / "g.sqlite3")
+    devices = DeviceStore(conn)
+    good, dead = "device-one:APA91b" + "a" * 140, "device-two:APA91b" + "b" * 140
+    devices.register("A", good, "android")
+    devices.register("A", dead, "android")
+    with FakeFcmServer(tmp_path) as fcm:
+        fcm.answer(dead, "unregistered")
+        client = FcmClient(fcm.credentials, fcm.url, retries=0)
+        dispatcher = Dispatcher(alert_log, {"push": PushChannel(client, devices)})
+        alert_id = run(dispatcher, alert_log, settings(push={"enabled": True}))
+        assert fcm.problems == []
+        (note,) = fcm.messages_to(good)
+        assert note["notification"] == {"title": "Home A: Energy spike", "body": SPIKE_MESSAGE}
+        assert note["android"]["priority"] == "high"
+        statuses = sorted(a.status for a in alert_log.attempts(alert_id))
+        assert statuses == ["failed", "sent"]
+        assert [t for t, _ in devices.devices("A")] == [good]  # the dead token was pruned
