@@ -24,6 +24,7 @@ import enum
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -178,7 +179,9 @@ class _Pyfcm(FCMNotification):
 
 
 class FcmClient:
-    """Sends :class:`Message` values with pyfcm. Use it from one thread (see the module doc)."""
+    """Sends :class:`Message` values with pyfcm. Meant for one sender thread (see the module
+    doc); sends from other threads (the alerts' push channel shares this client) are serialised
+    by a lock, each thread keeping its own pyfcm session and access token."""
 
     def __init__(
         self,
@@ -212,6 +215,7 @@ class FcmClient:
             raise FcmConfigError(f"the FCM base URL must be http(s)://..., got {base_url!r}")
         self.project_id = str(info["project_id"])
         self.timeout_s = timeout_s
+        self._lock = threading.Lock()
         retry = Retry(
             total=retries,
             connect=retries,
@@ -233,6 +237,15 @@ class FcmClient:
         return self._fcm.fcm_end_point
 
     def send(self, message: Message) -> Result:
+        with self._lock:
+            result = self._send(message)
+        if result.outcome is not Outcome.SENT:
+            log.info(
+                "push to %s: %s (%s)", token_ref(message.token), result.outcome.value, result.detail
+            )
+        return result
+
+    def _send(self, message: Message) -> Result:
         try:
             payload = self._fcm.parse_payload(
                 fcm_token=message.token,
@@ -244,11 +257,5 @@ class FcmClient:
             response = self._fcm.send_request(payload, self.timeout_s)
         except (FCMError, requests.RequestException, OSError, ValueError) as err:
             # OAuth failures arrive as pyfcm's InvalidDataError wrapping google-auth's error.
-            result = Result(Outcome.FAILED, f"{type(err).__name__}: {err}"[:300])
-        else:
-            result = classify_response(response)
-        if result.outcome is not Outcome.SENT:
-            log.info(
-                "push to %s: %s (%s)", token_ref(message.token), result.outcome.value, result.detail
-            )
-        return result
+            return Result(Outcome.FAILED, f"{type(err).__name__}: {err}"[:300])
+        return classify_response(response)

@@ -154,3 +154,25 @@ def test_bad_credentials(tmp_path, content, message):
 def test_bad_base_url(fcm):
     with pytest.raises(FcmConfigError, match="must be http"):
         FcmClient(fcm.credentials, "ftp://example")
+
+
+def test_sends_from_several_threads(fcm):
+    """The alerts' push channel shares the sender's client: sends from other threads work."""
+    import threading
+
+    client = client_for(fcm)
+    results = []
+
+    def send_five(token: str) -> None:
+        for i in range(5):
+            message = state_push(token, "android", "A", f"1-{i}", "{}", high=False)
+            results.append(client.send(message).outcome)
+
+    threads = [threading.Thread(target=send_five, args=(t,)) for t in (TOKEN, OTHER)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results == [Outcome.SENT] * 10
+    assert len(fcm.messages_to(TOKEN)) == len(fcm.messages_to(OTHER)) == 5
+    assert fcm.problems == []
