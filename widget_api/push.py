@@ -29,7 +29,6 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,15 +284,6 @@ class Pusher:
                 watcher = Watcher(self, household)
                 self.watchers[household] = watcher
                 watcher.thread.start()
-
-    def wait(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
-        """Poll ``predicate`` until true or ``timeout_s`` passes (for tests and shutdown)."""
-        deadline = time.monotonic() + timeout_s
-        while not predicate():
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.01)
-        return True
 
     def stop(self) -> None:
         self.stopped.set()
