@@ -141,7 +141,9 @@ class ConnectionPool:
         for conn in self.connections:
             if not conn.ever_open or conn.failed:
                 continue
-            if conn.first_open_at > self.mark_time:  # joined mid-window: not comparable
+            if not conn.first_event_at or conn.first_event_at > self.mark_time:
+                # no reading before the window opened (connected late, or its stream was slow to
+                # start): not comparable, counted apart
                 late += 1
                 continue
             want = expected_sets.get(conn.path)
@@ -207,6 +209,7 @@ class SSEConnection(asyncio.Protocol):
         self.reconnects = 0
         self.attempts = 0
         self.first_open_at = 0.0
+        self.first_event_at = 0.0
         self._reset_parser()
 
     def _reset_parser(self) -> None:
@@ -398,6 +401,8 @@ class SSEConnection(asyncio.Protocol):
             self.last_id = event_id
             return
         pool.events += 1
+        if not self.first_event_at:
+            self.first_event_at = now
         if event_id in self.ids:
             pool.duplicates += 1
         else:

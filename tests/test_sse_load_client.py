@@ -153,11 +153,14 @@ def test_counts_events_losses_and_resumes_with_last_event_id(
     )
     assert opened["opened"] == 4 and opened["failed"] == 0
     poll(lambda: server.count() == 4, "4 connections")
+    now_ms = int(time.time() * 1000)
+    ts = datetime.fromtimestamp(now_ms // 1000 - 1, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # every client has its first reading before the window opens, so all four are measured
+    server.send(f"{now_ms - 1}-0", ts)
+    poll(lambda: client.command(cmd="report", expected={})["events"] == 4, "the first 4 readings")
     assert client.command(cmd="mark") == {"ok": True}
 
-    now_ms = int(time.time() * 1000)
     ids = [f"{now_ms + i}-0" for i in range(5)]
-    ts = datetime.fromtimestamp(now_ms // 1000 - 1, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     victim = server.conns[0]
     for i, event_id in enumerate(ids):
         server.send(event_id, ts, skip=victim if i == 2 else None)
@@ -171,6 +174,7 @@ def test_counts_events_losses_and_resumes_with_last_event_id(
     assert report["clients_with_loss"] == 1
     assert report["duplicates"] == 0 and report["out_of_order"] == 0
     assert report["connected"] == 4 and report["drops"] == 0
+    assert report["measured"] == 4 and report["late"] == 0
     assert sum(report["hist_pub"].values()) == 19
     assert sum(report["hist_ts"].values()) == 19
     assert max(int(ms) for ms in report["hist_pub"]) < 5_000
