@@ -47,7 +47,7 @@ class SmtpServer:
                 b"alerts",
                 b"s3cret",
             )
-            return AuthResult(success=ok)
+            return AuthResult(success=ok, handled=False)  # aiosmtpd answers 535
 
         self.controller = Controller(
             self.handler,
