@@ -54,12 +54,20 @@ PUBLISH_ATTEMPTS = 5
 def group_by_second(rows: Iterable[Reading]) -> list[tuple[str, dict]]:
     """Rows → broker readings ``(household, {"ts", "power_kw"})`` in time order per household."""
     grouped: dict[tuple[str, int], dict[str, float | None]] = {}
-    for r in rows:
-        grouped.setdefault((r.household, r.ts_s), {})[r.channel] = r.power_kw
-    return [
-        (household, {"ts": format_ts(ts_s), "power_kw": power})
-        for (household, ts_s), power in sorted(grouped.items(), key=lambda kv: kv[0][1])
-    ]
+    for household, channel, ts_s, power_kw in rows:
+        key = (household, ts_s)
+        power = grouped.get(key)
+        if power is None:
+            power = grouped[key] = {}
+        power[channel] = power_kw
+    stamps: dict[int, str] = {}
+    out = []
+    for (household, ts_s), power in sorted(grouped.items(), key=lambda kv: kv[0][1]):
+        ts = stamps.get(ts_s)
+        if ts is None:
+            ts = stamps[ts_s] = format_ts(ts_s)
+        out.append((household, {"ts": ts, "power_kw": power}))
+    return out
 
 
 class Ingestor:

@@ -1,9 +1,9 @@
 """Raw readings, 1-minute rollups, retention and range queries, in SQLite.
 
-Writes are batched: one transaction stages a whole batch in a temporary table, drops what is
-already stored (ingest is idempotent: a reading is identified by household, channel and second),
-inserts the rest and folds them into the 1-minute rollups (sum, min, max, count, missing). So
-ingest costs one transaction per batch, not one per reading.
+Writes are batched: one transaction stages a whole batch in a temporary table, inserts what is
+not stored yet (ingest is idempotent: a reading is identified by household, channel and second)
+and folds exactly those rows into the 1-minute rollups (sum, min, max, count, missing). So ingest
+costs one transaction per batch, not one per reading.
 
 Queries return pandas frames indexed by UTC timestamp: ``raw`` from the readings table, ``1m``
 from the rollups, ``15m``/``1h`` re-aggregated from the rollups on UTC boundaries and ``1d`` on
@@ -33,6 +33,39 @@ __all__ = [
 DAY_S = 86_400
 #: Query resolutions and their bucket length. [s]
 RESOLUTIONS = {"raw": 0, "1m": 60, "15m": 900, "1h": 3600, "1d": DAY_S}
+
+
+ROLLUP_UPSERT = (
+    "INSERT INTO rollups_1m VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (household, channel, ts_s) DO UPDATE SET"
+    "  sum_kw = sum_kw + excluded.sum_kw,"
+    "  min_kw = CASE WHEN min_kw IS NULL THEN excluded.min_kw"
+    "   WHEN excluded.min_kw IS NULL THEN min_kw"
+    "   ELSE min(min_kw, excluded.min_kw) END,"
+    "  max_kw = CASE WHEN max_kw IS NULL THEN excluded.max_kw"
+    "   WHEN excluded.max_kw IS NULL THEN max_kw"
+    "   ELSE max(max_kw, excluded.max_kw) END,"
+    "  count = count + excluded.count,"
+    "  missing = missing + excluded.missing"
+)
+
+
+def _minute_rollups(rows: Iterable[Reading]) -> list[tuple]:
+    """Per (household, channel, minute): sum, min, max, count and missing of ``rows``."""
+    acc: dict[tuple[str, str, int], list] = {}
+    for household, channel, ts_s, value in rows:
+        key = (household, channel, ts_s - ts_s % 60)
+        a = acc.get(key)
+        if a is None:
+            a = acc[key] = [0.0, None, None, 0, 0]
+        if value is None:
+            a[4] += 1
+            continue
+        a[0] += value
+        a[1] = value if a[1] is None or value < a[1] else a[1]
+        a[2] = value if a[2] is None or value > a[2] else a[2]
+        a[3] += 1
+    return [(*key, *a) for key, a in acc.items()]
 
 
 class Reading(NamedTuple):
@@ -104,44 +137,18 @@ class ReadingStore:
             c.execute("BEGIN IMMEDIATE")
             try:
                 c.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?)", rows)
-                # First of each key within the batch, and not stored before.
-                c.execute(
-                    "DELETE FROM staged WHERE seq NOT IN ("
-                    " SELECT min(seq) FROM staged GROUP BY household, channel, ts_s)"
-                )
-                c.execute(
-                    "DELETE FROM staged WHERE EXISTS (SELECT 1 FROM readings r"
-                    " WHERE r.household = staged.household AND r.channel = staged.channel"
-                    " AND r.ts_s = staged.ts_s)"
-                )
+                # In batch order, so the first of a key within the batch wins; OR IGNORE skips
+                # what is stored already, and RETURNING yields exactly the rows inserted.
                 stored = tuple(
                     Reading(*row)
                     for row in c.execute(
-                        "SELECT household, channel, ts_s, power_kw FROM staged ORDER BY seq"
-                    )
+                        "INSERT OR IGNORE INTO readings (household, channel, ts_s, power_kw)"
+                        " SELECT household, channel, ts_s, power_kw FROM staged WHERE true"
+                        " ORDER BY seq RETURNING household, channel, ts_s, power_kw"
+                    ).fetchall()
                 )
                 accepted = len(stored)
-                c.execute(
-                    "INSERT INTO readings (household, channel, ts_s, power_kw)"
-                    " SELECT household, channel, ts_s, power_kw FROM staged"
-                )
-                c.execute(
-                    "INSERT INTO rollups_1m"
-                    " SELECT household, channel, ts_s - (ts_s % 60),"
-                    "  coalesce(sum(power_kw), 0.0), min(power_kw), max(power_kw),"
-                    "  count(power_kw), count(*) - count(power_kw)"
-                    " FROM staged WHERE true GROUP BY household, channel, ts_s - (ts_s % 60)"
-                    " ON CONFLICT (household, channel, ts_s) DO UPDATE SET"
-                    "  sum_kw = sum_kw + excluded.sum_kw,"
-                    "  min_kw = CASE WHEN min_kw IS NULL THEN excluded.min_kw"
-                    "   WHEN excluded.min_kw IS NULL THEN min_kw"
-                    "   ELSE min(min_kw, excluded.min_kw) END,"
-                    "  max_kw = CASE WHEN max_kw IS NULL THEN excluded.max_kw"
-                    "   WHEN excluded.max_kw IS NULL THEN max_kw"
-                    "   ELSE max(max_kw, excluded.max_kw) END,"
-                    "  count = count + excluded.count,"
-                    "  missing = missing + excluded.missing"
-                )
+                c.executemany(ROLLUP_UPSERT, _minute_rollups(stored))
                 c.execute("DELETE FROM staged")
                 c.execute("COMMIT")
             except BaseException:
