@@ -12,13 +12,17 @@ For each system in turn, on loopback only:
    ``interval=1`` spread evenly over households A, B and C, ramping through ``--steps``; each step
    is held ``--hold-s`` seconds after every client of the step is connected.
 
-Per step it reports delivery latency p50/p99/max, DESIGN.md's ``arrival - (ts + interval_s)``: the
-publishers put the reading of second ``T`` out at wall-clock second ``T + 1`` at the latest, so this
-is publish-to-receive (``p99id`` is the arrival minus the milliseconds of the event id's Redis entry:
-the same for the baseline, but for a server that sends a window only when the next reading arrives it
-also counts that wait). It also reports events lost (every id in
+Per step it reports publish-to-receive latency p50/p99/max: the arrival time minus the
+milliseconds of the event id's Redis stream entry (``<unix ms>-<seq>``), i.e. the time since the
+publisher's ``XADD`` of the reading the event carries; both publishers ``XADD`` every reading, and
+the baseline's ``sse.publish`` follows its ``XADD`` at once. ``p99ts`` is DESIGN.md's delivery
+latency, ``arrival - (ts + interval_s)``, for reference only: Gridlight's replay stamps the reading
+it publishes at wall-clock second ``T`` with ``ts = T`` and sends the 1 s window at once, so it may be
+negative, while the baseline's publisher stamps it ``T - 1``. It also reports events lost (every id in
 the household's Redis stream published during the window that a client did not receive, summed
-over clients), duplicates, clients held / failed / dropped, the gunicorn master's and workers'
+over clients whose stream delivered a reading before the window opened; a client whose first
+reading came later is counted as ``late`` and fails the step), duplicates, clients held (connected
+at the end) / failed (never streamed) / dropped (by the server, then resumed), the gunicorn master's and workers'
 RSS (peak over the hold) and the CPU used by server, Redis, publisher and clients (in cores; on a
 2-core machine a client share near 1.0 per process would make the clients the limit).
 
@@ -303,7 +307,7 @@ class StepResult:
     p50_ms: float = math.nan
     p99_ms: float = math.nan
     max_ms: float = math.nan
-    p99_id_ms: float = math.nan
+    p99_ts_ms: float = math.nan
     server_rss_mb: float = 0.0
     redis_rss_mb: float = 0.0
     server_cpu: float = 0.0
@@ -557,7 +561,7 @@ def run_step(
     counted_s = time.time() - t0  # events are counted from the mark until the report
     hist_pub = merge_hist(reports, "hist_pub")
     hist_ts = merge_hist(reports, "hist_ts")
-    hist = hist_ts or hist_pub
+    hist = hist_pub or hist_ts
     n_expected = sum(len(v) for v in expected.values())
     return StepResult(
         system=system.name,
@@ -577,7 +581,7 @@ def run_step(
         p50_ms=percentile_ms(hist, 50),
         p99_ms=percentile_ms(hist, 99),
         max_ms=float(max(hist)) if hist else math.nan,
-        p99_id_ms=percentile_ms(hist_pub, 99),
+        p99_ts_ms=percentile_ms(hist_ts, 99),
         server_rss_mb=peak_rss,
         redis_rss_mb=peak_redis,
         server_cpu=(cpu1[0] - cpu0[0]) / hold,
@@ -606,7 +610,7 @@ def run_step(
 
 HEADER = (
     f"{'system':<9} {'clients':>7} {'held':>6} {'fail':>5} {'late':>4} {'drop':>4} {'ev/s':>6} "
-    f"{'p50ms':>5} {'p99ms':>5} {'maxms':>5} {'p99id':>5} {'lost':>5} {'dup':>3} "
+    f"{'p50ms':>5} {'p99ms':>5} {'maxms':>5} {'p99ts':>5} {'lost':>5} {'dup':>3} "
     f"{'rssMB':>5} {'rdsMB':>5} {'srvCPU':>6} {'rdsCPU':>6} {'cliCPU':>9} {'othCPU':>6} "
     f"{'ramp_s':>6} split"
 )
@@ -617,7 +621,7 @@ def format_row(r: StepResult) -> str:
     rate = r.events / r.counted_s if r.counted_s else 0.0
     row = (
         f"{r.system:<9} {r.clients:>7} {r.held:>6} {r.failed:>5} {r.late:>4} {r.drops:>4} "
-        f"{rate:>6.0f} {r.p50_ms:>5.0f} {r.p99_ms:>5.0f} {r.max_ms:>5.0f} {r.p99_id_ms:>5.0f} "
+        f"{rate:>6.0f} {r.p50_ms:>5.0f} {r.p99_ms:>5.0f} {r.max_ms:>5.0f} {r.p99_ts_ms:>5.0f} "
         f"{r.lost:>5} {r.duplicates:>3} {r.server_rss_mb:>5.0f} {r.redis_rss_mb:>5.0f} "
         f"{r.server_cpu:>6.2f} {r.redis_cpu:>6.2f} {cli:>9} {r.other_cpu:>6.2f} {r.ramp_s:>6.1f} "
         f"{r.split}"

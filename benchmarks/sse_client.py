@@ -22,7 +22,8 @@ times). Latency is measured two ways, in whole milliseconds:
 
 * ``pub``: arrival time minus the publish time encoded in a Redis stream entry id
   (``<unix ms>-<seq>``), i.e. publish-to-receive;
-* ``ts``: arrival time minus ``ts + interval_s`` from the event's data (DESIGN.md's definition).
+* ``ts``: arrival time minus ``ts + interval_s`` from the event's data (DESIGN.md's definition;
+  negative when a server sends a window before its end, down to -5 s).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from datetime import datetime
 __all__ = ["ConnectionPool", "SSEConnection", "main", "raise_fd_limit"]
 
 MAX_LATENCY_MS = 60_000  # histogram range; slower events land in the last bin
+TS_OFFSET_MS = 5_000  # the ts-based latency may be negative (a window sent before its end)
 MAX_HEAD_BYTES = 65_536
 MAX_RECONNECTS = 10  # per connection, over its life
 HEADERS_TIMEOUT_S = 20.0
@@ -77,7 +79,7 @@ class ConnectionPool:
     def reset_window(self) -> None:
         self.mark_time = time.time()
         self.hist_pub = [0] * (MAX_LATENCY_MS + 1)
-        self.hist_ts = [0] * (MAX_LATENCY_MS + 1)
+        self.hist_ts = [0] * (TS_OFFSET_MS + MAX_LATENCY_MS + 1)
         self.events = 0
         self.other_events = 0
         self.duplicates = 0
@@ -171,7 +173,7 @@ class ConnectionPool:
             "reconnects": self.reconnects,
             "bytes": self.bytes_received,
             "hist_pub": {i: c for i, c in enumerate(self.hist_pub) if c},
-            "hist_ts": {i: c for i, c in enumerate(self.hist_ts) if c},
+            "hist_ts": {i - TS_OFFSET_MS: c for i, c in enumerate(self.hist_ts) if c},
             "cpu_s": cpu.user + cpu.system,
         }
 
@@ -419,8 +421,8 @@ class SSEConnection(asyncio.Protocol):
         if at >= 0:
             epoch = pool.ts_epoch(block[at + 6 : block.find(b'"', at + 6)])
             if epoch is not None:
-                ms = int((now - epoch - self.interval_s) * 1000.0)
-                pool.hist_ts[min(max(ms, 0), MAX_LATENCY_MS)] += 1
+                ms = round((now - epoch - self.interval_s) * 1000.0) + TS_OFFSET_MS
+                pool.hist_ts[min(max(ms, 0), TS_OFFSET_MS + MAX_LATENCY_MS)] += 1
 
 
 async def _serve_commands(pool: ConnectionPool) -> None:
