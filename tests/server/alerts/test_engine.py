@@ -1,0 +1,79 @@
+"""The evaluator end to end: readings → broker → hub → rules → log → signed webhook."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from server.alerts.channels import sign
+from server.alerts.rules import SPIKE_MESSAGE
+from server.alerts.settings import default_settings, merge
+from server.windows import format_ts
+from tests.server.alerts.conftest import ENGINE_INTERVAL_S
+from tests.server.alerts.servers import webhook_receiver
+
+SECRET = "whsec-0123456789abcdef"
+
+
+def wait_for(predicate, timeout_s: float = 30.0, what: str = "condition") -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.01)
+
+
+def publish(broker, start_s: int, windows: list[float]) -> None:  # noqa: ANN001
+    """One reading per second at each window's Overall power, then one that closes the last."""
+    for i, overall_kw in enumerate([*windows, windows[-1]]):
+        seconds = ENGINE_INTERVAL_S if i < len(windows) else 1
+        for s in range(seconds):
+            ts = start_s + i * ENGINE_INTERVAL_S + s
+            broker.publish(
+                "A",
+                {
+                    "ts": format_ts(ts),
+                    "power_kw": {"AC": 0.0, "Geyser": 0.0, "Overall": overall_kw},
+                },
+            )
+
+
+def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_app):  # noqa: ANN001
+    with webhook_receiver() as hook:
+        app = make_engine_app()
+        ext = app.extensions["alerts"]
+        doc = merge(
+            default_settings("Asia/Kolkata", ("AC", "Geyser", "Overall")),
+            {
+                "rules": {"level": {"enabled": False}},
+                "channels": {
+                    "push": {"enabled": False},
+                    "webhook": {"enabled": True, "url": hook.url + "/g", "secret": SECRET},
+                },
+            },
+        )
+        ext.settings.put("A", doc)
+        engine = ext.engine
+        wait_for(
+            lambda: "A" in engine.followers and engine.gridlight.hub.channels_of("A"),
+            what="the follower of A",
+        )
+        now = int(time.time()) + 600
+        start = now - now % ENGINE_INTERVAL_S
+        publish(engine.gridlight.broker, start, [0.3, 0.3, 20.0, 25.0, 0.3, 0.3, 0.3])
+        wait_for(lambda: len(ext.log.page("A")[0]) >= 2, what="alert and recovery")
+        wait_for(lambda: len(hook.requests) >= 2, what="alert and recovery webhooks")
+        alerts, _ = ext.log.page("A")
+        assert [(a["rule"], a["kind"]) for a in alerts] == [
+            ("spike", "recovery"),
+            ("spike", "alert"),
+        ]
+        spike = alerts[1]
+        assert spike["message"] == SPIKE_MESSAGE
+        assert spike["ts"] == format_ts(start + 3 * ENGINE_INTERVAL_S)
+        assert spike["values"]["power_kw"] == 20.0
+        wait_for(lambda: len(ext.log.attempts(spike["id"])) == 1, what="the delivery record")
+        assert [d.status for d in ext.log.attempts(spike["id"])] == ["sent"]
+        first = hook.requests[0]
+        assert first["headers"]["X-Gridlight-Signature"] == sign(SECRET, first["body"])
+        assert json.loads(first["body"])["alert"]["rule"] == "spike"
