@@ -2,9 +2,9 @@
 
 Statistics come from :mod:`server.stats` (pure) through its persistent
 :class:`~server.stats.StatsCache` under ``STATS_CACHE_DIR``, which shares one computation among
-concurrent requests for the same key. The computation (distribution fits take seconds) and the
-first read of a dataset run through ``runner``: under gunicorn's gevent worker the hub's native
-thread pool, so request greenlets keep being served meanwhile.
+concurrent requests for the same key. The computation (distribution fits take seconds) runs
+through ``runner``: under gunicorn's gevent worker a native thread, so request greenlets keep
+being served meanwhile.
 """
 
 from __future__ import annotations
@@ -30,18 +30,30 @@ def _inline(fn: Callable[[], T]) -> T:
 
 
 def default_runner() -> Runner:
-    """gevent's native thread pool when threads are monkey-patched (gunicorn -k gevent), else
-    a direct call."""
+    """Under gunicorn's gevent worker (threads monkey-patched): a dedicated one-thread native pool,
+    so fits never block request greenlets and never run two at a time on the worker's cores;
+    else a direct call.
+
+    tqdm (used by fitter, even with progress off) starts a monitor thread from inside the fit;
+    under gevent that thread becomes a greenlet on the pool thread's hub and later fits hang on
+    it, so the monitor is turned off (``tqdm.monitor_interval = 0``, tqdm's documented switch).
+    """
     from gevent import monkey
 
-    if monkey.is_module_patched("threading"):
-        import gevent
+    if not monkey.is_module_patched("threading"):
+        return _inline
+    from gevent.threadpool import ThreadPool
+    from tqdm import tqdm
 
-        def run_in_pool(fn: Callable[[], T]) -> T:
-            return gevent.get_hub().threadpool.apply(fn)
+    tqdm.monitor_interval = 0
+    pool: list[ThreadPool] = []
 
-        return run_in_pool
-    return _inline
+    def run_in_pool(fn: Callable[[], T]) -> T:
+        if not pool:
+            pool.append(ThreadPool(1))
+        return pool[0].apply(fn)
+
+    return run_in_pool
 
 
 class QuickStats:
@@ -51,7 +63,8 @@ class QuickStats:
         self.cache = StatsCache(Path(cache_dir), run=runner)
 
     def get(self, household: str, interval_s: int, *, by_hour: bool = False) -> HouseholdStats:
-        dataset = self.runner(lambda: self.households.dataset(household))
+        # read here, not in the pool: Households' lock is a gevent lock bound to this thread
+        dataset = self.households.dataset(household)
         try:
             return household_stats(
                 dataset, household, interval_s, by_hour=by_hour, cache=self.cache
@@ -66,7 +79,7 @@ class QuickStats:
         """Precompute the common intervals of ``households`` (called from a background thread)."""
         for household in households:
             try:
-                dataset = self.runner(lambda h=household: self.households.dataset(h))
+                dataset = self.households.dataset(household)
                 self.cache.precompute(dataset, [household], should_stop=should_stop)
             except Exception as err:  # warming is best effort; requests compute on demand
                 log.warning("could not warm statistics of %s: %s", household, err)
