@@ -1,6 +1,7 @@
 """End to end, served for real: ``python -m generator replay --to mqtt://`` → mosquitto →
-``python -m server run`` (embedded default: gunicorn, one gevent worker running the MQTT
-subscriber) → an SSE client receives the replayed values with the right averages and levels."""
+``python -m server run`` → an SSE client receives the replayed values with the right averages
+and levels. Embedded default: gunicorn with one gevent worker running the MQTT subscriber. With
+Redis: two workers and the dedicated ``python -m server ingest`` process, the only subscriber."""
 
 from __future__ import annotations
 
@@ -39,6 +40,51 @@ def expected_window(meter: Meter, start_s: int) -> dict[str, float | None]:
     return out
 
 
+def replay_command(dataset_dir, url: str, start_s: int) -> list[str]:  # noqa: ANN001
+    return [
+        sys.executable,
+        "-m",
+        "generator",
+        "replay",
+        "--dataset",
+        str(dataset_dir),
+        "--households",
+        "A",
+        "--to",
+        url,
+        "--speed",
+        str(SPEED),
+        "--start",
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_s)),
+        "--duration-s",
+        str(DURATION_S),
+        "--faulty",
+    ]
+
+
+def check_events(events: list[dict], start_s: int, dataset, stats_cache_dir) -> None:  # noqa: ANN001
+    meter = Meter(dataset, "A", faulty=True)
+    stats = StatsCache(stats_cache_dir).for_dataset(dataset, "A", INTERVAL)
+    starts = [
+        int(time.mktime(time.strptime(e["ts"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
+        for e in events
+    ]
+    assert starts == list(range(start_s, start_s + len(events) * INTERVAL, INTERVAL))
+    for event, window_s in zip(events, starts, strict=True):
+        assert "index" not in event  # a live household's event
+        want = expected_window(meter, window_s)
+        for channel in CHANNELS:
+            assert_allclose(event["power_kw"][channel], want[channel], atol=1e-6)
+        levels = classify(stats, want)
+        assert event["level"] == levels and event["worst"] == worst(levels)
+
+
+def ingest_messages(base: str) -> float:
+    metrics = requests.get(f"{base}/metrics", timeout=5).text
+    line = next(x for x in metrics.splitlines() if x.startswith("gridlight_ingest_mqtt_messages"))
+    return float(line.split()[1])
+
+
 def test_replay_over_mqtt_reaches_sse_clients(
     processes: Processes,  # noqa: F811
     mosquitto_server,  # noqa: ANN001
@@ -56,27 +102,8 @@ def test_replay_over_mqtt_reaches_sse_clients(
     assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
     client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
     start_s = (int(time.time()) // INTERVAL + 1) * INTERVAL
-    start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(start_s))
     replay = processes.start(
-        [
-            sys.executable,
-            "-m",
-            "generator",
-            "replay",
-            "--dataset",
-            str(server_data_dir / "demo"),
-            "--households",
-            "A",
-            "--to",
-            mosquitto_server.url,
-            "--speed",
-            str(SPEED),
-            "--start",
-            start,
-            "--duration-s",
-            str(DURATION_S),
-            "--faulty",
-        ],
+        replay_command(server_data_dir / "demo", mosquitto_server.url, start_s),
         env,
         tmp_path / "replay.log",
     )
@@ -85,23 +112,9 @@ def test_replay_over_mqtt_reaches_sse_clients(
     finally:
         client.close()
     assert replay.wait(timeout=30) == 0, (tmp_path / "replay.log").read_text()[-2000:]
+    check_events(events, start_s, dataset, stats_cache_dir)
+    assert ingest_messages(base) >= DURATION_S - 5
     meter = Meter(dataset, "A", faulty=True)
-    stats = StatsCache(stats_cache_dir).for_dataset(dataset, "A", INTERVAL)
-    starts = [
-        int(time.mktime(time.strptime(e["ts"], "%Y-%m-%dT%H:%M:%SZ")) - time.timezone)
-        for e in events
-    ]
-    assert starts == list(range(start_s, start_s + len(events) * INTERVAL, INTERVAL))
-    for event, window_s in zip(events, starts, strict=True):
-        assert "index" not in event  # a live household's event
-        want = expected_window(meter, window_s)
-        for channel in CHANNELS:
-            assert_allclose(event["power_kw"][channel], want[channel], atol=1e-6)
-        levels = classify(stats, want)
-        assert event["level"] == levels and event["worst"] == worst(levels)
-    metrics = requests.get(f"{base}/metrics", timeout=5).text
-    line = next(x for x in metrics.splitlines() if x.startswith("gridlight_ingest_mqtt_messages"))
-    assert float(line.split()[1]) >= DURATION_S - 5
     key = KeyStore(connect(db_path(server_data_dir))).create_key("A")
     history = requests.get(
         f"{base}/api/v1/households/A/readings",
@@ -117,3 +130,69 @@ def test_replay_over_mqtt_reaches_sse_clients(
             assert (got is None) == (want[channel] is None), (second, channel)
             if got is not None:
                 assert_allclose(got, want[channel], atol=1e-6)
+
+
+def test_with_redis_one_ingest_process_feeds_every_worker(
+    processes: Processes,  # noqa: F811
+    mosquitto_server,  # noqa: ANN001
+    redis_server,  # noqa: ANN001
+    server_data_dir,  # noqa: ANN001
+    stats_cache_dir,  # noqa: ANN001
+    dataset,  # noqa: ANN001
+    tmp_path,  # noqa: ANN001
+) -> None:
+    KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
+    port = free_port()
+    env = server_env(
+        server_data_dir,
+        stats_cache_dir,
+        port,
+        MQTT_URL=mosquitto_server.url,
+        REDIS_URL=redis_server.url,
+        WEB_CONCURRENCY="2",
+    )
+    web = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "web.log")
+    base = f"http://127.0.0.1:{port}"
+    workers: set[int] = set()
+
+    def both_workers() -> bool:
+        if web.poll() is not None:
+            return True
+        if health(base) == 200:
+            workers.add(requests.get(f"{base}/healthz", timeout=5).json()["worker"])
+        return len(workers) == 2
+
+    wait_until(both_workers, 60, "both workers")
+    assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
+    clients = {}
+    for _ in range(40):  # one client on each worker
+        client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+        pid = client.headers["X-Gridlight-Worker"]
+        if pid in clients:
+            client.close()
+        else:
+            clients[pid] = client
+        if len(clients) == 2:
+            break
+    assert len(clients) == 2
+    start_s = (int(time.time()) // INTERVAL + 1) * INTERVAL
+    replay = processes.start(
+        replay_command(server_data_dir / "demo", mosquitto_server.url, start_s),
+        env,
+        tmp_path / "replay.log",
+    )
+    try:
+        streams = [
+            [e.json() for e in c.events(DURATION_S // INTERVAL - 2, timeout_s=60)]
+            for c in clients.values()
+        ]
+    finally:
+        for c in clients.values():
+            c.close()
+    assert replay.wait(timeout=30) == 0, (tmp_path / "replay.log").read_text()[-2000:]
+    assert streams[0] == streams[1]
+    check_events(streams[0], start_s, dataset, stats_cache_dir)
+    # the ingest process's counters reach /metrics (shared metrics directory); each message was
+    # received once: one subscriber per deployment, none in the workers
+    wait_until(lambda: ingest_messages(base) >= DURATION_S, 10, "the ingest process's counters")
+    assert ingest_messages(base) == DURATION_S
