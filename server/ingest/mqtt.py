@@ -47,6 +47,8 @@ __all__ = ["BrokerAddress", "MqttIngest", "parse_mqtt_url", "parse_topic"]
 log = logging.getLogger(__name__)
 
 PREFIX = "gridlight"
+#: Readings one ``…/readings`` message may carry (a list), as for one HTTP request.
+MAX_READINGS_PER_MESSAGE = 10_000
 
 
 class IngestError(ValueError):
@@ -121,6 +123,10 @@ def decode(
     if isinstance(body, dict):
         return household, [body]
     if isinstance(body, list) and body:
+        if len(body) > MAX_READINGS_PER_MESSAGE:
+            raise IngestError(
+                f"{len(body)} readings in one message; at most {MAX_READINGS_PER_MESSAGE}"
+            )
         return household, body
     raise IngestError(
         f"payload of {topic} must be a JSON object {{ts, power_kw}} or a list of them"

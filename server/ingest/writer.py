@@ -255,6 +255,15 @@ class BatchWriter:
                 if self._stopped.wait(backoff_s):
                     return  # not acknowledged: the MQTT broker redelivers them
                 backoff_s = min(backoff_s * 2, self.max_backoff_s)
+            except Exception as err:  # a bug: keep the rows as a dead letter, keep ingesting
+                log.exception(
+                    "ingest write failed; keeping %d readings as a dead letter", len(rows)
+                )
+                payload = "\n".join(repr(r) for r in rows[:50])
+                self.ingestor.reject(
+                    "mqtt", None, f"internal error while storing: {err}", payload, len(rows)
+                )
+                break
         for item in items:
             if item.done is not None:
                 try:

@@ -95,3 +95,34 @@ def test_retention_is_claimed_once_per_period(tmp_path) -> None:  # noqa: ANN001
     conn = connect(path)
     assert not claim(conn, "retention", now + 3599, 3600)
     assert claim(conn, "retention", now + 3600, 3600)
+
+
+class BuggyIngestor(FlakyIngestor):
+    """Raises a non-database error for the first batch (a bug), then works."""
+
+    def __init__(self) -> None:
+        super().__init__(failures=0)
+        self.rejected: list[tuple[str, int]] = []
+        self.broken = True
+
+    def write(self, rows: list[Reading]) -> WriteResult:
+        if self.broken:
+            self.broken = False
+            raise ValueError("unexpected")
+        return super().write(rows)
+
+    def reject(self, source, household, reason, payload, n=1) -> None:  # noqa: ANN001
+        self.rejected.append((reason, n))
+
+
+def test_a_bug_in_one_batch_does_not_stop_the_writer() -> None:
+    ingestor = BuggyIngestor()
+    writer = BatchWriter(ingestor, max_rows=1, max_delay_s=0.01)  # type: ignore[arg-type]
+    acked = threading.Event()
+    writer.submit([Reading("L1", "Overall", 1, 1.0)])
+    writer.submit([Reading("L1", "Overall", 2, 1.0)], acked.set)
+    writer.start()
+    assert acked.wait(10)
+    writer.stop()
+    assert ingestor.rejected == [("internal error while storing: unexpected", 1)]
+    assert ingestor.batches == [[Reading("L1", "Overall", 2, 1.0)]]
