@@ -87,11 +87,11 @@ class Gridlight:
 
     def start_embedded_replay(self, dataset_dir: Path, households: list[str], speed: float) -> None:
         """Replay the demo households into the in-process broker, in a thread of this worker."""
-        from generator.dataset import DatasetError, read_dataset
+        from generator.dataset import DatasetError
         from generator.replay import replay
 
         try:
-            dataset = read_dataset(dataset_dir)
+            dataset = self.households.dataset_at(dataset_dir)
         except DatasetError as err:
             log.error("no embedded replay: %s (run `python -m generator demo`)", err)
             return

@@ -122,6 +122,12 @@ class Households:
         if path is None:
             assert self.live is not None
             return self.live.history(household)
+        return self.dataset_at(path)
+
+    def dataset_at(self, path: str | Path) -> Dataset:
+        """The dataset in directory ``path``, read once and shared (the embedded replay and the
+        API use the same tables)."""
+        path = Path(path)
         with self._lock:
             found = self._datasets.get(path)
         if found is None:
