@@ -133,6 +133,7 @@ def _catch_up(hub: Hub, channel: Channel, after: EventKey, sent: list[EventKey])
         if len(entries) < CATCH_UP_BATCH:
             return
         cursor = entries[-1][0]
+        time.sleep(0)  # under gevent: let other clients run between batches of a long catch-up
 
 
 def live_stream(
