@@ -6,11 +6,13 @@
 * ``bind`` 0.0.0.0:$PORT (5000). Workers: ``$WEB_CONCURRENCY``, default 2 with ``REDIS_URL``;
   without Redis the broker lives in the worker's memory, so exactly one worker.
 * Workers share a metrics directory so ``/metrics`` sums them (``GRIDLIGHT_METRICS_DIR``).
+* The soft open-files limit is raised to the hard one (one socket per SSE client).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -40,6 +42,22 @@ errorlog = "-"
 loglevel = os.environ.get("GRIDLIGHT_LOG_LEVEL", "info")
 
 _created_metrics_dir: str | None = None
+
+
+def _raise_fd_limit() -> None:
+    """Each SSE client holds a socket: lift the soft open-files limit to the hard one (many
+    hosts default to 1024, which would cap a worker at about a thousand clients)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, worker_connections + 1024)
+    if soft == resource.RLIM_INFINITY or soft >= target:
+        return
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as err:
+        print(f"gunicorn.conf: cannot raise the open-files limit: {err}", file=sys.stderr)
+
+
+_raise_fd_limit()
 
 
 def on_starting(server):  # noqa: ANN001, ANN201
