@@ -58,6 +58,12 @@ def _speed(text: str) -> float:
     return value
 
 
+def _mqtt_url(text: str) -> str:
+    if urlsplit(text).scheme not in ("mqtt", "mqtts"):
+        raise argparse.ArgumentTypeError(f"invalid --mqtt {text!r}: expected mqtt://host:port")
+    return text
+
+
 def _start(text: str) -> float:
     try:
         parsed = datetime.fromisoformat(text)
@@ -114,11 +120,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument(
         "--households", nargs="+", metavar="H", help="households to replay (default: all)"
     )
-    parser.add_argument(
-        "--to",
-        required=True,
-        metavar="URL",
-        help="sink: redis://host:port/db, mqtt://host:port or stdout:",
+    sink = parser.add_mutually_exclusive_group(required=True)
+    sink.add_argument(
+        "--to", metavar="URL", help="sink: redis://host:port/db, mqtt://host:port or stdout:"
+    )
+    sink.add_argument(
+        "--mqtt", metavar="URL", type=_mqtt_url, dest="to", help="same as --to mqtt://host:port"
     )
     parser.add_argument(
         "--speed", type=_speed, default=1.0, help="virtual seconds per real second (default 1)"
