@@ -16,7 +16,14 @@ from server.alerts.rules import SPIKE_MESSAGE, Alert
 from server.alerts.settings import default_settings, merge
 from server.alerts.store import AlertLog
 from server.storage import connect
-from tests.server.alerts.servers import SID, TOKEN, SmtpServer, twilio, webhook_receiver
+from tests.server.alerts.servers import (
+    SID,
+    TOKEN,
+    SmtpServer,
+    self_signed,
+    twilio,
+    webhook_receiver,
+)
 from tests.widget_api.fcm_server import FakeFcmServer
 from widget_api.devices import DeviceStore
 from widget_api.fcm import FcmClient
@@ -72,6 +79,35 @@ def test_email_over_smtp_with_login(alert_log: AlertLog):
         (attempt,) = alert_log.attempts(alert_id)
         assert attempt.status == "failed"
         assert "SMTP login refused: 535" in attempt.error
+
+
+def test_email_with_starttls_and_a_password_from_a_file(alert_log: AlertLog, tmp_path: Path):
+    from server.alerts import secret
+
+    ca_file, server_tls = self_signed(tmp_path)
+    (tmp_path / "smtp-password").write_text("s3cret\n")
+    cfg = {"SMTP_PASSWORD": None, "SMTP_PASSWORD_FILE": str(tmp_path / "smtp-password")}
+    with SmtpServer(server_tls) as smtp:
+        email = EmailChannel(
+            "127.0.0.1",
+            smtp.port,
+            "alerts@gridlight.test",
+            username="alerts",
+            password=secret(cfg, "SMTP_PASSWORD"),
+            starttls=True,
+            ca_file=str(ca_file),
+        )
+        dispatcher = Dispatcher(alert_log, {"email": email}, backoff_s=0.01)
+        doc = settings(email={"enabled": True, "to": ["owner@example.org"]})
+        alert_id = run(dispatcher, alert_log, doc)
+        assert [a.status for a in alert_log.attempts(alert_id)] == ["sent"]
+        assert len(smtp.messages) == 1
+
+        plain = EmailChannel("127.0.0.1", smtp.port, "alerts@gridlight.test")
+        dispatcher = Dispatcher(alert_log, {"email": plain}, backoff_s=0.01)
+        alert_id = run(dispatcher, alert_log, doc)  # the server requires STARTTLS first
+        assert alert_log.attempts(alert_id)[0].error.startswith("SMTP 530")
+        assert len(smtp.messages) == 1
 
 
 def test_sms_through_the_twilio_messages_api(alert_log: AlertLog):

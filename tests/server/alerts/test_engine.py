@@ -77,3 +77,16 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
         first = hook.requests[0]
         assert first["headers"]["X-Gridlight-Signature"] == sign(SECRET, first["body"])
         assert json.loads(first["body"])["alert"]["rule"] == "spike"
+
+
+def test_one_evaluator_per_deployment(make_engine_app, redis_server):  # noqa: ANN001
+    first = make_engine_app(REDIS_URL=redis_server.url, ALERTS_LEASE_TTL_S=1.0)
+    second = make_engine_app(REDIS_URL=redis_server.url, ALERTS_LEASE_TTL_S=1.0)
+    engines = [app.extensions["alerts"].engine for app in (first, second)]
+    wait_for(lambda: any(e.followers for e in engines), what="one evaluator following A")
+    leaders = [e for e in engines if e.leader]
+    assert len(leaders) == 1
+    other = next(e for e in engines if e is not leaders[0])
+    assert other.followers == {}
+    leaders[0].stop()  # releases the lease: the other worker takes over
+    wait_for(lambda: other.leader and "A" in other.followers, what="the takeover")
