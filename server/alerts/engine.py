@@ -3,6 +3,8 @@
 ::
 
     hub channel (household, ALERTS_INTERVAL_S, "alert-window") ──► Follower (one per household)
+        levels: the quick statistics at that interval (as the widget's); spike baselines: hourly
+        empirical statistics of the same history (:meth:`AlertEngine.baseline_stats`)
         HouseholdRules ──► AlertLog.add ──► Dispatcher (push / email / SMS / webhook, each alone)
 
 One evaluator per deployment, elected exactly like the widget's push sender
@@ -28,7 +30,7 @@ from server.alerts.dispatch import Dispatcher, notice_of
 from server.alerts.rules import Alert, HouseholdRules, Observation, hourly_baseline
 from server.alerts.settings import SettingsStore, default_settings, rule_settings
 from server.alerts.store import AlertLog
-from server.stats import classify
+from server.stats import HouseholdStats, classify, compute_stats
 from server.windows import Window, format_ts
 
 __all__ = ["FORMAT", "AlertEngine", "Follower"]
@@ -55,7 +57,7 @@ class Follower:
         stats = hourly = None
         try:
             stats = gl.stats.get(self.household, interval_s)
-            hourly = gl.stats.get(self.household, interval_s, by_hour=True)
+            hourly = self.engine.baseline_stats(self.household, interval_s)
         except Exception as err:  # e.g. a live household without enough history yet
             log.warning("alerts of %s without statistics (offline rule only): %s", info.id, err)
         channels = tuple(info.channels)
@@ -147,7 +149,31 @@ class AlertEngine:
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._docs: dict[str, dict] = {}
+        self._baselines: dict[tuple, HouseholdStats] = {}
         self.control = threading.Thread(target=self._control, name="alerts-control", daemon=True)
+
+    def baseline_stats(self, household: str, interval_s: int) -> HouseholdStats:
+        """Hourly statistics for the spike baselines: empirical quantiles by hour (no fits, so a
+        second or two per household, off the request greenlets), cached per dataset version."""
+        gl = self.gridlight
+        dataset = gl.stats.runner(lambda: gl.households.dataset(household))
+        key = (household, interval_s, dataset.fingerprint)
+        found = self._baselines.get(key)
+        if found is None:
+            info = dataset.household(household)
+            found = gl.stats.runner(
+                lambda: compute_stats(
+                    dataset.frame(household),
+                    interval_s,
+                    timezone=info.timezone,
+                    by_hour=True,
+                    resolution_s=info.resolution_s,
+                    fit=False,
+                )
+            )
+            self._baselines = {k: v for k, v in self._baselines.items() if k[0] != household}
+            self._baselines[key] = found
+        return found
 
     def settings_of(self, household: str) -> dict:
         doc = self.settings.get(household)

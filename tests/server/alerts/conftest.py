@@ -1,5 +1,5 @@
-"""Fixtures of the alert engine tests: household A alone (2 days), its statistics at 5 s (plain
-and by hour) computed once per session, and an app factory with the engine on."""
+"""Fixtures of the alert engine tests: household A alone (2 days), its quick statistics at 5 s
+computed once per session, and an app factory with the engine on."""
 
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ def alerts_stats_dir(tmp_path_factory: pytest.TempPathFactory, alerts_dataset_di
     path = tmp_path_factory.mktemp("alerts-stats")
     cache = StatsCache(path)
     dataset = read_dataset(alerts_dataset_dir)
-    for by_hour in (False, True):
-        cache.for_dataset(dataset, "A", ENGINE_INTERVAL_S, by_hour=by_hour)
+    cache.for_dataset(dataset, "A", ENGINE_INTERVAL_S)
     return path
 
 
