@@ -122,39 +122,60 @@ class ReadingStore:
         Within the batch the first reading of a key wins. Non-finite values must have been
         rejected by the caller; ``None`` stores an unavailable reading.
         """
-        rows = []
-        for seq, r in enumerate(readings):
+        batch = []
+        for r in readings:
             value = r.power_kw
             if value is not None and not math.isfinite(value):
                 raise ValueError(
                     f"power_kw {value!r} for {r.household}/{r.channel} at {r.ts_s} is not finite"
                 )
-            rows.append((r.household, r.channel, int(r.ts_s), value, seq))
-        if not rows:
+            batch.append(Reading(r.household, r.channel, int(r.ts_s), value))
+        if not batch:
             return WriteResult(0, 0)
         c = self.conn
         with self._lock:
             c.execute("BEGIN IMMEDIATE")
             try:
-                c.executemany("INSERT INTO staged VALUES (?, ?, ?, ?, ?)", rows)
-                # In batch order, so the first of a key within the batch wins; OR IGNORE skips
-                # what is stored already, and RETURNING yields exactly the rows inserted.
-                stored = tuple(
-                    Reading(*row)
-                    for row in c.execute(
-                        "INSERT OR IGNORE INTO readings (household, channel, ts_s, power_kw)"
-                        " SELECT household, channel, ts_s, power_kw FROM staged WHERE true"
-                        " ORDER BY seq RETURNING household, channel, ts_s, power_kw"
-                    ).fetchall()
-                )
-                accepted = len(stored)
+                stored = self._insert_new(batch)
                 c.executemany(ROLLUP_UPSERT, _minute_rollups(stored))
-                c.execute("DELETE FROM staged")
                 c.execute("COMMIT")
             except BaseException:
                 c.execute("ROLLBACK")
                 raise
-        return WriteResult(accepted=accepted, duplicates=len(rows) - accepted, stored=stored)
+        accepted = len(stored)
+        return WriteResult(accepted=accepted, duplicates=len(batch) - accepted, stored=stored)
+
+    def _insert_new(self, batch: list[Reading]) -> tuple[Reading, ...]:
+        """Insert the readings not stored yet (the first of a key within the batch wins) and
+        return them, in batch order. Inside the caller's transaction.
+
+        Fast path, the usual case: plain ``INSERT OR IGNORE``; if every row was inserted they
+        are all new. Otherwise (a redelivery, a retried request) undo it and stage the batch in a
+        temporary table, so ``INSERT … SELECT … RETURNING`` yields exactly the rows inserted.
+        """
+        c = self.conn
+        c.execute("SAVEPOINT fast")
+        before = c.total_changes
+        c.executemany("INSERT OR IGNORE INTO readings VALUES (?, ?, ?, ?)", batch)
+        if c.total_changes - before == len(batch):
+            c.execute("RELEASE fast")
+            return tuple(batch)
+        c.execute("ROLLBACK TO fast")
+        c.execute("RELEASE fast")
+        c.executemany(
+            "INSERT INTO staged VALUES (?, ?, ?, ?, ?)",
+            [(*r, seq) for seq, r in enumerate(batch)],
+        )
+        stored = tuple(
+            Reading(*row)
+            for row in c.execute(
+                "INSERT OR IGNORE INTO readings (household, channel, ts_s, power_kw)"
+                " SELECT household, channel, ts_s, power_kw FROM staged WHERE true"
+                " ORDER BY seq RETURNING household, channel, ts_s, power_kw"
+            ).fetchall()
+        )
+        c.execute("DELETE FROM staged")
+        return stored
 
     def enforce_retention(self, now_s: float) -> tuple[int, int]:
         """Delete raw readings and rollups older than their retention; return both counts."""
