@@ -1,9 +1,10 @@
 """Raw readings, 1-minute rollups, retention and range queries, in SQLite.
 
-Writes are batched: one transaction stages a whole batch in a temporary table, inserts what is
-not stored yet (ingest is idempotent: a reading is identified by household, channel and second)
-and folds exactly those rows into the 1-minute rollups (sum, min, max, count, missing). So ingest
-costs one transaction per batch, not one per reading.
+Writes are batched: one transaction inserts what is not stored yet (ingest is idempotent: a
+reading is identified by household, channel and second; a batch with a duplicate is staged in a
+temporary table to find which rows are new) and folds exactly those rows into the 1-minute
+rollups (sum, min, max, count, missing). So ingest costs one transaction per batch, not one per
+reading.
 
 Queries return pandas frames indexed by UTC timestamp: ``raw`` from the readings table, ``1m``
 from the rollups, ``15m``/``1h`` re-aggregated from the rollups on UTC boundaries and ``1d`` on
