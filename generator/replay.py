@@ -126,6 +126,7 @@ def replay(
     if not math.isfinite(speed) or speed <= 0:
         raise ValueError(f"speed must be a positive number, got {speed!r}")
     meters = [Meter(dataset, h, faulty=faulty) for h in households]
+    del dataset  # the meters hold what they need; a long replay need not keep the tables
     if not meters:
         raise ValueError("no households to replay")
     stats = ReplayStats()
@@ -161,9 +162,11 @@ def replay(
         if stop_s is not None and next_s >= stop_s:
             break
         virtual_now = virtual0 + (clock() - real0) * speed
-        if virtual_now < next_s:
+        # A meter reports a second's average power once that second is over: the reading
+        # for [next_s, next_s + 1) goes out at next_s + 1, as a real meter's would.
+        if virtual_now < next_s + 1:
             flush()
-            sleep(min(max((next_s - virtual_now) / speed, 0.001), 0.5))
+            sleep(min(max((next_s + 1 - virtual_now) / speed, 0.001), 0.5))
             continue
         for meter in meters:
             if len(pending) >= max_pending:

@@ -87,19 +87,22 @@ class Gridlight:
 
     def start_embedded_replay(self, dataset_dir: Path, households: list[str], speed: float) -> None:
         """Replay the demo households into the in-process broker, in a thread of this worker."""
-        from generator.dataset import DatasetError
+        from generator.dataset import DatasetError, read_meta
         from generator.replay import replay
 
         try:
-            dataset = self.households.dataset_at(dataset_dir)
+            read_meta(dataset_dir)
         except DatasetError as err:
             log.error("no embedded replay: %s (run `python -m generator demo`)", err)
             return
 
         def run() -> None:
+            from generator.dataset import read_dataset
+
             try:
+                # read here and handed over: replay() keeps only its meters' arrays
                 replay(
-                    dataset,
+                    read_dataset(dataset_dir),
                     households,
                     self.broker.publish,
                     speed=float(speed),

@@ -125,13 +125,13 @@ class Households:
         return self.dataset_at(path)
 
     def dataset_at(self, path: str | Path) -> Dataset:
-        """The dataset in directory ``path``, read once and shared (the embedded replay and the
-        API use the same tables)."""
+        """The clean tables of the dataset in directory ``path`` (what statistics need), read
+        once and kept; the faulty table is only read for replays (:meth:`replayable`)."""
         path = Path(path)
         with self._lock:
             found = self._datasets.get(path)
         if found is None:
-            found = read_dataset(path)
+            found = read_dataset(path, faulty=False)
             with self._lock:
                 found = self._datasets.setdefault(path, found)
         return found
@@ -145,7 +145,9 @@ class Households:
             raise InvalidParameter(
                 f"household {household!r} is live: it has no dataset to replay (omit start_index)"
             )
-        dataset = self.dataset(household)
+        path = self.dataset_path(household)
+        assert path is not None
+        dataset = read_dataset(path)  # with its faulty table; only the arrays below are kept
         info = dataset.household(household)
         frame = dataset.frame(household, faulty=dataset.faulty is not None)
         index = frame.index

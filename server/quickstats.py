@@ -9,6 +9,7 @@ being served meanwhile.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -76,10 +77,20 @@ class QuickStats:
         return stats_report(self.get(household, interval_s, by_hour=by_hour), household)
 
     def warm(self, households: list[str], should_stop: Callable[[], bool]) -> None:
-        """Precompute the common intervals of ``households`` (called from a background thread)."""
-        for household in households:
+        """Precompute the common intervals of ``households`` (called from a background thread).
+
+        Only one process of a deployment warms at a time (an advisory lock in the cache
+        directory); the others find the results on disk.
+        """
+        self.cache.cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cache.cache_dir / ".warming.lock", "w") as lock:
             try:
-                dataset = self.households.dataset(household)
-                self.cache.precompute(dataset, [household], should_stop=should_stop)
-            except Exception as err:  # warming is best effort; requests compute on demand
-                log.warning("could not warm statistics of %s: %s", household, err)
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                return  # another worker is warming
+            for household in households:
+                try:
+                    dataset = self.households.dataset(household)
+                    self.cache.precompute(dataset, [household], should_stop=should_stop)
+                except Exception as err:  # best effort; requests compute on demand
+                    log.warning("could not warm statistics of %s: %s", household, err)
