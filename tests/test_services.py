@@ -35,15 +35,15 @@ def test_mosquitto_round_trip(mosquitto_server):
     sub.subscribe("gridlight/+/Overall/power", qos=1)
     sub.loop_start()
     try:
-        assert subscribed.wait(10)
+        assert subscribed.wait(30), "no SUBACK from mosquitto within 30 s"
         pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="smoke-pub")
         pub.connect("127.0.0.1", mosquitto_server.port)
         pub.loop_start()
         info = pub.publish("gridlight/A/Overall/power", b"2.31", qos=1)
-        info.wait_for_publish(timeout=10)
+        info.wait_for_publish(timeout=30)
         pub.loop_stop()
         pub.disconnect()
-        assert got.wait(10)
+        assert got.wait(30), "message not delivered within 30 s"
         assert received == [b"2.31"]
     finally:
         sub.loop_stop()
