@@ -230,6 +230,7 @@ class HouseholdReader:
         self.cursor = cursor
         self.down_since: float | None = None
         self.error: str | None = None
+        self.tick_after = 0.0  # no silent-meter closes before this (epoch seconds)
         self.thread = threading.Thread(target=self._run, name=f"reader-{household}", daemon=True)
 
     def _run(self) -> None:
@@ -258,6 +259,9 @@ class HouseholdReader:
                 hub.metrics.add("gridlight_broker_reconnects_total")
                 self.down_since = None
                 self.error = None
+                # publishers kept their readings while the broker was down and are sending
+                # them now: give them a grace period before calling any meter silent
+                self.tick_after = time.time() + hub.grace_s
             backoff_s = hub.min_backoff_s
             channels = hub.channels_of(self.household)
             now = time.time()
@@ -266,8 +270,9 @@ class HouseholdReader:
                 hub.metrics.set_lag(self.household, max(now - parse_id(self.cursor)[0] / 1000, 0))
                 for channel in channels:
                     channel.on_entries(entries)
-            for channel in channels:
-                channel.tick(now, hub.grace_s)
+            if now >= self.tick_after:
+                for channel in channels:
+                    channel.tick(now, hub.grace_s)
             if any(c.idle_since is not None for c in channels):
                 hub.close_idle(self.household)
 
