@@ -1,0 +1,85 @@
+"""A live household end to end in one process: statistics from its stored history, then readings
+POSTed over HTTP reach an SSE client as window averages with levels from those statistics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import requests
+from numpy.testing import assert_allclose
+from werkzeug.serving import make_server
+
+from server.stats import classify
+from tests.server.sse_client import parse_blocks
+from tests.services import free_port
+
+INTERVAL = 5
+
+
+@pytest.fixture
+def served(app) -> Iterator[str]:  # noqa: ANN001
+    port = free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+def test_live_household_stream(app, served, live_key) -> None:  # noqa: ANN001
+    headers = {"Authorization": f"Bearer {live_key}"}
+    url = f"{served}/api/v1/households/L1/readings"
+    app.extensions["gridlight_ingest"].pipeline.live.min_history_s = 600
+    now = int(time.time())
+    rng = np.random.default_rng(5)
+    history = [
+        {
+            "ts": now - 2000 + i,
+            "power_kw": {
+                "AC": float(1.5 * (i % 300 < 120)),
+                "Geyser": float(2.0 * (i % 600 < 60)),
+                "Overall": float(0.3 + rng.gamma(2.0, 0.2)),
+            },
+        }
+        for i in range(1200)
+    ]
+    assert requests.post(url, json={"readings": history}, headers=headers, timeout=30).ok
+    stream = requests.get(
+        f"{served}/api/v1/households/L1/stream?interval={INTERVAL}", stream=True, timeout=30
+    )
+    try:
+        assert stream.status_code == 200
+        lines = iter(stream.raw.readline, b"")
+        blocks = parse_blocks(line.decode().rstrip("\r\n") for line in lines)
+        assert next(blocks).retry is not None  # subscribed: the retry block arrived
+        window = (now // INTERVAL + 2) * INTERVAL  # ahead of the clock, within the allowed 300 s
+        live = [
+            {"ts": window + i, "power_kw": {"AC": 1.5, "Geyser": 0.0, "Overall": 1.0 + i}}
+            for i in range(INTERVAL)
+        ]
+        del live[2]["power_kw"]["Geyser"]
+        live.append({"ts": window + INTERVAL, "power_kw": {"Overall": 9.0}})  # closes the window
+        late = {"ts": window + 2, "power_kw": {"Geyser": 4.0}}  # late, but its window is open
+        again = {"ts": window, "power_kw": {"Overall": 100.0}}  # a duplicate: ignored
+        for batch in (live[:4], [late, again], live[4:]):
+            r = requests.post(url, json={"readings": batch}, headers=headers, timeout=10)
+            assert r.ok, r.text
+        event = next(
+            b.json() for b in blocks if b.event == "reading" and b.json()["ts"] >= _iso(window)
+        )
+    finally:
+        stream.close()
+    assert event["ts"] == _iso(window)
+    assert_allclose(
+        [event["power_kw"][c] for c in ("AC", "Geyser", "Overall")], [1.5, 0.8, 3.0], atol=1e-9
+    )
+    stats = app.extensions["gridlight"].stats.get("L1", INTERVAL)
+    assert event["level"] == classify(stats, event["power_kw"])
+
+
+def _iso(epoch_s: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
