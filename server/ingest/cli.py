@@ -1,4 +1,6 @@
-"""``python -m server ingest``: the dedicated MQTT ingest process (one per deployment).
+"""``python -m server ingest``: the dedicated MQTT ingest process (one per deployment); and
+``python -m server dead-letters [--household H] [--limit N]``, which prints the newest rejected
+payloads with their reasons (one JSON object a line).
 
 Runs when ``MQTT_URL`` and ``REDIS_URL`` are set (``python -m server run`` starts it; Procfile
 ``ingest:``): subscribes with the persistent session, stores readings in SQLite under
@@ -63,6 +65,27 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def dead_letters(args: argparse.Namespace) -> int:
+    import json
+    import os
+    from dataclasses import asdict
+
+    from server.storage import DeadLetters, connect, db_path
+
+    if args.limit <= 0:
+        raise CommandError(f"--limit must be positive, got {args.limit}")
+    data_dir = args.data_dir or os.environ.get("GRIDLIGHT_DATA_DIR", "data")
+    store = DeadLetters(connect(db_path(data_dir)))
+    for letter in store.recent(args.limit, household=args.household):
+        print(json.dumps(asdict(letter)))
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = sub.add_parser("ingest", help="the MQTT ingest process (with MQTT_URL and REDIS_URL)")
     parser.set_defaults(func=run)
+    dead = sub.add_parser("dead-letters", help="print rejected ingest payloads and why")
+    dead.add_argument("--household", help="only this household's")
+    dead.add_argument("--limit", type=int, default=20, help="newest N (default 20)")
+    dead.add_argument("--data-dir", help="data directory (default: $GRIDLIGHT_DATA_DIR or data/)")
+    dead.set_defaults(func=dead_letters)

@@ -126,3 +126,18 @@ def test_a_bug_in_one_batch_does_not_stop_the_writer() -> None:
     writer.stop()
     assert ingestor.rejected == [("internal error while storing: unexpected", 1)]
     assert ingestor.batches == [[Reading("L1", "Overall", 2, 1.0)]]
+
+
+def test_dead_letters_cli(tmp_path, capsys) -> None:  # noqa: ANN001
+    import json
+
+    from server.cli import main
+
+    letters = DeadLetters(connect(db_path(tmp_path)))
+    letters.add("mqtt", "L1", "ts 'x' is not a timestamp", b'{"ts": "x"}')
+    letters.add("http", "L2", "unknown channel 'Fridge'", "[...]")
+    assert main(["dead-letters", "--data-dir", str(tmp_path), "--household", "L1"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [json.loads(x)["reason"] for x in lines] == ["ts 'x' is not a timestamp"]
+    assert main(["dead-letters", "--data-dir", str(tmp_path), "--limit", "0"]) == 2
+    assert "--limit must be positive" in capsys.readouterr().err
