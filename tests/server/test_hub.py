@@ -1,0 +1,78 @@
+"""The worker's hub with a broker that goes away and comes back (a stand-in around the in-process
+broker, so the outage can be timed exactly)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+from numpy.testing import assert_allclose
+
+from server.broker import MemoryBroker
+from server.errors import BrokerUnavailable
+from server.hub import Hub
+from server.metrics import Metrics
+from server.windows import format_ts
+
+
+class FlakyBroker(MemoryBroker):
+    down = False
+
+    def read(self, household, after, timeout_s, count):  # noqa: ANN001, ANN201
+        if self.down:
+            time.sleep(0.01)
+            raise BrokerUnavailable("Redis at 127.0.0.1:1 is unavailable: test outage")
+        return super().read(household, after, timeout_s, count)
+
+
+def wait_until(check, timeout_s: float) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)  # polling interval of a bounded wait
+
+
+def test_readings_kept_through_an_outage_are_not_cut_off_as_silence():
+    broker = FlakyBroker()
+    metrics = Metrics()
+    hub = Hub(broker, metrics, grace_s=1.0, read_timeout_s=0.05, min_backoff_s=0.01)
+    try:
+        windows = []
+        channel = hub.channel("A", ("AC",), 2, "test", lambda w: windows.append(w) or b"")
+        sub = channel.subscribe(16)
+        assert sub is not None
+        now = math.floor(time.time())
+        t = now - now % 2  # window [t, t + 2) is open: its end + grace is still ahead
+        broker.publish("A", {"ts": format_ts(t), "power_kw": {"AC": 1.0}})
+        wait_until(lambda: channel.agg.open_start_s == t, 5)
+        broker.down = True
+        wait_until(lambda: not hub.health().ok, 5)
+        wait_until(lambda: time.time() > t + 2 + 1.0 + 0.2, 5)  # past end + grace meanwhile
+        broker.down = False
+        wait_until(lambda: metrics.values["gridlight_broker_reconnects_total"] == 1, 5)
+        assert windows == []  # not cut off as a silent meter's
+        broker.publish("A", {"ts": format_ts(t + 1), "power_kw": {"AC": 3.0}})  # kept reading
+        wait_until(lambda: windows, 5)
+        (window,) = windows
+        assert window.start_s == t
+        assert_allclose(window.power_kw["AC"], 2.0)
+        assert hub.health().ok
+    finally:
+        hub.stop()
+
+
+def test_a_silent_meter_is_closed_after_grace_with_nulls_after_its_window():
+    broker = MemoryBroker()
+    hub = Hub(broker, Metrics(), grace_s=0.3, read_timeout_s=0.05)
+    try:
+        windows = []
+        channel = hub.channel("A", ("AC",), 1, "test", lambda w: windows.append(w) or b"")
+        assert channel.subscribe(16) is not None
+        t = math.floor(time.time()) - 1
+        broker.publish("A", {"ts": format_ts(t), "power_kw": {"AC": 2.0}})  # then nothing
+        wait_until(lambda: len(windows) >= 3, 5)
+        assert windows[0].power_kw == {"AC": 2.0}
+        assert all(w.power_kw == {"AC": None} for w in windows[1:])
+        assert [w.start_s for w in windows[:3]] == [t, t + 1, t + 2]
+    finally:
+        hub.stop()
