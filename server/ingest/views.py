@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import math
+import sqlite3
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.params import json_body
-from server.errors import GridlightError, InvalidParameter, UnknownHousehold
+from server.errors import GridlightError, InvalidParameter, ServiceUnavailable, UnknownHousehold
 from server.extension import state
 from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
 from server.storage import RESOLUTIONS
@@ -95,7 +96,10 @@ def post_readings(household: str) -> tuple[Response, int]:
         sample = json.dumps([readings[i] for i in bad[:50]], default=str)
         reasons = "; ".join(f"[{r.index}] {r.reason}" for r in checked.rejected[:20])
         ing.ingestor.reject("http", household, reasons, sample, len(checked.rejected))
-    result = ing.ingestor.write(checked.rows) if checked.rows else None
+    try:
+        result = ing.ingestor.write(checked.rows) if checked.rows else None
+    except sqlite3.Error as err:  # e.g. locked beyond the busy timeout: the client retries
+        raise ServiceUnavailable(f"storage is unavailable, nothing was stored: {err}") from err
     accepted = result.accepted if result else 0
     out = {
         "accepted": accepted,
