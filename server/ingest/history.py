@@ -86,6 +86,13 @@ class LiveHouseholds:
                 f"household {household!r} has {seconds} s of stored readings; statistics need "
                 f"at least {self.min_history_s} s (keep it reporting and try again)"
             )
+        counts = {c: int(frame[c].notna().sum()) if c in frame else 0 for c in info.channels}
+        quiet = [f"{c} ({n})" for c, n in counts.items() if n < min(60, self.min_history_s)]
+        if quiet:
+            raise NotEnoughHistory(
+                f"household {household!r} has too few stored values for channels "
+                f"{', '.join(quiet)}; statistics need every channel to report"
+            )
         table = pd.DataFrame(
             {
                 column_name(household, c): frame.get(

@@ -140,6 +140,11 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
     r = client.get("/api/v1/households/L1/stream?interval=5")
     assert r.status_code == 409
     t0 = _minute_start()
+    quiet = [{"ts": t0 - 700 + i, "power_kw": {"Overall": 1.0}} for i in range(700)]
+    assert _post(client, live_key, quiet).status_code == 200
+    r = client.get("/api/v1/households/L1/stats?interval=5")
+    assert r.status_code == 409 and "AC (0), Geyser (0)" in r.json["error"]["message"]
+    app.extensions["gridlight_ingest"].pipeline.live.refresh_s = 0  # re-read the history
     rng = np.random.default_rng(3)
     readings = [
         {
@@ -156,7 +161,7 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
     stats = client.get("/api/v1/households/L1/stats?interval=5")
     assert stats.status_code == 200, stats.json
     overall = [r["power_kw"]["Overall"] for r in readings]
-    means = np.asarray(overall).reshape(-1, 5).mean(axis=1)
+    means = np.asarray([1.0] * 700 + overall).reshape(-1, 5).mean(axis=1)
     assert_allclose(stats.json["median"]["Overall"], np.median(means), rtol=1e-6)
     assert math.isfinite(stats.json["rt_critical_value_0.01"]["Overall"])
 
