@@ -47,6 +47,7 @@ class Follower:
         self.household = household
         self.rules = HouseholdRules(household, rule_settings(engine.settings_of(household)))
         self.windows_seen = 0
+        self.sub: Any = None  # the hub subscription (for introspection)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name=f"alerts-{household}", daemon=True)
 
@@ -94,6 +95,7 @@ class Follower:
                 backoff_s = min(backoff_s * 2, 30.0)
                 continue
             backoff_s = 0.5
+            self.sub = sub
             try:
                 while not self.stopped.is_set() and not sub.dropped:
                     item = sub.get(0.2)
