@@ -34,6 +34,7 @@ from typing import Any
 from flask import Flask
 
 from server.alerts.rules import SPIKE_MESSAGE, Alert, HouseholdRules, Observation, RuleSettings
+from server.metrics import register_counter
 from server.storage import KeyStore, connect, db_path
 
 __all__ = [
@@ -47,6 +48,15 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+COUNTERS = {
+    "gridlight_alerts_total": "Alerts and recovery notices logged by the alert rules.",
+    "gridlight_alert_deliveries_sent_total": "Alert delivery attempts that succeeded.",
+    "gridlight_alert_deliveries_failed_total": "Alert delivery attempts that failed.",
+    "gridlight_alert_deliveries_skipped_total": "Alert deliveries skipped (quiet hours, no setup).",
+}
+for _name, _help in COUNTERS.items():
+    register_counter(_name, _help)
 
 DEFAULTS: dict[str, Any] = {
     "ALERTS_ENABLED": None,
@@ -159,12 +169,16 @@ class Alerts:
         from widget_api.leader import LocalLease, RedisLease
 
         cfg = app.config
+        metrics = app.extensions["gridlight"].metrics
         dispatcher = Dispatcher(
             self.log,
             self.channels(app),
             workers=int(cfg["ALERTS_WORKERS"]),
             timeout_s=float(cfg["ALERTS_TIMEOUT_S"]),
             backoff_s=float(cfg["ALERTS_BACKOFF_S"]),
+            on_attempt=lambda household, a: metrics.add(
+                f"gridlight_alert_deliveries_{a.status}_total"
+            ),
         )
         lease = (
             RedisLease(
@@ -194,6 +208,7 @@ class Alerts:
             sync_s=float(cfg["ALERTS_SYNC_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
             retention=retention,
+            on_alert=lambda alert: metrics.add("gridlight_alerts_total"),
         )
 
     def stop(self) -> None:

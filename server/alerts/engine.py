@@ -133,6 +133,7 @@ class AlertEngine:
         queue_len: int = 256,
         clock: Callable[[], float] = time.time,
         retention: Callable[[float], None] | None = None,
+        on_alert: Callable[[Alert], None] = lambda alert: None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"ALERTS_INTERVAL_S must be positive, got {interval_s!r}")
@@ -146,6 +147,7 @@ class AlertEngine:
         self.queue_len = queue_len
         self.clock = clock
         self.retention = retention
+        self.on_alert = on_alert
         self.followers: dict[str, Follower] = {}
         self.leader = False
         self.stopped = threading.Event()
@@ -197,6 +199,7 @@ class AlertEngine:
             name = household
         for alert in alerts:
             alert_id = self.log.add(alert)
+            self.on_alert(alert)
             log.info(
                 "alert %d %s/%s %s at %s",
                 alert_id,

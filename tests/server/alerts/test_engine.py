@@ -74,6 +74,13 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
         assert spike["values"]["power_kw"] == 20.0
         wait_for(lambda: len(ext.log.attempts(spike["id"])) == 1, what="the delivery record")
         assert [d.status for d in ext.log.attempts(spike["id"])] == ["sent"]
+
+        def metrics() -> str:
+            return app.test_client().get("/metrics").get_data(as_text=True)
+
+        # the second attempt is recorded once the receiver has answered
+        wait_for(lambda: "gridlight_alert_deliveries_sent_total 2" in metrics(), what="counts")
+        assert "gridlight_alerts_total 2" in metrics()
         first = hook.requests[0]
         assert first["headers"]["X-Gridlight-Signature"] == sign(SECRET, first["body"])
         assert json.loads(first["body"])["alert"]["rule"] == "spike"
