@@ -180,7 +180,8 @@ class AlertEngine:
         return found
 
     def settings_of(self, household: str) -> dict:
-        doc = self.settings.get(household)
+        with self.log.lock:  # the log's connection: one user at a time
+            doc = self.settings.get(household)
         if doc is not None:
             return doc
         try:

@@ -257,11 +257,3 @@ class SettingsStore:
             " updated_s = excluded.updated_s",
             (household, json.dumps(doc), int(self.clock())),
         )
-
-    def version(self) -> int:
-        """Changes when any row changes (the engine reloads then)."""
-        row = self.conn.execute(
-            "SELECT COUNT(*), COALESCE(SUM(updated_s), 0), COALESCE(MAX(rowid), 0)"
-            " FROM alert_settings"
-        ).fetchone()
-        return hash(tuple(row))
