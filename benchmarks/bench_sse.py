@@ -8,9 +8,11 @@ For each system in turn, on loopback only:
 2. the server under two gunicorn gevent workers (``WEB_CONCURRENCY=2``) and one publisher at 1 Hz
    of real time: Gridlight's ``python -m generator replay`` into its Redis streams, or the
    baseline's ``sse_baseline/publish.py`` calling Flask-SSE's ``sse.publish``;
-3. load clients (``sse_client.py``, in ``--client-procs`` processes) open SSE streams at
-   ``interval=1`` spread evenly over households A, B and C, ramping through ``--steps``; each step
-   is held ``--hold-s`` seconds after every client of the step is connected.
+3. load clients (``sse_client.py``, in ``--client-procs`` processes per system) open SSE streams
+   at ``interval=1`` spread evenly over households A, B and C: for each of ``--steps`` the step's
+   clients are opened (at ``--rate`` per second), held ``--hold-s`` seconds once all are
+   connected, measured, and closed. Both systems run side by side and take turns at every step
+   (who goes first alternates), so a change in the machine's background load hits both alike.
 
 Per step it reports publish-to-receive latency p50/p99/max: the arrival time minus the
 milliseconds of the event id's Redis stream entry (``<unix ms>-<seq>``), i.e. the time since the
@@ -23,8 +25,9 @@ the household's Redis stream published during the window that a client did not r
 over clients whose stream delivered a reading before the window opened; a client whose first
 reading came later is counted as ``late`` and fails the step), duplicates, clients held (connected
 at the end) / failed (never streamed) / dropped (by the server, then resumed), the gunicorn master's and workers'
-RSS (peak over the hold) and the CPU used by server, Redis, publisher and clients (in cores; on a
-2-core machine a client share near 1.0 per process would make the clients the limit).
+RSS (peak over the hold) and the CPU used by server (also per delivered event, ``us/ev``), Redis,
+clients and everything else on the machine (``othCPU``), in cores: latencies on a shared 2-core
+machine depend on that background load, the CPU per event much less.
 
 Targets for Gridlight: p99 < 250 ms with zero loss at every step it ran, server RSS < 1 GB, and
 more clients held at p99 < 250 ms than the baseline. The process exits 1 when Gridlight misses
@@ -426,76 +429,94 @@ def start_server(system: System, env: dict[str, str], log_path: Path, logs: list
     )
 
 
-def run_system(system: System, args: argparse.Namespace, workdir: Path) -> list[StepResult]:
-    results: list[StepResult] = []
+@dataclass
+class Running:
+    """One system started for the benchmark, with its own Redis and load clients."""
+
+    system: System
+    redis_server: RedisServer
+    clients: ClientProcs | None = None
+    rds: redis.Redis | None = None
+    targets: list = field(default_factory=list)
+    logs: list = field(default_factory=list)
+    results: list[StepResult] = field(default_factory=list)
+    done: bool = False  # saturated or broken: no larger steps
+
+
+def start_system(system: System, args: argparse.Namespace, workdir: Path) -> Running:
+    """Redis, publisher and server (warm), and idle load-client processes."""
     sysdir = workdir / system.name
     sysdir.mkdir()
     (sysdir / "redis").mkdir()
-    redis_server = BenchRedis(sysdir / "redis")
-    clients: ClientProcs | None = None
-    logs = []
+    run = Running(system, BenchRedis(sysdir / "redis"))
+    run.redis_server.start()
+    port = free_port()
+    env = {
+        **os.environ,
+        "REDIS_URL": run.redis_server.url,
+        "WEB_CONCURRENCY": str(args.workers),
+        "PORT": str(port),
+        "GRIDLIGHT_DATA_DIR": str(args.data_dir),
+        "PYTHONPATH": str(ROOT),
+    }
+    env.pop("GRIDLIGHT_TESTING", None)
+    system.port = port
+    log = open(sysdir / "publisher.log", "wb")  # noqa: SIM115
+    run.logs.append(log)
+    system.procs["publisher"] = subprocess.Popen(
+        system.publisher_cmd(args.dataset, run.redis_server.url),
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    if system.prewarm and not args.quick:
+        # a first server fills the on-disk caches (quick statistics), then a fresh one is
+        # measured: the figures are a warm server's, not a cold start's
+        t = time.monotonic()
+        start_server(system, env, sysdir / "server-prewarm.log", run.logs)
+        try:
+            wait_for_port(port, timeout_s=60, proc=system.procs["server"])
+            warm_up(port, system, timeout_s=600)
+        finally:
+            stop_process(system.procs.pop("server"), sig=signal.SIGINT)
+        print(f"  {system.name}: pre-warm run took {time.monotonic() - t:.0f}s", flush=True)
+    start_server(system, env, sysdir / "server.log", run.logs)
+    wait_for_port(port, timeout_s=60, proc=system.procs["server"])
+    warm_up(port, system, timeout_s=600 if args.quick else WARMUP_TIMEOUT_S)
+    run.clients = ClientProcs(args.client_procs, sysdir)
+    run.rds = redis.Redis.from_url(run.redis_server.url)
+    run.targets = [["127.0.0.1", port, system.path(h), 1] for h in HOUSEHOLDS]
+    return run
+
+
+def stop_system(run: Running) -> None:
+    if run.clients is not None:
+        run.clients.close()
+    for proc in run.system.procs.values():
+        stop_process(proc, sig=signal.SIGINT)  # gunicorn: quick shutdown
+    run.redis_server.stop()
+    for log in run.logs:
+        log.close()
+
+
+def step_system(run: Running, args: argparse.Namespace, n: int) -> None:
+    """One step on one system: ramp ``n`` clients from none, measure, then close them all."""
+    system = run.system
+    assert run.clients is not None and run.rds is not None
     try:
-        redis_server.start()
-        assert redis_server.proc is not None
-        port = free_port()
-        env = {
-            **os.environ,
-            "REDIS_URL": redis_server.url,
-            "WEB_CONCURRENCY": str(args.workers),
-            "PORT": str(port),
-            "GRIDLIGHT_DATA_DIR": str(args.data_dir),
-            "PYTHONPATH": str(ROOT),
-        }
-        env.pop("GRIDLIGHT_TESTING", None)
-        system.port = port
-        log = open(sysdir / "publisher.log", "wb")  # noqa: SIM115
-        logs.append(log)
-        system.procs["publisher"] = subprocess.Popen(
-            system.publisher_cmd(args.dataset, redis_server.url),
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        if system.prewarm and not args.quick:
-            # a first server fills the on-disk caches (quick statistics), then a fresh one is
-            # measured: the figures are a warm server's, not a cold start's
-            t = time.monotonic()
-            start_server(system, env, sysdir / "server-prewarm.log", logs)
-            try:
-                wait_for_port(port, timeout_s=60, proc=system.procs["server"])
-                warm_up(port, system, timeout_s=600)
-            finally:
-                stop_process(system.procs.pop("server"), sig=signal.SIGINT)
-            print(f"  {system.name}: pre-warm run took {time.monotonic() - t:.0f}s", flush=True)
-        start_server(system, env, sysdir / "server.log", logs)
-        wait_for_port(port, timeout_s=60, proc=system.procs["server"])
-        warm_up(port, system, timeout_s=600 if args.quick else WARMUP_TIMEOUT_S)
-        clients = ClientProcs(args.client_procs, sysdir)
-        rds = redis.Redis.from_url(redis_server.url)
-        targets = [["127.0.0.1", port, system.path(h), 1] for h in HOUSEHOLDS]
-        opened = 0
-        for n in args.steps:
-            result = run_step(system, args, clients, rds, redis_server, targets, opened, n)
-            opened = n
-            results.append(result)
-            print(format_row(result), flush=True)
-            for name, proc in system.procs.items():
-                if proc.poll() is not None:
-                    print(f"  {system.name} {name} exited with {proc.returncode}", flush=True)
-                    return results
-            if result.held < 0.9 * n or not (result.p99_ms < args.give_up_ms):
-                print(f"  {system.name} saturated at {n} clients; skipping larger steps")
-                break
+        result = run_step(system, args, run.clients, run.rds, run.redis_server, run.targets, 0, n)
     finally:
-        if clients is not None:
-            clients.close()
-        for proc in system.procs.values():
-            stop_process(proc, sig=signal.SIGINT)  # gunicorn: quick shutdown
-        redis_server.stop()
-        for log in logs:
-            log.close()
-    return results
+        run.clients.command_all([{"cmd": "reset"}] * len(run.clients.procs))
+    run.results.append(result)
+    print(format_row(result), flush=True)
+    for name, proc in system.procs.items():
+        if proc.poll() is not None:
+            print(f"  {system.name} {name} exited with {proc.returncode}", flush=True)
+            run.done = True
+    if result.held < 0.9 * n or not (result.p99_ms < args.give_up_ms):
+        print(f"  {system.name} saturated at {n} clients; skipping larger steps", flush=True)
+        run.done = True
 
 
 def run_step(
@@ -611,7 +632,7 @@ def run_step(
 HEADER = (
     f"{'system':<9} {'clients':>7} {'held':>6} {'fail':>5} {'late':>4} {'drop':>4} {'ev/s':>6} "
     f"{'p50ms':>5} {'p99ms':>5} {'maxms':>5} {'p99ts':>5} {'lost':>5} {'dup':>3} "
-    f"{'rssMB':>5} {'rdsMB':>5} {'srvCPU':>6} {'rdsCPU':>6} {'cliCPU':>9} {'othCPU':>6} "
+    f"{'rssMB':>5} {'rdsMB':>5} {'srvCPU':>6} {'us/ev':>5} {'rdsCPU':>6} {'cliCPU':>9} {'othCPU':>6} "
     f"{'ramp_s':>6} split"
 )
 
@@ -619,11 +640,13 @@ HEADER = (
 def format_row(r: StepResult) -> str:
     cli = "+".join(f"{c:.2f}" for c in r.client_cpu)
     rate = r.events / r.counted_s if r.counted_s else 0.0
+    # server CPU per delivered event [us]: the cost that background load does not change much
+    us_per_event = r.server_cpu / rate * 1e6 if rate else math.nan
     row = (
         f"{r.system:<9} {r.clients:>7} {r.held:>6} {r.failed:>5} {r.late:>4} {r.drops:>4} "
         f"{rate:>6.0f} {r.p50_ms:>5.0f} {r.p99_ms:>5.0f} {r.max_ms:>5.0f} {r.p99_ts_ms:>5.0f} "
         f"{r.lost:>5} {r.duplicates:>3} {r.server_rss_mb:>5.0f} {r.redis_rss_mb:>5.0f} "
-        f"{r.server_cpu:>6.2f} {r.redis_cpu:>6.2f} {cli:>9} {r.other_cpu:>6.2f} {r.ramp_s:>6.1f} "
+        f"{r.server_cpu:>6.2f} {us_per_event:>5.0f} {r.redis_cpu:>6.2f} {cli:>9} {r.other_cpu:>6.2f} {r.ramp_s:>6.1f} "
         f"{r.split}"
     )
     if r.errors:
@@ -719,17 +742,33 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="bench_sse_"))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     all_results: dict[str, list[StepResult]] = {}
+    runs: list[Running] = []
     try:
         prepare_dataset(args)
-        print(HEADER, flush=True)
         for make in args.systems:
             system = make()
+            all_results[system.name] = []
             try:
-                all_results[system.name] = run_system(system, args, workdir)
+                runs.append(start_system(system, args, workdir))
             except (TimeoutError, RuntimeError, OSError, subprocess.SubprocessError) as err:
-                print(f"{system.name}: run failed: {err}", flush=True)
-                all_results.setdefault(system.name, [])
+                print(f"{system.name}: start failed: {err}", flush=True)
+        print(HEADER, flush=True)
+        # systems take turns at each step (alternating who goes first), so that a change in the
+        # machine's background load affects both alike
+        for i, n in enumerate(args.steps):
+            for run in runs if i % 2 == 0 else runs[::-1]:
+                if run.done:
+                    continue
+                try:
+                    step_system(run, args, n)
+                except (TimeoutError, RuntimeError, OSError) as err:
+                    print(f"{run.system.name}: step {n} failed: {err}", flush=True)
+                    run.done = True
+        for run in runs:
+            all_results[run.system.name] = run.results
     finally:
+        for run in runs:
+            stop_system(run)
         if args.keep:
             print(f"logs kept in {workdir}")
         else:

@@ -12,6 +12,8 @@ answers each with one JSON line on stdout (the benchmark drives one or more of t
     the window's figures: events received, latency histograms, events lost (``expected`` ids of a
     client's stream that the client never received since the mark), duplicates, out-of-order
     events, drops and reconnects.
+``{"cmd": "reset"}``
+    close every connection and forget them (the next ``open`` starts from none).
 ``{"cmd": "close"}``
     close every connection and exit.
 
@@ -443,6 +445,11 @@ async def _serve_commands(pool: ConnectionPool) -> None:
             answer = {"ok": True}
         elif name == "report":
             answer = pool.report(cmd["expected"])
+        elif name == "reset":
+            pool.close()
+            pool.connections = []
+            pool.reset_window()
+            answer = {"ok": True}
         elif name == "close":
             pool.close()
             out.write(json.dumps({"ok": True}) + "\n")
