@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -88,35 +89,56 @@ def load_config() -> Config:
 
 
 class Pipeline:
-    """The stores, ingestor, retention job and (optionally) MQTT subscriber of one process."""
+    """The stores, ingestor, retention job and (optionally) MQTT subscriber of one process.
 
-    def __init__(self, cfg: Mapping[str, Any], publish, count) -> None:  # noqa: ANN001
+    Two SQLite connections: one for readings (the writer's transactions) and one, behind one
+    lock, for the small statements on keys, dead letters and the retention claim. ``stop()`` (or
+    ``stopped`` being set: the worker's hub stopping) ends the threads and closes both.
+    """
+
+    def __init__(
+        self,
+        cfg: Mapping[str, Any],
+        publish,  # noqa: ANN001
+        count,  # noqa: ANN001
+        stopped: threading.Event | None = None,
+    ) -> None:
         path = db_path(cfg["DATA_DIR"])
+        self.conns = [connect(path), connect(path)]
+        readings, meta = self.conns
+        lock = threading.Lock()
         self.store = ReadingStore(
-            connect(path),
+            readings,
             raw_retention_s=int(cfg["RAW_RETENTION_S"]),
             rollup_retention_s=int(cfg["ROLLUP_RETENTION_S"]),
         )
-        self.keys = KeyStore(connect(path))
-        self.dead_letters = DeadLetters(connect(path))
-        self.ingestor = Ingestor(self.store, self.keys, self.dead_letters, publish, count)
+        self.keys = KeyStore(meta)
+        self.dead_letters = DeadLetters(meta)
+        self.ingestor = Ingestor(
+            self.store, self.keys, self.dead_letters, publish, count, lock=lock
+        )
         self.live = LiveHouseholds(
-            KeyStore(connect(path)),
+            self.keys,
             self.store,
             min_history_s=int(cfg["LIVE_STATS_MIN_S"]),
             refresh_s=float(cfg["LIVE_HISTORY_REFRESH_S"]),
+            lock=lock,
         )
         self.retention = RetentionJob(
-            connect(path),
+            meta,
             self.store,
-            DeadLetters(connect(path)),
+            self.dead_letters,
             every_s=float(cfg["RETENTION_EVERY_S"]),
             dead_letter_retention_s=int(cfg["DEAD_LETTER_RETENTION_S"]),
             count=count,
+            lock=lock,
+            stopped=stopped,
+            on_exit=self.stop,
         )
         self.cfg = cfg
         self.writer: BatchWriter | None = None
         self.mqtt = None
+        self._closed = False
 
     def start_retention(self) -> None:
         if self.cfg["RETENTION_ENABLED"]:
@@ -141,15 +163,27 @@ class Pipeline:
         ).start()
 
     def stop(self) -> None:
+        """Stop the subscriber (its session stays on the broker), write what is queued, close."""
+        if self._closed:
+            return
+        self._closed = True
         self.retention.stop()
         if self.mqtt is not None:
             self.mqtt.stop()
         if self.writer is not None:
             self.writer.stop()
+        with self.ingestor.lock, self.store.lock:
+            for conn in self.conns:
+                conn.close()
 
 
-def open_pipeline(cfg: Mapping[str, Any], publish, count) -> Pipeline:  # noqa: ANN001
-    return Pipeline(cfg, publish, count)
+def open_pipeline(
+    cfg: Mapping[str, Any],
+    publish,  # noqa: ANN001
+    count,  # noqa: ANN001
+    stopped: threading.Event | None = None,
+) -> Pipeline:
+    return Pipeline(cfg, publish, count, stopped)
 
 
 class Ingest:
@@ -168,7 +202,8 @@ class Ingest:
         if app.config.get("MAX_CONTENT_LENGTH") is None:
             app.config["MAX_CONTENT_LENGTH"] = int(app.config["INGEST_MAX_BODY_BYTES"])
         gl: Gridlight = app.extensions["gridlight"]
-        self.pipeline = open_pipeline(app.config, gl.broker.publish, gl.metrics.add)
+        # ends (threads stopped, connections closed) when the worker's hub stops
+        self.pipeline = open_pipeline(app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped)
         gl.households.live = self.pipeline.live
         app.extensions["gridlight_ingest"] = self
         app.register_blueprint(blueprint())

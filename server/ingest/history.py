@@ -51,13 +51,14 @@ class LiveHouseholds:
         min_history_s: int = 3600,
         refresh_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
+        lock: threading.Lock | None = None,
     ) -> None:
         self.keys = keys
         self.store = store
         self.min_history_s = int(min_history_s)
         self.refresh_s = float(refresh_s)
         self.clock = clock
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()  # guards the key store's connection
         self._history: dict[str, tuple[float, Dataset]] = {}
 
     def info(self, household: str) -> HouseholdInfo | None:

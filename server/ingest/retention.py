@@ -45,6 +45,9 @@ class RetentionJob:
         check_s: float = 60.0,
         clock: Callable[[], float] = time.time,
         count: Callable[[str, float], None] = lambda name, amount: None,
+        lock: threading.Lock | None = None,
+        stopped: threading.Event | None = None,
+        on_exit: Callable[[], None] | None = None,
     ) -> None:
         self.conn = conn
         self.store = store
@@ -54,29 +57,40 @@ class RetentionJob:
         self.check_s = min(check_s, every_s)
         self.clock = clock
         self.count = count
+        self.lock = lock or threading.Lock()  # guards ``conn`` and the dead letters' connection
         self._stopped = threading.Event()
+        self._external = stopped  # e.g. the worker's hub: stopping it ends this job too
+        self._on_exit = on_exit
         self.thread = threading.Thread(target=self._loop, name="retention", daemon=True)
 
     def run_once(self) -> tuple[int, int, int] | None:
         """Run if this process claims the period; the rows deleted (raw, rollups, dead letters)."""
         now = self.clock()
-        if not claim(self.conn, "retention", now, self.every_s):
-            return None
+        with self.lock:
+            if not claim(self.conn, "retention", now, self.every_s):
+                return None
         raw, rollups = self.store.enforce_retention(now)
-        dead = self.dead_letters.purge(now - self.dead_letter_retention_s)
+        with self.lock:
+            dead = self.dead_letters.purge(now - self.dead_letter_retention_s)
         self.count("gridlight_retention_runs_total", 1)
         log.info(
             "retention: deleted %d raw readings, %d rollups, %d dead letters", raw, rollups, dead
         )
         return raw, rollups, dead
 
+    def _done(self) -> bool:
+        return self._stopped.is_set() or (self._external is not None and self._external.is_set())
+
     def _loop(self) -> None:
-        while not self._stopped.is_set():
+        while not self._done():
             try:
                 self.run_once()
             except sqlite3.Error as err:
                 log.warning("retention failed (retrying later): %s", err)
-            self._stopped.wait(self.check_s)
+            waiter = self._external if self._external is not None else self._stopped
+            waiter.wait(self.check_s)
+        if self._on_exit is not None and not self._stopped.is_set():
+            self._on_exit()
 
     def start(self) -> RetentionJob:
         self.thread.start()

@@ -88,6 +88,7 @@ class Ingestor:
         clock: Callable[[], float] = time.time,
         lookup_ttl_s: float = 5.0,
         publish_backoff_s: float = 0.1,
+        lock: threading.Lock | None = None,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -98,8 +99,8 @@ class Ingestor:
         self.lookup_ttl_s = lookup_ttl_s
         self.publish_backoff_s = publish_backoff_s
         self._channels: dict[str, tuple[float, tuple[str, ...] | None]] = {}
-        self._keys_lock = threading.Lock()
-        self._dead_lock = threading.Lock()
+        #: guards the keys' and dead letters' connection (shared with other users of it)
+        self.lock = lock or threading.Lock()
 
     @property
     def max_age_s(self) -> int:
@@ -111,7 +112,7 @@ class Ingestor:
         found = self._channels.get(household)
         if found is not None and now - found[0] < self.lookup_ttl_s:
             return found[1]
-        with self._keys_lock:
+        with self.lock:
             info = self.keys.get(household)
         channels = None if info is None else info.channels
         if len(self._channels) > 10_000:
@@ -120,7 +121,7 @@ class Ingestor:
         return channels
 
     def check_key(self, household: str, key: str | None) -> bool:
-        with self._keys_lock:
+        with self.lock:
             return self.keys.check(household, key)
 
     def reject(
@@ -129,7 +130,7 @@ class Ingestor:
         """Keep a refused payload with its reason; count ``n`` rejections."""
         self.count("gridlight_ingest_rejected_total", n)
         try:
-            with self._dead_lock:
+            with self.lock:
                 self.dead_letters.add(source, household, reason, payload)
         except sqlite3.Error as err:  # the reason is logged even if the table cannot be written
             log.warning("cannot keep a dead letter (%s): %s", reason, err)

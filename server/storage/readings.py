@@ -109,6 +109,8 @@ class ReadingStore:
         self.raw_retention_s = raw_retention_s
         self.rollup_retention_s = rollup_retention_s
         self._lock = threading.Lock()
+        #: held while a write or query uses the connection
+        self.lock = self._lock
         conn.execute(
             "CREATE TEMP TABLE IF NOT EXISTS staged ("
             " household TEXT NOT NULL, channel TEXT NOT NULL, ts_s INTEGER NOT NULL,"
