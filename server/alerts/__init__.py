@@ -28,6 +28,7 @@ Secrets come from the environment or the files it names, never from the reposito
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -110,7 +111,7 @@ class Alerts:
         cfg = app.config
         for name, value in DEFAULTS.items():
             cfg.setdefault(name, value)
-        conn = connect(db_path(cfg["DATA_DIR"]))
+        conn = self.conn = connect(db_path(cfg["DATA_DIR"]))
         self.log = AlertLog(conn)
         self.settings = SettingsStore(conn)
         self.keys = KeyStore(conn)
@@ -122,6 +123,17 @@ class Alerts:
         if enabled:
             self.engine = self._make_engine(app)
             self.engine.start()
+        # One connection per app, closed (and the engine stopped) when the worker's hub stops.
+        stopped = app.extensions["gridlight"].hub.stopped
+        threading.Thread(
+            target=self._close_when, args=(stopped,), name="alerts-close", daemon=True
+        ).start()
+
+    def _close_when(self, stopped: threading.Event) -> None:
+        stopped.wait()
+        self.stop()
+        with self.log.lock:
+            self.conn.close()
 
     def settings_doc(self, info: Any) -> dict:
         from server.alerts.settings import default_settings

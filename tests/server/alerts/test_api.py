@@ -216,3 +216,20 @@ def test_retention_keeps_six_months(app):  # noqa: ANN001
     assert [a.status for a in log.attempts(kept)] == ["sent"]
     alerts, _ = log.page("A")
     assert [a["id"] for a in alerts] == [kept]
+
+
+def test_the_connection_is_closed_when_the_worker_stops(app):  # noqa: ANN001
+    import sqlite3
+    import time
+
+    ext = app.extensions["alerts"]
+    app.extensions["gridlight"].stop()
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with ext.log.lock:
+                ext.conn.execute("SELECT 1")
+        except sqlite3.ProgrammingError:
+            break  # closed
+        assert time.monotonic() < deadline, "the alerts connection is still open"
+        time.sleep(0.01)
