@@ -217,3 +217,29 @@ def test_push_through_the_widget_fcm_client(alert_log: AlertLog, tmp_path: Path)
         statuses = sorted(a.status for a in alert_log.attempts(alert_id))
         assert statuses == ["failed", "sent"]
         assert [t for t, _ in devices.devices("A")] == [good]  # the dead token was pruned
+
+
+def test_a_hanging_channel_times_out_while_the_others_are_delivered(alert_log: AlertLog):
+    import socket
+
+    with SmtpServer() as smtp, socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections are accepted by the kernel and never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/hook"
+        channels = {
+            "email": EmailChannel("127.0.0.1", smtp.port, "alerts@gridlight.test"),
+            "webhook": WebhookChannel(max_attempts=1),
+        }
+        dispatcher = Dispatcher(alert_log, channels, timeout_s=1.0)
+        doc = settings(
+            email={"enabled": True, "to": ["owner@example.org"]},
+            webhook={"enabled": True, "url": url, "secret": SECRET},
+        )
+        alert_id = alert_log.add(ALERT)
+        email, hook = dispatcher.dispatch(notice_of(alert_id, ALERT, "Home A"), doc, False)
+        assert email.result(timeout=10) is True
+        assert hook.result(timeout=10) is False
+        by_channel = {a.channel: a for a in alert_log.attempts(alert_id)}
+        assert by_channel["email"].status == "sent"
+        assert by_channel["webhook"].status == "failed"
+        assert "Timeout" in by_channel["webhook"].error
