@@ -3,15 +3,16 @@ notification to every registered device of the household.
 
 The client is the one :class:`widget_api.WidgetApi` built for its push sender (same
 credentials, endpoint, bounded retries); no second FCM client is made. pyfcm keeps its session
-and access token per thread, so alert pushes are serialised by a lock here (one OAuth token for
-this channel's thread at a time). A token FCM reports dead is pruned from the devices, as the
-widget's sender does.
+and access token per thread, so every alert push runs on this channel's one thread (one more
+OAuth token than the widget's sender thread, not one per delivery worker). A token FCM reports
+dead is pruned from the devices, as the widget's sender does.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from server.alerts.channels.base import DeliveryError, Notice, Target
@@ -27,7 +28,7 @@ class PushChannel:
         self.client = client
         self.devices = devices
         self.count = count
-        self._lock = threading.Lock()
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-push")
 
     def targets(self, household: str) -> list[Target]:
         from widget_api.devices import token_ref
@@ -40,8 +41,10 @@ class PushChannel:
         message = alert(
             target.address, target.extra, notice.household, notice.title, notice.message
         )
-        with self._lock:
-            result = self.client.send(message)
+        try:
+            result = self._thread.submit(self.client.send, message).result(timeout=timeout_s * 4)
+        except FutureTimeout:
+            raise DeliveryError(f"FCM: no answer within {timeout_s * 4:g} s") from None
         if result.outcome is Outcome.SENT:
             self.count("gridlight_push_sent_total")
             return
