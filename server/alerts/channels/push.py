@@ -53,3 +53,6 @@ class PushChannel:
             self.devices.prune(target.address)
             self.count("gridlight_push_pruned_total")
         raise DeliveryError(f"FCM {result.outcome.value}: {result.detail}"[:200])
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=False, cancel_futures=True)

@@ -55,3 +55,6 @@ class SmsChannel:
             detail = response.text[:120]
         retry = response.status_code == 429 or response.status_code >= 500
         raise DeliveryError(f"Twilio HTTP {response.status_code} {detail}"[:200], retry=retry)
+
+    def close(self) -> None:
+        self.session.close()

@@ -55,3 +55,6 @@ class WebhookChannel:
             return
         retry = response.status_code in (408, 429) or response.status_code >= 500
         raise DeliveryError(f"webhook HTTP {response.status_code}", retry=retry)
+
+    def close(self) -> None:
+        self.session.close()
