@@ -81,12 +81,14 @@ def put_settings(household: str):  # noqa: ANN201
         raise InvalidParameter("body: expected a JSON object of alert settings")
     ext = _ext()
     current = ext.settings_doc(info)
-    doc = merge(current, body)
     hook = (
         body.get("channels", {}).get("webhook") if isinstance(body.get("channels"), dict) else None
     )
-    if isinstance(hook, dict) and "secret" not in hook:
-        doc["channels"]["webhook"]["secret"] = current["channels"]["webhook"].get("secret")
+    if isinstance(hook, dict):  # a GET's document sent back keeps the write-only secret
+        hook.pop("secret_set", None)
+        if hook.get("secret") is None:
+            hook.pop("secret", None)
+    doc = merge(current, body)
     validate(doc, tuple(info.channels))
     with ext.log.lock:
         ext.settings.put(household, doc)

@@ -37,7 +37,7 @@ def test_settings_need_the_household_key(client, key_a):  # noqa: ANN001
     assert client.get("/api/v1/households/NOPE/alert-settings").status_code == 404
 
 
-def test_settings_round_trip_and_the_webhook_secret_is_write_only(client, key_a):  # noqa: ANN001
+def test_settings_round_trip_and_the_webhook_secret_is_write_only(app, client, key_a):  # noqa: ANN001
     body = {
         "quiet_hours": {"start": "22:30", "end": "06:45"},
         "rules": {"spike": {"threshold": 3.5}},
@@ -62,6 +62,12 @@ def test_settings_round_trip_and_the_webhook_secret_is_write_only(client, key_a)
     )
     assert r.status_code == 200, r.json
     assert r.json["settings"]["channels"]["webhook"]["secret_set"] is True
+    # a GET's document sent back as it is (secret null, secret_set) is accepted and keeps it
+    got = client.get(URL, headers=auth(key_a)).json["settings"]
+    r = client.put(URL, json=got, headers=auth(key_a))
+    assert r.status_code == 200, r.json
+    stored = app.extensions["alerts"].settings.get("A")
+    assert stored["channels"]["webhook"]["secret"] == "x" * 20
 
 
 @pytest.mark.parametrize(
