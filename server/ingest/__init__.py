@@ -123,6 +123,7 @@ class Pipeline:
             min_history_s=int(cfg["LIVE_STATS_MIN_S"]),
             refresh_s=float(cfg["LIVE_HISTORY_REFRESH_S"]),
             lock=lock,
+            store_path=path,
         )
         self.retention = RetentionJob(
             meta,
