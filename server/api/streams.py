@@ -70,8 +70,8 @@ def stream(household: str) -> Response:
     gl = state()
     cfg = current_app.config
     gl.households.info(household)
-    if gl.households.is_live(household):
-        gl.households.dataset(household)  # 409 before streaming if its history is too short
+    if gl.households.is_live(household):  # 409 before streaming if its history is too short
+        gl.stats.runner(lambda: gl.households.dataset(household))  # off the request greenlet
     interval_s = parse_interval(request.args.get("interval"), cfg["MAX_INTERVAL_S"])
     raw_start = request.args.get("start_index")
     start_index = None
