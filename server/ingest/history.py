@@ -121,5 +121,6 @@ class LiveHouseholds:
             index=frame.index,
         )
         dataset = Dataset(households={household: info}, table=table)
+        dataset.fingerprint  # noqa: B018 - hashed here, in the runner's thread, not on a request
         self._history[household] = (now, dataset)
         return dataset
