@@ -213,6 +213,12 @@ class Ingest:
         if embedded is None:
             embedded = bool(app.config["MQTT_URL"]) and not app.config["REDIS_URL"]
         if embedded and app.config["MQTT_URL"]:
+            if app.config["REDIS_URL"]:
+                log.warning(
+                    "INGEST_EMBEDDED with REDIS_URL: every worker subscribes with the same MQTT "
+                    "client id and they take the session from each other; run "
+                    "'python -m server ingest' instead"
+                )
             self.pipeline.start_mqtt()
 
     @property
