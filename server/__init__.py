@@ -30,7 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(test_config)
     app.json.sort_keys = False  # keep the seed's key order in the compatibility responses
 
-    from server import compat, cors, errors
+    from server import compat, cors, errors, openapi
     from server.alerts import Alerts
     from server.api import init_app as init_api
     from server.extension import Gridlight
@@ -44,5 +44,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     WidgetApi(app)
     Alerts(app)
     compat.init_app(app)
+    openapi.init_app(app)
     cors.init_app(app)
     return app

@@ -1,0 +1,430 @@
+"""The OpenAPI path items, one function per route family (mirroring the blueprints that serve
+them: :mod:`server.api`, :mod:`server.ingest`, :mod:`widget_api`, :mod:`server.alerts`,
+:mod:`server.compat`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.openapi.schemas import ref
+
+__all__ = ["paths"]
+
+SSE_HEADERS = {
+    "Cache-Control": {"schema": {"type": "string", "const": "no-cache"}},
+    "X-Accel-Buffering": {"schema": {"type": "string", "const": "no"}},
+    "X-Gridlight-Worker": {"schema": {"type": "string"}, "description": "worker process id"},
+}
+OPEN_IN_DEMO = [{}, {"apiKey": []}]  # demo households readable without a key in demo mode
+KEY = [{"apiKey": []}]
+
+
+def _p(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def _r(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+        **extra,
+    }
+
+
+def _query(name: str, schema: dict[str, Any], description: str, **extra: Any) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": False, "schema": schema, **extra} | {
+        "description": description
+    }
+
+
+def _body(schema_name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
+
+
+def _sse(description: str, events: str) -> dict[str, Any]:
+    return {
+        "description": f"{description}\n\n{events}",
+        "headers": SSE_HEADERS,
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+
+
+V1_EVENTS = (
+    "Starts with `retry: 3000`. Events: `event: reading` with an `id:` (ReadingEvent), "
+    "`event: resync` (ResyncEvent, no id), `event: error` (ErrorEvent, no id), `event: end` at "
+    "the end of a replay (EndEvent, no id); `: ping` comments keep idle connections open."
+)
+LEGACY_EVENTS = (
+    "The seed's lines: `data: {values} status: {colours}` with colours `Green`, `Yellow`, "
+    "`Red`, `Critical Red` (a missing value is null and Critical Red), each with an `id:`."
+)
+
+
+def households() -> dict[str, Any]:
+    return {
+        "/api/v1/households": {
+            "get": {
+                "operationId": "listHouseholds",
+                "tags": ["households"],
+                "summary": "Every household: datasets' and live ones",
+                "responses": {"200": _json(ref("HouseholdList"), "the households")},
+            }
+        },
+        "/api/v1/households/{household}": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getHousehold",
+                "tags": ["households"],
+                "summary": "One household (with its dataset's span when it has one)",
+                "responses": {
+                    "200": _json(ref("Household"), "the household"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/stats": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getStats",
+                "tags": ["households"],
+                "summary": "Quick statistics (thresholds of the traffic light) at an interval",
+                "parameters": [
+                    _p("interval"),
+                    _query(
+                        "by", {"type": "string", "enum": ["hour"]}, "thresholds per hour of day"
+                    ),
+                ],
+                "responses": {
+                    "200": _json(ref("QuickStats"), "the statistics"),
+                    "400": _r("BadRequest"),
+                    "404": _r("NotFound"),
+                    "409": _r("NotEnoughHistory"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/stream": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "streamHousehold",
+                "tags": ["streams"],
+                "summary": "SSE stream of classified readings (live, or a replay from start_index)",
+                "description": "Live without start_index, resumable with Last-Event-ID; with "
+                "start_index a replay of the dataset for this client alone (at speed).",
+                "parameters": [
+                    _p("interval"),
+                    _query(
+                        "start_index",
+                        {"type": "integer", "minimum": 0},
+                        "dataset second to replay from",
+                    ),
+                    _query(
+                        "speed",
+                        {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
+                        "replay speed (dataset seconds per second); replays only",
+                    ),
+                    _p("lastEventIdHeader"),
+                    _p("lastEventIdQuery"),
+                ],
+                "responses": {
+                    "200": _sse("the stream", V1_EVENTS),
+                    "400": _r("BadRequest"),
+                    "404": _r("NotFound"),
+                    "409": _r("NotEnoughHistory"),
+                },
+            },
+        },
+    }
+
+
+def ingest() -> dict[str, Any]:
+    return {
+        "/api/v1/households/{household}/readings": {
+            "parameters": [_p("household")],
+            "post": {
+                "operationId": "postReadings",
+                "tags": ["readings"],
+                "summary": "Send a batch of readings (a live household)",
+                "security": KEY,
+                "requestBody": _body("ReadingBatch"),
+                "responses": {
+                    "200": _json(ref("IngestResult"), "every reading stored (or a duplicate)"),
+                    "207": _json(ref("IngestResult"), "some readings refused, the others stored"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "413": _json(ref("Error"), "too many readings or bytes in one request"),
+                    "422": _json(ref("IngestResult"), "every reading refused"),
+                    "503": _json(ref("Error"), "storage unavailable; nothing stored, retry"),
+                },
+            },
+            "get": {
+                "operationId": "getReadings",
+                "tags": ["readings"],
+                "summary": "Stored readings, raw or aggregated",
+                "security": OPEN_IN_DEMO,
+                "parameters": [
+                    _query(
+                        "from",
+                        {"type": "string"},
+                        "ISO 8601 or epoch seconds; default: to minus the resolution's span",
+                    ),
+                    _query("to", {"type": "string"}, "ISO 8601 or epoch seconds; default: now"),
+                    _query(
+                        "resolution",
+                        {"type": "string", "enum": ["raw", "1m", "15m", "1h", "1d"]},
+                        "default 1m",
+                    ),
+                ],
+                "responses": {
+                    "200": _json(ref("ReadingHistory"), "the readings, oldest first"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        }
+    }
+
+
+def widget() -> dict[str, Any]:
+    interval = _query(
+        "interval", {"type": "integer", "minimum": 1}, "averaging interval [s] (default 60)"
+    )
+    return {
+        "/api/v1/households/{household}/widget": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getWidget",
+                "tags": ["widget"],
+                "summary": "The widget state (strong ETag; If-None-Match answers 304)",
+                "security": OPEN_IN_DEMO,
+                "parameters": [
+                    interval,
+                    {"name": "If-None-Match", "in": "header", "schema": {"type": "string"}},
+                ],
+                "responses": {
+                    "200": _json(
+                        ref("WidgetState"),
+                        "the state",
+                        headers={"ETag": {"schema": {"type": "string"}}},
+                    ),
+                    "304": {"description": "unchanged since the ETag given"},
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "409": _r("NotEnoughHistory"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/devices": {
+            "parameters": [_p("household")],
+            "post": {
+                "operationId": "registerDevice",
+                "tags": ["widget"],
+                "summary": "Register a push token (FCM) for widget refreshes and alerts",
+                "security": KEY,
+                "requestBody": _body("DeviceRegistration"),
+                "responses": {
+                    "200": _json(ref("DeviceRegistered"), "already registered (refreshed)"),
+                    "201": _json(ref("DeviceRegistered"), "registered"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "delete": {
+                "operationId": "unregisterDevice",
+                "tags": ["widget"],
+                "summary": "Remove a push token",
+                "security": KEY,
+                "requestBody": _body("DeviceRemoval"),
+                "responses": {
+                    "200": _json(ref("DeviceRemoved"), "removed, or was not registered"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/widget/{household}": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "widgetPage",
+                "tags": ["widget"],
+                "summary": "The widget as a web page, kept live over SSE",
+                "parameters": [
+                    _query("interval", {"type": "integer", "minimum": 1}, "[s] (default 5)")
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the page",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "400": _r("BadRequest"),
+                    "404": _r("NotFound"),
+                    "409": _r("NotEnoughHistory"),
+                },
+            },
+        },
+    }
+
+
+def alerts() -> dict[str, Any]:
+    time_doc = "ISO 8601 with a zone (2026-11-22T06:00:00Z) or epoch seconds"
+    return {
+        "/api/v1/households/{household}/alert-settings": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getAlertSettings",
+                "tags": ["alerts"],
+                "summary": "The alert settings (addresses: always needs the key)",
+                "security": KEY,
+                "responses": {
+                    "200": _json(ref("AlertSettings"), "the settings"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putAlertSettings",
+                "tags": ["alerts"],
+                "summary": "Change alert settings (merged over the current ones, then validated)",
+                "security": KEY,
+                "requestBody": _body("AlertSettingsDocument"),
+                "responses": {
+                    "200": _json(ref("AlertSettings"), "the settings now"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/alerts": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "listAlerts",
+                "tags": ["alerts"],
+                "summary": "The alert log, newest first, with each delivery's outcome",
+                "security": OPEN_IN_DEMO,
+                "parameters": [
+                    _query("from", {"type": "string"}, time_doc),
+                    _query("to", {"type": "string"}, time_doc),
+                    _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "50"),
+                    _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
+                ],
+                "responses": {
+                    "200": _json(ref("AlertPage"), "a page of alerts"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+    }
+
+
+def operational() -> dict[str, Any]:
+    return {
+        "/healthz": {
+            "get": {
+                "operationId": "healthz",
+                "tags": ["operations"],
+                "summary": "Broker and stream readers of the answering worker",
+                "responses": {
+                    "200": _json(ref("Health"), "healthy"),
+                    "503": _json(ref("Health"), "the broker or a stream reader is down"),
+                },
+            }
+        },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "tags": ["operations"],
+                "summary": "Prometheus text exposition",
+                "responses": {
+                    "200": {
+                        "description": "the metrics",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    }
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "operationId": "openapi",
+                "tags": ["operations"],
+                "summary": "This document",
+                "responses": {"200": _json({"type": "object"}, "the OpenAPI 3.1 document")},
+            }
+        },
+    }
+
+
+def compat() -> dict[str, Any]:
+    stream_id = _query(
+        "stream_id", {"type": "string"}, "the set-up to use (else the stream_id cookie)"
+    )
+    cookie = {"name": "stream_id", "in": "cookie", "required": False, "schema": {"type": "string"}}
+    return {
+        "/stream_setup": {
+            "post": {
+                "operationId": "streamSetup",
+                "tags": ["compatibility"],
+                "summary": "The seed's set-up: choose household and interval (sets a cookie)",
+                "requestBody": _body("StreamSetup"),
+                "responses": {
+                    "200": _json(
+                        ref("StreamSetupDone"),
+                        "set up",
+                        headers={"Set-Cookie": {"schema": {"type": "string"}}},
+                    ),
+                    "400": _r("CompatBadRequest"),
+                    "409": _json(ref("CompatError"), "a live household without enough history"),
+                },
+            }
+        },
+        "/stream_qstats": {
+            "get": {
+                "operationId": "streamQstats",
+                "tags": ["compatibility"],
+                "summary": "The set-up's quick statistics",
+                "parameters": [stream_id, cookie],
+                "responses": {
+                    "200": _json(ref("QuickStats"), "the statistics"),
+                    "400": _r("CompatBadRequest"),
+                    "404": _r("CompatNotFound"),
+                    "409": _json(ref("CompatError"), "a live household without enough history"),
+                },
+            }
+        },
+        "/stream_data": {
+            "get": {
+                "operationId": "streamData",
+                "tags": ["compatibility", "streams"],
+                "summary": "The set-up's SSE stream in the seed's line shape",
+                "parameters": [
+                    stream_id,
+                    cookie,
+                    _p("lastEventIdHeader"),
+                    _p("lastEventIdQuery"),
+                ],
+                "responses": {
+                    "200": _sse("the stream", LEGACY_EVENTS),
+                    "400": _r("CompatBadRequest"),
+                    "404": _r("CompatNotFound"),
+                    "409": _json(ref("CompatError"), "a live household without enough history"),
+                },
+            }
+        },
+    }
+
+
+def paths() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for part in (households, ingest, widget, alerts, operational, compat):
+        out.update(part())
+    return dict(sorted(out.items()))
