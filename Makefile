@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 export GRIDLIGHT_DATA_DIR ?= data
 
-.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test
+.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test postman
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ kotlin-test:
 bench: $(STAMP) system-deps
 	$(PY) -m pip install -q -e '.[dev,bench]'
 	$(PY) benchmarks/run_all.py
+
+# The Postman collection and environments in docs/postman, generated from the OpenAPI document
+# (tests/openapi/test_postman.py fails when the committed files are stale).
+postman: $(STAMP)
+	$(PY) -m server.openapi postman --out docs/postman
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -18,6 +18,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_headers_conformance,
@@ -35,8 +36,16 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-#: Examples per operation and run: free households, A with key, L1 with key, A without key.
-RUNS = (("free", 12), ("A", 20), ("L1", 20), ("A-nokey", 6))
+#: Examples per operation and run: free households, A with key, L1 with key, A without key;
+#: data that fits the schema (positive) and data that does not (negative).
+RUNS = (
+    ("free", GenerationMode.POSITIVE, 10),
+    ("A", GenerationMode.POSITIVE, 20),
+    ("L1", GenerationMode.POSITIVE, 20),
+    ("A-nokey", GenerationMode.POSITIVE, 5),
+    ("A", GenerationMode.NEGATIVE, 15),
+    ("L1", GenerationMode.NEGATIVE, 15),
+)
 
 
 def _operations(spec: dict[str, Any]) -> list[Any]:
@@ -53,12 +62,27 @@ def _operations(spec: dict[str, Any]) -> list[Any]:
     return ops
 
 
-def _fuzz(op: Any, served: Served, run: str, n: int, session: requests.Session, seen: Counter):
-    household = run.split("-")[0]
+def _negatable(op: Any) -> bool:
+    raw = op.definition.raw
+    return (
+        "requestBody" in raw
+        or any(p.get("in") != "path" for p in raw.get("parameters", []) if "$ref" not in p)
+        or any(p.get("$ref", "").endswith("/interval") for p in raw.get("parameters", []))
+    )
+
+
+def _fuzz(
+    op: Any,
+    served: Served,
+    run: str,
+    mode: GenerationMode,
+    n: int,
+    session: requests.Session,
+    seen: Counter,
+) -> None:
+    household = "A" if run == "free" else run.split("-")[0]
     fixed = {} if run == "free" or "{household}" not in op.path else {"household": household}
-    headers = {} if run in ("free", "A-nokey") else {"Authorization": f"Bearer {served.keys[household]}"}
-    if run == "free":
-        headers = {"Authorization": f"Bearer {served.keys['A']}"}
+    headers = {} if run == "A-nokey" else {"Authorization": f"Bearer {served.keys[household]}"}
 
     @settings(
         max_examples=n,
@@ -68,7 +92,7 @@ def _fuzz(op: Any, served: Served, run: str, n: int, session: requests.Session, 
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(case=op.as_strategy(path_parameters=fixed or None))
+    @given(case=op.as_strategy(mode, path_parameters=fixed or None))
     def run_case(case: Any) -> None:
         response = case.call(base_url=served.base_url, session=session, headers=headers, timeout=30)
         seen[(op.label, response.status_code)] += 1
@@ -84,17 +108,21 @@ def test_fuzz_every_route_against_the_spec(served: Served, http: requests.Sessio
     seen: Counter = Counter()
     started = time.monotonic()
     for op in ops:
-        for run, n in RUNS:
+        for run, mode, n in RUNS:
             if run != "free" and "{household}" not in op.path:
                 continue
-            _fuzz(op, served, run, n, http, seen)
+            if mode is GenerationMode.NEGATIVE and not _negatable(op):
+                continue  # nothing but the fixed household to get wrong
+            _fuzz(op, served, run, mode, n, http, seen)
     elapsed = time.monotonic() - started
     total = sum(seen.values())
     by_status = Counter()
     for (_, status), count in seen.items():
         by_status[status] += count
-    print(f"\nschemathesis: {total} cases over {len(ops)} operations in {elapsed:.1f} s; "
-          f"statuses {dict(sorted(by_status.items()))}")
+    print(
+        f"\nschemathesis: {total} cases over {len(ops)} operations in {elapsed:.1f} s; "
+        f"statuses {dict(sorted(by_status.items()))}"
+    )
     assert total >= 200
     # The fuzzing reached past validation: real successes on the household routes.
     assert by_status[200] >= 30
