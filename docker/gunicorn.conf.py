@@ -31,6 +31,9 @@ if not _redis and workers != 1:
         file=sys.stderr,
     )
     workers = 1
+# pending connections the kernel queues while workers accept: thousands of SSE clients
+# connecting at once overflow gunicorn's default of 2048 (SYN retries cost a client ~1 s)
+backlog = 4096
 timeout = 30
 # gunicorn 27's control socket ($HOME/.gunicorn/gunicorn.ctl) is not used by Gridlight, and one
 # fixed path would be shared by every server on the host.

@@ -17,7 +17,7 @@ from pathlib import Path
 __all__ = ["Metrics", "register_counter", "render"]
 
 COUNTERS = {
-    "gridlight_sse_events_sent_total": "SSE events sent to clients.",
+    "gridlight_sse_events_sent_total": "SSE events handed to clients' streams.",
     "gridlight_sse_slow_clients_dropped_total": "Clients disconnected because their queue was full.",
     "gridlight_broker_reconnects_total": "Reconnections of stream readers to the broker.",
     "gridlight_late_readings_total": "Readings that arrived after their window had closed.",

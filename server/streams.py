@@ -177,10 +177,10 @@ def live_stream(
             if key is None:  # a ping from the hub
                 yield payload
                 continue
-            if last is not None and key <= last:
+            if last is not None and key <= last:  # already sent while catching up
+                metrics.add("gridlight_sse_events_sent_total", -1)  # counted by the channel
                 continue
             last = key
-            metrics.add("gridlight_sse_events_sent_total")
             yield payload
     finally:
         channel.unsubscribe(sub)

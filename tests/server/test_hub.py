@@ -10,9 +10,9 @@ from numpy.testing import assert_allclose
 
 from server.broker import MemoryBroker
 from server.errors import BrokerUnavailable
-from server.hub import Hub
+from server.hub import PING, Channel, Hub
 from server.metrics import Metrics
-from server.windows import format_ts
+from server.windows import EventKey, format_ts
 
 
 class FlakyBroker(MemoryBroker):
@@ -76,3 +76,19 @@ def test_a_silent_meter_is_closed_after_grace_with_nulls_after_its_window():
         assert [w.start_s for w in windows[:3]] == [t, t + 1, t + 2]
     finally:
         hub.stop()
+
+
+def test_an_event_is_counted_once_for_the_subscribers_that_took_it_and_pings_are_not():
+    metrics = Metrics()
+    hub = Hub(MemoryBroker(), metrics)
+    channel = Channel(hub, "A", ("AC",), 1, "test", lambda w: b"")
+    subs = [channel.subscribe(1, control=True) for _ in range(3)]
+    assert all(sub is not None for sub in subs)
+    channel.ping()  # fills every queue of one item
+    assert metrics.values["gridlight_sse_events_sent_total"] == 0
+    assert subs[0].get(0) == (None, PING)
+    assert subs[1].get(0) == (None, PING)
+    channel._offer_all((EventKey(1, 0), b"data: x\n\n"))  # the third queue is full
+    assert metrics.values["gridlight_sse_events_sent_total"] == 2
+    assert metrics.values["gridlight_sse_slow_clients_dropped_total"] == 1
+    assert subs[2].dropped and channel.subscribers == {subs[0], subs[1]}
