@@ -82,6 +82,13 @@ class Subscriber:
             self.dropped = True
             return False
 
+    def get_nowait(self) -> Item | None:
+        """The next item if one is queued, else ``None``."""
+        try:
+            return self.queue.get_nowait()
+        except queue.Empty:
+            return None
+
     def get(self, timeout_s: float | None = None) -> Item | None:
         """The next item; with ``timeout_s``, ``None`` if none came in time."""
         if timeout_s is None:

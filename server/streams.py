@@ -24,7 +24,7 @@ import numpy as np
 
 from server.errors import BrokerUnavailable, GridlightError
 from server.households import Replayable
-from server.hub import Channel, Hub
+from server.hub import Channel, Hub, Item
 from server.sse import Event, comment
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
 from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
@@ -38,6 +38,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 CATCH_UP_BATCH = 1000
+MAX_CHUNK_EVENTS = 64  # queued items written together after one wake-up, at most
 PING = comment("ping")
 
 
@@ -170,18 +171,29 @@ def live_stream(
                 log.warning("ending a resuming stream: %s", err)
                 return
         last = sent[-1] if sent else None
-        while True:
-            key, payload = sub.get()  # type: ignore[misc]  # no timeout: never None
-            if sub.dropped or payload is None:
-                return
-            if key is None:  # a ping from the hub
-                yield payload
-                continue
-            if last is not None and key <= last:  # already sent while catching up
-                metrics.add("gridlight_sse_events_sent_total", -1)  # counted by the channel
-                continue
-            last = key
-            yield payload
+        ended = False
+        while not ended:
+            # one wake-up writes everything queued meanwhile as one chunk (a client woken late
+            # under load catches up in one write instead of one switch and write per event)
+            item: Item | None = sub.get()
+            chunks: list[bytes] = []
+            while item is not None:
+                key, payload = item
+                if sub.dropped:
+                    return
+                if payload is None:  # the hub stopped
+                    ended = True
+                    break
+                if key is None:  # a ping from the hub
+                    chunks.append(payload)
+                elif last is not None and key <= last:  # already sent while catching up
+                    metrics.add("gridlight_sse_events_sent_total", -1)  # counted by the channel
+                else:
+                    last = key
+                    chunks.append(payload)
+                item = sub.get_nowait() if len(chunks) < MAX_CHUNK_EVENTS else None
+            if chunks:
+                yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
     finally:
         channel.unsubscribe(sub)
         metrics.add("gridlight_sse_clients_connected", -1)

@@ -10,8 +10,9 @@ from numpy.testing import assert_allclose
 
 from server.broker import MemoryBroker
 from server.errors import BrokerUnavailable
-from server.hub import PING, Channel, Hub
+from server.hub import END, PING, Channel, Hub
 from server.metrics import Metrics
+from server.streams import StreamSettings, live_stream
 from server.windows import EventKey, format_ts
 
 
@@ -92,3 +93,19 @@ def test_an_event_is_counted_once_for_the_subscribers_that_took_it_and_pings_are
     assert metrics.values["gridlight_sse_events_sent_total"] == 2
     assert metrics.values["gridlight_sse_slow_clients_dropped_total"] == 1
     assert subs[2].dropped and channel.subscribers == {subs[0], subs[1]}
+
+
+def test_events_queued_while_a_client_waited_are_written_in_one_chunk_before_the_end():
+    class Prefilled(Channel):
+        def subscribe(self, maxlen, *, control=False):  # noqa: ANN001, ANN201
+            sub = super().subscribe(maxlen, control=control)
+            for ms in (1, 2, 2, 3):  # the repeated key is not written twice
+                sub.offer((EventKey(ms, 0), f"data: {ms}\n\n".encode()))
+            sub.offer(END)
+            return sub
+
+    hub = Hub(MemoryBroker(), Metrics())
+    channel = Prefilled(hub, "A", ("AC",), 1, "test", lambda w: b"")
+    chunks = list(live_stream(hub, StreamSettings(retry_ms=1000), lambda: channel, None))
+    assert chunks == [b"retry: 1000\n\n", b"data: 1\n\ndata: 2\n\ndata: 3\n\n"]
+    assert channel.subscribers == set()
