@@ -49,9 +49,13 @@ def _time(name: str) -> int | None:
     if raw is None or raw == "":
         return None
     try:
-        return int(raw)
+        value_s = int(raw)
     except ValueError:
         pass
+    else:  # bounded: 99999999999999999999 overflowed SQLite (a 500)
+        if not -62_135_596_800 <= value_s <= 253_402_300_799:
+            raise InvalidParameter(f"{name}: {raw!r} is outside the years 1-9999 (epoch seconds)")
+        return value_s
     try:
         stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:

@@ -45,6 +45,8 @@ MAX_RANGE_S = {
     "1h": 366 * DAY_S,
     "1d": 5 * 366 * DAY_S,
 }
+#: ``from``/``to`` bounds: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z. [epoch s]
+TS_MIN_S, TS_MAX_S = 0, 253_402_300_799
 DEFAULT_SPAN_S = {"raw": 3600, "1m": DAY_S, "15m": 7 * DAY_S, "1h": 31 * DAY_S, "1d": 366 * DAY_S}
 
 
@@ -129,9 +131,12 @@ def _time_arg(name: str, raw: str | None, default: int) -> int:
     text = raw.strip()
     try:
         value: Any = float(text) if text.lstrip("+-").replace(".", "", 1).isdigit() else text
-        return parse_timestamp(value)
+        value_s = parse_timestamp(value)
     except InvalidReading as err:
         raise InvalidParameter(f"{name}: {err}".replace("ts ", "", 1)) from None
+    if not TS_MIN_S <= value_s <= TS_MAX_S:  # e.g. 99999999999999999999 overflowed SQLite
+        raise InvalidParameter(f"{name}: {raw!r} is outside the years 1970-9999")
+    return value_s
 
 
 def _number(value: Any) -> float | None:
