@@ -10,6 +10,13 @@ from server.openapi.schemas import ref
 
 __all__ = ["paths"]
 
+#: ``from``/``to`` query arguments: epoch seconds or ISO 8601 with a zone.
+TIME_ARG = {
+    "anyOf": [
+        {"type": "integer", "description": "epoch seconds"},
+        {"type": "string", "format": "date-time"},
+    ]
+}
 SSE_HEADERS = {
     "Cache-Control": {"schema": {"type": "string", "const": "no-cache"}},
     "X-Accel-Buffering": {"schema": {"type": "string", "const": "no"}},
@@ -169,10 +176,10 @@ def ingest() -> dict[str, Any]:
                 "parameters": [
                     _query(
                         "from",
-                        {"type": "string"},
+                        TIME_ARG,
                         "ISO 8601 or epoch seconds; default: to minus the resolution's span",
                     ),
-                    _query("to", {"type": "string"}, "ISO 8601 or epoch seconds; default: now"),
+                    _query("to", TIME_ARG, "ISO 8601 or epoch seconds; default: now"),
                     _query(
                         "resolution",
                         {"type": "string", "enum": ["raw", "1m", "15m", "1h", "1d"]},
@@ -311,8 +318,8 @@ def alerts() -> dict[str, Any]:
                 "summary": "The alert log, newest first, with each delivery's outcome",
                 "security": OPEN_IN_DEMO,
                 "parameters": [
-                    _query("from", {"type": "string"}, time_doc),
-                    _query("to", {"type": "string"}, time_doc),
+                    _query("from", TIME_ARG, time_doc),
+                    _query("to", TIME_ARG, time_doc),
                     _query("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "50"),
                     _query("cursor", {"type": "string"}, "next_cursor of the previous page"),
                 ],
