@@ -51,20 +51,20 @@ def _time(name: str) -> int | None:
     try:
         value_s = int(raw)
     except ValueError:
-        pass
-    else:  # bounded: 99999999999999999999 overflowed SQLite (a 500)
-        if not -62_135_596_800 <= value_s <= 253_402_300_799:
-            raise InvalidParameter(f"{name}: {raw!r} is outside the years 1-9999 (epoch seconds)")
-        return value_s
-    try:
-        stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidParameter(
-            f"{name}: expected ISO 8601 (2026-11-22T06:00:00Z) or epoch seconds, got {raw!r}"
-        ) from None
-    if stamp.tzinfo is None:
-        raise InvalidParameter(f"{name}: {raw!r} has no time zone (add Z or +hh:mm)")
-    return int(stamp.timestamp())
+        try:
+            stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidParameter(
+                f"{name}: expected ISO 8601 (2026-11-22T06:00:00Z) or epoch seconds, got {raw!r}"
+            ) from None
+        if stamp.tzinfo is None:
+            raise InvalidParameter(f"{name}: {raw!r} has no time zone (add Z or +hh:mm)") from None
+        value_s = int(stamp.timestamp())
+    # bounded: 99999999999999999999 overflowed SQLite (a 500); years before 1000 were echoed
+    # back without their leading zero (not ISO 8601)
+    if not 0 <= value_s <= 253_402_300_799:
+        raise InvalidParameter(f"{name}: {raw!r} is outside the years 1970-9999")
+    return value_s
 
 
 @blueprint.get("/<household>/alert-settings")
