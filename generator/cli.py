@@ -18,24 +18,38 @@ from generator.dataset import DatasetError
 COMMAND_MODULES = ("generator.synth_cli", "generator.importers.cli", "generator.replay_cli")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m generator",
-        description="Generate, import and replay Gridlight household datasets.",
-    )
+def command_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
+    """A parser whose sub-commands come from ``modules`` (each with ``register(subparsers)``)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def run_command(
+    parser: argparse.ArgumentParser,
+    argv: Sequence[str] | None,
+    errors: tuple[type[BaseException], ...],
+) -> int:
+    """Parse ``argv``, run the chosen sub-command; ``errors`` exit 2 with their message."""
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except DatasetError as err:
+    except errors as err:
         print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return command_parser(
+        "python -m generator",
+        "Generate, import and replay Gridlight household datasets.",
+        COMMAND_MODULES,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_command(build_parser(), argv, (DatasetError,))

@@ -8,9 +8,9 @@ exits with status 2 and a clear message.
 from __future__ import annotations
 
 import argparse
-import importlib
-import sys
 from collections.abc import Sequence
+
+from generator.cli import command_parser, run_command
 
 # Modules that contribute sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -26,20 +26,8 @@ class CommandError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m server", description="Gridlight server.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        importlib.import_module(name).register(sub)
-    return parser
+    return command_parser("python -m server", "Gridlight server.", COMMAND_MODULES)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except (CommandError, ValueError) as err:
-        print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return run_command(build_parser(), argv, (CommandError, ValueError))
