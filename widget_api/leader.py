@@ -14,11 +14,13 @@ import logging
 import os
 import secrets
 import socket
+import threading
+from collections.abc import Callable
 
 import redis
 import redis.exceptions
 
-__all__ = ["LEASE_KEY", "Lease", "LocalLease", "RedisLease"]
+__all__ = ["LEASE_KEY", "Lease", "LocalLease", "RedisLease", "control_loop"]
 
 log = logging.getLogger(__name__)
 LEASE_KEY = "gridlight:push:sender"
@@ -98,3 +100,16 @@ class RedisLease(Lease):
 
     def close(self) -> None:
         self._client.close()
+
+
+def control_loop(
+    sync: Callable[[], None], stopped: threading.Event, period_s: float, what: str
+) -> None:
+    """Call ``sync`` (renew a lease, follow what it covers) every ``period_s`` until ``stopped``;
+    an error is logged and the next period tries again."""
+    while not stopped.is_set():
+        try:
+            sync()
+        except Exception:
+            log.exception("%s control failed; retrying", what)
+        stopped.wait(period_s)

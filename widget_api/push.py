@@ -37,7 +37,7 @@ from server.metrics import Metrics, register_counter
 from server.windows import EventKey, Window
 from widget_api.devices import DeviceStore, token_ref
 from widget_api.fcm import FcmClient, Outcome, Result, alert, state_push
-from widget_api.leader import Lease
+from widget_api.leader import Lease, control_loop
 from widget_api.policy import URGENT, PushPolicy
 from widget_api.state import encode, state_of
 
@@ -259,12 +259,7 @@ class Pusher:
         self.control.start()
 
     def _control(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.sync()
-            except Exception:
-                log.exception("push control failed; retrying")
-            self.stopped.wait(self.sync_s)
+        control_loop(self.sync, self.stopped, self.sync_s, "push")
 
     def sync(self) -> None:
         """Renew the lease; watch the households with devices while holding it."""

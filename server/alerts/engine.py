@@ -32,6 +32,7 @@ from server.alerts.settings import SettingsStore, default_settings, rule_setting
 from server.alerts.store import AlertLog
 from server.stats import HouseholdStats, classify, compute_stats
 from server.windows import Window, format_ts
+from widget_api.leader import control_loop
 
 __all__ = ["FORMAT", "AlertEngine", "Follower"]
 
@@ -215,12 +216,7 @@ class AlertEngine:
         self.control.start()
 
     def _control(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.sync()
-            except Exception:
-                log.exception("alert control failed; retrying")
-            self.stopped.wait(self.sync_s)
+        control_loop(self.sync, self.stopped, self.sync_s, "alert")
 
     def sync(self) -> None:
         """Renew the lease; while holding it, follow every household with current settings."""
