@@ -9,8 +9,10 @@
 
 A reader blocks on the broker for new entries and hands them to every channel of its household.
 A channel averages them into windows (:class:`~server.windows.WindowAggregator`), encodes each
-closed window once and offers the bytes to every subscriber; a subscriber whose queue is full is
-dropped (the client is disconnected and counted, and resumes with ``Last-Event-ID``). A new
+closed window once and offers the bytes to every subscriber — straight to the client's socket when
+the stream has caught up and is served by gunicorn's gevent worker (:mod:`server.direct`), else
+through its queue; a subscriber whose queue is full is dropped (the client is disconnected and
+counted, and resumes with ``Last-Event-ID``). A new
 channel first *primes* itself from the broker's history with the entries of the window in
 progress, so its first event is complete and identical to the other workers'.
 
@@ -28,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.broker.base import Broker, Entry, parse_id
+from server.direct import Raw, SocketWriter, chunk
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
 from server.sse import comment
@@ -67,11 +70,19 @@ class Subscriber:
     A ``control`` subscriber (an SSE stream) also gets the hub's pings and the end item, so it
     can wait on its queue without a timer, which is what lets a worker hold thousands of idle
     clients; other subscribers get events only and wait with a timeout.
+
+    With a ``writer`` (see :mod:`server.direct`) the channel sends events and pings straight to
+    the client's socket while :attr:`direct` is set, and queues only what the socket would not
+    take; the stream sets :attr:`direct` again once it has written its queue.
     """
 
-    def __init__(self, maxlen: int, *, control: bool = False) -> None:
+    def __init__(
+        self, maxlen: int, *, control: bool = False, writer: SocketWriter | None = None
+    ) -> None:
         self.queue = _queue_class()(maxsize=maxlen)
         self.control = control
+        self.writer = writer
+        self.direct = False
         self.dropped = False
 
     def offer(self, item: Item) -> bool:
@@ -81,6 +92,30 @@ class Subscriber:
         except queue.Full:
             self.dropped = True
             return False
+
+    def deliver(self, item: Item, framed: Callable[[bool], bytes]) -> bool | None:
+        """Send ``item`` directly if caught up, else queue it. ``framed(chunked)`` gives its
+        bytes on the wire. ``True``: delivered or queued; ``False``: the queue is full (the
+        client is too slow); ``None``: the client is gone."""
+        writer = self.writer
+        if self.direct and item[1] is not None and writer is not None:
+            data = framed(writer.chunked)
+            try:
+                sent = writer.send_some(data)
+            except OSError:
+                self.direct = False
+                self.dropped = True
+                self.offer(END)  # wakes the stream, which ends
+                return None
+            if sent == len(data):
+                return True
+            self.direct = False  # the stream writes the rest, then whatever queues behind it
+            item = (None, Raw(data[sent:]))
+        return self.offer(item)
+
+    def ready(self) -> bool:
+        """Nothing is queued: events may go straight to the socket again (see :attr:`direct`)."""
+        return self.writer is not None and not self.dropped and self.queue.empty()
 
     def get_nowait(self) -> Item | None:
         """The next item if one is queued, else ``None``."""
@@ -160,18 +195,34 @@ class Channel:
             self._offer_all((window.key, self.encode(window)))
 
     def _offer_all(self, item: Item, *, control: bool = False) -> None:
-        """Offer ``item`` to every subscriber; an event is counted as sent once per channel for
-        all the subscribers that took it (counting per client cost ~4% of a loaded worker)."""
+        """Deliver ``item`` to every subscriber; an event is counted as sent once per channel for
+        all the subscribers that took it (counting per client cost ~4% of a loaded worker).
+
+        Its bytes on the wire are framed once, on first need, for all the subscribers written
+        directly (see :mod:`server.direct`)."""
+        frames: dict[bool, bytes] = {}
+        payload = item[1]
+
+        def framed(chunked: bool) -> bytes:
+            data = frames.get(chunked)
+            if data is None:
+                data = frames[chunked] = chunk(payload) if chunked else payload
+            return data
+
         taken = 0
         for sub in list(self.subscribers):
             if control and not sub.control:
                 continue
-            if sub.offer(item):
+            delivered = sub.deliver(item, framed)
+            if delivered:
                 taken += 1
                 continue
             self.subscribers.discard(sub)
-            if item is not END:
-                self.hub.metrics.add("gridlight_sse_slow_clients_dropped_total")
+            if delivered is False:
+                if sub.writer is not None:
+                    sub.writer.abort()  # a stream blocked writing to it ends as well
+                if item is not END:
+                    self.hub.metrics.add("gridlight_sse_slow_clients_dropped_total")
             if not self.subscribers:
                 self.idle_since = time.monotonic()
         if taken and item[0] is not None:
@@ -212,9 +263,11 @@ class Channel:
             self._pending.clear()
             self._ready = True
 
-    def subscribe(self, maxlen: int, *, control: bool = False) -> Subscriber | None:
+    def subscribe(
+        self, maxlen: int, *, control: bool = False, writer: SocketWriter | None = None
+    ) -> Subscriber | None:
         """A new subscriber, or ``None`` if the channel was just closed for idleness."""
-        sub = Subscriber(maxlen, control=control)
+        sub = Subscriber(maxlen, control=control, writer=writer)
         with self._lock:
             if self.closed:
                 return None

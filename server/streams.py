@@ -22,9 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from server.direct import Raw, SocketWriter
 from server.errors import BrokerUnavailable, GridlightError
 from server.households import Replayable
-from server.hub import Channel, Hub, Item
+from server.hub import Channel, Hub, Item, Subscriber
 from server.sse import Event, comment
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
 from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
@@ -142,10 +143,16 @@ def live_stream(
     settings: StreamSettings,
     open_channel: Callable[[], Channel],
     last_event: EventKey | None,
+    writer: SocketWriter | None = None,
 ) -> Iterator[bytes]:
-    """SSE bytes of a live stream; ``open_channel`` may block (statistics) and may raise."""
+    """SSE bytes of a live stream; ``open_channel`` may block (statistics) and may raise.
+
+    With a ``writer`` (:func:`server.direct.socket_writer`), everything after the first bytes
+    goes to the client's socket around WSGI, and once caught up the channel writes the events
+    itself: this generator then only wakes when a client falls behind, leaves or the hub stops.
+    """
     metrics = hub.metrics
-    yield Event(retry=settings.retry_ms).encode()
+    yield Event(retry=settings.retry_ms).encode()  # also sends the headers
     sub = None
     while sub is None:  # a channel closed for idleness in between is opened afresh
         try:
@@ -156,47 +163,69 @@ def live_stream(
         except GridlightError as err:  # found out after the first bytes: say so, then end
             yield error_event(err)
             return
-        sub = channel.subscribe(settings.queue_len, control=True)
+        sub = channel.subscribe(settings.queue_len, control=True, writer=writer)
     metrics.add("gridlight_sse_clients_connected")
     try:
-        sent: list[EventKey] = []
-        if last_event is not None:
-            try:
-                for chunk in _catch_up(hub, channel, last_event, sent):
-                    if sub.dropped:
-                        return
-                    metrics.add("gridlight_sse_events_sent_total")
-                    yield chunk
-            except BrokerUnavailable as err:
-                log.warning("ending a resuming stream: %s", err)
-                return
-        last = sent[-1] if sent else None
-        ended = False
-        while not ended:
-            # one wake-up writes everything queued meanwhile as one chunk (a client woken late
-            # under load catches up in one write instead of one switch and write per event)
-            item: Item | None = sub.get()
-            chunks: list[bytes] = []
-            while item is not None:
-                key, payload = item
-                if sub.dropped:
-                    return
-                if payload is None:  # the hub stopped
-                    ended = True
-                    break
-                if key is None:  # a ping from the hub
-                    chunks.append(payload)
-                elif last is not None and key <= last:  # already sent while catching up
-                    metrics.add("gridlight_sse_events_sent_total", -1)  # counted by the channel
-                else:
-                    last = key
-                    chunks.append(payload)
-                item = sub.get_nowait() if len(chunks) < MAX_CHUNK_EVENTS else None
-            if chunks:
-                yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        for chunk in _stream_chunks(hub, channel, sub, last_event):
+            if writer is None:
+                yield chunk
+            else:
+                writer.send_all(writer.frame(chunk) if type(chunk) is bytes else chunk)
+    except BrokerUnavailable as err:
+        log.warning("ending a resuming stream: %s", err)
+    except OSError:
+        if writer is None:
+            raise
+        # the client left, or was dropped as too slow and its socket shut down
     finally:
         channel.unsubscribe(sub)
         metrics.add("gridlight_sse_clients_connected", -1)
+
+
+def _stream_chunks(
+    hub: Hub, channel: Channel, sub: Subscriber, last_event: EventKey | None
+) -> Iterator[bytes]:
+    """A subscribed stream's bytes, unframed, except :class:`~server.direct.Raw` ones; ends when
+    the subscriber is dropped or the hub stops."""
+    metrics = hub.metrics
+    sent: list[EventKey] = []
+    if last_event is not None:
+        for chunk in _catch_up(hub, channel, last_event, sent):
+            if sub.dropped:
+                return
+            metrics.add("gridlight_sse_events_sent_total")
+            yield chunk
+    last = sent[-1] if sent else None
+    while True:
+        if sub.ready():
+            sub.direct = True  # caught up: the channel writes to the socket from now on
+        # one wake-up writes everything queued meanwhile as one chunk (a client woken late
+        # under load catches up in one write instead of one switch and write per event)
+        item: Item | None = sub.get()
+        chunks: list[bytes] = []
+        while item is not None:
+            key, payload = item
+            if sub.dropped:
+                return
+            if payload is None:  # the hub stopped
+                break
+            if type(payload) is Raw:  # the rest of an event the socket took only part of
+                if chunks:
+                    yield b"".join(chunks)
+                    chunks = []
+                yield payload
+            elif key is None:  # a ping from the hub
+                chunks.append(payload)
+            elif last is not None and key <= last:  # already sent while catching up
+                metrics.add("gridlight_sse_events_sent_total", -1)  # counted by the channel
+            else:
+                last = key
+                chunks.append(payload)
+            item = sub.get_nowait() if len(chunks) < MAX_CHUNK_EVENTS else None
+        if chunks:
+            yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        if item is not None:  # the end
+            return
 
 
 def window_means(replay: Replayable, index_s: int, interval_s: int) -> dict[str, float | None]:

@@ -20,6 +20,7 @@ from server.api.params import (
     parse_speed,
     parse_start_index,
 )
+from server.direct import socket_writer
 from server.errors import InvalidParameter
 from server.extension import Gridlight, state
 from server.hub import Channel
@@ -63,7 +64,7 @@ def open_stream(
             household, tuple(info.channels), interval_s, fmt, encoder(fmt, household, stats)
         )
 
-    return live_stream(gl.hub, gl.settings, open_channel, last)
+    return live_stream(gl.hub, gl.settings, open_channel, last, socket_writer(request.environ))
 
 
 def stream(household: str) -> Response:

@@ -97,8 +97,8 @@ def test_an_event_is_counted_once_for_the_subscribers_that_took_it_and_pings_are
 
 def test_events_queued_while_a_client_waited_are_written_in_one_chunk_before_the_end():
     class Prefilled(Channel):
-        def subscribe(self, maxlen, *, control=False):  # noqa: ANN001, ANN201
-            sub = super().subscribe(maxlen, control=control)
+        def subscribe(self, maxlen, **kwargs):  # noqa: ANN001, ANN003, ANN201
+            sub = super().subscribe(maxlen, **kwargs)
             for ms in (1, 2, 2, 3):  # the repeated key is not written twice
                 sub.offer((EventKey(ms, 0), f"data: {ms}\n\n".encode()))
             sub.offer(END)
