@@ -5,7 +5,7 @@ from their stored history).
 A dataset is a sub-directory holding ``households.json`` (see :mod:`generator.dataset`). The
 directory is scanned when first needed and again (at most every few seconds) when a household is
 not found, so a dataset written while the server runs is picked up. Tables are read once and
-kept in memory. A household id found in two datasets is served from the first in sorted order.
+kept in memory once read, which a worker whose statistics are all cached never does. A household id found in two datasets is served from the first in sorted order.
 """
 
 from __future__ import annotations
@@ -79,22 +79,25 @@ class Households:
         self.live = live
         self._lock = threading.Lock()
         self._where: dict[str, tuple[Path, HouseholdInfo]] = {}
+        self._fingerprints: dict[Path, str | None] = {}
         self._datasets: dict[Path, Dataset] = {}
         self._replayable: dict[str, Replayable] = {}
         self._scanned_at = -RESCAN_S
 
     def _scan(self) -> None:
         where: dict[str, tuple[Path, HouseholdInfo]] = {}
+        fingerprints: dict[Path, str | None] = {}
         if self.data_dir.is_dir():
             for meta in sorted(self.data_dir.glob("*/households.json")):
                 try:
-                    infos, _ = read_meta(meta.parent)
+                    infos, fingerprints[meta.parent] = read_meta(meta.parent)
                 except (DatasetError, OSError, ValueError, KeyError) as err:
                     log.warning("ignoring %s: %s", meta.parent, err)
                     continue
                 for hid, info in infos.items():
                     where.setdefault(hid, (meta.parent, info))
         self._where = where
+        self._fingerprints = fingerprints
         self._scanned_at = time.monotonic()
 
     def _locate(self, household: str) -> tuple[Path | None, HouseholdInfo]:
@@ -136,6 +139,12 @@ class Households:
         """The dataset directory; ``None`` for a live household."""
         return self._locate(household)[0]
 
+    def stored_fingerprint(self, household: str) -> str | None:
+        """The content fingerprint its dataset's metadata records (what cached statistics are
+        keyed by), read without its tables; ``None`` for a live household or if not recorded."""
+        path = self._locate(household)[0]
+        return None if path is None else self._fingerprints.get(path)
+
     def dataset(self, household: str) -> Dataset:
         """The household's dataset; a live household's stored history (may raise
         ``NotEnoughHistory``)."""
@@ -157,6 +166,14 @@ class Households:
             with self._lock:
                 found = self._datasets.setdefault(path, found)
         return found
+
+    def release_tables(self) -> None:
+        """Forget the clean tables read so far (read again when needed)."""
+        with self._lock:
+            had = bool(self._datasets)
+            self._datasets.clear()
+        if had:
+            _release_freed_memory()
 
     def replayable(self, household: str) -> Replayable:
         """The table replays play: the faulty one (realistic meters) when the dataset has it."""

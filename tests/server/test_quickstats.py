@@ -1,0 +1,63 @@
+"""The server's statistics lookups: cached statistics are found by the fingerprint the dataset's
+metadata records, so a worker whose statistics are cached never reads the tables (about 100 MB
+for the demo households), and warming reads them only for what is missing, then lets them go."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from server import households as households_module
+from server.households import Households
+from server.quickstats import QuickStats
+from server.stats import COMMON_INTERVALS_S
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every dataset table read by the server's Households."""
+    seen: list[Path] = []
+    real = households_module.read_dataset
+
+    def counting(path, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen.append(Path(path))
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(households_module, "read_dataset", counting)
+    return seen
+
+
+def test_cached_statistics_are_served_without_reading_the_table(
+    server_data_dir, stats_cache_dir, dataset, reads
+):
+    stats = QuickStats(Households(server_data_dir), stats_cache_dir, runner=lambda fn: fn())
+    got = stats.get("A", 5)
+    assert reads == []
+    assert got.fingerprint == dataset.fingerprint and got.interval_s == 5
+    # not cached: computed from the table, which is read once
+    assert stats.cached("C", 7) is None
+    computed = stats.get("C", 7)
+    assert len(reads) == 1 and computed.interval_s == 7
+    assert stats.cached("C", 7) is computed
+    # unknown households and bad intervals are still reported by the full path
+    with pytest.raises(Exception, match="unknown household"):
+        stats.get("Z", 5)
+
+
+def test_warming_reads_only_what_is_missing_and_lets_the_tables_go(
+    server_data_dir, stats_cache_dir, tmp_path, reads
+):
+    cache_dir = tmp_path / "cache"
+    shutil.copytree(stats_cache_dir, cache_dir)
+    households = Households(server_data_dir)
+    stats = QuickStats(households, cache_dir, runner=lambda fn: fn())
+    stats.warm(["B"], should_stop=lambda: False)
+    assert len(reads) == 1 and households._datasets == {}  # read for warming, then let go
+    for interval_s in COMMON_INTERVALS_S:
+        assert stats.cached("B", interval_s) is not None, interval_s
+    # a second process (or restart) finds it all on disk and reads nothing
+    again = QuickStats(Households(server_data_dir), cache_dir, runner=lambda fn: fn())
+    again.warm(["B"], should_stop=lambda: False)
+    assert len(reads) == 1
