@@ -60,6 +60,9 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
             lambda: "A" in engine.followers and engine.followers["A"].sub is not None,
             what="the follower of A subscribed",
         )
+        # and evaluating with these settings: the engine reloads them every ALERTS_SYNC_S, so a
+        # follower started before the put would otherwise deliver by the defaults (no webhook)
+        wait_for(lambda: engine._docs.get("A") == doc, what="the engine to load the settings")
         now = int(time.time()) + 600
         start = now - now % ENGINE_INTERVAL_S
         publish(engine.gridlight.broker, start, [0.3, 0.3, 20.0, 25.0, 0.3, 0.3, 0.3])
