@@ -19,6 +19,7 @@ The hand-over needs no lock because it only happens in a gevent-patched process,
 loop and the streams' greenlets share one OS thread and neither switches between checking and
 setting a subscriber's mode. Elsewhere (the development server, tests with real threads, HTTP/2,
 TLS, ``HEAD``) :func:`socket_writer` gives ``None`` and streams write through WSGI as before.
+gunicorn's access log counts only the bytes that went through WSGI (the stream's first block).
 """
 
 from __future__ import annotations
