@@ -3,6 +3,7 @@
 * ``POST /stream_setup`` ``{"household": "A", "interval": 5[, "start_index": N[, "speed": X]]}`` →
   ``{"status": "Streaming setup and stats calculation successful", "stream_id": "..."}`` and a
   ``stream_id`` cookie. Each client's set-up is its own, stored where every worker sees it.
+  A household other than an open demo one needs its key (``Authorization: Bearer``) here.
 * ``GET /stream_qstats`` → the quick statistics at the set-up's interval.
 * ``GET /stream_data`` → SSE lines ``data: {values} status: {colours}`` (colours ``Green``,
   ``Yellow``, ``Red``, ``Critical Red``); a missing value is ``null`` and ``Critical Red``. Live
@@ -21,6 +22,7 @@ from server.api.streams import open_stream, sse_response
 from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
 from server.extension import state
 from server.setups import Setup, new_stream_id, valid_stream_id
+from widget_api.auth import require_read
 
 __all__ = ["COOKIE", "init_app"]
 
@@ -63,6 +65,7 @@ def stream_setup() -> Response:
         gl.households.info(household)
     except UnknownHousehold as err:
         raise InvalidParameter(err.message) from None  # the seed answered 400 here
+    require_read(household)  # the set-up's id is then the capability to read it
     interval_s = parse_interval(body.get("interval"), current_app.config["MAX_INTERVAL_S"])
     start_index = parse_start_index(
         body.get("start_index"), gl.households.replayable(household).span_s

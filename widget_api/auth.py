@@ -1,8 +1,10 @@
-"""Who may read a household's widget and register its devices.
+"""Who may read a household's data and register its devices.
 
-* Reading the widget (``GET …/widget``, the ``/widget/{h}`` page's data): open for the demo
-  households in demo mode (``DEMO`` and the household in ``DEMO_HOUSEHOLDS``), as the other read
-  routes; any other household needs its API key.
+* Reading a household (:func:`require_read`: its statistics, live and replayed streams, the
+  seed's stream set-up, the widget and the ``/widget/{h}`` page's data, stored readings and
+  alerts): open for the demo households in demo mode (``DEMO`` and the household in
+  ``DEMO_HOUSEHOLDS``); any other household needs its API key (a home's power readings show
+  when it is occupied). The household list and a household's description stay open.
 * Registering or removing a push token (``POST``/``DELETE …/devices``) is a write: it always needs
   the household's API key, demo households included (an open registration would let anyone make
   the server push to arbitrary tokens). Keys are issued by ``python -m server households add H``
@@ -20,7 +22,7 @@ from flask import Flask, Response, current_app, jsonify, request
 from server.errors import GridlightError, error_body
 from server.storage import KeyStore
 
-__all__ = ["Unauthorized", "bearer_key", "init_app", "is_open_demo", "require_key"]
+__all__ = ["Unauthorized", "bearer_key", "init_app", "is_open_demo", "require_key", "require_read"]
 
 
 class Unauthorized(GridlightError):
@@ -62,6 +64,15 @@ def require_key(keys: KeyStore, household: str, lock) -> None:  # noqa: ANN001 -
         ok = keys.check(household, key)
     if not ok:
         raise Unauthorized(f"the API key is not a live key of household {household!r}")
+
+
+def require_read(household: str) -> None:
+    """Raise :class:`Unauthorized` unless ``household`` may be read by this request: an open
+    demo household, or the request carries one of its live keys."""
+    if is_open_demo(household):
+        return
+    api = current_app.extensions["widget_api"]
+    require_key(api.keys, household, api.devices.lock)
 
 
 def _handle(err: Unauthorized) -> tuple[Response, int]:

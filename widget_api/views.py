@@ -20,7 +20,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.params import json_body, parse_interval
 from server.extension import state as gridlight
-from widget_api.auth import is_open_demo, require_key
+from widget_api.auth import is_open_demo, require_key, require_read
 from widget_api.devices import token_ref, validate_platform, validate_token
 from widget_api.page import render_page
 
@@ -58,9 +58,7 @@ def widget(household: str) -> Response:
     gl = gridlight()
     gl.households.info(household)  # 404 first
     interval_s = _interval(int(current_app.config["WIDGET_INTERVAL_S"]))
-    api = _api()
-    if not is_open_demo(household):
-        require_key(api.keys, household, api.devices.lock)
+    require_read(household)
     body, etag = widget_body(household, interval_s)
     headers = {"ETag": etag, "Cache-Control": "no-cache"}
     if request.if_none_match.contains_weak(etag.strip('"')):

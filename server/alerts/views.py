@@ -101,10 +101,10 @@ def put_settings(household: str):  # noqa: ANN201
 
 @blueprint.get("/<household>/alerts")
 def list_alerts(household: str):  # noqa: ANN201
+    from widget_api.auth import require_read
+
     _info(household)
-    cfg = current_app.config
-    if not (cfg["DEMO"] and household in cfg["DEMO_HOUSEHOLDS"]):
-        _require_key(household)
+    require_read(household)
     from_s, to_s = _time("from"), _time("to")
     if from_s is not None and to_s is not None and from_s >= to_s:
         raise InvalidParameter(f"from ({from_s}) must be before to ({to_s})")

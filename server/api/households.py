@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from server.api.params import parse_interval
 from server.errors import InvalidParameter
 from server.extension import state
+from widget_api.auth import require_read
 
 __all__ = ["register"]
 
@@ -47,6 +48,7 @@ def get_household(household: str):  # noqa: ANN201
 def get_stats(household: str):  # noqa: ANN201
     gl = state()
     gl.households.info(household)  # 404 before validating the rest
+    require_read(household)
     interval_s = parse_interval(request.args.get("interval"), current_app.config["MAX_INTERVAL_S"])
     by = request.args.get("by")
     if by not in (None, "", "hour"):

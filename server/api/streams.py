@@ -26,6 +26,7 @@ from server.extension import Gridlight, state
 from server.hub import Channel
 from server.sse import HEADERS
 from server.streams import encoder, live_stream, replay_stream
+from widget_api.auth import require_read
 
 __all__ = ["open_stream", "register"]
 
@@ -71,6 +72,7 @@ def stream(household: str) -> Response:
     gl = state()
     cfg = current_app.config
     gl.households.info(household)
+    require_read(household)
     if gl.households.is_live(household):  # 409 before streaming if its history is too short
         gl.stats.runner(lambda: gl.households.dataset(household))  # off the request greenlet
     interval_s = parse_interval(request.args.get("interval"), cfg["MAX_INTERVAL_S"])

@@ -32,7 +32,7 @@ from server.extension import state
 from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
 from server.storage import RESOLUTIONS
 from server.windows import format_ts
-from widget_api.auth import is_open_demo, require_key
+from widget_api.auth import require_key, require_read
 
 __all__ = ["MAX_RANGE_S", "blueprint"]
 
@@ -150,8 +150,7 @@ def get_readings(household: str) -> Response:
     gl = state()
     ing = _ingest()
     info = gl.households.info(household)
-    if not is_open_demo(household):
-        require_key(_KeyCheck(ing.ingestor), household, _Lock())
+    require_read(household)
     resolution = request.args.get("resolution", "1m")
     if resolution not in RESOLUTIONS:
         raise InvalidParameter(

@@ -105,9 +105,11 @@ def households() -> dict[str, Any]:
                         "by", {"type": "string", "enum": ["hour"]}, "thresholds per hour of day"
                     ),
                 ],
+                "security": OPEN_IN_DEMO,
                 "responses": {
                     "200": _json(ref("QuickStats"), "the statistics"),
                     "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
                     "404": _r("NotFound"),
                     "409": _r("NotEnoughHistory"),
                 },
@@ -136,9 +138,11 @@ def households() -> dict[str, Any]:
                     _p("lastEventIdHeader"),
                     _p("lastEventIdQuery"),
                 ],
+                "security": OPEN_IN_DEMO,
                 "responses": {
                     "200": _sse("the stream", V1_EVENTS),
                     "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
                     "404": _r("NotFound"),
                     "409": _r("NotEnoughHistory"),
                 },
@@ -382,6 +386,7 @@ def compat() -> dict[str, Any]:
                 "operationId": "streamSetup",
                 "tags": ["compatibility"],
                 "summary": "The seed's set-up: choose household and interval (sets a cookie)",
+                "security": OPEN_IN_DEMO,
                 "requestBody": _body("StreamSetup"),
                 "responses": {
                     "200": _json(
@@ -390,6 +395,7 @@ def compat() -> dict[str, Any]:
                         headers={"Set-Cookie": {"schema": {"type": "string"}}},
                     ),
                     "400": _r("CompatBadRequest"),
+                    "401": _json(ref("CompatError"), "the household needs its API key"),
                     "409": _json(ref("CompatError"), "a live household without enough history"),
                 },
             }

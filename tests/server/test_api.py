@@ -187,3 +187,45 @@ def test_cors(server_data_dir, stats_cache_dir):
     finally:
         demo.extensions["gridlight"].stop()
         listed.extensions["gridlight"].stop()
+
+
+def test_reads_of_a_household_outside_the_demo_need_its_key(app, client, server_data_dir):
+    """Outside demo mode (or for a household not in DEMO_HOUSEHOLDS) a household's statistics,
+    streams and the seed's set-up need its key; the list and its description stay open."""
+    from server.storage import KeyStore, connect, db_path
+
+    app.config["DEMO_HOUSEHOLDS"] = ["B"]  # A is not an open demo household here
+    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("A", ["AC"])
+    assert client.get("/api/v1/households").status_code == 200
+    assert client.get("/api/v1/households/A").status_code == 200
+    reads = [
+        "/api/v1/households/A/stats?interval=5",
+        "/api/v1/households/A/stream?interval=5&start_index=0&speed=1000",
+        "/api/v1/households/A/stream?interval=5",
+    ]
+    for url in reads:
+        r = client.get(url)
+        assert r.status_code == 401, url
+        assert r.headers["WWW-Authenticate"] == 'Bearer realm="gridlight"'
+        assert "needs its API key" in r.json["error"]["message"]
+        r = client.get(url, headers={"Authorization": "Bearer gl_not-a-key"})
+        assert r.status_code == 401 and "not a live key" in r.json["error"]["message"]
+        r = client.get(url, headers={"Authorization": "Basic dXNlcjpwYXNz"})
+        assert r.status_code == 401 and "'Basic'" in r.json["error"]["message"]
+    # bad parameters of an unknown household are still a 404 first
+    assert client.get("/api/v1/households/ZZ/stats").status_code == 404
+    ok = client.get(reads[0], headers={"Authorization": f"Bearer {key}"})
+    assert ok.status_code == 200 and ok.json["household"] == "A"
+    replay = client.get(reads[1], headers={"Authorization": f"Bearer {key}"})
+    assert replay.status_code == 200
+    assert next(replay.response) == b"retry: 3000\n\n"
+    replay.close()
+    # the seed's set-up answers in its own shape; its stream_id then is the capability
+    body = {"household": "A", "interval": 5, "start_index": 0}
+    r = client.post("/stream_setup", json=body)
+    assert r.status_code == 401 and "needs its API key" in r.json["error"]
+    r = client.post("/stream_setup", json=body, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 200
+    assert client.get(f"/stream_qstats?stream_id={r.json['stream_id']}").status_code == 200
+    # the open demo household needs nothing
+    assert client.get("/api/v1/households/B/stats?interval=5").status_code == 200

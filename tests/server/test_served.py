@@ -20,6 +20,7 @@ import pytest
 import requests
 from numpy.testing import assert_allclose
 
+from server.storage import KeyStore, connect, db_path
 from tests.server.sse_client import SSE, SSEClient
 from tests.services import free_port, wait_for_port
 
@@ -279,13 +280,19 @@ def metric(base: str, name: str) -> float:
     raise AssertionError(f"{name} not in /metrics")
 
 
-def test_compat_setups_are_shared_by_workers_through_redis(redis_stack, dataset):
+def test_compat_setups_are_shared_by_workers_through_redis(redis_stack, dataset, server_data_dir):
     base = redis_stack
+    # A is the open demo household here; B is not: its set-up needs B's key
+    _, key_b = KeyStore(connect(db_path(server_data_dir))).add_household("B", ["AC"])
+    body = {"household": "B", "interval": INTERVAL, "start_index": 600, "speed": 500}
+    r = requests.post(f"{base}/stream_setup", json=body, timeout=30)
+    assert r.status_code == 401 and "needs its API key" in r.json()["error"], r.text
     ids = []
     for household in ("A", "B"):
         r = requests.post(
             f"{base}/stream_setup",
-            json={"household": household, "interval": INTERVAL, "start_index": 600, "speed": 500},
+            json={**body, "household": household},
+            headers={"Authorization": f"Bearer {key_b}"} if household == "B" else {},
             timeout=30,
         )
         assert r.status_code == 200, r.text

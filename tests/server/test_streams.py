@@ -30,6 +30,9 @@ def make_app(server_data_dir, stats_cache_dir):  # noqa: ANN201
                 "STATS_CACHE_DIR": str(stats_cache_dir),
                 "REDIS_URL": None,
                 "PING_INTERVAL_S": 0.2,
+                "DEMO": True,  # households A, B and C readable without a key
+                "EMBEDDED_REPLAY": False,
+                "WARM_STATS": False,
                 **config,
             }
         )

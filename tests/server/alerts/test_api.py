@@ -14,6 +14,12 @@ URL = "/api/v1/households/A/alert-settings"
 
 
 @pytest.fixture
+def app(app):  # noqa: ANN001, ANN201 - the shared app, where A is not an open demo household
+    app.config["DEMO"] = False
+    return app
+
+
+@pytest.fixture
 def key_a(server_data_dir) -> str:  # noqa: ANN001
     _, key = KeyStore(connect(db_path(server_data_dir))).add_household(
         "A", ["AC", "Geyser", "Overall"]

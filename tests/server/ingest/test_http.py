@@ -135,14 +135,20 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
     info = client.get("/api/v1/households/L1").json
     assert info["source"] == "live" and info["dataset"] is None
     app.extensions["gridlight_ingest"].pipeline.live.min_history_s = 600
-    r = client.get("/api/v1/households/L1/stats?interval=5")
+    # a live household's statistics and stream are its owner's: they need its key
+    for path in ("stats", "stream"):
+        r = client.get(f"/api/v1/households/L1/{path}?interval=5")
+        assert r.status_code == 401 and "needs its API key" in r.json["error"]["message"]
+        r = client.get(f"/api/v1/households/L1/{path}?interval=5", headers=_auth("gl_wrong"))
+        assert r.status_code == 401 and "not a live key" in r.json["error"]["message"]
+    r = client.get("/api/v1/households/L1/stats?interval=5", headers=_auth(live_key))
     assert r.status_code == 409 and r.json["error"]["code"] == "not_enough_history"
-    r = client.get("/api/v1/households/L1/stream?interval=5")
+    r = client.get("/api/v1/households/L1/stream?interval=5", headers=_auth(live_key))
     assert r.status_code == 409
     t0 = _minute_start()
     quiet = [{"ts": t0 - 700 + i, "power_kw": {"Overall": 1.0}} for i in range(700)]
     assert _post(client, live_key, quiet).status_code == 200
-    r = client.get("/api/v1/households/L1/stats?interval=5")
+    r = client.get("/api/v1/households/L1/stats?interval=5", headers=_auth(live_key))
     assert r.status_code == 409 and "AC (0), Geyser (0)" in r.json["error"]["message"]
     app.extensions["gridlight_ingest"].pipeline.live.refresh_s = 0  # re-read the history
     rng = np.random.default_rng(3)
@@ -158,7 +164,7 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
         for i in range(1200)
     ]
     assert _post(client, live_key, readings).status_code == 200
-    stats = client.get("/api/v1/households/L1/stats?interval=5")
+    stats = client.get("/api/v1/households/L1/stats?interval=5", headers=_auth(live_key))
     assert stats.status_code == 200, stats.json
     overall = [r["power_kw"]["Overall"] for r in readings]
     means = np.asarray([1.0] * 700 + overall).reshape(-1, 5).mean(axis=1)

@@ -49,7 +49,10 @@ def test_live_household_stream(app, served, live_key) -> None:  # noqa: ANN001
     ]
     assert requests.post(url, json={"readings": history}, headers=headers, timeout=30).ok
     stream = requests.get(
-        f"{served}/api/v1/households/L1/stream?interval={INTERVAL}", stream=True, timeout=30
+        f"{served}/api/v1/households/L1/stream?interval={INTERVAL}",
+        headers=headers,
+        stream=True,
+        timeout=30,
     )
     try:
         assert stream.status_code == 200

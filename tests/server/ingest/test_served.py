@@ -93,14 +93,16 @@ def test_replay_over_mqtt_reaches_sse_clients(
     dataset,  # noqa: ANN001
     tmp_path,  # noqa: ANN001
 ) -> None:
-    KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
+    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
     port = free_port()
     env = server_env(server_data_dir, stats_cache_dir, port, MQTT_URL=mosquitto_server.url)
     web = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "web.log")
     base = f"http://127.0.0.1:{port}"
     wait_until(lambda: health(base) == 200 or web.poll() is not None, 60, "the server")
     assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
-    client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+    client = open_subscribed(
+        f"{base}/api/v1/households/A/stream?interval={INTERVAL}", {"Authorization": f"Bearer {key}"}
+    )
     start_s = (int(time.time()) // INTERVAL + 1) * INTERVAL
     replay = processes.start(
         replay_command(server_data_dir / "demo", mosquitto_server.url, start_s),
@@ -141,7 +143,7 @@ def test_with_redis_one_ingest_process_feeds_every_worker(
     dataset,  # noqa: ANN001
     tmp_path,  # noqa: ANN001
 ) -> None:
-    KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
+    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
     port = free_port()
     env = server_env(
         server_data_dir,
@@ -166,7 +168,10 @@ def test_with_redis_one_ingest_process_feeds_every_worker(
     assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
     clients = {}
     for _ in range(40):  # one client on each worker
-        client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+        client = open_subscribed(
+            f"{base}/api/v1/households/A/stream?interval={INTERVAL}",
+            {"Authorization": f"Bearer {key}"},
+        )
         pid = client.headers["X-Gridlight-Worker"]
         if pid in clients:
             client.close()
