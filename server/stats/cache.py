@@ -20,6 +20,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
@@ -90,6 +91,10 @@ class StatsCache:
 
     ``max_entries`` bounds the in-memory LRU; ``run`` executes each computation (inline by
     default); ``compute`` builds stats from a household frame (default :func:`compute_stats`).
+    A computed entry's file replaces those of the same household, interval and mode under another
+    fingerprint or algorithm version (a live household's re-read history, a regenerated dataset)
+    once they are ``superseded_after_s`` old: workers that re-read at other times keep theirs
+    meanwhile, and a live household no longer leaves a file per re-read behind for ever.
     """
 
     cache_dir: Path
@@ -97,6 +102,7 @@ class StatsCache:
     run: Runner = _run_inline
     compute: Callable[..., HouseholdStats] = compute_stats
     counters: CacheCounters = field(default_factory=CacheCounters)
+    superseded_after_s: float = 86_400.0
 
     def __post_init__(self) -> None:
         self.cache_dir = Path(self.cache_dir)
@@ -146,6 +152,7 @@ class StatsCache:
                 self._count("computations")
                 stats = self.run(compute)
                 self._store(key, stats)
+                self.prune_superseded(key)
             self._remember(key, stats)
             future.set_result(stats)
             return stats
@@ -230,6 +237,25 @@ class StatsCache:
             return None
         except (OSError, ValueError, KeyError, TypeError):
             return None  # unreadable or from an incompatible writer: recompute and overwrite
+
+    def prune_superseded(self, key: StatsKey, now: float | None = None) -> int:
+        """Delete the files ``key``'s supersedes that are old enough; how many were deleted."""
+        now = time.time() if now is None else now
+        _, household, interval, mode, _ = key.filename.split("_")
+        removed = 0
+        for path in self.cache_dir.glob(f"*_{household}_{interval}_{mode}_v*.json"):
+            parts = path.name.split("_")  # none of the fields has an underscore
+            if len(parts) != 5 or parts[1:4] != [household, interval, mode]:
+                continue
+            if path.name == key.filename:
+                continue
+            try:
+                if now - path.stat().st_mtime >= self.superseded_after_s:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue  # gone already, or a read-only directory
+        return removed
 
     def _store(self, key: StatsKey, stats: HouseholdStats) -> None:
         text = json.dumps(stats.to_json(), allow_nan=False, separators=(",", ":"))

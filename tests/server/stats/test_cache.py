@@ -158,3 +158,39 @@ def test_memory_is_a_bounded_lru(tmp_path, dataset):
     assert cache.counters.disk_hits == 1 and counting.calls == 3
     with pytest.raises(ValueError, match="max_entries"):
         StatsCache(tmp_path, max_entries=0)
+
+
+def test_superseded_files_are_pruned_once_old_enough(tmp_path, dataset):
+    """A live household's history is re-read hourly under a new fingerprint: the files of its
+    older fingerprints (and older algorithm versions) go once a day old; others stay."""
+    import os
+
+    cache = StatsCache(tmp_path, compute=CountingCompute())
+    key = StatsKey(dataset.fingerprint, "A", 60)
+    day_old = time.time() - 86_400 - 60
+
+    def stale(name: str, age_s: float | None = day_old) -> object:
+        path = tmp_path / name
+        path.write_text("{}")
+        if age_s is not None:
+            os.utime(path, (age_s, age_s))
+        return path
+
+    v = ALGORITHM_VERSION
+    superseded = [
+        stale(f"0123456789abcdef_A_60s_all_v{v}.json"),
+        stale("fedcba9876543210_A_60s_all_v0.json"),
+    ]
+    kept = [
+        stale(f"1111111111111111_A_60s_all_v{v}.json", age_s=None),  # recent: another worker's
+        stale(f"0123456789abcdef_A_300s_all_v{v}.json"),  # another interval
+        stale(f"0123456789abcdef_A_60s_hour_v{v}.json"),  # another mode
+        stale(f"0123456789abcdef_B-A_60s_all_v{v}.json"),  # another household
+        stale(f"0123456789abcdef_XA_60s_all_v{v}.json"),
+    ]
+    cache.for_dataset(dataset, "A", 60)  # computed and stored: prunes what it supersedes
+    assert not any(p.exists() for p in superseded)
+    assert all(p.exists() for p in kept)
+    assert (tmp_path / key.filename).exists()
+    assert cache.prune_superseded(key) == 0  # nothing left to prune
+    assert cache.prune_superseded(key, now=time.time() + 86_400) == 1  # the recent one, later
