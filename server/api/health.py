@@ -1,13 +1,19 @@
-"""``GET /healthz`` (503 while the broker or a stream reader is down) and ``GET /metrics``."""
+"""``GET /healthz`` and ``GET /metrics``.
+
+``/healthz`` answers 503 while the broker or a stream reader is down; with ``MQTT_URL`` it also
+reports the MQTT subscriber (``"status": "degraded"`` while it is down or silent, still 200).
+"""
 
 from __future__ import annotations
 
 import os
+import time
 
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 
 from server.errors import BrokerUnavailable
 from server.extension import state
+from server.ingest.status import read_status, status_path
 from server.metrics import render
 
 __all__ = ["register"]
@@ -29,6 +35,12 @@ def healthz():  # noqa: ANN201
         "broker": broker,
         "readers": readers.readers,
     }
+    if current_app.config.get("MQTT_URL"):
+        # the subscriber may be another process: a down subscriber degrades ingest, not this
+        # worker's streams, so it does not turn the answer into a 503
+        body["mqtt"] = read_status(status_path(current_app.config["DATA_DIR"]), time.time())
+        if ok and not body["mqtt"]["ok"]:
+            body["status"] = "degraded"
     return jsonify(body), 200 if ok else 503
 
 

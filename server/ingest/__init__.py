@@ -147,6 +147,7 @@ class Pipeline:
 
     def start_mqtt(self) -> None:
         from server.ingest.mqtt import MqttIngest
+        from server.ingest.status import status_path
 
         cfg = self.cfg
         self.writer = BatchWriter(
@@ -161,6 +162,7 @@ class Pipeline:
             client_id=str(cfg["MQTT_CLIENT_ID"]),
             session_expiry_s=int(cfg["MQTT_SESSION_EXPIRY_S"]),
             receive_maximum=int(cfg["MQTT_RECEIVE_MAXIMUM"]),
+            status_file=status_path(cfg["DATA_DIR"]),
         ).start()
 
     def stop(self) -> None:

@@ -32,6 +32,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -39,6 +40,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from server.ingest.status import HEARTBEAT_S, write_status
 from server.ingest.validate import Checked, Rejection, check_reading
 from server.ingest.writer import BatchWriter, Ingestor
 
@@ -149,8 +151,13 @@ class MqttIngest:
         min_backoff_s: float = 0.2,
         max_backoff_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        status_file: Path | None = None,
     ) -> None:
         self.address = parse_mqtt_url(url)
+        self.status_file = status_file  # see server.ingest.status
+        self._since = clock()
+        self._stopped = threading.Event()
+        self._status_lock = threading.Lock()
         self.ingestor = ingestor
         self.writer = writer
         self.clock = clock
@@ -187,12 +194,45 @@ class MqttIngest:
             properties=props,
         )
         self.client.loop_start()
+        if self.status_file is not None:
+            self._report()
+            threading.Thread(target=self._heartbeat, name="mqtt-status", daemon=True).start()
         return self
 
     def stop(self) -> None:
         """Disconnect (the session and its undelivered messages stay on the broker)."""
+        self._stopped.set()
         self.client.disconnect()
         self.client.loop_stop()
+        self._report(connected=False)
+
+    # -- status for /healthz -----------------------------------------------------------------
+    def _report(self, connected: bool | None = None) -> None:
+        """Write the status file; with ``connected``, change the state first (the file is
+        written before :attr:`connected` is set, so whoever waits on it finds the file current)."""
+        with self._status_lock:
+            if connected is not None and connected != self.connected.is_set():
+                self._since = self.clock()
+            state = self.connected.is_set() if connected is None else connected
+            if not state:
+                self.connected.clear()
+            if self.status_file is not None:
+                try:
+                    write_status(
+                        self.status_file,
+                        connected=state,
+                        broker=f"{self.address.host}:{self.address.port}",
+                        since=self._since,
+                        now=self.clock(),
+                    )
+                except OSError as err:
+                    log.warning("cannot write the MQTT status to %s: %s", self.status_file, err)
+            if state:
+                self.connected.set()
+
+    def _heartbeat(self) -> None:
+        while not self._stopped.wait(HEARTBEAT_S):
+            self._report()
 
     # -- callbacks (paho's network thread) ---------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
@@ -206,10 +246,10 @@ class MqttIngest:
             flags.session_present,
         )
         client.subscribe([(f"{PREFIX}/+/+/power", 1), (f"{PREFIX}/+/readings", 1)])
-        self.connected.set()
+        self._report(connected=True)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
-        self.connected.clear()
+        self._report(connected=False)
         if reason_code != 0:
             log.warning("MQTT connection lost (%s); reconnecting with backoff", reason_code)
 

@@ -430,7 +430,11 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["status", "worker", "broker", "readers"],
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "status": {
+                "type": "string",
+                "enum": ["ok", "degraded", "unavailable"],
+                "description": "degraded: streams work, the MQTT subscriber is down or silent",
+            },
             "worker": {"type": "integer", "description": "process id of the answering worker"},
             "broker": {
                 "type": "object",
@@ -442,6 +446,20 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "readers": {"type": "object", "description": "stream readers of this worker"},
+            "mqtt": {
+                "type": "object",
+                "description": "the MQTT subscriber (with MQTT_URL), as it last reported",
+                "required": ["ok"],
+                "properties": {
+                    "ok": {"type": "boolean"},
+                    "error": {"type": "string"},
+                    "broker": {"type": ["string", "null"]},
+                    "connected": {"type": ["boolean", "null"]},
+                    "pid": {"type": ["integer", "null"]},
+                    "since": {"type": ["number", "null"]},
+                    "updated": {"type": ["number", "null"]},
+                },
+            },
         },
     },
     "StreamSetup": {

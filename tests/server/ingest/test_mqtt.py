@@ -5,6 +5,7 @@ subscriber was away are delivered when it returns (persistent session)."""
 from __future__ import annotations
 
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from server import create_app
 from server.broker import MemoryBroker
 from server.ingest import DEFAULTS, Pipeline, open_pipeline
 from server.ingest.sink import MqttSink
+from server.ingest.status import STALE_AFTER_S, read_status, status_path
 from server.metrics import Metrics
 from server.storage import DeadLetters, KeyStore, connect, db_path
 from tests.server.ingest.conftest import CHANNELS
@@ -143,3 +146,46 @@ def test_broker_restart_and_subscriber_downtime_lose_nothing(
     wait_until(lambda: setup.stored() == 400 * 3, 30, "readings published while away")
     seconds = sorted({ts for ts, _ in setup.values()})
     assert seconds == list(range(t0, t0 + 400))
+
+
+def test_the_subscriber_reports_its_connection_for_healthz(
+    setup: Setup, mosquitto_server, tmp_path: Path
+) -> None:  # noqa: ANN001
+    """What /healthz shows of the subscriber follows the broker going away and coming back; a
+    subscriber that stopped writing its status is reported down once the status is stale."""
+    path = status_path(setup.data_dir)
+    pipeline = setup.start()
+    status = read_status(path, time.time())
+    assert status["ok"] and status["connected"] and status["pid"] == os.getpid()
+    assert status["broker"] == setup.url.removeprefix("mqtt://")
+    mosquitto_server.stop()
+    wait_until(lambda: not read_status(path, time.time())["ok"], 20, "the outage reported")
+    assert "not connected" in read_status(path, time.time())["error"]
+    mosquitto_server.start()
+    wait_until(lambda: read_status(path, time.time())["ok"], 30, "the reconnection reported")
+    pipeline.stop()
+    assert "not connected" in read_status(path, time.time())["error"]
+    later = time.time() + STALE_AFTER_S + 1  # a subscriber that died without a word
+    path.write_text(path.read_text().replace('"connected": false', '"connected": true'))
+    assert read_status(path, time.time())["ok"]
+    assert "has not reported for" in read_status(path, later)["error"]
+    path.write_text("{half a file")
+    assert "unreadable status" in read_status(path, time.time())["error"]
+    assert "no MQTT subscriber" in read_status(tmp_path / "none.json", time.time())["error"]
+    # /healthz: degraded (still 200) while the subscriber is down; broker and streams are fine
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(setup.data_dir),
+            "REDIS_URL": None,
+            "MQTT_URL": setup.url,
+            "INGEST_EMBEDDED": False,
+            "RETENTION_ENABLED": False,
+        }
+    )
+    try:
+        r = app.test_client().get("/healthz")
+        assert r.status_code == 200 and r.json["status"] == "degraded"
+        assert r.json["mqtt"]["ok"] is False and r.json["broker"]["ok"] is True
+    finally:
+        app.extensions["gridlight"].stop()
