@@ -7,6 +7,8 @@
   without Redis the broker lives in the worker's memory, so exactly one worker.
 * Workers share a metrics directory so ``/metrics`` sums them (``GRIDLIGHT_METRICS_DIR``).
 * The soft open-files limit is raised to the hard one (one socket per SSE client).
+* Each worker turns on direct socket writes of live events (``server.direct``) when its
+  protocol is plain HTTP without gunicorn's own TLS.
 """
 
 from __future__ import annotations
@@ -61,6 +63,14 @@ def _raise_fd_limit() -> None:
 
 
 _raise_fd_limit()
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201
+    """Live events go straight to client sockets when this worker frames responses as
+    ``server.direct`` does (plain HTTP, no TLS of gunicorn's own)."""
+    from server import direct
+
+    direct.enable_for(worker.cfg)
 
 
 def on_starting(server):  # noqa: ANN001, ANN201

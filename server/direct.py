@@ -17,8 +17,10 @@ The stream's greenlet sleeps until something needs it:
 
 The hand-over needs no lock because it only happens in a gevent-patched process, where the emit
 loop and the streams' greenlets share one OS thread and neither switches between checking and
-setting a subscriber's mode. Elsewhere (the development server, tests with real threads, HTTP/2,
-TLS, ``HEAD``) :func:`socket_writer` gives ``None`` and streams write through WSGI as before.
+setting a subscriber's mode. It is turned on by Gridlight's gunicorn configuration
+(:func:`enable_for`); elsewhere (the development server, tests with real threads, HTTP/2, TLS,
+``--protocol uwsgi``, ``HEAD``) :func:`socket_writer` gives ``None`` and streams write through
+WSGI as before.
 gunicorn's access log counts only the bytes that went through WSGI (the stream's first block).
 """
 
@@ -29,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Raw", "SocketWriter", "chunk", "socket_writer"]
+__all__ = ["ENABLED", "Raw", "SocketWriter", "chunk", "enable_for", "socket_writer"]
 
 
 class Raw(bytes):
@@ -49,6 +51,9 @@ class SocketWriter:
     chunked: bool
 
     def frame(self, payload: bytes) -> bytes:
+        """``payload`` on the wire; nothing for nothing (an empty chunk would end the body)."""
+        if not payload:
+            return b""
         return chunk(payload) if self.chunked else payload
 
     def send_some(self, data: bytes) -> int:
@@ -71,28 +76,48 @@ class SocketWriter:
             pass  # already gone
 
 
-def _gevent_patched() -> bool:
-    from gevent import monkey
+#: Set by gunicorn's ``post_worker_init`` hook in Gridlight's configuration
+#: (``docker/gunicorn.conf.py``) when the worker frames responses as this module does: plain
+#: HTTP (not ``--protocol uwsgi``, whose bodies are never chunked) without gunicorn's own TLS.
+#: Under any other server or configuration streams write through WSGI.
+ENABLED = False
 
-    return bool(monkey.is_module_patched("socket"))
+
+def enable_for(cfg: Any) -> bool:
+    """Turn direct writes on for a gunicorn worker whose configuration ``cfg`` allows them."""
+    global ENABLED
+    ENABLED = getattr(cfg, "protocol", "http") == "http" and not getattr(cfg, "is_ssl", False)
+    return ENABLED
+
+
+def _gevent_socket(sock: Any) -> bool:
+    """A gevent socket in a process whose sockets and threads gevent patched (the hand-over
+    between emit loop and stream greenlet relies on both sharing one OS thread)."""
+    from gevent import monkey
+    from gevent.socket import socket as gevent_socket
+
+    patched = monkey.is_module_patched("socket") and monkey.is_module_patched("threading")
+    return bool(patched) and isinstance(sock, gevent_socket)
 
 
 def socket_writer(environ: Mapping[str, Any]) -> SocketWriter | None:
     """A :class:`SocketWriter` for this request if its events may bypass WSGI, else ``None``.
 
-    Yes only for a plain-HTTP/1.x ``GET`` served by gunicorn in a gevent-patched worker (TLS
-    ended by a proxy in front is fine; gunicorn's own TLS and HTTP/2 are not): there the response
-    is chunked exactly when the protocol is HTTP/1.1 (a stream has no Content-Length; Gridlight's
-    gunicorn configuration speaks HTTP, not uwsgi), and the socket is gevent's.
+    Yes only where :data:`ENABLED`, for a plain-HTTP/1.x ``GET`` served by gunicorn in a
+    gevent-patched worker (TLS ended by a proxy in front is fine; gunicorn's own TLS and HTTP/2
+    are not): there the response is chunked exactly when the protocol is HTTP/1.1 (a stream has
+    no Content-Length), and the socket is gevent's.
     """
+    if not ENABLED:
+        return None
     sock = environ.get("gunicorn.socket")
     if sock is None or not str(environ.get("SERVER_SOFTWARE", "")).startswith("gunicorn"):
         return None
     if environ.get("REQUEST_METHOD") != "GET":
         return None
     protocol = environ.get("SERVER_PROTOCOL")
-    if protocol not in ("HTTP/1.1", "HTTP/1.0") or not _gevent_patched():
+    if protocol not in ("HTTP/1.1", "HTTP/1.0") or hasattr(sock, "cipher"):  # cipher: TLS
         return None
-    if not hasattr(sock, "send") or hasattr(sock, "cipher"):  # TLS: gunicorn's own certfile
+    if not _gevent_socket(sock):
         return None
     return SocketWriter(sock, chunked=protocol == "HTTP/1.1")

@@ -160,6 +160,9 @@ class Channel:
         self.idle_since: float | None = time.monotonic()
         self._pending: list[Entry] = []
         self._pos: tuple[int, int] = (0, 0)
+        #: the last event emitted: a resumed stream is direct only once the channel has passed
+        #: the last event its catch-up sent (before, events queue and repeats are skipped)
+        self.last_key: EventKey | None = None
 
     # -- fed by the reader -------------------------------------------------------------------
     def on_entries(self, entries: list[Entry]) -> None:
@@ -193,6 +196,7 @@ class Channel:
     def _emit(self, windows: list[Window]) -> None:
         for window in windows:
             self._offer_all((window.key, self.encode(window)))
+            self.last_key = window.key
 
     def _offer_all(self, item: Item, *, control: bool = False) -> None:
         """Deliver ``item`` to every subscriber; an event is counted as sent once per channel for

@@ -169,14 +169,13 @@ def live_stream(
         for chunk in _stream_chunks(hub, channel, sub, last_event):
             if writer is None:
                 yield chunk
-            else:
-                writer.send_all(writer.frame(chunk) if type(chunk) is bytes else chunk)
+                continue
+            try:
+                writer.send_all(chunk if isinstance(chunk, Raw) else writer.frame(chunk))
+            except OSError:  # the client left, or was dropped as too slow and shut down
+                return
     except BrokerUnavailable as err:
         log.warning("ending a resuming stream: %s", err)
-    except OSError:
-        if writer is None:
-            raise
-        # the client left, or was dropped as too slow and its socket shut down
     finally:
         channel.unsubscribe(sub)
         metrics.add("gridlight_sse_clients_connected", -1)
@@ -197,7 +196,9 @@ def _stream_chunks(
             yield chunk
     last = sent[-1] if sent else None
     while True:
-        if sub.ready():
+        if sub.ready() and (
+            last is None or (channel.last_key is not None and channel.last_key >= last)
+        ):
             sub.direct = True  # caught up: the channel writes to the socket from now on
         # one wake-up writes everything queued meanwhile as one chunk (a client woken late
         # under load catches up in one write instead of one switch and write per event)
@@ -209,7 +210,7 @@ def _stream_chunks(
                 return
             if payload is None:  # the hub stopped
                 break
-            if type(payload) is Raw:  # the rest of an event the socket took only part of
+            if isinstance(payload, Raw):  # the rest of an event the socket took only part of
                 if chunks:
                     yield b"".join(chunks)
                     chunks = []

@@ -21,12 +21,13 @@ import time  # noqa: E402
 import gevent  # noqa: E402
 
 from server.broker import MemoryBroker  # noqa: E402
+from server.broker.base import parse_id  # noqa: E402
 from server.direct import SocketWriter, chunk  # noqa: E402
 from server.hub import END, Channel, Hub  # noqa: E402
 from server.metrics import Metrics  # noqa: E402
 from server.sse import Event  # noqa: E402
 from server.streams import StreamSettings, live_stream  # noqa: E402
-from server.windows import format_ts  # noqa: E402
+from server.windows import EventKey, format_ts  # noqa: E402
 
 T0 = 1_700_000_000
 EVENT_BYTES = 1000
@@ -49,12 +50,14 @@ def encode(window) -> bytes:  # noqa: ANN001
 class Stream:
     """A channel, one subscribed stream served over loopback TCP, and its client's socket."""
 
-    def __init__(self, queue_len: int) -> None:
+    def __init__(self, queue_len: int, *, start: bool = True) -> None:
         self.metrics = Metrics()
         self.hub = Hub(MemoryBroker(), self.metrics)
         self.channel = Channel(self.hub, "A", ("AC",), 1, "v1", encode)
         self.channel.prime(self.hub.broker)
+        self.queue_len = queue_len
         self.published = 0
+        self.received = b""
         listener = socket.create_server(("127.0.0.1", 0))
         self.client = socket.socket()
         self.client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, BUFFER_BYTES)
@@ -63,12 +66,15 @@ class Stream:
         listener.close()
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, BUFFER_BYTES)
         self.writer = SocketWriter(self.server, chunked=True)
-        body = live_stream(
-            self.hub, StreamSettings(queue_len=queue_len), lambda: self.channel, None, self.writer
-        )
         self.error: str | None = None
+        if start:
+            self.start()
+            wait_until(lambda: self.sub is not None and self.sub.direct, "the stream to go direct")
+
+    def start(self, last_event: EventKey | None = None) -> None:
+        settings = StreamSettings(queue_len=self.queue_len)
+        body = live_stream(self.hub, settings, lambda: self.channel, last_event, self.writer)
         self.greenlet = gevent.spawn(self._serve, body)
-        wait_until(lambda: self.sub is not None and self.sub.direct, "the stream to go direct")
 
     @property
     def sub(self):  # noqa: ANN201
@@ -84,25 +90,27 @@ class Stream:
         finally:
             self.server.close()
 
-    def publish(self, n: int) -> None:
-        """``n`` more readings, one second each: every one closes the window before it."""
+    def publish(self, n: int, *, feed: bool = True) -> list[tuple[str, dict]]:
+        """``n`` more readings into the broker, one second each (every one closes the window
+        before it), handed to the channel as its reader would unless ``feed`` is false."""
         entries = []
         for _ in range(n):
             self.published += 1
-            ts = format_ts(T0 + self.published)
-            entries.append((f"{(T0 + self.published) * 1000}-0", {"ts": ts, "power_kw": {"AC": 1}}))
-        self.channel.on_entries(entries)
+            reading = {"ts": format_ts(T0 + self.published), "power_kw": {"AC": 1}}
+            entries.append((self.hub.broker.publish("A", reading), reading))
+        if feed:
+            self.channel.on_entries(entries)
+        return entries
 
     def read_all(self, until_end: bool) -> bytes:
         """Everything the client's socket delivers, until the closing chunk or EOF."""
-        data = b""
         self.client.settimeout(5)
-        while not (until_end and data.endswith(b"0\r\n\r\n")):
+        while not (until_end and self.received.endswith(b"0\r\n\r\n")):
             got = self.client.recv(65536)
             if not got:
                 break
-            data += got
-        return data
+            self.received += got
+        return self.received
 
 
 def parse_chunked(data: bytes) -> tuple[list[int], bool]:
@@ -191,9 +199,33 @@ def departed_client_ends_the_stream() -> dict:
     }
 
 
+def resumed_stream_is_not_repeated_by_a_lagging_channel() -> dict:
+    """A client resumes while this worker's channel lags behind the broker: the catch-up sends
+    windows the channel emits again later. They must not reach the client twice, so the stream
+    goes direct only once the channel has passed its catch-up."""
+    stream = Stream(queue_len=1000, start=False)
+    entries = stream.publish(10, feed=False)
+    stream.channel.on_entries(entries[:4])  # the channel has emitted windows 1-4 (to nobody)
+    reader = gevent.spawn(stream.read_all, True)
+    stream.start(last_event=EventKey(*parse_id(entries[1][0])))  # the client saw 1 and 2
+    wait_until(lambda: b"%d:" % (T0 + 10) in stream.received, "the catch-up to window 10")
+    direct_while_behind = stream.sub.direct
+    stream.channel.on_entries(entries[4:])  # the channel catches up: windows 5-10 again
+    wait_until(lambda: stream.sub.direct, "direct once the channel passed the catch-up")
+    stream.publish(5)  # windows 11-15, straight to the socket
+    stream.channel.ping(END)
+    starts, complete = parse_chunked(reader.get(timeout=10))
+    return {"starts": starts, "complete": complete, "direct_while_behind": direct_while_behind}
+
+
 SCENARIOS = {
     f.__name__: f
-    for f in (slow_reader_catches_up, stalled_reader_is_dropped, departed_client_ends_the_stream)
+    for f in (
+        slow_reader_catches_up,
+        stalled_reader_is_dropped,
+        departed_client_ends_the_stream,
+        resumed_stream_is_not_repeated_by_a_lagging_channel,
+    )
 }
 
 if __name__ == "__main__":

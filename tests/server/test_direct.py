@@ -26,13 +26,18 @@ class Captured:
         self.data += data
 
 
-@pytest.mark.parametrize("payload", [b"", b"x", b"data: 1\n\n" * 300, "é".encode()])
+@pytest.mark.parametrize("payload", [b"x", b"data: 1\n\n" * 300, "é".encode()])
 def test_chunk_is_what_gunicorn_writes(payload):
     sock = Captured()
     gunicorn_util.write_chunk(sock, payload)
     assert chunk(payload) == sock.data
     assert SocketWriter(sock, chunked=True).frame(payload) == sock.data
     assert SocketWriter(sock, chunked=False).frame(payload) == payload
+
+
+def test_nothing_is_framed_as_nothing_not_as_the_end_of_the_body():
+    # gunicorn's Response.write skips empty writes: an empty chunk would end the response
+    assert SocketWriter(Captured(), chunked=True).frame(b"") == b""
 
 
 def environ(**overrides: object) -> dict:
@@ -61,9 +66,10 @@ class PlainSocket(Captured):
 
 
 def test_socket_writer_only_for_plain_http1_gets_on_gunicorn_under_gevent(monkeypatch):
-    assert socket_writer(environ(**{"gunicorn.socket": PlainSocket()})) is None  # not patched
-    monkeypatch.setattr(direct, "_gevent_patched", lambda: True)
     sock = PlainSocket()
+    monkeypatch.setattr(direct, "ENABLED", True)
+    assert socket_writer(environ(**{"gunicorn.socket": sock})) is None  # not gevent's socket
+    monkeypatch.setattr(direct, "_gevent_socket", lambda s: True)
     writer = socket_writer(environ(**{"gunicorn.socket": sock}))
     assert writer is not None and writer.sock is sock and writer.chunked
     http10 = socket_writer(environ(**{"gunicorn.socket": sock, "SERVER_PROTOCOL": "HTTP/1.0"}))
@@ -73,12 +79,42 @@ def test_socket_writer_only_for_plain_http1_gets_on_gunicorn_under_gevent(monkey
     for reason in (
         {"gunicorn.socket": None},  # another server
         {"SERVER_SOFTWARE": "Werkzeug/3.1"},
+        {"SERVER_SOFTWARE": "gevent/26.9 gunicorn/27.0.1"},  # the gevent_pywsgi worker
         {"REQUEST_METHOD": "HEAD"},  # gunicorn sends no body
-        {"SERVER_PROTOCOL": "HTTP/2"},
+        {"SERVER_PROTOCOL": "HTTP/2.0"},
         {"gunicorn.socket": TLSSocket()},  # gunicorn's own TLS
     ):
         overrides = {"gunicorn.socket": sock, **reason}
         assert socket_writer(environ(**overrides)) is None, reason
+    monkeypatch.setattr(direct, "ENABLED", False)  # not turned on by the gunicorn config
+    assert socket_writer(environ(**{"gunicorn.socket": sock})) is None
+
+
+class Cfg:
+    def __init__(self, protocol: str = "http", is_ssl: bool = False) -> None:
+        self.protocol = protocol
+        self.is_ssl = is_ssl
+
+
+def test_enabled_by_the_gunicorn_config_only_where_framing_matches(monkeypatch):
+    monkeypatch.setattr(direct, "ENABLED", False)
+    assert direct.enable_for(Cfg()) and direct.ENABLED
+    assert not direct.enable_for(Cfg(protocol="uwsgi"))  # gunicorn never chunks uwsgi bodies
+    assert not direct.enable_for(Cfg(is_ssl=True))
+    assert not direct.ENABLED
+
+
+def test_the_gunicorn_config_turns_direct_writes_on_in_each_worker(monkeypatch):
+    import runpy
+
+    monkeypatch.setattr(direct, "ENABLED", False)
+    conf = runpy.run_path(str(ROOT / "docker" / "gunicorn.conf.py"))
+
+    class Worker:
+        cfg = Cfg()
+
+    conf["post_worker_init"](Worker())
+    assert direct.ENABLED
 
 
 def scenario(name: str) -> dict:
@@ -114,3 +150,9 @@ def test_stalled_reader_is_dropped_and_its_stream_ends():
 def test_departed_client_ends_its_stream_without_counting_a_slow_client():
     result = scenario("departed_client_ends_the_stream")
     assert result == {"subscribers": 0, "dropped": 0, "connected": 0}
+
+
+def test_resumed_stream_is_not_repeated_when_the_channel_lags_behind_its_catch_up():
+    result = scenario("resumed_stream_is_not_repeated_by_a_lagging_channel")
+    assert not result["direct_while_behind"]
+    assert result["starts"] == list(range(3, 16)) and result["complete"]
