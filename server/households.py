@@ -11,7 +11,6 @@ kept in memory once read, which a worker whose statistics are all cached never d
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import gc
 import logging
 import threading
@@ -37,16 +36,17 @@ def _release_freed_memory() -> None:
 
     Reading a parquet table goes through Arrow buffers and pandas copies that are freed once the
     float64 frame is built, but Arrow's allocator (mimalloc/jemalloc) and glibc's malloc keep them
-    mapped: about 150 MB per table per worker, measured. Releasing them is best effort.
+    mapped: about 150 MB per table per worker, measured. Releasing them is best effort. glibc's
+    ``malloc_trim`` is looked up among the process's own symbols: ``ctypes.util.find_library``
+    runs ``ldconfig`` in a subprocess, which gevent cannot start from the native thread pool that
+    reads tables off the request greenlets.
     """
     gc.collect()
     pa.default_memory_pool().release_unused()
-    libc_name = ctypes.util.find_library("c")
-    if libc_name:
-        try:
-            ctypes.CDLL(libc_name).malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc
-            pass
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 @dataclass(frozen=True)

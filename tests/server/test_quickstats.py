@@ -61,3 +61,32 @@ def test_warming_reads_only_what_is_missing_and_lets_the_tables_go(
     again = QuickStats(Households(server_data_dir), cache_dir, runner=lambda fn: fn())
     again.warm(["B"], should_stop=lambda: False)
     assert len(reads) == 1
+
+
+def test_tables_are_read_in_the_native_thread_pool_under_gevent(server_data_dir):
+    """The alert evaluator reads tables through the statistics runner, a native thread pool
+    under gunicorn's gevent worker, where gevent cannot start a subprocess (releasing memory once
+    ran ``ldconfig`` there and failed with "child watchers are only available on the default
+    loop")."""
+    import subprocess
+    import sys
+
+    script = (
+        "from gevent import monkey; monkey.patch_all()\n"
+        "import sys\n"
+        "from gevent.threadpool import ThreadPool\n"
+        "from server.households import Households\n"
+        "households = Households(sys.argv[1])\n"
+        "dataset = ThreadPool(1).apply(lambda: households.dataset('A'))\n"
+        "print(len(dataset.frame('A')))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(server_data_dir)],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) == 2 * 86_400

@@ -359,6 +359,8 @@ def test_embedded_default_via_server_run(processes, server_data_dir, tmp_path, d
     check_values(events, dataset.frame("A", faulty=True))
     log = (tmp_path / "run.log").read_text()
     assert f"http://localhost:{port}/" in log and "curl -N" in log
+    # nothing failed on the way (the alert evaluator reads tables in the native thread pool)
+    assert "Traceback" not in log, log
     run.send_signal(signal.SIGTERM)
     assert run.wait(timeout=30) == 0
     wait_until(lambda: health(base) == 0, 20, "the server to stop")
