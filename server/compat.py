@@ -67,9 +67,10 @@ def stream_setup() -> Response:
         raise InvalidParameter(err.message) from None  # the seed answered 400 here
     require_read(household)  # the set-up's id is then the capability to read it
     interval_s = parse_interval(body.get("interval"), current_app.config["MAX_INTERVAL_S"])
-    start_index = parse_start_index(
-        body.get("start_index"), gl.households.replayable(household).span_s
-    )
+    start_index = None
+    if body.get("start_index") is not None:  # a replay; a live household has none (400)
+        span_s = gl.households.replayable(household).span_s
+        start_index = parse_start_index(body["start_index"], span_s)
     speed = parse_speed(body.get("speed"), current_app.config["MAX_SPEED"])
     if speed != 1.0 and start_index is None:
         raise InvalidParameter("speed applies to replays only: give start_index as well")

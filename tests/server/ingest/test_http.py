@@ -145,6 +145,12 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
     assert r.status_code == 409 and r.json["error"]["code"] == "not_enough_history"
     r = client.get("/api/v1/households/L1/stream?interval=5", headers=_auth(live_key))
     assert r.status_code == 409
+    # the seed's set-up follows a live household too (no start_index); it has nothing to replay
+    setup = {"household": "L1", "interval": 5}
+    r = client.post("/stream_setup", json=setup, headers=_auth(live_key))
+    assert r.status_code == 409 and "stored readings" in r.json["error"]
+    r = client.post("/stream_setup", json={**setup, "start_index": 0}, headers=_auth(live_key))
+    assert r.status_code == 400 and "is live" in r.json["error"]
     t0 = _minute_start()
     quiet = [{"ts": t0 - 700 + i, "power_kw": {"Overall": 1.0}} for i in range(700)]
     assert _post(client, live_key, quiet).status_code == 200
@@ -166,6 +172,10 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
     assert _post(client, live_key, readings).status_code == 200
     stats = client.get("/api/v1/households/L1/stats?interval=5", headers=_auth(live_key))
     assert stats.status_code == 200, stats.json
+    r = client.post("/stream_setup", json=setup, headers=_auth(live_key))
+    assert r.status_code == 200, r.json
+    qstats = client.get(f"/stream_qstats?stream_id={r.json['stream_id']}")
+    assert qstats.status_code == 200 and qstats.json["median"] == stats.json["median"]
     overall = [r["power_kw"]["Overall"] for r in readings]
     means = np.asarray([1.0] * 700 + overall).reshape(-1, 5).mean(axis=1)
     assert_allclose(stats.json["median"]["Overall"], np.median(means), rtol=1e-6)
