@@ -1,19 +1,76 @@
-"""``python -m generator import uci FILE --household NAME --out DIR``."""
+"""``python -m generator import {uci,csv,ukdale} ...``: public and exported meter data.
+
+* ``import uci FILE --household NAME --out DIR``
+* ``import csv FILE --household H --map SPEC --out DIR [--timezone ZONE] [--name NAME]
+  [--resolution SECONDS]``
+* ``import ukdale DIR --house N --household H --out DIR [--channels NAME=LABEL,...]
+  [--resolution SECONDS] [--name NAME]``
+
+Each writes a dataset directory and prints one summary line; bad input exits with status 2
+and a message (see :mod:`generator.cli`).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from generator.dataset import write_dataset
+from generator.importers.common import import_summary
+from generator.importers.csv_meter import import_csv
 from generator.importers.uci import import_uci
+from generator.importers.ukdale import UKDALE_RESOLUTION_S, import_ukdale, parse_channels
+
+
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"invalid resolution {text!r}: expected a whole number of seconds"
+        ) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"invalid resolution {value}: must be positive")
+    return value
+
+
+def _house(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"invalid house {text!r}: expected a number such as 1")
+    return int(text)
 
 
 def _run_uci(args: argparse.Namespace) -> int:
     dataset = import_uci(args.file, args.household, name=args.name)
     out = write_dataset(dataset, args.out)
-    rows = len(dataset.table)
-    missing = int(dataset.table.isna().any(axis=1).sum())
-    print(f"imported {rows} minutes ({missing} missing) of household {args.household} into {out}")
+    print(import_summary(dataset, args.household, out))
+    return 0
+
+
+def _run_csv(args: argparse.Namespace) -> int:
+    result = import_csv(
+        args.file,
+        args.household,
+        args.map,
+        timezone=args.timezone,
+        name=args.name,
+        resolution_s=args.resolution,
+    )
+    out = write_dataset(result.dataset, args.out)
+    print(import_summary(result.dataset, args.household, out, result.notes()))
+    return 0
+
+
+def _run_ukdale(args: argparse.Namespace) -> int:
+    dataset = import_ukdale(
+        args.dir,
+        args.house,
+        args.household,
+        channels=parse_channels(args.channels) if args.channels else None,
+        resolution_s=args.resolution,
+        name=args.name,
+    )
+    out = write_dataset(dataset, args.out)
+    print(import_summary(dataset, args.household, out))
     return 0
 
 
@@ -28,3 +85,66 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     uci.add_argument("--name", help="display name (default: from the file name)")
     uci.add_argument("--out", required=True, help="dataset directory to write")
     uci.set_defaults(func=_run_uci)
+
+    csv = formats.add_parser(
+        "csv",
+        help="a CSV of one household's meter (e.g. a utility portal export)",
+        description=(
+            "Import a comma-separated file with a header row. --map says which column holds "
+            "the time and which hold the channels, e.g. "
+            "--map ts=time,Overall=total_w:W,AC=aircon_kw"
+        ),
+    )
+    csv.add_argument("file", help="the CSV file")
+    csv.add_argument("--household", required=True, help="household id to give it")
+    csv.add_argument(
+        "--map",
+        required=True,
+        metavar="SPEC",
+        help=(
+            "ts=<column> (ISO 8601 or epoch seconds) and CHANNEL=<column>[:unit] per channel, "
+            "comma-separated; unit kW (default), W or kWh (energy per sample)"
+        ),
+    )
+    csv.add_argument(
+        "--timezone",
+        default="UTC",
+        metavar="ZONE",
+        help="IANA zone of times without a UTC offset, and the household's (default UTC)",
+    )
+    csv.add_argument("--name", help="display name (default: household and file name)")
+    csv.add_argument(
+        "--resolution",
+        type=_seconds,
+        metavar="SECONDS",
+        help="grid step (default: the median spacing of the times)",
+    )
+    csv.add_argument("--out", required=True, help="dataset directory to write")
+    csv.set_defaults(func=_run_csv)
+
+    ukdale = formats.add_parser(
+        "ukdale",
+        help="a UK-DALE house (house_N/labels.dat and channel_K.dat)",
+        description=(
+            "Import one house of the UK-DALE layout: channel 1 (aggregate) becomes Overall, "
+            "other channels are named from their labels; watts averaged into kW bins."
+        ),
+    )
+    ukdale.add_argument("dir", help="UK-DALE directory holding house_N folders")
+    ukdale.add_argument("--house", required=True, type=_house, metavar="N", help="house number")
+    ukdale.add_argument("--household", required=True, help="household id to give it")
+    ukdale.add_argument(
+        "--channels",
+        metavar="NAME=LABEL,...",
+        help="only these channels besides Overall, named NAME (default: every labelled channel)",
+    )
+    ukdale.add_argument(
+        "--resolution",
+        type=_seconds,
+        default=UKDALE_RESOLUTION_S,
+        metavar="SECONDS",
+        help=f"grid step (default {UKDALE_RESOLUTION_S}, UK-DALE's own rate)",
+    )
+    ukdale.add_argument("--name", help="display name (default: UK-DALE house N)")
+    ukdale.add_argument("--out", required=True, help="dataset directory to write")
+    ukdale.set_defaults(func=_run_ukdale)

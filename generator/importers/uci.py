@@ -19,13 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from generator.dataset import (
-    Dataset,
-    DatasetError,
-    HouseholdInfo,
-    column_name,
-    validate_household_id,
-)
+from generator.dataset import Dataset, DatasetError, validate_household_id
+from generator.importers.common import household_dataset, onto_grid, to_utc
 
 __all__ = ["UCI_CHANNELS", "UCI_TIMEZONE", "import_uci", "read_uci"]
 
@@ -40,15 +35,6 @@ _REQUIRED = (
     "Sub_metering_2",
     "Sub_metering_3",
 )
-
-
-def _localize(local: pd.DatetimeIndex, timezone: str) -> pd.DatetimeIndex:
-    """Local wall-clock times → UTC, resolving the autumn DST repeat by order."""
-    try:
-        aware = local.tz_localize(timezone, ambiguous="infer", nonexistent="NaT")
-    except Exception:  # noqa: BLE001 - pytz/zoneinfo raise various errors for 'infer'
-        aware = local.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
-    return aware.tz_convert("UTC")
 
 
 def read_uci(path: str | os.PathLike[str], *, timezone: str = UCI_TIMEZONE) -> pd.DataFrame:
@@ -84,7 +70,7 @@ def read_uci(path: str | os.PathLike[str], *, timezone: str = UCI_TIMEZONE) -> p
             f"{str(path)!r} row {bad + 2}: date/time {raw['Date'][bad]!r} {raw['Time'][bad]!r} "
             "is not d/m/yyyy hh:mm:ss"
         )
-    ts = _localize(pd.DatetimeIndex(local), timezone)
+    ts = to_utc(pd.DatetimeIndex(local), timezone)
     values = pd.DataFrame(
         {
             "Overall": pd.to_numeric(raw["Global_active_power"], errors="coerce"),
@@ -96,22 +82,17 @@ def read_uci(path: str | os.PathLike[str], *, timezone: str = UCI_TIMEZONE) -> p
     values.index = ts
     values = values[values.index.notna()]
     values = values[~values.index.duplicated(keep="first")].sort_index()
-    full = pd.date_range(values.index[0], values.index[-1], freq="60s", tz="UTC", name="ts")
-    return values.reindex(full)
+    return onto_grid(values, 60)
 
 
 def import_uci(path: str | os.PathLike[str], household: str, *, name: str | None = None) -> Dataset:
     """A one-household :class:`Dataset` from a UCI file."""
     validate_household_id(household)
-    frame = read_uci(path)
-    table = frame.rename(columns={c: column_name(household, c) for c in frame.columns})
-    info = HouseholdInfo(
-        id=household,
+    return household_dataset(
+        read_uci(path),
+        household,
         name=name or f"UCI household ({Path(path).name})",
-        archetype="real",
         timezone=UCI_TIMEZONE,
-        channels=UCI_CHANNELS,
         resolution_s=60,
         source="uci:individual-household-electric-power-consumption",
     )
-    return Dataset(households={household: info}, table=table)
