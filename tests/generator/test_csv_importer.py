@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from generator.cli import main
 from generator.dataset import DatasetError, read_dataset
 from generator.importers.csv_meter import import_csv, parse_map
+from tests.generator.cli_helpers import run_cli
 
 UKDALE_CSV = "ukdale_house2_2013-06-08_2min_W.csv"
 
@@ -23,16 +23,6 @@ def write(tmp_path: Path, text: str, name: str = "meter.csv") -> Path:
     path = tmp_path / name
     path.write_text(text)
     return path
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``python -m generator`` in this process: (exit status, stdout, stderr)."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_units_w_kw_and_default(tmp_path):

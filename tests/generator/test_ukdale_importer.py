@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from generator.cli import main
 from generator.dataset import read_dataset
 from generator.importers.ukdale import channel_name, import_ukdale
+from tests.generator.cli_helpers import run_cli
 
 T0 = 1_700_000_004  # a whole multiple of 6 s (and of 12 s, not of 60 s)
 
@@ -33,16 +33,6 @@ def make_house(
     for number, (_, readings) in channels.items():
         (house_dir / f"channel_{number}.dat").write_text("".join(f"{s} {w}\n" for s, w in readings))
     return root
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``python -m generator`` in this process: (exit status, stdout, stderr)."""
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own errors
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture
