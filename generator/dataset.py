@@ -33,6 +33,9 @@ import pandas as pd
 __all__ = [
     "CLEAN_FILE",
     "FAULTY_FILE",
+    "CSV_CLEAN_FILE",
+    "CSV_FAULTS_FILE",
+    "CSV_FAULTY_FILE",
     "FAULTS_FILE",
     "META_FILE",
     "Dataset",
@@ -51,6 +54,10 @@ CLEAN_FILE = "households.parquet"
 FAULTY_FILE = "households_faulty.parquet"
 FAULTS_FILE = "faults.parquet"
 META_FILE = "households.json"
+#: The seed's wide CSV files (``--format csv``), read back like the parquet ones.
+CSV_CLEAN_FILE = "realistic_fake_energy_data_without_errors.csv"
+CSV_FAULTY_FILE = "realistic_fake_energy_data_with_errors.csv"
+CSV_FAULTS_FILE = "faults.csv"
 
 _HOUSEHOLD_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _CHANNEL_RE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,31}$")
@@ -307,32 +314,47 @@ def read_meta(path: str | os.PathLike[str]) -> tuple[dict[str, HouseholdInfo], s
     return households, fingerprint
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    frame = pd.read_parquet(path, engine="pyarrow")
+def _utc_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """``ts`` (a column or the index; naive times are UTC) as a UTC index, values float64."""
     if "ts" in frame.columns:
         frame = frame.set_index("ts")
-    frame.index = (
-        pd.DatetimeIndex(frame.index).tz_convert("UTC")
-        if frame.index.tz
-        else pd.DatetimeIndex(frame.index).tz_localize("UTC")
-    )
-    frame.index.name = "ts"
+    frame.index = pd.DatetimeIndex(pd.to_datetime(frame.index, utc=True), name="ts")
     return frame.astype("float64")
 
 
+def _read_table(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return _utc_index(pd.read_csv(path, index_col="ts"))
+    return _utc_index(pd.read_parquet(path, engine="pyarrow"))
+
+
+def _read_faults(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        faults = pd.read_csv(path)
+        faults["ts"] = pd.to_datetime(faults["ts"], utc=True)
+        return faults
+    return pd.read_parquet(path, engine="pyarrow")
+
+
 def read_dataset(path: str | os.PathLike[str], *, faulty: bool = True) -> Dataset:
-    """Read a dataset directory written by :func:`write_dataset`."""
+    """Read a dataset directory written by :func:`write_dataset`, or the seed's wide CSV files
+    that ``--format csv`` writes (slower to read)."""
     root = Path(path)
     households, fingerprint = read_meta(root)
-    clean = root / CLEAN_FILE
+    names = (CLEAN_FILE, FAULTY_FILE, FAULTS_FILE)
+    if not (root / CLEAN_FILE).exists() and (root / CSV_CLEAN_FILE).exists():
+        names = (CSV_CLEAN_FILE, CSV_FAULTY_FILE, CSV_FAULTS_FILE)
+    clean, faulty_file, faults_file = (root / name for name in names)
     if not clean.exists():
-        raise DatasetError(f"{str(root)!r} is not a dataset: it has no {CLEAN_FILE}")
+        raise DatasetError(
+            f"{str(root)!r} is not a dataset: it has no {CLEAN_FILE} (nor {CSV_CLEAN_FILE})"
+        )
     table = _read_table(clean)
     faulty_table = faults = None
-    if faulty and (root / FAULTY_FILE).exists():
-        faulty_table = _read_table(root / FAULTY_FILE)
-    if faulty and (root / FAULTS_FILE).exists():
-        faults = pd.read_parquet(root / FAULTS_FILE, engine="pyarrow")
+    if faulty and faulty_file.exists():
+        faulty_table = _read_table(faulty_file)
+    if faulty and faults_file.exists():
+        faults = _read_faults(faults_file)
     return Dataset(
         households=households,
         table=table,

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from generator.dataset import (
     CLEAN_FILE,
+    CSV_CLEAN_FILE,
+    CSV_FAULTS_FILE,
+    CSV_FAULTY_FILE,
     FAULTS_FILE,
     FAULTY_FILE,
     META_FILE,
@@ -39,9 +42,6 @@ __all__ = [
     "write_csv_dataset",
 ]
 
-CSV_CLEAN_FILE = "realistic_fake_energy_data_without_errors.csv"
-CSV_FAULTY_FILE = "realistic_fake_energy_data_with_errors.csv"
-CSV_FAULTS_FILE = "faults.csv"
 
 # The demo dataset `make run` serves: a fortnight in the warm season, from a Monday.
 DEMO = {

@@ -77,6 +77,12 @@ def test_csv_format_is_the_seeds_wide_layout(tmp_path):
     assert faulty.drop(columns="ts").isna().to_numpy().sum() == missing
     assert (out / "households.json").is_file()
     assert not list(out.glob(".gridlight-*"))
+    # and it reads back as the same dataset (the server serves it like a parquet one)
+    back = read_dataset(out)
+    pd.testing.assert_frame_equal(back.table, api.table, check_freq=False)
+    pd.testing.assert_frame_equal(back.faulty, api.faulty, check_freq=False)
+    assert len(back.faults) == len(api.faults) and back.fingerprint == api.fingerprint
+    assert back.faults["ts"].tolist() == api.faults["ts"].tolist()
 
 
 def test_user_adds_household_d_with_a_json_profile(tmp_path):

@@ -229,3 +229,32 @@ def test_reads_of_a_household_outside_the_demo_need_its_key(app, client, server_
     assert client.get(f"/stream_qstats?stream_id={r.json['stream_id']}").status_code == 200
     # the open demo household needs nothing
     assert client.get("/api/v1/households/B/stats?interval=5").status_code == 200
+
+
+def test_a_csv_format_dataset_is_served_like_a_parquet_one(tmp_path, dataset):
+    """``--format csv`` writes the seed's wide CSV files; the server reads them (it answered
+    500 for every read of such a household before)."""
+    from generator.synth_cli import write_csv_dataset
+
+    data_dir = tmp_path / "data"
+    write_csv_dataset(dataset, data_dir / "seedcsv")
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(data_dir),
+            "STATS_CACHE_DIR": str(tmp_path / "stats"),
+            "REDIS_URL": None,
+            "DEMO": True,
+            "EMBEDDED_REPLAY": False,
+            "WARM_STATS": False,
+        }
+    )
+    try:
+        client = app.test_client()
+        info = client.get("/api/v1/households/B")
+        assert info.status_code == 200 and info.json["dataset"] == "seedcsv"
+        assert info.json["data"]["span_s"] == 2 * 86_400
+        stats = client.get("/api/v1/households/B/stats?interval=900")
+        assert stats.status_code == 200 and stats.json["interval_s"] == 900
+    finally:
+        app.extensions["gridlight"].stop()
