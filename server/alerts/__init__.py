@@ -51,7 +51,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 COUNTERS = {
-    "gridlight_alerts_total": "Alerts and recovery notices logged by the alert rules.",
+    "gridlight_alerts_total": "Alerts, recovery notices and quiet-hours digests logged by the alert rules.",
     "gridlight_alert_deliveries_sent_total": "Alert delivery attempts that succeeded.",
     "gridlight_alert_deliveries_failed_total": "Alert delivery attempts that failed.",
     "gridlight_alert_deliveries_skipped_total": "Alert deliveries skipped (quiet hours, no setup).",

@@ -32,6 +32,7 @@ def notice_of(alert_id: int, alert: Alert, name: str) -> Notice:
         "spike": "Energy spike",
         "level": f"Energy use {alert.level}",
         "offline": "Meter offline",
+        "digest": "Alerts held during quiet hours",
     }[alert.rule]
     if alert.kind == "recovery":
         title = f"Resolved: {title.lower()}"

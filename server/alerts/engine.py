@@ -13,8 +13,17 @@ One evaluator per deployment, elected exactly like the widget's push sender
 over within the lease's TTL if it dies), else the one embedded worker. It runs in the web
 workers, where the hub already averages the windows, rather than in the replay or ingest process,
 which do not see live households' HTTP readings in every configuration. A control thread renews
-the lease every ``ALERTS_SYNC_S``, reloads settings, starts or stops followers, and runs the
-6-month retention of the log (claimed once per hour across processes, like the readings').
+the lease every ``ALERTS_SYNC_S``, reloads settings, starts or stops followers, sends the
+quiet-hours digests and runs the 6-month retention of the log (claimed once per hour across
+processes, like the readings').
+
+Digests (:mod:`server.alerts.digest`): once a household's quiet period has ended (its local
+time) and ``digest_delay_s`` more has passed for the windows that closed at its end to be
+judged, the leader claims the period in SQLite (``alert_digests``, one row per household and
+period end, so a restart or another worker taking over the lease never sends it again), logs one
+``digest`` alert listing the period's quiet alerts and delivers it on the household's channels
+like any alert. A night without quiet alerts sends nothing; a period that ended while no
+evaluator ran is digested when one next runs, unless it ended over a day ago.
 """
 
 from __future__ import annotations
@@ -24,8 +33,10 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
+from server.alerts.digest import DIGEST_MAX_AGE_S, digest_of, ended_periods
 from server.alerts.dispatch import Dispatcher, notice_of
 from server.alerts.rules import Alert, HouseholdRules, Observation, hourly_baseline
 from server.alerts.settings import SettingsStore, default_settings, rule_settings
@@ -135,6 +146,7 @@ class AlertEngine:
         clock: Callable[[], float] = time.time,
         retention: Callable[[float], None] | None = None,
         on_alert: Callable[[Alert], None] = lambda alert: None,
+        digest_delay_s: float | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"ALERTS_INTERVAL_S must be positive, got {interval_s!r}")
@@ -149,6 +161,10 @@ class AlertEngine:
         self.clock = clock
         self.retention = retention
         self.on_alert = on_alert
+        #: How long after a quiet period's end its digest waits for late windows [s]
+        #: (default: two windows).
+        self.digest_delay_s = 2.0 * interval_s if digest_delay_s is None else digest_delay_s
+        self._digested: set[tuple[str, int]] = set()  # periods this engine has claimed
         self.followers: dict[str, Follower] = {}
         self.leader = False
         self.stopped = threading.Event()
@@ -195,22 +211,55 @@ class AlertEngine:
         if not alerts:
             return
         doc = self._docs.get(household) or self.settings_of(household)
-        try:
-            name = self.gridlight.households.info(household).name or household
-        except Exception:
-            name = household
+        name = self._name(household)
         for alert in alerts:
-            alert_id = self.log.add(alert)
-            self.on_alert(alert)
-            log.info(
-                "alert %d %s/%s %s at %s",
-                alert_id,
+            self._deliver(self.log.add(alert), alert, doc, name)
+
+    def _name(self, household: str) -> str:
+        try:
+            return self.gridlight.households.info(household).name or household
+        except Exception:
+            return household
+
+    def _deliver(self, alert_id: int, alert: Alert, doc: dict, name: str) -> list[Future]:
+        self.on_alert(alert)
+        log.info(
+            "alert %d %s/%s %s at %s",
+            alert_id,
+            alert.household,
+            alert.rule,
+            alert.kind,
+            format_ts(alert.ts_s),
+        )
+        return self.dispatcher.dispatch(notice_of(alert_id, alert, name), doc, alert.quiet)
+
+    def send_digests(self, household: str, doc: dict, now_s: float) -> list[Future]:
+        """Send the digest of each quiet period of ``household`` that ended between a day and
+        ``digest_delay_s`` ago and nobody claimed yet; the deliveries' futures.
+
+        Cheap when there is nothing to do: a few local-time conversions, and one SQLite
+        transaction per period the first time this engine sees it.
+        """
+        if not doc.get("enabled", True):
+            return []
+        settings = rule_settings(doc)
+        until_s = now_s - self.digest_delay_s
+        futures: list[Future] = []
+        for period in ended_periods(settings, now_s - DIGEST_MAX_AGE_S, until_s):
+            key = (household, period.end_s)
+            if key in self._digested:
+                continue
+            claimed = self.log.claim_digest(
                 household,
-                alert.rule,
-                alert.kind,
-                format_ts(alert.ts_s),
+                period.start_s,
+                period.end_s,
+                lambda rows, p=period: digest_of(household, settings, p, rows),
             )
-            self.dispatcher.dispatch(notice_of(alert_id, alert, name), doc, alert.quiet)
+            self._digested.add(key)
+            if claimed is not None:
+                alert_id, digest = claimed
+                futures += self._deliver(alert_id, digest, doc, self._name(household))
+        return futures
 
     def start(self) -> None:
         self.control.start()
@@ -219,7 +268,8 @@ class AlertEngine:
         control_loop(self.sync, self.stopped, self.sync_s, "alert")
 
     def sync(self) -> None:
-        """Renew the lease; while holding it, follow every household with current settings."""
+        """Renew the lease; while holding it, follow every household with current settings and
+        send the digests of quiet periods that ended (:meth:`send_digests`)."""
         self.leader = self.lease.hold()
         wanted: set[str] = set()
         if self.leader and not self.stopped.is_set():
@@ -238,6 +288,14 @@ class AlertEngine:
                     follower.thread.start()
                 else:
                     follower.rules.configure(rule_settings(doc))
+        now_s = self.clock()
+        for household in sorted(wanted):
+            try:
+                self.send_digests(household, self._docs[household], now_s)
+            except Exception:  # one household's digest must not stop the others'
+                log.exception("quiet-hours digest of %s failed", household)
+        cutoff_s = now_s - 2 * DIGEST_MAX_AGE_S
+        self._digested = {k for k in self._digested if k[1] >= cutoff_s}
 
     def stop(self) -> None:
         self.stopped.set()

@@ -25,7 +25,8 @@ One event is one alert: a rule's event opens when its condition holds and closes
 notice is sent when an alerted event closes (``notify_recovery``). A new event of the same rule
 within ``cooldown_s`` of that rule's previous alert opens silently (no alert, no recovery).
 During the household's quiet hours (local time, ``[quiet_start, quiet_end)``, may wrap midnight)
-alerts are still logged but marked ``quiet`` (not delivered), except ``critical`` ones.
+alerts are still logged but marked ``quiet`` (not delivered), except ``critical`` ones; when the
+period ends, the evaluator delivers one digest of them (:mod:`server.alerts.digest`).
 """
 
 from __future__ import annotations

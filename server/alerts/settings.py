@@ -3,7 +3,8 @@
 The document (``GET|PUT /api/v1/households/{h}/alert-settings``)::
 
     {"enabled": true, "timezone": "Asia/Kolkata",
-     "quiet_hours": {"start": "22:00", "end": "07:00"},          # or null; local time
+     "quiet_hours": {"start": "22:00", "end": "07:00"},          # or null; local time, then
+                                                                   # a digest (server.alerts.digest)
      "cooldown_min": 30, "notify_recovery": true,
      "rules": {"spike":   {"enabled": true, "channels": ["Overall"], "threshold": 2.0},
                "level":   {"enabled": true, "min_level": "red", "intervals": 3},

@@ -1,10 +1,12 @@
 """The alert log in SQLite: alerts, every delivery attempt, keyset pages and retention.
 
-``alerts`` holds one row per alert or recovery notice (``values`` as JSON), ``alert_deliveries``
-one row per delivery *attempt* (channel, target, attempt number, status ``sent`` / ``failed`` /
-``skipped``, error, time). Pages are newest first, keyed on ``(ts_s, id)``: the cursor names the
-last row of the previous page, so alerts logged meanwhile never shift or repeat a page. Rows are
-kept ``RETENTION_S`` (about six months) and purged by :meth:`AlertLog.purge`.
+``alerts`` holds one row per alert, recovery notice or quiet-hours digest (``values`` as JSON),
+``alert_deliveries`` one row per delivery *attempt* (channel, target, attempt number, status
+``sent`` / ``failed`` / ``skipped``, error, time), ``alert_digests`` one claim per household and
+ended quiet period (:meth:`AlertLog.claim_digest`: its digest is sent once across processes).
+Pages are newest first, keyed on ``(ts_s, id)``: the cursor names the last row of the previous
+page, so alerts logged meanwhile never shift or repeat a page. Rows are kept ``RETENTION_S``
+(about six months) and purged by :meth:`AlertLog.purge`.
 """
 
 from __future__ import annotations
@@ -65,22 +67,75 @@ class AlertLog:
 
     def add(self, alert: Alert) -> int:
         with self.lock:
-            cur = self.conn.execute(
-                "INSERT INTO alerts (household, rule, kind, level, ts_s, created_s, message,"
-                " values_json, quiet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    alert.household,
-                    alert.rule,
-                    alert.kind,
-                    alert.level,
-                    int(alert.ts_s),
-                    self.clock(),
-                    alert.message,
-                    json.dumps(alert.values, allow_nan=False),
-                    int(alert.quiet),
-                ),
-            )
-            return int(cur.lastrowid or 0)
+            return self._insert(alert)
+
+    def _insert(self, alert: Alert) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO alerts (household, rule, kind, level, ts_s, created_s, message,"
+            " values_json, quiet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                alert.household,
+                alert.rule,
+                alert.kind,
+                alert.level,
+                int(alert.ts_s),
+                self.clock(),
+                alert.message,
+                json.dumps(alert.values, allow_nan=False),
+                int(alert.quiet),
+            ),
+        )
+        return int(cur.lastrowid or 0)
+
+    def claim_digest(
+        self,
+        household: str,
+        start_s: int,
+        end_s: int,
+        build: Callable[[list[dict[str, Any]]], Alert | None],
+    ) -> tuple[int, Alert] | None:
+        """Claim the digest of one quiet period ``[start_s, end_s)`` and log it, in one
+        transaction: ``(alert_id, digest)``, or None when the period was claimed before (by this
+        process or another) or ``build`` found nothing to send.
+
+        The claim is the row ``(household, end_s)`` of ``alert_digests``; ``build`` gets the
+        period's quiet rows (digests excluded), oldest first. A process that dies after this
+        commits leaves the digest logged without deliveries, never sent twice.
+        """
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = self.conn.execute(
+                    "INSERT OR IGNORE INTO alert_digests (household, period_end_s,"
+                    " period_start_s, claimed_s) VALUES (?, ?, ?, ?)",
+                    (household, int(end_s), int(start_s), self.clock()),
+                )
+                if cur.rowcount != 1:
+                    self.conn.execute("ROLLBACK")
+                    return None
+                names = ("id", "rule", "kind", "level", "ts_s", "message")
+                rows = [
+                    dict(zip(names, r, strict=True))
+                    for r in self.conn.execute(
+                        "SELECT id, rule, kind, level, ts_s, message FROM alerts"
+                        " WHERE household = ? AND quiet = 1 AND rule != 'digest'"
+                        " AND ts_s >= ? AND ts_s < ? ORDER BY ts_s, id",
+                        (household, int(start_s), int(end_s)),
+                    )
+                ]
+                digest = build(rows)
+                alert_id = None if digest is None else self._insert(digest)
+                if alert_id is not None:
+                    self.conn.execute(
+                        "UPDATE alert_digests SET alert_id = ? WHERE household = ?"
+                        " AND period_end_s = ?",
+                        (alert_id, household, int(end_s)),
+                    )
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return None if digest is None or alert_id is None else (alert_id, digest)
 
     def record(self, alert_id: int, attempt: Attempt) -> None:
         with self.lock:
@@ -179,6 +234,7 @@ class AlertLog:
         with self.lock:
             self.conn.execute("BEGIN IMMEDIATE")
             try:
+                self.conn.execute("DELETE FROM alert_digests WHERE period_end_s < ?", (cutoff,))
                 self.conn.execute(
                     "DELETE FROM alert_deliveries WHERE alert_id IN"
                     " (SELECT id FROM alerts WHERE ts_s < ?)",

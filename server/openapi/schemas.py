@@ -296,6 +296,11 @@ SCHEMAS: dict[str, Any] = {
             "timezone": {"type": "string", "examples": ["Asia/Kolkata"]},
             "quiet_hours": {
                 "type": ["object", "null"],
+                "description": "Local time (the household's timezone; may wrap midnight). "
+                "Alerts inside are logged with quiet_hours true and not delivered, except "
+                "critical ones; when the period ends, one digest (rule 'digest') listing them is "
+                "delivered on the enabled channels (none after a night without any). null: no "
+                "quiet hours.",
                 "properties": {
                     "start": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
                     "end": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
@@ -390,14 +395,23 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "rule", "kind", "level", "ts", "logged_at", "message", "deliveries"],
         "properties": {
             "id": {"type": "integer"},
-            "rule": {"type": "string", "examples": ["spike", "level", "offline"]},
-            "kind": {"type": "string", "examples": ["alert", "recovery"]},
+            "rule": {
+                "type": "string",
+                "enum": ["spike", "level", "offline", "digest"],
+                "description": "digest: the quiet-hours digest, sent when a quiet period ends; "
+                "its values list the period's quiet alerts (period_start_s, period_end_s, count, "
+                "rules, worst_level, first_s, last_s, alerts, omitted)",
+            },
+            "kind": {"type": "string", "enum": ["alert", "recovery", "digest"]},
             "level": {"type": ["string", "null"]},
             "ts": TIMESTAMP,
             "logged_at": TIMESTAMP,
             "message": {"type": "string"},
             "values": {"description": "the values the rule saw"},
-            "quiet_hours": {"type": "boolean"},
+            "quiet_hours": {
+                "type": "boolean",
+                "description": "logged inside quiet hours, not delivered (see the digest)",
+            },
             "deliveries": {
                 "type": "array",
                 "items": {

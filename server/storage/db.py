@@ -116,6 +116,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_id);
     """,
+    # 5: one claim per household and ended quiet period, so its digest is sent once
+    # (server.alerts.digest, AlertLog.claim_digest); digests are logged in `alerts` with rule
+    # and kind 'digest'.
+    """
+    CREATE TABLE alert_digests (
+        household       TEXT NOT NULL,
+        period_end_s    INTEGER NOT NULL,   -- the end of the quiet period
+        period_start_s  INTEGER NOT NULL,
+        claimed_s       REAL NOT NULL,
+        alert_id        INTEGER REFERENCES alerts(id) ON DELETE SET NULL,  -- NULL: nothing held
+        PRIMARY KEY (household, period_end_s)
+    ) WITHOUT ROWID;
+    """,
 )
 
 
