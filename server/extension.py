@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 from flask import Flask, current_app
 
@@ -130,3 +131,32 @@ class Gridlight:
 
 def state() -> Gridlight:
     return current_app.extensions["gridlight"]
+
+
+def stop_with_worker(worker: Any) -> None:
+    """Stop the app of a gunicorn gevent ``worker`` as soon as the worker is told to stop.
+
+    On SIGTERM (a deploy, a restart) gunicorn stops accepting and waits ``graceful_timeout`` for
+    open requests, but SSE streams never finish: the worker would hold them that long and then cut
+    them. Stopping the hub ends every stream with its closing chunk at once (clients reconnect to
+    another worker and resume with ``Last-Event-ID``), streams opened meanwhile end at once too,
+    the readers and the single-instance jobs stop (their leases go to another worker), and the
+    worker exits. Called by ``post_worker_init`` in ``docker/gunicorn.conf.py``.
+    """
+    import gevent
+
+    def watch() -> None:
+        while worker.alive:
+            gevent.sleep(0.2)
+        app = worker.wsgi
+        extensions = getattr(app, "extensions", {})
+        for name in ("widget_api", "gridlight"):  # the hub last: its stop ends the rest
+            ext = extensions.get(name)
+            if ext is None:
+                continue
+            try:
+                ext.stop()
+            except Exception:  # noqa: BLE001 - shutting down: log and go on with the rest
+                log.exception("stopping %s", name)
+
+    gevent.spawn(watch)

@@ -399,8 +399,11 @@ class Hub:
     ) -> Channel:
         """The live channel for ``(household, interval_s, fmt)``, created and primed if new.
 
-        Raises :class:`BrokerUnavailable` if it has to be created while the broker is down.
+        Raises :class:`BrokerUnavailable` if it has to be created while the broker is down, or
+        once the hub has stopped.
         """
+        if self.stopped.is_set():  # the worker is shutting down: clients go to another one
+            raise BrokerUnavailable("this worker is stopping; reconnect (Last-Event-ID resumes)")
         key = (household, interval_s, fmt)
         found = self._channels.get(key)
         if found is not None:

@@ -95,5 +95,14 @@ class SSEClient:
                 out.append(block)
         return out
 
+    def read_to_end(self, timeout_s: float) -> list[SSE]:
+        """Every block until the server ends the response; http.client raises
+        ``IncompleteRead`` if the chunked body is cut off instead of ending."""
+        deadline = time.monotonic() + timeout_s
+        out: list[SSE] = []
+        while (block := self.next(deadline)) is not None:
+            out.append(block)
+        return out
+
     def close(self) -> None:
         self.conn.close()

@@ -109,3 +109,22 @@ def test_events_queued_while_a_client_waited_are_written_in_one_chunk_before_the
     chunks = list(live_stream(hub, StreamSettings(retry_ms=1000), lambda: channel, None))
     assert chunks == [b"retry: 1000\n\n", b"data: 1\n\ndata: 2\n\ndata: 3\n\n"]
     assert channel.subscribers == set()
+
+
+def test_a_stopped_hub_ends_new_streams_at_once():
+    """A worker told to stop ends its streams; one opened meanwhile (a reconnect on the same
+    keep-alive connection) ends after its first bytes instead of waiting on a hub that reads
+    nothing any more."""
+    hub = Hub(MemoryBroker(), Metrics())
+    hub.stop()
+    try:
+        hub.channel("A", ("AC",), 1, "v1", lambda w: b"")
+        raise AssertionError("a stopped hub opened a channel")
+    except BrokerUnavailable as err:
+        assert "stopping" in err.message
+
+    def open_channel() -> Channel:
+        return hub.channel("A", ("AC",), 1, "v1", lambda w: b"")
+
+    chunks = list(live_stream(hub, StreamSettings(retry_ms=1000), open_channel, None))
+    assert chunks == [b"retry: 1000\n\n"]

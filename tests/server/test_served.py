@@ -20,6 +20,7 @@ import pytest
 import requests
 from numpy.testing import assert_allclose
 
+from server.run import STOP_GRACE_S
 from server.storage import KeyStore, connect, db_path
 from tests.server.sse_client import SSE, SSEClient
 from tests.services import free_port, wait_for_port
@@ -324,6 +325,9 @@ def test_embedded_default_via_server_run(processes, server_data_dir, tmp_path, d
         GRIDLIGHT_DEMO="1",
         GRIDLIGHT_REPLAY_SPEED=str(SPEED),
         GRIDLIGHT_WARM_STATS="true",
+        # a graceful timeout longer than the wait below: a stream still open when the worker is
+        # told to stop would only end when gunicorn cuts it, after this
+        GUNICORN_CMD_ARGS="--graceful-timeout 90",
     )
     dry = subprocess.run(
         [sys.executable, "-m", "server", "run", "--dry-run"],
@@ -361,6 +365,15 @@ def test_embedded_default_via_server_run(processes, server_data_dir, tmp_path, d
     assert f"http://localhost:{port}/" in log and "curl -N" in log
     # nothing failed on the way (the alert evaluator reads tables in the native thread pool)
     assert "Traceback" not in log, log
+    # told to stop, the worker ends its open streams at once: not held until gunicorn's graceful
+    # timeout (90 s here) or `server run`'s kill (STOP_GRACE_S, 15 s) cuts them
+    client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
     run.send_signal(signal.SIGTERM)
+    told = time.monotonic()
+    try:
+        client.read_to_end(timeout_s=30)
+    finally:
+        client.close()
+    assert time.monotonic() - told < STOP_GRACE_S - 5
     assert run.wait(timeout=30) == 0
     wait_until(lambda: health(base) == 0, 20, "the server to stop")
