@@ -77,6 +77,13 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201
     stop_with_worker(worker)
 
 
+def worker_exit(server, worker):  # noqa: ANN001, ANN201
+    """Let the app's stop (leases released, stores closed) finish before the process ends."""
+    from server.extension import wait_stopped
+
+    wait_stopped(worker, timeout_s=graceful_timeout)
+
+
 def on_starting(server):  # noqa: ANN001, ANN201
     global _created_metrics_dir
     if not os.environ.get("GRIDLIGHT_METRICS_DIR"):

@@ -14,6 +14,8 @@ from typing import Any
 
 from flask import Flask
 
+from server.config import household_list
+
 __all__ = ["create_app"]
 
 CONVENTIONAL_ENV = ("PORT", "REDIS_URL", "MQTT_URL")
@@ -28,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             app.config[name] = int(os.environ[name]) if name == "PORT" else os.environ[name]
     if test_config is not None:
         app.config.update(test_config)
+    app.config["DEMO_HOUSEHOLDS"] = household_list(app.config["DEMO_HOUSEHOLDS"])
     app.json.sort_keys = False  # keep the seed's key order in the compatibility responses
 
     from server import compat, cors, errors, openapi

@@ -22,7 +22,7 @@ from server.api.streams import open_stream, sse_response
 from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
 from server.extension import state
 from server.setups import Setup, new_stream_id, valid_stream_id
-from widget_api.auth import require_read
+from widget_api.auth import require_read, require_still_readable
 
 __all__ = ["COOKIE", "init_app"]
 
@@ -51,6 +51,7 @@ def _setup() -> tuple[str, Setup]:
     setup = state().setups.get(stream_id)
     if setup is None:
         raise SetupNotFound("First try stream_setup.")
+    require_still_readable(setup.household, setup.key_id)  # its key may have been revoked
     return stream_id, setup
 
 
@@ -65,7 +66,7 @@ def stream_setup() -> Response:
         gl.households.info(household)
     except UnknownHousehold as err:
         raise InvalidParameter(err.message) from None  # the seed answered 400 here
-    require_read(household)  # the set-up's id is then the capability to read it
+    granted_by = require_read(household)  # the set-up is then the capability to read it
     interval_s = parse_interval(body.get("interval"), current_app.config["MAX_INTERVAL_S"])
     start_index = None
     if body.get("start_index") is not None:  # a replay; a live household has none (400)
@@ -76,7 +77,7 @@ def stream_setup() -> Response:
         raise InvalidParameter("speed applies to replays only: give start_index as well")
     gl.stats.get(household, interval_s)  # "stats calculation": fail now, cache for later
     stream_id = new_stream_id()
-    gl.setups.put(stream_id, Setup(household, interval_s, start_index, speed))
+    gl.setups.put(stream_id, Setup(household, interval_s, start_index, speed, granted_by))
     response = jsonify({"status": SETUP_OK, "stream_id": stream_id})
     response.set_cookie(COOKIE, stream_id, max_age=7 * 86_400, httponly=True, samesite="Lax")
     return response

@@ -9,6 +9,8 @@ conventional ``PORT``, ``REDIS_URL`` and ``MQTT_URL``); then the ``test_config``
 
 from __future__ import annotations
 
+import json
+
 #: TCP port the server listens on (gunicorn's bind; informational inside the app).
 PORT = 5000
 #: ``redis://...`` switches the broker to Redis Streams; ``None`` keeps the in-process broker.
@@ -50,3 +52,19 @@ WARM_STATS = True
 #: Directory where workers publish their metric snapshots (set by the gunicorn config so that
 #: all workers of one server share it); ``None`` serves this worker's figures only.
 METRICS_DIR: str | None = None
+
+
+def household_list(raw: object) -> tuple[str, ...]:
+    """``DEMO_HOUSEHOLDS`` as ids: a list, or text that is a JSON list or ids separated by commas
+    or spaces (``GRIDLIGHT_DEMO_HOUSEHOLDS="A,B"`` is not JSON, so Flask leaves it a string, and
+    ``"B" in "A,B-2"`` would match part of an id)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raw = raw.replace(",", " ").split()
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list | tuple | set | frozenset):
+        raise ValueError(f"DEMO_HOUSEHOLDS must be a list of household ids, got {raw!r}")
+    return tuple(str(h) for h in raw)

@@ -138,25 +138,39 @@ def stop_with_worker(worker: Any) -> None:
 
     On SIGTERM (a deploy, a restart) gunicorn stops accepting and waits ``graceful_timeout`` for
     open requests, but SSE streams never finish: the worker would hold them that long and then cut
-    them. Stopping the hub ends every stream with its closing chunk at once (clients reconnect to
-    another worker and resume with ``Last-Event-ID``), streams opened meanwhile end at once too,
-    the readers and the single-instance jobs stop (their leases go to another worker), and the
-    worker exits. Called by ``post_worker_init`` in ``docker/gunicorn.conf.py``.
+    them. Instead, the single-instance jobs (alert evaluator, push sender) are told to stop first,
+    each in its own greenlet (they release their leases, so another worker takes over), then the
+    hub stops: every stream ends with its closing chunk at once (clients reconnect to another
+    worker and resume with ``Last-Event-ID``), streams opened meanwhile end at once too, and the
+    readers and the ingest pipeline stop. ``worker_exit`` in ``docker/gunicorn.conf.py`` waits for
+    it all (:func:`wait_stopped`) before the process ends. Called by ``post_worker_init``.
     """
     import gevent
+
+    def stop(name: str, ext: Any) -> None:
+        try:
+            ext.stop()
+        except Exception:  # noqa: BLE001 - shutting down: log and go on with the rest
+            log.exception("stopping %s", name)
 
     def watch() -> None:
         while worker.alive:
             gevent.sleep(0.2)
-        app = worker.wsgi
-        extensions = getattr(app, "extensions", {})
-        for name in ("widget_api", "gridlight"):  # the hub last: its stop ends the rest
-            ext = extensions.get(name)
-            if ext is None:
-                continue
-            try:
-                ext.stop()
-            except Exception:  # noqa: BLE001 - shutting down: log and go on with the rest
-                log.exception("stopping %s", name)
+        extensions = getattr(worker.wsgi, "extensions", {})
+        jobs = [
+            gevent.spawn(stop, name, extensions[name])
+            for name in ("alerts", "widget_api")
+            if name in extensions
+        ]
+        if "gridlight" in extensions:
+            stop("gridlight", extensions["gridlight"])
+        gevent.joinall(jobs)
 
-    gevent.spawn(watch)
+    worker.gridlight_stopping = gevent.spawn(watch)
+
+
+def wait_stopped(worker: Any, timeout_s: float) -> None:
+    """Wait (at most ``timeout_s``) for :func:`stop_with_worker`'s stop to finish."""
+    stopping = getattr(worker, "gridlight_stopping", None)
+    if stopping is not None:
+        stopping.join(timeout=timeout_s)

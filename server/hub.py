@@ -425,6 +425,8 @@ class Hub:
                     self._readers[household] = reader
                     reader.thread.start()
                 channel.prime(self.broker)
+                if self.stopped.is_set():  # stopped while priming: stop() did not see it
+                    raise BrokerUnavailable("this worker is stopping; reconnect")
             except BaseException:
                 self._channel_lists[household] = tuple(
                     c for c in self.channels_of(household) if c is not channel

@@ -14,7 +14,6 @@ a grace period); if one child exits, the others are stopped and its status is re
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import subprocess
@@ -22,6 +21,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from server.config import household_list
 
 __all__ = ["register"]
 
@@ -35,14 +36,8 @@ def _truthy(value: str | None) -> bool:
 
 
 def _households(raw: str | None) -> list[str]:
-    """``GRIDLIGHT_DEMO_HOUSEHOLDS``: a JSON list (as the app reads it) or space/comma separated."""
-    if not raw:
-        return ["A", "B", "C"]
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw.replace(",", " ").split()
-    return [str(h) for h in (value if isinstance(value, list) else [value])]
+    """``GRIDLIGHT_DEMO_HOUSEHOLDS`` as the app reads it (:func:`server.config.household_list`)."""
+    return list(household_list(raw)) if raw else ["A", "B", "C"]
 
 
 def commands(env: dict[str, str]) -> list[tuple[str, list[str]]]:

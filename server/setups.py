@@ -29,6 +29,9 @@ class Setup:
     interval_s: int
     start_index: int | None = None
     speed: float = 1.0
+    #: id of the API key the set-up was made with (``None`` for an open demo household); the
+    #: set-up is only used while that key is live
+    key_id: str | None = None
 
 
 def new_stream_id() -> str:

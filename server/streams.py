@@ -164,6 +164,9 @@ def live_stream(
             yield error_event(err)
             return
         sub = channel.subscribe(settings.queue_len, control=True, writer=writer)
+    if hub.stopped.is_set():  # stopped after the channel was opened: its END may have passed
+        channel.unsubscribe(sub)
+        return
     metrics.add("gridlight_sse_clients_connected")
     try:
         for chunk in _stream_chunks(hub, channel, sub, last_event):
@@ -253,10 +256,14 @@ def replay_stream(
     resume_after: int | None,
     *,
     clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], object] | None = None,
 ) -> Iterator[bytes]:
     """One client's replay: windows of ``interval_s`` dataset seconds from ``start_index``,
-    each sent when it would close when played at ``speed``; then an ``end`` event."""
+    each sent when it would close when played at ``speed``; then an ``end`` event. It ends early
+    when the hub stops (the worker is shutting down; the client resumes from its last id).
+    ``sleep`` defaults to waiting on the hub's stop."""
+    if sleep is None:
+        sleep = hub.stopped.wait
     metrics = hub.metrics
     yield Event(retry=settings.retry_ms).encode()
     try:
@@ -274,9 +281,13 @@ def replay_stream(
             while (wait := due - clock()) > 0:
                 if wait > settings.ping_s:
                     sleep(settings.ping_s)
+                    if hub.stopped.is_set():
+                        return
                     yield PING
                 else:
                     sleep(wait)
+            if hub.stopped.is_set():
+                return
             power = window_means(replay, index, interval_s)
             start_s = replay.start_s + index
             metrics.add("gridlight_sse_events_sent_total")

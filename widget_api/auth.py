@@ -21,8 +21,17 @@ from flask import Flask, Response, current_app, jsonify, request
 
 from server.errors import GridlightError, error_body
 from server.storage import KeyStore
+from server.storage.keys import key_id
 
-__all__ = ["Unauthorized", "bearer_key", "init_app", "is_open_demo", "require_key", "require_read"]
+__all__ = [
+    "Unauthorized",
+    "bearer_key",
+    "init_app",
+    "is_open_demo",
+    "require_key",
+    "require_read",
+    "require_still_readable",
+]
 
 
 class Unauthorized(GridlightError):
@@ -66,13 +75,30 @@ def require_key(keys: KeyStore, household: str, lock) -> None:  # noqa: ANN001 -
         raise Unauthorized(f"the API key is not a live key of household {household!r}")
 
 
-def require_read(household: str) -> None:
+def require_read(household: str) -> str | None:
     """Raise :class:`Unauthorized` unless ``household`` may be read by this request: an open
-    demo household, or the request carries one of its live keys."""
+    demo household, or the request carries one of its live keys. Returns that key's id (``None``
+    for an open demo household), for capabilities granted with it (:func:`require_still_readable`)."""
+    if is_open_demo(household):
+        return None
+    api = current_app.extensions["widget_api"]
+    require_key(api.keys, household, api.devices.lock)
+    return key_id(bearer_key() or "")
+
+
+def require_still_readable(household: str, granted_by: str | None) -> None:
+    """A capability granted earlier (the seed's stream set-up) still holds: ``household`` is an
+    open demo household, or the key that granted it (its id) is still live."""
     if is_open_demo(household):
         return
     api = current_app.extensions["widget_api"]
-    require_key(api.keys, household, api.devices.lock)
+    with api.devices.lock:
+        live = granted_by is not None and api.keys.is_live(household, granted_by)
+    if not live:
+        raise Unauthorized(
+            f"this set-up of household {household!r} is no longer valid (its API key was "
+            "revoked, or it was made without one): POST /stream_setup again with a live key"
+        )
 
 
 def _handle(err: Unauthorized) -> tuple[Response, int]:

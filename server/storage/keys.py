@@ -135,6 +135,14 @@ class KeyStore:
             return False
         return hmac.compare_digest(row[1], _hash(secret)) and row[0] == household
 
+    def is_live(self, household: str, key_id: str) -> bool:
+        """True while the key with id ``key_id`` (see :func:`key_id`) is a live key of
+        ``household`` (a capability granted with it, such as a stream set-up, still holds)."""
+        row = self.conn.execute(
+            "SELECT household, revoked_s FROM api_keys WHERE key_id = ?", (key_id,)
+        ).fetchone()
+        return row is not None and row[1] is None and row[0] == household
+
     def revoke(self, key: str) -> bool:
         """Revoke ``key``; True when it was live."""
         key_id = key[3:].partition("_")[0] if key.startswith("gl_") else ""
@@ -143,3 +151,11 @@ class KeyStore:
             (int(self.clock()), key_id),
         )
         return cur.rowcount == 1
+
+
+def key_id(key: str) -> str | None:
+    """The public id part of an API key (``gl_<id>_<secret>``), or ``None`` if not one."""
+    if not key.startswith("gl_"):
+        return None
+    found, sep, _ = key[3:].partition("_")
+    return found if sep and found else None

@@ -226,7 +226,13 @@ def test_reads_of_a_household_outside_the_demo_need_its_key(app, client, server_
     assert r.status_code == 401 and "needs its API key" in r.json["error"]
     r = client.post("/stream_setup", json=body, headers={"Authorization": f"Bearer {key}"})
     assert r.status_code == 200
-    assert client.get(f"/stream_qstats?stream_id={r.json['stream_id']}").status_code == 200
+    stream_id = r.json["stream_id"]
+    assert client.get(f"/stream_qstats?stream_id={stream_id}").status_code == 200
+    # ... while its key is live: revoked, the set-up stops working too
+    assert KeyStore(connect(db_path(server_data_dir))).revoke(key)
+    for path in ("/stream_qstats", "/stream_data"):
+        r = client.get(f"{path}?stream_id={stream_id}")
+        assert r.status_code == 401 and "no longer valid" in r.json["error"], path
     # the open demo household needs nothing
     assert client.get("/api/v1/households/B/stats?interval=5").status_code == 200
 

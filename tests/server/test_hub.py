@@ -128,3 +128,21 @@ def test_a_stopped_hub_ends_new_streams_at_once():
 
     chunks = list(live_stream(hub, StreamSettings(retry_ms=1000), open_channel, None))
     assert chunks == [b"retry: 1000\n\n"]
+
+
+def test_a_replay_ends_when_the_hub_stops():
+    """A per-client replay waits on the hub's stop between windows: a worker told to stop ends
+    it (the client resumes from its last id elsewhere) instead of holding it open."""
+    from server.households import Replayable
+    from server.streams import replay_stream
+
+    hub = Hub(MemoryBroker(), Metrics())
+    info = type("Info", (), {"id": "A", "channels": ["AC"]})()
+    replayable = Replayable(info, 1_700_000_000, 1, [[1.0]] * 100)  # type: ignore[arg-type]
+    stats = object()
+    body = replay_stream(
+        hub, StreamSettings(retry_ms=1000), "v1", lambda: (replayable, stats), 5, 0, 1.0, None
+    )
+    assert next(body) == b"retry: 1000\n\n"
+    hub.stop()
+    assert list(body) == []  # no reading, no end event: the stream just ends

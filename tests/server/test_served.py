@@ -367,13 +367,16 @@ def test_embedded_default_via_server_run(processes, server_data_dir, tmp_path, d
     assert "Traceback" not in log, log
     # told to stop, the worker ends its open streams at once: not held until gunicorn's graceful
     # timeout (90 s here) or `server run`'s kill (STOP_GRACE_S, 15 s) cuts them
-    client = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+    live = open_subscribed(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+    replay = SSEClient(f"{base}/api/v1/households/A/stream?interval=60&start_index=0", timeout_s=20)
+    replay.events(1, timeout_s=20, kind="")  # its retry: the replay is under way (1 event a min)
     run.send_signal(signal.SIGTERM)
     told = time.monotonic()
-    try:
-        client.read_to_end(timeout_s=30)
-    finally:
-        client.close()
+    for client in (live, replay):
+        try:
+            client.read_to_end(timeout_s=30)
+        finally:
+            client.close()
     assert time.monotonic() - told < STOP_GRACE_S - 5
     assert run.wait(timeout=30) == 0
     wait_until(lambda: health(base) == 0, 20, "the server to stop")
