@@ -22,7 +22,14 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from generator.dataset import Dataset, DatasetError, HouseholdInfo, read_dataset, read_meta
+from generator.dataset import (
+    META_FILE,
+    Dataset,
+    DatasetError,
+    HouseholdInfo,
+    read_dataset,
+    read_meta,
+)
 from server.errors import InvalidParameter, UnknownHousehold
 
 __all__ = ["Households", "Replayable"]
@@ -80,6 +87,7 @@ class Households:
         self._lock = threading.Lock()
         self._where: dict[str, tuple[Path, HouseholdInfo]] = {}
         self._fingerprints: dict[Path, str | None] = {}
+        self._meta_stamps: dict[Path, int] = {}  # households.json's mtime when last read
         self._datasets: dict[Path, Dataset] = {}
         self._replayable: dict[str, Replayable] = {}
         self._scanned_at = -RESCAN_S
@@ -90,7 +98,9 @@ class Households:
         if self.data_dir.is_dir():
             for meta in sorted(self.data_dir.glob("*/households.json")):
                 try:
+                    stamp = meta.stat().st_mtime_ns
                     infos, fingerprints[meta.parent] = read_meta(meta.parent)
+                    self._meta_stamps.setdefault(meta.parent, stamp)
                 except (DatasetError, OSError, ValueError, KeyError) as err:
                     log.warning("ignoring %s: %s", meta.parent, err)
                     continue
@@ -141,9 +151,32 @@ class Households:
 
     def stored_fingerprint(self, household: str) -> str | None:
         """The content fingerprint its dataset's metadata records (what cached statistics are
-        keyed by), read without its tables; ``None`` for a live household or if not recorded."""
+        keyed by), read without its tables; ``None`` for a live household or if not recorded.
+
+        A dataset rewritten in place (a new ``households.json``) is noticed here: its fingerprint
+        is read again and the tables kept of it are let go, so statistics and replays follow."""
         path = self._locate(household)[0]
-        return None if path is None else self._fingerprints.get(path)
+        if path is None:
+            return None
+        try:
+            stamp = (path / META_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
+        with self._lock:
+            known = self._meta_stamps.get(path)
+        if known != stamp:
+            try:
+                infos, fingerprint = read_meta(path)
+            except (DatasetError, OSError, ValueError, KeyError):
+                return None
+            with self._lock:
+                self._meta_stamps[path] = stamp
+                self._fingerprints[path] = fingerprint
+                if known is not None:  # rewritten since read: forget what was read of it
+                    self._datasets.pop(path, None)
+                    for hid in infos:
+                        self._replayable.pop(hid, None)
+        return self._fingerprints.get(path)
 
     def dataset(self, household: str) -> Dataset:
         """The household's dataset; a live household's stored history (may raise

@@ -90,3 +90,27 @@ def test_tables_are_read_in_the_native_thread_pool_under_gevent(server_data_dir)
     )
     assert out.returncode == 0, out.stderr
     assert int(out.stdout) == 2 * 86_400
+
+
+def test_a_dataset_rewritten_in_place_is_followed(tmp_path, reads):
+    """Cached statistics are keyed by the fingerprint households.json records: rewritten under
+    the same path, the new fingerprint is read (the old statistics no longer answer) and the
+    tables kept of the old one are let go."""
+    import os
+
+    from generator.dataset import write_dataset
+    from generator.synth import generate
+
+    data = tmp_path / "data"
+    write_dataset(generate(households=("A",), days=1, seed=1), data / "demo")
+    households = Households(data)
+    stats = QuickStats(households, tmp_path / "cache", runner=lambda fn: fn())
+    old = stats.get("A", 900)
+    assert stats.cached("A", 900) is old and len(reads) == 1
+    write_dataset(generate(households=("A",), days=1, seed=2), data / "demo")
+    meta = data / "demo" / "households.json"
+    later = meta.stat().st_mtime_ns + 1_000_000_000  # a new stamp even on a coarse clock
+    os.utime(meta, ns=(later, later))
+    assert stats.cached("A", 900) is None  # the old statistics do not answer for the new data
+    new = stats.get("A", 900)
+    assert new.fingerprint != old.fingerprint and len(reads) == 2  # the new table was read
