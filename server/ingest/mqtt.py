@@ -158,6 +158,7 @@ class MqttIngest:
         self._since = clock()
         self._stopped = threading.Event()
         self._status_lock = threading.Lock()
+        self._status_failing = False
         self.ingestor = ingestor
         self.writer = writer
         self.clock = clock
@@ -226,7 +227,11 @@ class MqttIngest:
                         now=self.clock(),
                     )
                 except OSError as err:
-                    log.warning("cannot write the MQTT status to %s: %s", self.status_file, err)
+                    if not self._status_failing:  # once, not every heartbeat
+                        log.warning("cannot write the MQTT status to %s: %s", self.status_file, err)
+                    self._status_failing = True
+                else:
+                    self._status_failing = False
             if state:
                 self.connected.set()
 

@@ -4,7 +4,9 @@ The subscriber runs in one process of a deployment (a web worker in the embedded
 ``python -m server ingest``), which shares the data directory with the web workers (readings are
 stored there). It writes its status to ``DATA_DIR/.status/mqtt-ingest.json`` every
 :data:`HEARTBEAT_S` and whenever its connection changes; a web worker reads it and reports the
-subscriber as down when it is disconnected or has not written for :data:`STALE_AFTER_S`.
+subscriber as down when it is disconnected or has not written for :data:`STALE_AFTER_S` (judged
+on the wall clocks of both, so processes on other hosts need synchronised clocks, as NTP keeps
+them).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def write_status(path: Path, *, connected: bool, broker: str, since: float, now:
     try:
         with os.fdopen(fd, "w") as fh:
             json.dump(body, fh)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide it from web workers of another user
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -157,6 +157,7 @@ def test_the_subscriber_reports_its_connection_for_healthz(
     pipeline = setup.start()
     status = read_status(path, time.time())
     assert status["ok"] and status["connected"] and status["pid"] == os.getpid()
+    assert path.stat().st_mode & 0o777 == 0o644  # readable by web workers of another user
     assert status["broker"] == setup.url.removeprefix("mqtt://")
     mosquitto_server.stop()
     wait_until(lambda: not read_status(path, time.time())["ok"], 20, "the outage reported")
