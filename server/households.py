@@ -16,13 +16,16 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from generator.dataset import (
+    CLEAN_FILE,
     META_FILE,
     Dataset,
     DatasetError,
@@ -54,6 +57,25 @@ def _release_freed_memory() -> None:
         ctypes.CDLL(None).malloc_trim(0)
     except (OSError, AttributeError):  # not glibc
         pass
+
+
+def _parquet_span(path: Path) -> tuple[int, int] | None:
+    """``(first ts [epoch s], rows)`` of a dataset table from its parquet metadata; ``None`` if
+    the file or its statistics do not tell (a CSV dataset: read the table instead)."""
+    try:
+        meta = pq.ParquetFile(path).metadata
+        column = meta.schema.to_arrow_schema().get_field_index("ts")
+        if column < 0 or meta.num_row_groups == 0:
+            return None
+        stats = meta.row_group(0).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return None
+        first = stats.min
+        if first.tzinfo is None:  # a naive index is UTC, as the tables are read
+            first = first.replace(tzinfo=UTC)
+        return int(first.timestamp()), int(meta.num_rows)
+    except (OSError, ValueError, AttributeError, pa.ArrowException):
+        return None
 
 
 @dataclass(frozen=True)
@@ -207,6 +229,21 @@ class Households:
             self._datasets.clear()
         if had:
             _release_freed_memory()
+
+    def data_span(self, household: str) -> tuple[int, int, int]:
+        """``(start_s, span_s, rows)`` of a dataset household's table, from the parquet file's
+        metadata when its tables are not in memory (describing a household must not load them:
+        the description is an open route)."""
+        found = self._replayable.get(household)
+        if found is None:
+            path = self.dataset_path(household)
+            span = None if path is None else _parquet_span(path / CLEAN_FILE)
+            if span is not None:
+                resolution_s = max(int(self.info(household).resolution_s), 1)
+                start_s, rows = span
+                return start_s, rows * resolution_s, rows
+            found = self.replayable(household)
+        return found.start_s, found.span_s, len(found.values)
 
     def replayable(self, household: str) -> Replayable:
         """The table replays play: the faulty one (realistic meters) when the dataset has it."""

@@ -264,3 +264,18 @@ def test_a_csv_format_dataset_is_served_like_a_parquet_one(tmp_path, dataset):
         assert stats.status_code == 200 and stats.json["interval_s"] == 900
     finally:
         app.extensions["gridlight"].stop()
+
+
+def test_describing_a_household_does_not_load_its_tables(app, client):
+    """``GET /households/{h}`` is open: its data span comes from the parquet metadata, equal to
+    what the table holds, without reading the (replay) table into the worker."""
+    from server.windows import format_ts
+
+    households = app.extensions["gridlight"].households
+    r = client.get("/api/v1/households/A")
+    assert r.status_code == 200
+    assert households._replayable == {} and households._datasets == {}
+    replay = households.replayable("A")
+    assert r.json["data"]["span_s"] == replay.span_s == 2 * 86_400
+    assert r.json["data"]["rows"] == len(replay.values)
+    assert r.json["data"]["start"] == format_ts(replay.start_s)
