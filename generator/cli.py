@@ -18,6 +18,23 @@ from generator.dataset import DatasetError
 COMMAND_MODULES = ("generator.synth_cli", "generator.importers.cli", "generator.replay_cli")
 
 
+def whole_seconds(name: str):  # noqa: ANN201 - an argparse ``type``
+    """An argparse ``type`` for a positive whole number of seconds, its errors naming ``name``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"invalid {name} {text!r}: expected a whole number of seconds"
+            ) from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"invalid {name} {value}: must be positive")
+        return value
+
+    return parse
+
+
 def command_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
     """A parser whose sub-commands come from ``modules`` (each with ``register(subparsers)``)."""
     parser = argparse.ArgumentParser(prog=prog, description=description)

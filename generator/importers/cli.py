@@ -14,23 +14,12 @@ from __future__ import annotations
 
 import argparse
 
+from generator.cli import whole_seconds
 from generator.dataset import write_dataset
 from generator.importers.common import import_summary
 from generator.importers.csv_meter import import_csv
 from generator.importers.uci import import_uci
 from generator.importers.ukdale import UKDALE_RESOLUTION_S, import_ukdale, parse_channels
-
-
-def _seconds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid resolution {text!r}: expected a whole number of seconds"
-        ) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid resolution {value}: must be positive")
-    return value
 
 
 def _house(text: str) -> int:
@@ -115,7 +104,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     csv.add_argument("--name", help="display name (default: household and file name)")
     csv.add_argument(
         "--resolution",
-        type=_seconds,
+        type=whole_seconds("resolution"),
         metavar="SECONDS",
         help="grid step (default: the median spacing of the times)",
     )
@@ -140,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     ukdale.add_argument(
         "--resolution",
-        type=_seconds,
+        type=whole_seconds("resolution"),
         default=UKDALE_RESOLUTION_S,
         metavar="SECONDS",
         help=f"grid step (default {UKDALE_RESOLUTION_S}, UK-DALE's own rate)",

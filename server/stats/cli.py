@@ -11,21 +11,10 @@ import argparse
 import json
 import sys
 
+from generator.cli import whole_seconds
 from server.stats.report import build_report
 
 __all__ = ["register"]
-
-
-def _interval(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"invalid interval {text!r}: expected a whole number of seconds"
-        ) from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"invalid interval {value}: must be positive")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -41,7 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--dataset", required=True, metavar="DIR", help="dataset directory")
     parser.add_argument("--household", required=True, metavar="H", help="household id")
     parser.add_argument(
-        "--interval", required=True, type=_interval, metavar="SECONDS", help="averaging interval"
+        "--interval",
+        required=True,
+        type=whole_seconds("interval"),
+        metavar="SECONDS",
+        help="averaging interval",
     )
     parser.add_argument(
         "--by-hour", action="store_true", help="also compute thresholds per local hour of day"
