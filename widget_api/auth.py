@@ -17,6 +17,8 @@ Keys travel as ``Authorization: Bearer <key>`` and are checked by
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app, jsonify, request
 
 from server.errors import GridlightError, error_body
@@ -61,18 +63,27 @@ def is_open_demo(household: str) -> bool:
     return bool(cfg["DEMO"]) and household in cfg["DEMO_HOUSEHOLDS"]
 
 
-def require_key(keys: KeyStore, household: str, lock) -> None:  # noqa: ANN001 - a lock
-    """Raise :class:`Unauthorized` unless the request carries a live key of ``household``."""
+def _keys() -> tuple[KeyStore, Any]:
+    """The app's key store and the lock of its connection (the widget API's)."""
+    api = current_app.extensions["widget_api"]
+    return api.keys, api.devices.lock
+
+
+def require_key(household: str) -> str | None:
+    """Raise :class:`Unauthorized` unless the request carries a live key of ``household`` (the
+    check of every write); returns the key's id."""
     key = bearer_key()
     if key is None:
         raise Unauthorized(
             f"household {household!r} needs its API key: send 'Authorization: Bearer <key>' "
             f"(issued by 'python -m server keys create {household}')"
         )
+    keys, lock = _keys()
     with lock:
         ok = keys.check(household, key)
     if not ok:
         raise Unauthorized(f"the API key is not a live key of household {household!r}")
+    return key_id(key)
 
 
 def require_read(household: str) -> str | None:
@@ -81,9 +92,7 @@ def require_read(household: str) -> str | None:
     for an open demo household), for capabilities granted with it (:func:`require_still_readable`)."""
     if is_open_demo(household):
         return None
-    api = current_app.extensions["widget_api"]
-    require_key(api.keys, household, api.devices.lock)
-    return key_id(bearer_key() or "")
+    return require_key(household)
 
 
 def require_still_readable(household: str, granted_by: str | None) -> None:
@@ -91,9 +100,9 @@ def require_still_readable(household: str, granted_by: str | None) -> None:
     open demo household, or the key that granted it (its id) is still live."""
     if is_open_demo(household):
         return
-    api = current_app.extensions["widget_api"]
-    with api.devices.lock:
-        live = granted_by is not None and api.keys.is_live(household, granted_by)
+    keys, lock = _keys()
+    with lock:
+        live = granted_by is not None and keys.is_live(household, granted_by)
     if not live:
         raise Unauthorized(
             f"this set-up of household {household!r} is no longer valid (its API key was "

@@ -69,8 +69,7 @@ def widget(household: str) -> Response:
 def _device_request(household: str) -> dict:
     gl = gridlight()
     gl.households.info(household)
-    api = _api()
-    require_key(api.keys, household, api.devices.lock)
+    require_key(household)
     return json_body()
 
 

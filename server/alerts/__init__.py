@@ -36,7 +36,7 @@ from flask import Flask
 
 from server.alerts.rules import SPIKE_MESSAGE, Alert, HouseholdRules, Observation, RuleSettings
 from server.metrics import register_counter
-from server.storage import KeyStore, connect, db_path
+from server.storage import connect, db_path
 
 __all__ = [
     "DEFAULTS",
@@ -114,7 +114,6 @@ class Alerts:
         conn = self.conn = connect(db_path(cfg["DATA_DIR"]))
         self.log = AlertLog(conn)
         self.settings = SettingsStore(conn)
-        self.keys = KeyStore(conn)
         app.extensions["alerts"] = self
         app.register_blueprint(views.blueprint)
         enabled = cfg["ALERTS_ENABLED"]

@@ -40,8 +40,7 @@ def _info(household: str):  # noqa: ANN202
 def _require_key(household: str) -> None:
     from widget_api.auth import require_key
 
-    ext = _ext()
-    require_key(ext.keys, household, ext.log.lock)
+    require_key(household)
 
 
 def _time(name: str) -> int | None:

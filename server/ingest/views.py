@@ -55,16 +55,6 @@ class PayloadTooLarge(GridlightError):
     code = "payload_too_large"
 
 
-class _Lock:
-    """``require_key`` wants a lock; the ingestor serialises key checks itself."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def _ingest():  # noqa: ANN202
     return current_app.extensions["gridlight_ingest"]
 
@@ -78,7 +68,7 @@ def post_readings(household: str) -> tuple[Response, int]:
             f"household {household!r} is not registered for ingest: register it with "
             f"'python -m server households add {household} --channels ...'"
         )
-    require_key(_KeyCheck(ing.ingestor), household, _Lock())
+    require_key(household)
     request.max_content_length = int(cfg["INGEST_MAX_BODY_BYTES"])
     body = json_body()
     readings = body.get("readings")
@@ -115,14 +105,6 @@ def post_readings(household: str) -> tuple[Response, int]:
     else:
         status = 422
     return jsonify(out), status
-
-
-class _KeyCheck:
-    def __init__(self, ingestor) -> None:  # noqa: ANN001
-        self.ingestor = ingestor
-
-    def check(self, household: str, key: str | None) -> bool:
-        return self.ingestor.check_key(household, key)
 
 
 def _time_arg(name: str, raw: str | None, default: int) -> int:

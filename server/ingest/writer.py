@@ -120,10 +120,6 @@ class Ingestor:
         self._channels[household] = (now, channels)
         return channels
 
-    def check_key(self, household: str, key: str | None) -> bool:
-        with self.lock:
-            return self.keys.check(household, key)
-
     def reject(
         self, source: str, household: str | None, reason: str, payload: str | bytes, n: int = 1
     ) -> None:
