@@ -187,20 +187,12 @@ def state_of(
     values = {c: None if v is None else round(v, 6) for c, v in window.power_kw.items()}
     shown = {c: None if values.get(c) is None else round(values[c], 3) for c in channels}
     if stats is None:  # a live household still learning its usual use: values, no lights
-        return {
-            "version": VERSION,
-            "household": info.id,
-            "name": info.name or info.id,
-            "as_of": format_ts(window.start_s + window.interval_s),
-            "seq": window.key.entry_id,
-            "interval_s": interval_s,
-            "power_kw": shown,
-            "level": dict.fromkeys(channels),
-            "worst": None,
-            "message": STALE if stale else LEARNING,
-            "stale": stale,
-        }
-    levels = classify(stats, values, format_ts(window.start_s) if stats.by_hour else None)
+        level: dict[str, str | None] = dict.fromkeys(channels)
+        worst_level, text = None, STALE if stale else LEARNING
+    else:
+        levels = classify(stats, values, format_ts(window.start_s) if stats.by_hour else None)
+        level = {c: levels[c] for c in channels}
+        worst_level, text = worst(levels), message(shown, level, stale)
     return {
         "version": VERSION,
         "household": info.id,
@@ -209,9 +201,9 @@ def state_of(
         "seq": window.key.entry_id,
         "interval_s": interval_s,
         "power_kw": shown,
-        "level": {c: levels[c] for c in channels},
-        "worst": worst(levels),
-        "message": message(shown, {c: levels[c] for c in channels}, stale),
+        "level": level,
+        "worst": worst_level,
+        "message": text,
         "stale": stale,
     }
 

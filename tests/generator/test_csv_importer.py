@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from numpy.testing import assert_allclose
 
 from generator.dataset import DatasetError, read_dataset
 from generator.importers.csv_meter import import_csv, parse_map
-from tests.generator.cli_helpers import run_cli
+from tests.generator.cli_helpers import run_cli, server_stats
 
 UKDALE_CSV = "ukdale_house2_2013-06-08_2min_W.csv"
 
@@ -211,15 +210,7 @@ def test_round_trip_through_the_cli_and_server_stats(tmp_path):
     assert ds.table.index[0] == pd.Timestamp("2024-04-30T18:30:00Z")
     assert ds.table["flat-7_Overall"].isna().sum() == 10
     assert_allclose(ds.table["flat-7_Overall"].iloc[:3].to_numpy(), [0.5, 0.51, 0.52])
-    stats = subprocess.run(
-        [sys.executable, "-m", "server", "stats", "--dataset", str(out)]
-        + ["--household", "flat-7", "--interval", "60"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert stats.returncode == 0, stats.stderr
-    report = json.loads(stats.stdout)
+    report = server_stats(out, "flat-7", 60)
     assert report["household"] == "flat-7" and report["n_samples"]["Overall"] == 230
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ from numpy.testing import assert_allclose
 
 from generator.dataset import read_dataset
 from generator.importers.ukdale import channel_name, import_ukdale
-from tests.generator.cli_helpers import run_cli
+from tests.generator.cli_helpers import run_cli, server_stats
 
 T0 = 1_700_000_004  # a whole multiple of 6 s (and of 12 s, not of 60 s)
 
@@ -149,15 +148,7 @@ def test_round_trip_through_the_cli_and_server_stats(tmp_path):
     assert info.channels == ("Overall", "Geyser") and info.source == "ukdale:house_2"
     assert ds.table["london_Geyser"].max() == pytest.approx(3.0)
     assert ds.table["london_Overall"].between(0.2, 0.35).all()
-    stats = subprocess.run(
-        [sys.executable, "-m", "server", "stats", "--dataset", str(out)]
-        + ["--household", "london", "--interval", "60"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert stats.returncode == 0, stats.stderr
-    report = json.loads(stats.stdout)
+    report = server_stats(out, "london", 60)
     assert report["household"] == "london" and report["interval_s"] == 60
     assert set(report["median"]) == {"Overall", "Geyser"}
 
