@@ -42,7 +42,7 @@ bench: $(STAMP) system-deps
 	$(PY) benchmarks/run_all.py
 
 # The Postman collection and environments in docs/postman, generated from the OpenAPI document
-# (tests/openapi/test_postman.py fails when the committed files are stale).
+# (tests/server/openapi/test_postman.py fails when the committed files are stale).
 postman: $(STAMP)
 	$(PY) -m server.openapi postman --out docs/postman
 

@@ -46,7 +46,8 @@ import requests  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from server.broker import MemoryBroker  # noqa: E402
-from server.ingest import DEFAULTS, open_pipeline  # noqa: E402
+from server.config import defaults  # noqa: E402
+from server.ingest import open_pipeline  # noqa: E402
 from server.metrics import Metrics  # noqa: E402
 from server.storage import KeyStore, connect, db_path  # noqa: E402
 from tests.services import free_port, wait_for_port  # noqa: E402
@@ -178,7 +179,7 @@ def run_mqtt(kind: str, messages: int, per_message: int, workdir: Path) -> dict:
             keys = KeyStore(connect(db_path(data)))
             for h in HOUSEHOLDS:
                 keys.add_household(h, CHANNELS)
-            cfg = dict(DEFAULTS, DATA_DIR=str(data), MQTT_URL=f"mqtt://127.0.0.1:{port}")
+            cfg = dict(defaults(), DATA_DIR=str(data), MQTT_URL=f"mqtt://127.0.0.1:{port}")
             cfg["RETENTION_ENABLED"] = False
             path = db_path(data)
 

@@ -50,7 +50,7 @@ from server.alerts.rules import (  # noqa: E402
 )
 from server.stats import classify_array, compute_stats, time_slots  # noqa: E402
 from server.stats.windows import epoch_seconds, window_means  # noqa: E402
-from server.windows import format_ts  # noqa: E402
+from server.streaming.aggregate import format_ts  # noqa: E402
 
 SPIKE_CHANNEL = "Overall"
 

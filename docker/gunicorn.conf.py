@@ -7,7 +7,7 @@
   without Redis the broker lives in the worker's memory, so exactly one worker.
 * Workers share a metrics directory so ``/metrics`` sums them (``GRIDLIGHT_METRICS_DIR``).
 * The soft open-files limit is raised to the hard one (one socket per SSE client).
-* Each worker turns on direct socket writes of live events (``server.direct``) when its
+* Each worker turns on direct socket writes of live events (``server.streaming.direct``) when its
   protocol is plain HTTP without gunicorn's own TLS, and ends its streams as soon as it is told
   to stop (``server.extension.stop_with_worker``).
 """
@@ -68,9 +68,9 @@ _raise_fd_limit()
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201
     """Live events go straight to client sockets when this worker frames responses as
-    ``server.direct`` does (plain HTTP, no TLS of gunicorn's own); and when the worker is told to
+    ``server.streaming.direct`` does (plain HTTP, no TLS of gunicorn's own); and when the worker is told to
     stop, its streams end at once instead of being held for ``graceful_timeout`` and cut."""
-    from server import direct
+    from server.streaming import direct
     from server.extension import stop_with_worker
 
     direct.enable_for(worker.cfg)

@@ -1,9 +1,10 @@
 """``python -m generator replay --dataset DIR [--households A B C] --to URL [--speed X]``.
 
-The sink is chosen by the URL's scheme and imported by name, so the generator itself stays free
-of Redis and MQTT: ``redis://``/``rediss://``/``unix://`` → ``server.broker.open_sink`` (one Redis
-stream per household, what the web workers read); ``mqtt://``/``mqtts://`` →
-``server.ingest.sink`` (``gridlight/{household}/readings`` at QoS 1, as meters would publish);
+The sink is chosen by the URL's scheme among the ``gridlight.sinks`` entry points, so the
+generator itself stays free of Redis, MQTT and the server: the server registers
+``redis://``/``rediss://``/``unix://`` (one Redis stream per household, what the web workers
+read) and ``mqtt://``/``mqtts://`` (``gridlight/{household}/readings`` at QoS 1, as meters
+would publish);
 ``stdout:`` prints one JSON line per reading. ``--faulty`` replays the dataset's faulty table (its
 labelled meter faults), ``--clean`` the clean one; by default the faulty one when present.
 """
@@ -11,12 +12,12 @@ labelled meter faults), ``--clean`` the clean one; by default the faulty one whe
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import signal
 import sys
 import threading
 from datetime import datetime
+from importlib.metadata import entry_points
 from urllib.parse import urlsplit
 
 from generator.dataset import DatasetError, read_dataset
@@ -24,13 +25,9 @@ from generator.replay import replay
 
 __all__ = ["register"]
 
-SINK_MODULES = {
-    "redis": "server.broker",
-    "rediss": "server.broker",
-    "unix": "server.broker",
-    "mqtt": "server.ingest.sink",
-    "mqtts": "server.ingest.sink",
-}
+#: Entry-point group of the replay's sinks: name = URL scheme, value = ``open_sink(url)`` returning
+#: ``(publish, close)``.
+SINKS_GROUP = "gridlight.sinks"
 
 
 def open_sink(url: str):  # noqa: ANN201 - (publish, close)
@@ -41,11 +38,12 @@ def open_sink(url: str):  # noqa: ANN201 - (publish, close)
             print(json.dumps({"household": household, **reading}), flush=True)
 
         return publish, lambda: None
-    module = SINK_MODULES.get(scheme)
-    if module is None:
-        known = ", ".join(sorted([*SINK_MODULES, "stdout"]))
+    sinks = {entry.name: entry for entry in entry_points(group=SINKS_GROUP)}
+    entry = sinks.get(scheme)
+    if entry is None:
+        known = ", ".join(sorted([*sinks, "stdout"]))
         raise DatasetError(f"unsupported --to URL {url!r}: expected a scheme among {known}")
-    return importlib.import_module(module).open_sink(url)
+    return entry.load()(url)
 
 
 def _speed(text: str) -> float:

@@ -1,50 +1,52 @@
 """Gridlight's server: the Flask app, streams, statistics, ingest, storage and API.
 
-:func:`create_app` is the one wiring point. Configuration, lowest precedence first:
-:mod:`server.config` defaults; the environment (``GRIDLIGHT_*`` with the prefix stripped, plus
-``PORT``, ``REDIS_URL`` and ``MQTT_URL``); then ``test_config``, which wins. Nothing connects
-at import time: the extensions are connected by their ``init_app(app)``.
+:func:`create_app` is the one wiring point: it reads the configuration (:func:`server.config.load`:
+defaults → environment → ``test_config``), registers the core's routes and every feature
+package's extension, and starts nothing. The threads and connections that run in the
+background (replay, readers' pingers, ingest, alert evaluator, push sender, retention) belong to
+the services object ``app.extensions["gridlight"]`` (:class:`server.services.Services`), started
+by gunicorn's ``post_worker_init`` hook, by ``python -m server run`` or by a test with
+:func:`server.services.start` / ``services.start()``.
+
+Feature packages that sit above the server (the widget API) are found by their entry point in
+the ``gridlight.extensions`` group (``pyproject.toml``), so that nothing in ``server/`` imports
+them.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
+from importlib.metadata import entry_points
 from typing import Any
 
 from flask import Flask
 
-from server.config import household_list
+from server import config
 
 __all__ = ["create_app"]
 
-CONVENTIONAL_ENV = ("PORT", "REDIS_URL", "MQTT_URL")
+#: Entry-point group of the packages that extend the app from above (the widget API).
+EXTENSIONS_GROUP = "gridlight.extensions"
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
-    app.config.from_object("server.config")
-    app.config.from_prefixed_env("GRIDLIGHT")
-    for name in CONVENTIONAL_ENV:
-        if os.environ.get(name):
-            app.config[name] = int(os.environ[name]) if name == "PORT" else os.environ[name]
-    if test_config is not None:
-        app.config.update(test_config)
-    app.config["DEMO_HOUSEHOLDS"] = household_list(app.config["DEMO_HOUSEHOLDS"])
+    app.config.update(config.load(test_config))
     app.json.sort_keys = False  # keep the seed's key order in the compatibility responses
 
-    from server import compat, cors, errors, openapi
+    from server import auth, compat, cors, errors, openapi
     from server.alerts import Alerts
     from server.api import init_app as init_api
     from server.extension import Gridlight
     from server.ingest import Ingest
-    from widget_api import WidgetApi
 
     errors.init_app(app)
+    auth.init_app(app)
     Gridlight(app)
     Ingest(app)
     init_api(app)
-    WidgetApi(app)
+    for entry in sorted(entry_points(group=EXTENSIONS_GROUP), key=lambda e: e.name):
+        entry.load()(app)
     Alerts(app)
     compat.init_app(app)
     openapi.init_app(app)

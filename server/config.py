@@ -1,15 +1,29 @@
-"""Default configuration of the Flask app.
+"""Every setting of Gridlight and its default, in one place.
 
-Precedence, lowest first: these defaults; then the environment (every ``GRIDLIGHT_*`` variable
-via ``app.config.from_prefixed_env("GRIDLIGHT")`` with the prefix stripped, e.g.
-``GRIDLIGHT_DATA_DIR`` → ``DATA_DIR``, values parsed as JSON when they are JSON; plus the
-conventional ``PORT``, ``REDIS_URL`` and ``MQTT_URL``); then the ``test_config`` mapping given to
-:func:`server.create_app`, which wins.
+Precedence, lowest first (:func:`load`, used by :func:`server.create_app` and by the processes
+that run without an app, such as ``python -m server ingest``):
+
+1. these defaults;
+2. the environment: every ``GRIDLIGHT_*`` variable with the prefix stripped (e.g.
+   ``GRIDLIGHT_DATA_DIR`` → ``DATA_DIR``; values parsed as JSON when they are JSON), plus the
+   conventional ``PORT``, ``REDIS_URL`` and ``MQTT_URL``;
+3. the ``overrides`` mapping (``create_app(test_config)``), which wins.
+
+The sections below follow the packages that read them: streaming, widget and pushes, ingest and
+storage, alerts. Secrets (``SMTP_PASSWORD``, ``TWILIO_AUTH_TOKEN``) come from the environment or
+the files their ``*_FILE`` settings name, never from the repository.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Config
 
 #: TCP port the server listens on (gunicorn's bind; informational inside the app).
 PORT = 5000
@@ -52,6 +66,132 @@ WARM_STATS = True
 #: Directory where workers publish their metric snapshots (set by the gunicorn config so that
 #: all workers of one server share it); ``None`` serves this worker's figures only.
 METRICS_DIR: str | None = None
+
+
+# -- widget and pushes (the widget API, server.push) ----------------------------------------
+#: ``?interval`` of ``GET …/widget`` when absent [s]
+WIDGET_INTERVAL_S = 60
+#: Largest ``?interval`` of the widget and its page [s]
+WIDGET_MAX_INTERVAL_S = 3600
+#: The ``/widget/{h}`` page's interval when absent; ``None``: 5 in demo mode, else 60 [s]
+WIDGET_PAGE_INTERVAL_S: int | None = None
+#: ``None``: push when FCM credentials are configured
+PUSH_ENABLED: bool | None = None
+#: Windows the widget push policy watches (the app's ``interval=60``) [s]
+PUSH_INTERVAL_S = 60
+#: Windows a change to green/yellow must hold before a push
+PUSH_HOLD_WINDOWS = 3
+#: Pushes waiting for the sender before new ones are dropped
+PUSH_QUEUE_LEN = 1000
+#: Lease renewal and device re-scan period of the push sender [s]
+PUSH_SYNC_S = 5.0
+#: Redis lease lifetime: a dead sender is replaced after it [s]
+PUSH_LEASE_TTL_S = 15.0
+#: Service-account JSON; ``None``: ``$GOOGLE_APPLICATION_CREDENTIALS``
+FCM_CREDENTIALS: str | None = None
+#: FCM endpoint override (``GRIDLIGHT_FCM_BASE_URL``), e.g. a test server
+FCM_BASE_URL: str | None = None
+#: Per FCM HTTP request [s]
+FCM_TIMEOUT_S = 10.0
+#: Retries of 5xx / connection errors per message
+FCM_RETRIES = 2
+#: Backoff factor between those retries [s]
+FCM_BACKOFF_S = 0.5
+
+# -- ingest and storage (server.ingest, server.storage) ---------------------------------------
+#: Raw 1 s readings kept (7 days) [s]
+RAW_RETENTION_S = 7 * 86_400
+#: 1-minute rollups kept (a year) [s]
+ROLLUP_RETENTION_S = 365 * 86_400
+#: Rejected payloads kept (30 days) [s]
+DEAD_LETTER_RETENTION_S = 30 * 86_400
+#: Retention runs once per this period per database [s]
+RETENTION_EVERY_S = 3600
+#: Run the retention job in the web workers' services
+RETENTION_ENABLED = True
+#: Readings per HTTP request (413 beyond)
+INGEST_MAX_READINGS = 10_000
+#: Bytes per HTTP request body (413 beyond)
+INGEST_MAX_BODY_BYTES = 8 * 1024 * 1024
+#: MQTT readings per storage transaction
+INGEST_BATCH_READINGS = 2000
+#: Longest wait before a partial batch is written [ms]
+INGEST_BATCH_MS = 50
+#: Run the MQTT subscriber in this worker; ``None``: when ``MQTT_URL`` is set and ``REDIS_URL``
+#: is not
+INGEST_EMBEDDED: bool | None = None
+#: Fixed id of the persistent MQTT session
+MQTT_CLIENT_ID = "gridlight-ingest"
+#: How long the MQTT broker keeps the session while we are away [s]
+MQTT_SESSION_EXPIRY_S = 7 * 86_400
+#: Unacknowledged messages the MQTT broker may send ahead
+MQTT_RECEIVE_MAXIMUM = 10_000
+#: Stored seconds a live household needs for statistics [s]
+LIVE_STATS_MIN_S = 3600
+#: How often a live household's statistics' history is re-read [s]
+LIVE_HISTORY_REFRESH_S = 3600
+
+# -- alerts (server.alerts) -------------------------------------------------------------------
+#: ``None``: run the evaluator unless ``TESTING`` (tests turn it on)
+ALERTS_ENABLED: bool | None = None
+#: Windows the rules judge [s]
+ALERTS_INTERVAL_S = 60
+#: Lease renewal, settings reload, household scan period [s]
+ALERTS_SYNC_S = 5.0
+#: Redis lease lifetime [s]
+ALERTS_LEASE_TTL_S = 15.0
+#: Per delivery attempt (SMTP, HTTP) [s]
+ALERTS_TIMEOUT_S = 10.0
+#: First retry backoff, doubling [s]
+ALERTS_BACKOFF_S = 0.5
+#: Deliveries in flight
+ALERTS_WORKERS = 8
+#: Alert log retention run period (claimed once across processes) [s]
+ALERTS_RETENTION_EVERY_S = 3600
+#: SMTP relay (email off without a host), port, sender and TLS settings
+SMTP_HOST: str | None = None
+SMTP_PORT = 587
+SMTP_FROM = "alerts@gridlight.invalid"
+SMTP_STARTTLS = False
+SMTP_SSL = False
+SMTP_CA_FILE: str | None = None
+SMTP_USERNAME: str | None = None
+SMTP_PASSWORD: str | None = None
+SMTP_PASSWORD_FILE: str | None = None
+#: Twilio account for SMS (off without the account, sender and token); the base URL points the
+#: client at a stand-in in tests
+TWILIO_ACCOUNT_SID: str | None = None
+TWILIO_AUTH_TOKEN: str | None = None
+TWILIO_AUTH_TOKEN_FILE: str | None = None
+TWILIO_FROM: str | None = None
+TWILIO_BASE_URL = "https://api.twilio.com"
+
+#: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
+conventional_env = ("PORT", "REDIS_URL", "MQTT_URL")
+
+
+def defaults() -> dict[str, Any]:
+    """Every setting's default (the upper-case names of this module)."""
+    module = sys.modules[__name__]
+    return {name: getattr(module, name) for name in dir(module) if name.isupper()}
+
+
+def load(overrides: Mapping[str, Any] | None = None) -> Config:
+    """The configuration: defaults, then the environment, then ``overrides`` (see above)."""
+    cfg = Config(Path(__file__).parent)
+    cfg.from_object(__name__)
+    cfg.from_prefixed_env("GRIDLIGHT")
+    for name in conventional_env:
+        if os.environ.get(name):
+            cfg[name] = int(os.environ[name]) if name == "PORT" else os.environ[name]
+    if overrides is not None:
+        cfg.update(overrides)
+    cfg["DEMO_HOUSEHOLDS"] = household_list(cfg["DEMO_HOUSEHOLDS"])
+    if cfg["WIDGET_PAGE_INTERVAL_S"] is None:
+        cfg["WIDGET_PAGE_INTERVAL_S"] = 5 if cfg["DEMO"] else 60
+    if cfg.get("MAX_CONTENT_LENGTH") is None:
+        cfg["MAX_CONTENT_LENGTH"] = int(cfg["INGEST_MAX_BODY_BYTES"])
+    return cfg
 
 
 def household_list(raw: object) -> tuple[str, ...]:

@@ -16,12 +16,15 @@ from typing import Any
 from flask import Flask, current_app
 
 from server.broker import Broker, create_broker
-from server.households import Households
-from server.hub import Hub
+from server.compat.setups import RedisSetups, SetupStore, SqliteSetups
+from server.households.catalogue import Households
+from server.households.quickstats import QuickStats, default_runner
 from server.metrics import Metrics
-from server.quickstats import QuickStats, default_runner
-from server.setups import RedisSetups, SetupStore, SqliteSetups
-from server.streams import StreamSettings
+from server.push.devices import DeviceStore
+from server.push.fcm import FcmClient, FcmConfigError
+from server.storage import KeyStore, connect, db_path
+from server.streaming.bodies import StreamSettings
+from server.streaming.hub import Hub
 
 __all__ = ["Gridlight", "state"]
 
@@ -37,6 +40,9 @@ class Gridlight:
     stats: QuickStats
     setups: SetupStore
     settings: StreamSettings
+    keys: KeyStore
+    devices: DeviceStore
+    fcm: FcmClient | None
 
     def __init__(self, app: Flask | None = None) -> None:
         self.replay_thread: threading.Thread | None = None
@@ -70,6 +76,11 @@ class Gridlight:
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
         self.metrics_dir = cfg["METRICS_DIR"]
+        # keys and push tokens share one connection, serialised by the device store's lock
+        conn = connect(db_path(data_dir))
+        self.devices = DeviceStore(conn)
+        self.keys = KeyStore(conn)
+        self.fcm = make_fcm_client(cfg)
         app.extensions["gridlight"] = self
         embedded = cfg["EMBEDDED_REPLAY"]
         if embedded is None:
@@ -129,6 +140,31 @@ class Gridlight:
             self.replay_thread.join(timeout=5)
 
 
+def make_fcm_client(cfg: Any) -> FcmClient | None:
+    """The deployment's one FCM client (widget pushes and alert pushes share it), or ``None``
+    when pushes are off: ``PUSH_ENABLED`` false, or ``None`` and no credentials configured."""
+    import os
+
+    credentials = cfg["FCM_CREDENTIALS"] or os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    enabled = cfg["PUSH_ENABLED"]
+    if enabled is None:
+        enabled = bool(credentials)
+    if not enabled:
+        log.info("pushes off: GOOGLE_APPLICATION_CREDENTIALS is not set")
+        return None
+    if not credentials:
+        raise FcmConfigError(
+            "PUSH_ENABLED is set but no FCM credentials: set GOOGLE_APPLICATION_CREDENTIALS"
+        )
+    return FcmClient(
+        credentials,
+        cfg["FCM_BASE_URL"] or None,
+        timeout_s=float(cfg["FCM_TIMEOUT_S"]),
+        retries=int(cfg["FCM_RETRIES"]),
+        backoff_s=float(cfg["FCM_BACKOFF_S"]),
+    )
+
+
 def state() -> Gridlight:
     return current_app.extensions["gridlight"]
 
@@ -158,9 +194,10 @@ def stop_with_worker(worker: Any) -> None:
             gevent.sleep(0.2)
         extensions = getattr(worker.wsgi, "extensions", {})
         jobs = [
-            gevent.spawn(stop, name, extensions[name])
-            for name in ("alerts", "widget_api")
-            if name in extensions
+            gevent.spawn(stop, name, ext)
+            for name, ext in extensions.items()
+            if name not in ("gridlight", "gridlight_ingest")
+            and callable(getattr(ext, "stop", None))
         ]
         if "gridlight" in extensions:
             stop("gridlight", extensions["gridlight"])

@@ -31,7 +31,7 @@ STALE_S = 30.0
 
 
 def register_counter(name: str, help_text: str) -> None:
-    """Add a counter that another package counts (``widget_api``'s pushes); idempotent."""
+    """Add a counter that another package counts (the widget's pushes); idempotent."""
     COUNTERS.setdefault(name, help_text)
 
 

@@ -8,7 +8,7 @@
                                                                  ▼
                                                        DeviceStore.prune(token)
 
-* Watchers subscribe to the worker's :class:`server.hub.Hub` like an SSE client does, so a
+* Watchers subscribe to the worker's :class:`server.streaming.hub.Hub` like an SSE client does, so a
   household's windows are averaged once per worker whatever reads them; each closed window with
   readings becomes a widget state (:func:`widget_api.state.state_of`) and its worst level goes to
   the watcher's :class:`~widget_api.policy.PushPolicy`. Windows without readings (a silent meter)
@@ -17,7 +17,7 @@
 * A push is a data-only state message to every device of the household (normal priority, or high
   for red/critical) and, for red/critical, a separate visible notification.
 * One sender per deployment: watchers and the sender run only in the worker that holds the lease
-  (:mod:`widget_api.leader`; with ``REDIS_URL`` a Redis lease, else this worker). A control
+  (:mod:`server.leases`; with ``REDIS_URL`` a Redis lease, else this worker). A control
   thread renews it every ``PUSH_SYNC_S`` and starts or stops watchers as devices come and go.
 * Counts in ``/metrics``: ``gridlight_push_{sent,failed,pruned,dropped}_total``.
 """
@@ -32,12 +32,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from server.hub import Subscriber
+from server.leases import Lease, control_loop
 from server.metrics import Metrics, register_counter
-from server.windows import EventKey, Window
-from widget_api.devices import DeviceStore, token_ref
-from widget_api.fcm import FcmClient, Outcome, Result, alert, state_push
-from widget_api.leader import Lease, control_loop
+from server.push.devices import DeviceStore, token_ref
+from server.push.fcm import FcmClient, Outcome, Result, alert, state_push
+from server.streaming.aggregate import EventKey, Window
+from server.streaming.hub import Subscriber
 from widget_api.policy import URGENT, PushPolicy
 from widget_api.state import encode, state_of
 

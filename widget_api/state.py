@@ -1,7 +1,7 @@
 """The widget state: one flat JSON object (``android-widget/README.md``, "The data contract").
 
 It describes the household's **last complete window**, averaged and classified exactly as the
-live stream does (:class:`server.windows.WindowAggregator` over the broker's history, then
+live stream does (:class:`server.streaming.aggregate.WindowAggregator` over the broker's history, then
 :func:`server.stats.classify` with the household's quick statistics):
 
 * while readings flow, the window before the one in progress (or the newest reading's window
@@ -29,7 +29,7 @@ from generator.dataset import HouseholdInfo
 from server.broker.base import Broker, Entry, parse_id
 from server.ingest.history import NotEnoughHistory
 from server.stats import HouseholdStats, classify, worst
-from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
+from server.streaming.aggregate import EventKey, Window, WindowAggregator, format_ts, parse_ts
 
 __all__ = [
     "VERSION",

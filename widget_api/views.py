@@ -4,7 +4,7 @@
   :mod:`widget_api.state`), with a strong ``ETag``; ``If-None-Match`` → ``304`` without a body.
 * ``POST /api/v1/households/{h}/devices`` ``{"token", "platform"}`` → 201 (new) or 200 (already
   registered); ``DELETE`` with ``{"token"}`` → 200 ``{"removed": true|false}``. Both need the
-  household's API key (:mod:`widget_api.auth`).
+  household's API key (:mod:`server.auth`).
 * ``GET /widget/{h}[?interval=5]`` — the same widget as a web page, live over SSE
   (:mod:`widget_api.page`).
 
@@ -19,9 +19,9 @@ import logging
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.params import json_body, parse_interval
+from server.auth import is_open_demo, require_key, require_read
 from server.extension import state as gridlight
-from widget_api.auth import is_open_demo, require_key, require_read
-from widget_api.devices import token_ref, validate_platform, validate_token
+from server.push.devices import token_ref, validate_platform, validate_token
 from widget_api.page import render_page
 
 __all__ = ["blueprint"]

@@ -4,25 +4,8 @@
 settings and log routes (:mod:`server.alerts.views`) and, when ``ALERTS_ENABLED``, starts the
 engine (:mod:`server.alerts.engine`: one evaluator per deployment, on a lease).
 
-Configuration (``GRIDLIGHT_*`` environment variables override, e.g. ``GRIDLIGHT_SMTP_HOST``).
-Secrets come from the environment or the files it names, never from the repository:
-
-==========================  ===========================================================
-``ALERTS_ENABLED``          None: run the evaluator unless ``TESTING`` (tests turn it on)
-``ALERTS_INTERVAL_S``       60: windows the rules judge [s]
-``ALERTS_SYNC_S``           5: lease renewal, settings reload, household scan period [s]
-``ALERTS_LEASE_TTL_S``      15: Redis lease lifetime [s]
-``ALERTS_TIMEOUT_S``        10: per delivery attempt (SMTP, HTTP) [s]
-``ALERTS_BACKOFF_S``        0.5: first retry backoff, doubling [s]
-``ALERTS_WORKERS``          8: deliveries in flight
-``ALERTS_RETENTION_EVERY_S`` 3600: log retention run period (claimed once across processes)
-``SMTP_HOST`` / ``_PORT``   relay (email off without a host) / 587
-``SMTP_FROM``               sender address
-``SMTP_STARTTLS`` ``SMTP_SSL`` ``SMTP_CA_FILE`` ``SMTP_USERNAME``
-``SMTP_PASSWORD`` / ``SMTP_PASSWORD_FILE``  (env ``GRIDLIGHT_SMTP_PASSWORD[_FILE]``)
-``TWILIO_ACCOUNT_SID``, ``TWILIO_FROM`` (SMS off without them), ``TWILIO_BASE_URL``
-``TWILIO_AUTH_TOKEN`` / ``TWILIO_AUTH_TOKEN_FILE``
-==========================  ===========================================================
+Configuration: the alerts section of :mod:`server.config` (``ALERTS_*``, ``SMTP_*``,
+``TWILIO_*``). Secrets come from the environment or the files it names, never from the repository.
 """
 
 from __future__ import annotations
@@ -39,7 +22,6 @@ from server.metrics import register_counter
 from server.storage import connect, db_path
 
 __all__ = [
-    "DEFAULTS",
     "SPIKE_MESSAGE",
     "Alert",
     "Alerts",
@@ -58,31 +40,6 @@ COUNTERS = {
 }
 for _name, _help in COUNTERS.items():
     register_counter(_name, _help)
-
-DEFAULTS: dict[str, Any] = {
-    "ALERTS_ENABLED": None,
-    "ALERTS_INTERVAL_S": 60,
-    "ALERTS_SYNC_S": 5.0,
-    "ALERTS_LEASE_TTL_S": 15.0,
-    "ALERTS_TIMEOUT_S": 10.0,
-    "ALERTS_BACKOFF_S": 0.5,
-    "ALERTS_WORKERS": 8,
-    "ALERTS_RETENTION_EVERY_S": 3600,
-    "SMTP_HOST": None,
-    "SMTP_PORT": 587,
-    "SMTP_FROM": "alerts@gridlight.invalid",
-    "SMTP_STARTTLS": False,
-    "SMTP_SSL": False,
-    "SMTP_CA_FILE": None,
-    "SMTP_USERNAME": None,
-    "SMTP_PASSWORD": None,
-    "SMTP_PASSWORD_FILE": None,
-    "TWILIO_ACCOUNT_SID": None,
-    "TWILIO_AUTH_TOKEN": None,
-    "TWILIO_AUTH_TOKEN_FILE": None,
-    "TWILIO_FROM": None,
-    "TWILIO_BASE_URL": "https://api.twilio.com",
-}
 
 
 def secret(cfg: Any, name: str) -> str | None:
@@ -109,8 +66,6 @@ class Alerts:
         from server.alerts.store import AlertLog
 
         cfg = app.config
-        for name, value in DEFAULTS.items():
-            cfg.setdefault(name, value)
         conn = self.conn = connect(db_path(cfg["DATA_DIR"]))
         self.log = AlertLog(conn)
         self.settings = SettingsStore(conn)
@@ -165,19 +120,17 @@ class Alerts:
                 cfg["TWILIO_FROM"],
                 base_url=cfg["TWILIO_BASE_URL"],
             )
-        widget = app.extensions.get("widget_api")
-        pusher = getattr(widget, "pusher", None)
+        gl = app.extensions["gridlight"]
         out["push"] = None
-        if pusher is not None:  # the widget's FCM client: no second one
-            metrics = app.extensions["gridlight"].metrics
-            out["push"] = PushChannel(pusher.sender.client, widget.devices, metrics.add)
+        if gl.fcm is not None:  # the deployment's one FCM client, shared with widget pushes
+            out["push"] = PushChannel(gl.fcm, gl.devices, gl.metrics.add)
         return out
 
     def _make_engine(self, app: Flask):  # noqa: ANN202
         from server.alerts.dispatch import Dispatcher
         from server.alerts.engine import AlertEngine
         from server.ingest.retention import claim
-        from widget_api.leader import LocalLease, RedisLease
+        from server.leases import LocalLease, RedisLease
 
         cfg = app.config
         metrics = app.extensions["gridlight"].metrics

@@ -8,7 +8,7 @@
         HouseholdRules ──► AlertLog.add ──► Dispatcher (push / email / SMS / webhook, each alone)
 
 One evaluator per deployment, elected exactly like the widget's push sender
-(:mod:`widget_api.leader`) but on its own lease key ``gridlight:alerts:evaluator``: with
+(:mod:`server.leases`) but on its own lease key ``gridlight:alerts:evaluator``: with
 ``REDIS_URL`` a Redis lease (several gunicorn workers, several hosts: one holds it, another takes
 over within the lease's TTL if it dies), else the one embedded worker. It runs in the web
 workers, where the hub already averages the windows, rather than in the replay or ingest process,
@@ -41,9 +41,9 @@ from server.alerts.dispatch import Dispatcher, notice_of
 from server.alerts.rules import Alert, HouseholdRules, Observation, hourly_baseline
 from server.alerts.settings import SettingsStore, default_settings, rule_settings
 from server.alerts.store import AlertLog
+from server.leases import control_loop
 from server.stats import HouseholdStats, classify, compute_stats
-from server.windows import Window, format_ts
-from widget_api.leader import control_loop
+from server.streaming.aggregate import Window, format_ts
 
 __all__ = ["FORMAT", "AlertEngine", "Follower"]
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from server.alerts.rules import Alert
 from server.errors import InvalidParameter
-from server.windows import format_ts
+from server.streaming.aggregate import format_ts
 
 __all__ = ["RETENTION_S", "AlertLog", "Attempt", "decode_cursor", "encode_cursor"]
 

@@ -18,7 +18,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from server.alerts.settings import merge, public, validate
 from server.errors import InvalidParameter, UnknownHousehold
-from server.windows import format_ts
+from server.streaming.aggregate import format_ts
 
 __all__ = ["blueprint"]
 
@@ -38,7 +38,7 @@ def _info(household: str):  # noqa: ANN202
 
 
 def _require_key(household: str) -> None:
-    from widget_api.auth import require_key
+    from server.auth import require_key
 
     require_key(household)
 
@@ -100,7 +100,7 @@ def put_settings(household: str):  # noqa: ANN201
 
 @blueprint.get("/<household>/alerts")
 def list_alerts(household: str):  # noqa: ANN201
-    from widget_api.auth import require_read
+    from server.auth import require_read
 
     _info(household)
     require_read(household)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, jsonify, request
 
 from server.api.params import parse_interval
+from server.auth import require_read
 from server.errors import InvalidParameter
 from server.extension import state
-from widget_api.auth import require_read
 
 __all__ = ["register"]
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 
 from server.errors import InvalidJSON, InvalidParameter
-from server.windows import EventKey
+from server.streaming.aggregate import EventKey
 
 __all__ = [
     "json_body",

@@ -20,13 +20,13 @@ from server.api.params import (
     parse_speed,
     parse_start_index,
 )
-from server.direct import socket_writer
+from server.auth import require_read
 from server.errors import InvalidParameter
 from server.extension import Gridlight, state
-from server.hub import Channel
-from server.sse import HEADERS
-from server.streams import encoder, live_stream, replay_stream
-from widget_api.auth import require_read
+from server.streaming.bodies import encoder, live_stream, replay_stream
+from server.streaming.direct import socket_writer
+from server.streaming.hub import Channel
+from server.streaming.sse import HEADERS
 
 __all__ = ["open_stream", "register"]
 

@@ -2,32 +2,14 @@
 
 ``Ingest(app)`` (one line in :func:`server.create_app`, after ``Gridlight``) opens the stores,
 registers ``POST``/``GET /api/v1/households/{h}/readings``, makes the key store's live
-households visible to :class:`server.households.Households`, starts the retention job and, in
+households visible to :class:`server.households.catalogue.Households`, starts the retention job and, in
 the embedded default (``MQTT_URL`` set, no ``REDIS_URL``: one worker, in-process broker), the MQTT
 subscriber inside the worker. With ``REDIS_URL`` the subscriber is the dedicated process
 ``python -m server ingest`` (Procfile ``ingest:``; started by ``python -m server run`` when
 ``MQTT_URL`` is set), so there is exactly one per deployment.
 
-Configuration (defaults here; ``GRIDLIGHT_*`` environment variables override them as for the rest
-of the app, e.g. ``GRIDLIGHT_RAW_RETENTION_S=172800``):
-
-===========================  =========  =====================================================
-``RAW_RETENTION_S``          604800     raw 1 s readings kept (7 days) [s]
-``ROLLUP_RETENTION_S``       31536000   1-minute rollups kept (a year) [s]
-``DEAD_LETTER_RETENTION_S``  2592000    rejected payloads kept (30 days) [s]
-``RETENTION_EVERY_S``        3600       retention runs once per this period per database [s]
-``INGEST_MAX_READINGS``      10000      readings per HTTP request (413 beyond)
-``INGEST_MAX_BODY_BYTES``    8388608    bytes per HTTP request body (413 beyond)
-``INGEST_BATCH_READINGS``    2000       MQTT readings per storage transaction
-``INGEST_BATCH_MS``          50         longest wait before a partial batch is written [ms]
-``INGEST_EMBEDDED``          None       run the MQTT subscriber in this worker; None: when
-                                        ``MQTT_URL`` is set and ``REDIS_URL`` is not
-``MQTT_CLIENT_ID``           gridlight-ingest  fixed id of the persistent session
-``MQTT_SESSION_EXPIRY_S``    604800     how long the broker keeps the session while we are away [s]
-``MQTT_RECEIVE_MAXIMUM``     10000      unacknowledged messages the broker may send ahead
-``LIVE_STATS_MIN_S``         3600       stored seconds a live household needs for statistics
-``LIVE_HISTORY_REFRESH_S``   3600       how often its statistics' history is re-read [s]
-===========================  =========  =====================================================
+Configuration: the ingest and storage section of :mod:`server.config` (``RAW_RETENTION_S``,
+``INGEST_MAX_READINGS``, ``MQTT_CLIENT_ID``, ``LIVE_STATS_MIN_S``, …).
 
 Mosquitto keeps at most ``max_queued_messages`` (1000 by default) per session while Gridlight is
 away or busy; raise it (``max_queued_messages 0`` for no limit, ``persistence true``) on brokers
@@ -37,55 +19,26 @@ that carry many meters.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from flask import Config, Flask
 
+from server import config
 from server.ingest.history import LiveHouseholds, NotEnoughHistory
 from server.ingest.retention import RetentionJob
 from server.ingest.writer import BatchWriter, Ingestor
 from server.storage import DeadLetters, KeyStore, ReadingStore, connect, db_path
 
-__all__ = ["DEFAULTS", "Ingest", "NotEnoughHistory", "load_config", "open_pipeline"]
+__all__ = ["Ingest", "NotEnoughHistory", "load_config", "open_pipeline"]
 
 log = logging.getLogger(__name__)
 
-DAY_S = 86_400
-DEFAULTS: dict[str, Any] = {
-    "RAW_RETENTION_S": 7 * DAY_S,
-    "ROLLUP_RETENTION_S": 365 * DAY_S,
-    "DEAD_LETTER_RETENTION_S": 30 * DAY_S,
-    "RETENTION_EVERY_S": 3600,
-    "RETENTION_ENABLED": True,
-    "INGEST_MAX_READINGS": 10_000,
-    "INGEST_MAX_BODY_BYTES": 8 * 1024 * 1024,
-    "INGEST_BATCH_READINGS": 2000,
-    "INGEST_BATCH_MS": 50,
-    "INGEST_EMBEDDED": None,
-    "MQTT_CLIENT_ID": "gridlight-ingest",
-    "MQTT_SESSION_EXPIRY_S": 7 * DAY_S,
-    "MQTT_RECEIVE_MAXIMUM": 10_000,
-    "LIVE_STATS_MIN_S": 3600,
-    "LIVE_HISTORY_REFRESH_S": 3600,
-}
-
 
 def load_config() -> Config:
-    """The app's configuration without an app (for ``python -m server ingest``), with the same
-    precedence as :func:`server.create_app`: defaults, then ``GRIDLIGHT_*``, ``REDIS_URL`` and
-    ``MQTT_URL`` from the environment."""
-    cfg = Config(Path(__file__).parent)
-    cfg.from_object("server.config")
-    cfg.update(DEFAULTS)
-    cfg.from_prefixed_env("GRIDLIGHT")
-    for name in ("REDIS_URL", "MQTT_URL"):
-        if os.environ.get(name):
-            cfg[name] = os.environ[name]
-    return cfg
+    """The configuration without an app (for ``python -m server ingest``): :func:`server.config.load`."""
+    return config.load()
 
 
 class Pipeline:
@@ -200,10 +153,6 @@ class Ingest:
         from server.extension import Gridlight
         from server.ingest.views import blueprint
 
-        for key, value in DEFAULTS.items():
-            app.config.setdefault(key, value)
-        if app.config.get("MAX_CONTENT_LENGTH") is None:
-            app.config["MAX_CONTENT_LENGTH"] = int(app.config["INGEST_MAX_BODY_BYTES"])
         gl: Gridlight = app.extensions["gridlight"]
         # ends (threads stopped, connections closed) when the worker's hub stops
         self.pipeline = open_pipeline(app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped)

@@ -1,7 +1,7 @@
 """Live households as the rest of the server sees them: their metadata from the key store, and
 their stored history as a :class:`~generator.dataset.Dataset` for quick statistics.
 
-:class:`server.households.Households` asks this source for the households no dataset directory
+:class:`server.households.catalogue.Households` asks this source for the households no dataset directory
 holds, so lists, info, statistics and live streams work the same for both kinds. Statistics of a
 live household come from its raw readings within the raw retention (7 days) once at least
 ``min_history_s`` seconds of them are stored; the history is re-read at most every ``refresh_s``

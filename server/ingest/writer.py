@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from server.errors import BrokerUnavailable
 from server.metrics import register_counter
 from server.storage import DeadLetters, KeyStore, Reading, ReadingStore, WriteResult
-from server.windows import format_ts
+from server.streaming.aggregate import format_ts
 
 __all__ = ["COUNTERS", "BatchWriter", "Ingestor"]
 

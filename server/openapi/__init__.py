@@ -3,7 +3,7 @@ Postman collection generated from it (``python -m server.openapi postman --out d
 
 The document is assembled as data: :mod:`server.openapi.schemas` holds the JSON Schemas, error
 shapes and the bearer API key; :mod:`server.openapi.paths` one function per route family.
-``tests/openapi`` checks that it covers every registered route, validates, and matches what the
+``tests/server/openapi`` checks that it covers every registered route, validates, and matches what the
 running server answers (schemathesis).
 """
 

@@ -1,5 +1,5 @@
 """The OpenAPI path items, one function per route family (mirroring the blueprints that serve
-them: :mod:`server.api`, :mod:`server.ingest`, :mod:`widget_api`, :mod:`server.alerts`,
+them: :mod:`server.api`, :mod:`server.ingest`, the widget API, :mod:`server.alerts`,
 :mod:`server.compat`)."""
 
 from __future__ import annotations

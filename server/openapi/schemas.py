@@ -2,7 +2,7 @@
 parameters and the bearer API key.
 
 Each schema describes what the server really sends (checked by the fuzzing tests in
-``tests/openapi``): maps keyed by channel name are ``additionalProperties`` objects, a meter that
+``tests/server/openapi``): maps keyed by channel name are ``additionalProperties`` objects, a meter that
 reported nothing is ``null``, never 0.
 """
 

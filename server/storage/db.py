@@ -64,7 +64,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX dead_letters_received ON dead_letters(received_s);
     """,
-    # 2: push tokens of widget devices (widget_api.devices); a token is a credential.
+    # 2: push tokens of widget devices (server.push.devices); a token is a credential.
     """
     CREATE TABLE devices (
         household   TEXT NOT NULL,

@@ -22,7 +22,7 @@ from numpy.testing import assert_allclose
 
 from server.run import STOP_GRACE_S
 from server.storage import KeyStore, connect, db_path
-from tests.server.sse_client import SSE, SSEClient
+from tests.server.streaming.sse_client import SSE, SSEClient
 from tests.services import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[2]

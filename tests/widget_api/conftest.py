@@ -15,8 +15,8 @@ from generator.synth import generate
 from server import create_app
 from server.stats import StatsCache
 from server.storage import KeyStore, connect, db_path
-from server.windows import format_ts
-from tests.widget_api.fcm_server import FakeFcm, FakeFcmServer
+from server.streaming.aggregate import format_ts
+from tests.server.push.fcm_server import FakeFcm, FakeFcmServer
 
 CHANNELS = ("AC", "Geyser", "Overall")
 #: Power per level for household A's statistics (AC and Geyser idle are green; None: no reading).

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from widget_api.devices import token_ref
+from server.push.devices import token_ref
 
 URL = "/api/v1/households/A/devices"
 TOKEN = "dXk3Zq9RTxe0:APA91bH" + "x" * 140

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from server.leases import RedisLease
 from tests.widget_api.conftest import OVERALL_KW, publish_window, reading
-from widget_api.leader import RedisLease
 
 INTERVAL_S = 5
 TOKEN = "device-one:APA91b" + "a" * 140
@@ -221,7 +221,7 @@ def test_redis_lease_expires_and_a_dead_redis_means_not_leader(redis_server):
 
 
 def test_push_needs_credentials(make_app, monkeypatch):
-    from widget_api.fcm import FcmConfigError
+    from server.push.fcm import FcmConfigError
 
     monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
     assert make_app(PUSH_ENABLED=None).extensions["widget_api"].pusher is None

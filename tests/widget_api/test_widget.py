@@ -8,7 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from server.stats import classify, worst
-from server.streams import encoder
+from server.streaming.bodies import encoder
 from tests.widget_api.conftest import CHANNELS, OVERALL_KW, publish_window, reading
 
 T0 = 1_900_000_200  # a multiple of 60 (2030-03-17T17:50:00Z)

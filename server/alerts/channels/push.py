@@ -1,7 +1,7 @@
-"""Push through the widget's FCM client (:mod:`widget_api.fcm`): a visible, high-priority
+"""Push through the deployment's FCM client (:mod:`server.push.fcm`): a visible, high-priority
 notification to every registered device of the household.
 
-The client is the one :class:`widget_api.WidgetApi` built for its push sender (same
+The client is the services' one (``services.fcm``, shared with the widget's push sender: same
 credentials, endpoint, bounded retries); no second FCM client is made. pyfcm keeps its session
 and access token per thread, so every alert push runs on this channel's one thread (one more
 OAuth token than the widget's sender thread, not one per delivery worker). A token FCM reports
@@ -16,6 +16,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from server.alerts.channels.base import DeliveryError, Notice, Target
+from server.push.devices import token_ref
+from server.push.fcm import Outcome, alert
 
 __all__ = ["PushChannel"]
 
@@ -31,13 +33,9 @@ class PushChannel:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alert-push")
 
     def targets(self, household: str) -> list[Target]:
-        from widget_api.devices import token_ref
-
         return [Target(t, token_ref(t), p) for t, p in self.devices.devices(household)]
 
     def send(self, notice: Notice, target: Target, timeout_s: float) -> None:
-        from widget_api.fcm import Outcome, alert
-
         message = alert(
             target.address, target.extra, notice.household, notice.title, notice.message
         )

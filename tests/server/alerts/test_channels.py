@@ -15,6 +15,8 @@ from server.alerts.dispatch import Dispatcher, notice_of
 from server.alerts.rules import SPIKE_MESSAGE, Alert
 from server.alerts.settings import default_settings, merge
 from server.alerts.store import AlertLog
+from server.push.devices import DeviceStore
+from server.push.fcm import FcmClient
 from server.storage import connect
 from tests.server.alerts.servers import (
     SID,
@@ -24,9 +26,7 @@ from tests.server.alerts.servers import (
     twilio,
     webhook_receiver,
 )
-from tests.widget_api.fcm_server import FakeFcmServer
-from widget_api.devices import DeviceStore
-from widget_api.fcm import FcmClient
+from tests.server.push.fcm_server import FakeFcmServer
 
 SECRET = "whsec-0123456789abcdef"
 ALERT = Alert("A", "spike", "alert", "red", 1_763_792_760, SPIKE_MESSAGE, {"power_kw": 3.1})

@@ -8,7 +8,7 @@ import time
 from server.alerts.channels import sign
 from server.alerts.rules import SPIKE_MESSAGE
 from server.alerts.settings import default_settings, merge
-from server.windows import format_ts
+from server.streaming.aggregate import format_ts
 from tests.server.alerts.conftest import ENGINE_INTERVAL_S
 from tests.server.alerts.servers import webhook_receiver
 

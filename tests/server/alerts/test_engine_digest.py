@@ -20,11 +20,11 @@ from server.alerts.engine import AlertEngine
 from server.alerts.rules import HouseholdRules, Observation
 from server.alerts.settings import SettingsStore, default_settings, merge, rule_settings
 from server.alerts.store import AlertLog
+from server.leases import LocalLease
 from server.storage import connect, db_path
 from tests.server.alerts.conftest import ENGINE_INTERVAL_S
 from tests.server.alerts.servers import HttpStandIn, webhook_receiver
 from tests.server.alerts.test_engine import wait_for
-from widget_api.leader import LocalLease
 
 SECRET = "whsec-0123456789abcdef"
 INTERVAL_S = 60

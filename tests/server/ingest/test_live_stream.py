@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 from werkzeug.serving import make_server
 
 from server.stats import classify
-from tests.server.sse_client import parse_blocks
+from tests.server.streaming.sse_client import parse_blocks
 from tests.services import free_port
 
 INTERVAL = 5

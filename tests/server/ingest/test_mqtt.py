@@ -15,7 +15,8 @@ import pytest
 
 from server import create_app
 from server.broker import MemoryBroker
-from server.ingest import DEFAULTS, Pipeline, open_pipeline
+from server.config import defaults
+from server.ingest import Pipeline, open_pipeline
 from server.ingest.sink import MqttSink
 from server.ingest.status import STALE_AFTER_S, read_status, status_path
 from server.metrics import Metrics
@@ -43,7 +44,7 @@ class Setup:
 
     def start(self) -> Pipeline:
         cfg = dict(
-            DEFAULTS,
+            defaults(),
             DATA_DIR=str(self.data_dir),
             MQTT_URL=self.url,
             MQTT_CLIENT_ID=self.client_id,

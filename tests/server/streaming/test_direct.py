@@ -1,4 +1,4 @@
-"""Direct socket writes of live events (server.direct): the framing, when they apply, and how a
+"""Direct socket writes of live events (server.streaming.direct): the framing, when they apply, and how a
 stream behaves when its client reads slowly, stops reading or leaves (under gevent, in a
 subprocess: see direct_scenarios.py)."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from gunicorn import util as gunicorn_util
 
-from server import direct
-from server.direct import SocketWriter, chunk, socket_writer
+from server.streaming import direct
+from server.streaming.direct import SocketWriter, chunk, socket_writer
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 class Captured:
@@ -119,7 +119,7 @@ def test_the_gunicorn_config_turns_direct_writes_on_in_each_worker(monkeypatch):
 
 def scenario(name: str) -> dict:
     out = subprocess.run(
-        [sys.executable, "-m", "tests.server.direct_scenarios", name],
+        [sys.executable, "-m", "tests.server.streaming.direct_scenarios", name],
         cwd=ROOT,
         capture_output=True,
         text=True,

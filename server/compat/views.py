@@ -19,10 +19,10 @@ from werkzeug.exceptions import HTTPException
 
 from server.api.params import json_body, parse_interval, parse_speed, parse_start_index
 from server.api.streams import open_stream, sse_response
+from server.auth import require_read, require_still_readable
+from server.compat.setups import Setup, new_stream_id, valid_stream_id
 from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
 from server.extension import state
-from server.setups import Setup, new_stream_id, valid_stream_id
-from widget_api.auth import require_read, require_still_readable
 
 __all__ = ["COOKIE", "init_app"]
 

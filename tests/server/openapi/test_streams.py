@@ -12,7 +12,7 @@ import requests
 from jsonschema import Draft202012Validator
 
 from server.openapi import build_spec
-from tests.openapi.conftest import Served
+from tests.server.openapi.conftest import Served
 
 SPEC = build_spec()
 

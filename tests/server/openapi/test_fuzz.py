@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from server.openapi import build_spec
-from tests.openapi.conftest import Served
+from tests.server.openapi.conftest import Served
 
 CHECKS = [
     not_a_server_error,

@@ -1,6 +1,6 @@
-"""Direct socket writes (server.direct) in a gevent-patched process, as under gunicorn's worker.
+"""Direct socket writes (server.streaming.direct) in a gevent-patched process, as under gunicorn's worker.
 
-``python -m tests.server.direct_scenarios <scenario>`` prints one JSON object; ``test_direct.py``
+``python -m tests.server.streaming.direct_scenarios <scenario>`` prints one JSON object; ``test_direct.py``
 runs each scenario in its own subprocess (the patching must come before anything else is
 imported) and checks it. A stream runs in a greenlet the way gunicorn's worker drives it: every
 chunk it yields is framed and sent, then the closing chunk. Its client is a real loopback TCP
@@ -22,12 +22,12 @@ import gevent  # noqa: E402
 
 from server.broker import MemoryBroker  # noqa: E402
 from server.broker.base import parse_id  # noqa: E402
-from server.direct import SocketWriter, chunk  # noqa: E402
-from server.hub import END, Channel, Hub  # noqa: E402
 from server.metrics import Metrics  # noqa: E402
-from server.sse import Event  # noqa: E402
-from server.streams import StreamSettings, live_stream  # noqa: E402
-from server.windows import EventKey, format_ts  # noqa: E402
+from server.streaming.aggregate import EventKey, format_ts  # noqa: E402
+from server.streaming.bodies import StreamSettings, live_stream  # noqa: E402
+from server.streaming.direct import SocketWriter, chunk  # noqa: E402
+from server.streaming.hub import END, Channel, Hub  # noqa: E402
+from server.streaming.sse import Event  # noqa: E402
 
 T0 = 1_700_000_000
 EVENT_BYTES = 1000

@@ -4,7 +4,7 @@ Served by gunicorn's gevent worker, an event delivered the ordinary way costs, p
 greenlet wake-up, a pass through the WSGI layers (Flask's ``stream_with_context``, Werkzeug's
 response iterator, gunicorn's ``Response.write``) and a send: about 45 µs, which at 5,000 clients
 a worker is over 200 ms per event. Instead, once a live stream has caught up, its
-:class:`~server.hub.Channel` frames each event once — as the HTTP/1.1 chunk gunicorn would have
+:class:`~server.streaming.hub.Channel` frames each event once — as the HTTP/1.1 chunk gunicorn would have
 written — and hands the same bytes to every caught-up client's socket with a non-blocking send.
 The stream's greenlet sleeps until something needs it:
 

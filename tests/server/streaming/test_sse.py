@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.sse import HEADERS, Event, comment
+from server.streaming.sse import HEADERS, Event, comment
 
 
 def test_full_event_bytes():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from server import households as households_module
-from server.households import Households
-from server.quickstats import QuickStats
+from server.households import catalogue as households_module
+from server.households.catalogue import Households
+from server.households.quickstats import QuickStats
 from server.stats import COMMON_INTERVALS_S
 
 
@@ -75,14 +75,14 @@ def test_tables_are_read_in_the_native_thread_pool_under_gevent(server_data_dir)
         "from gevent import monkey; monkey.patch_all()\n"
         "import sys\n"
         "from gevent.threadpool import ThreadPool\n"
-        "from server.households import Households\n"
+        "from server.households.catalogue import Households\n"
         "households = Households(sys.argv[1])\n"
         "dataset = ThreadPool(1).apply(lambda: households.dataset('A'))\n"
         "print(len(dataset.frame('A')))\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script, str(server_data_dir)],
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
         capture_output=True,
         text=True,
         timeout=120,

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from server.errors import InvalidParameter
-from server.households import Households
+from server.households.catalogue import Households
 from server.stats import (
     COMMON_INTERVALS_S,
     HouseholdStats,

@@ -64,9 +64,9 @@ def is_open_demo(household: str) -> bool:
 
 
 def _keys() -> tuple[KeyStore, Any]:
-    """The app's key store and the lock of its connection (the widget API's)."""
-    api = current_app.extensions["widget_api"]
-    return api.keys, api.devices.lock
+    """The app's key store and the lock of its connection (shared with the device store)."""
+    gl = current_app.extensions["gridlight"]
+    return gl.keys, gl.devices.lock
 
 
 def require_key(household: str) -> str | None:

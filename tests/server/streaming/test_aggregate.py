@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from numpy.testing import assert_allclose
 
-from server.windows import EventKey, WindowAggregator, format_ts, parse_ts
+from server.streaming.aggregate import EventKey, WindowAggregator, format_ts, parse_ts
 
 T0 = 1_763_792_750  # a multiple of 5 and 10
 

@@ -8,9 +8,9 @@
                                              Subscriber queues (bounded, one per client)
 
 A reader blocks on the broker for new entries and hands them to every channel of its household.
-A channel averages them into windows (:class:`~server.windows.WindowAggregator`), encodes each
+A channel averages them into windows (:class:`~server.streaming.aggregate.WindowAggregator`), encodes each
 closed window once and offers the bytes to every subscriber — straight to the client's socket when
-the stream has caught up and is served by gunicorn's gevent worker (:mod:`server.direct`), else
+the stream has caught up and is served by gunicorn's gevent worker (:mod:`server.streaming.direct`), else
 through its queue; a subscriber whose queue is full is dropped (the client is disconnected and
 counted, and resumes with ``Last-Event-ID``). A new
 channel first *primes* itself from the broker's history with the entries of the window in
@@ -30,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from server.broker.base import Broker, Entry, parse_id
-from server.direct import Raw, SocketWriter, chunk
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
-from server.sse import comment
-from server.windows import EventKey, Window, WindowAggregator, parse_ts
+from server.streaming.aggregate import EventKey, Window, WindowAggregator, parse_ts
+from server.streaming.direct import Raw, SocketWriter, chunk
+from server.streaming.sse import comment
 
 __all__ = ["Channel", "Hub", "Subscriber"]
 
@@ -71,7 +71,7 @@ class Subscriber:
     can wait on its queue without a timer, which is what lets a worker hold thousands of idle
     clients; other subscribers get events only and wait with a timeout.
 
-    With a ``writer`` (see :mod:`server.direct`) the channel sends events and pings straight to
+    With a ``writer`` (see :mod:`server.streaming.direct`) the channel sends events and pings straight to
     the client's socket while :attr:`direct` is set, and queues only what the socket would not
     take; the stream sets :attr:`direct` again once it has written its queue.
     """
@@ -203,7 +203,7 @@ class Channel:
         all the subscribers that took it (counting per client cost ~4% of a loaded worker).
 
         Its bytes on the wire are framed once, on first need, for all the subscribers written
-        directly (see :mod:`server.direct`)."""
+        directly (see :mod:`server.streaming.direct`)."""
         frames: dict[bool, bytes] = {}
         payload = item[1]
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from widget_api.fcm import FcmClient, FcmConfigError, Outcome, alert, state_push
+from server.push.fcm import FcmClient, FcmConfigError, Outcome, alert, state_push
 
 TOKEN = "device-one:APA91b" + "a" * 140
 OTHER = "device-two:APA91b" + "b" * 140
@@ -115,7 +115,7 @@ def test_a_bad_message_is_a_failure_not_a_dead_token(fcm):
 
 
 def test_a_key_the_token_endpoint_does_not_know_is_a_failure(fcm, tmp_path):
-    from tests.widget_api.fcm_server import service_account
+    from tests.server.push.fcm_server import service_account
 
     (tmp_path / "other").mkdir()
     other, _, _ = service_account(tmp_path / "other", fcm.token_uri)  # a key fcm never saw

@@ -12,8 +12,8 @@ import pytest
 from numpy.testing import assert_allclose
 
 from server import create_app
-from server.windows import format_ts
-from tests.server.sse_client import parse_blocks
+from server.streaming.aggregate import format_ts
+from tests.server.streaming.sse_client import parse_blocks
 
 INTERVAL = 5
 

@@ -22,13 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from server.direct import Raw, SocketWriter
 from server.errors import BrokerUnavailable, GridlightError
-from server.households import Replayable
-from server.hub import Channel, Hub, Item, Subscriber
-from server.sse import Event, comment
+from server.households.catalogue import Replayable
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
-from server.windows import EventKey, Window, WindowAggregator, format_ts, parse_ts
+from server.streaming.aggregate import EventKey, Window, WindowAggregator, format_ts, parse_ts
+from server.streaming.direct import Raw, SocketWriter
+from server.streaming.hub import Channel, Hub, Item, Subscriber
+from server.streaming.sse import Event, comment
 
 __all__ = [
     "StreamSettings",
@@ -147,7 +147,7 @@ def live_stream(
 ) -> Iterator[bytes]:
     """SSE bytes of a live stream; ``open_channel`` may block (statistics) and may raise.
 
-    With a ``writer`` (:func:`server.direct.socket_writer`), everything after the first bytes
+    With a ``writer`` (:func:`server.streaming.direct.socket_writer`), everything after the first bytes
     goes to the client's socket around WSGI, and once caught up the channel writes the events
     itself: this generator then only wakes when a client falls behind, leaves or the hub stops.
     """
@@ -187,7 +187,7 @@ def live_stream(
 def _stream_chunks(
     hub: Hub, channel: Channel, sub: Subscriber, last_event: EventKey | None
 ) -> Iterator[bytes]:
-    """A subscribed stream's bytes, unframed, except :class:`~server.direct.Raw` ones; ends when
+    """A subscribed stream's bytes, unframed, except :class:`~server.streaming.direct.Raw` ones; ends when
     the subscriber is dropped or the hub stops."""
     metrics = hub.metrics
     sent: list[EventKey] = []

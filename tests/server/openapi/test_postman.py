@@ -9,7 +9,7 @@ from pathlib import Path
 from server.openapi import build_spec
 from server.openapi.postman import COLLECTION_FILE, collection, render
 
-POSTMAN_DIR = Path(__file__).resolve().parents[2] / "docs" / "postman"
+POSTMAN_DIR = Path(__file__).resolve().parents[3] / "docs" / "postman"
 METHODS = ("get", "post", "put", "delete", "patch")
 
 

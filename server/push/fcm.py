@@ -34,7 +34,7 @@ from pyfcm.errors import FCMError
 from requests.adapters import HTTPAdapter
 from urllib3 import Retry
 
-from widget_api.devices import token_ref
+from server.push.devices import token_ref
 
 __all__ = ["FcmClient", "FcmConfigError", "Message", "Outcome", "Result", "alert", "state_push"]
 

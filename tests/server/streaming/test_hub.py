@@ -10,10 +10,10 @@ from numpy.testing import assert_allclose
 
 from server.broker import MemoryBroker
 from server.errors import BrokerUnavailable
-from server.hub import END, PING, Channel, Hub
 from server.metrics import Metrics
-from server.streams import StreamSettings, live_stream
-from server.windows import EventKey, format_ts
+from server.streaming.aggregate import EventKey, format_ts
+from server.streaming.bodies import StreamSettings, live_stream
+from server.streaming.hub import END, PING, Channel, Hub
 
 
 class FlakyBroker(MemoryBroker):
@@ -133,8 +133,8 @@ def test_a_stopped_hub_ends_new_streams_at_once():
 def test_a_replay_ends_when_the_hub_stops():
     """A per-client replay waits on the hub's stop between windows: a worker told to stop ends
     it (the client resumes from its last id elsewhere) instead of holding it open."""
-    from server.households import Replayable
-    from server.streams import replay_stream
+    from server.households.catalogue import Replayable
+    from server.streaming.bodies import replay_stream
 
     hub = Hub(MemoryBroker(), Metrics())
     info = type("Info", (), {"id": "A", "channels": ["AC"]})()
