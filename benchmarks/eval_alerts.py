@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from generator.dataset import write_dataset  # noqa: E402
 from generator.synth import generate  # noqa: E402
+from generator.times import format_ts  # noqa: E402
 from server.alerts.rules import (  # noqa: E402
     BASELINE_STAT,
     BASELINE_STATS,
@@ -50,7 +51,6 @@ from server.alerts.rules import (  # noqa: E402
 )
 from server.stats import classify_array, compute_stats, time_slots  # noqa: E402
 from server.stats.windows import epoch_seconds, window_means  # noqa: E402
-from server.streaming.aggregate import format_ts  # noqa: E402
 
 SPIKE_CHANNEL = "Overall"
 

@@ -9,7 +9,7 @@
 * The soft open-files limit is raised to the hard one (one socket per SSE client).
 * Each worker turns on direct socket writes of live events (``server.streaming.direct``) when its
   protocol is plain HTTP without gunicorn's own TLS, and ends its streams as soon as it is told
-  to stop (``server.extension.stop_with_worker``).
+  to stop (``server.services.stop_with_worker``).
 """
 
 from __future__ import annotations
@@ -67,11 +67,13 @@ _raise_fd_limit()
 
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201
-    """Live events go straight to client sockets when this worker frames responses as
-    ``server.streaming.direct`` does (plain HTTP, no TLS of gunicorn's own); and when the worker is told to
-    stop, its streams end at once instead of being held for ``graceful_timeout`` and cut."""
+    """Start the app's services (replay, ingest, alert evaluator, push sender: nothing starts in
+    ``create_app``); live events go straight to client sockets when this worker frames responses
+    as ``server.streaming.direct`` does (plain HTTP, no TLS of gunicorn's own); and when the
+    worker is told to stop, the services stop and its streams end at once instead of being held
+    for ``graceful_timeout`` and cut."""
+    from server.services import stop_with_worker
     from server.streaming import direct
-    from server.extension import stop_with_worker
 
     direct.enable_for(worker.cfg)
     stop_with_worker(worker)
@@ -79,7 +81,7 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201
 
 def worker_exit(server, worker):  # noqa: ANN001, ANN201
     """Let the app's stop (leases released, stores closed) finish before the process ends."""
-    from server.extension import wait_stopped
+    from server.services import wait_stopped
 
     wait_stopped(worker, timeout_s=graceful_timeout)
 

@@ -26,22 +26,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from generator.dataset import Dataset, DatasetError
+from generator.times import format_ts
 
 __all__ = ["Meter", "ReplayStats", "replay"]
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict], object]
-
-
-def _format_ts(epoch_s: int) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class Meter:
@@ -93,7 +90,7 @@ class Meter:
             for i, channel in enumerate(self.channels):
                 value = float(row[i])
                 power[channel] = value if math.isfinite(value) else None
-        return {"ts": _format_ts(epoch_s), "power_kw": power, "index": index}
+        return {"ts": format_ts(epoch_s), "power_kw": power, "index": index}
 
 
 @dataclass

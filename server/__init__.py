@@ -37,12 +37,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server import auth, compat, cors, errors, openapi
     from server.alerts import Alerts
     from server.api import init_app as init_api
-    from server.extension import Gridlight
     from server.ingest import Ingest
+    from server.services import Services
 
     errors.init_app(app)
     auth.init_app(app)
-    Gridlight(app)
+    Services(app)
     Ingest(app)
     init_api(app)
     for entry in sorted(entry_points(group=EXTENSIONS_GROUP), key=lambda e: e.name):

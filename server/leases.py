@@ -1,4 +1,6 @@
-"""One push sender per deployment: a lease that at most one worker holds at a time.
+"""Leader-only work: a lease that at most one worker holds at a time, and the one mechanism
+(:class:`LeasedFollowers`) by which the alert evaluator and the push sender follow households
+while they hold it.
 
 * :class:`LocalLease` — the embedded default (one worker, in-process broker): always held.
 * :class:`RedisLease` — with ``REDIS_URL`` (several workers, maybe several hosts): the key
@@ -16,11 +18,12 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import redis
 import redis.exceptions
 
-__all__ = ["LEASE_KEY", "Lease", "LocalLease", "RedisLease", "control_loop"]
+__all__ = ["LEASE_KEY", "Lease", "LeasedFollowers", "LocalLease", "RedisLease", "control_loop"]
 
 log = logging.getLogger(__name__)
 LEASE_KEY = "gridlight:push:sender"
@@ -113,3 +116,86 @@ def control_loop(
         except Exception:
             log.exception("%s control failed; retrying", what)
         stopped.wait(period_s)
+
+
+class LeasedFollowers:
+    """A leader-only job that follows households' windows: one mechanism for the alert
+    evaluator, the widget's push sender and later schedules and reports.
+
+    A control thread calls :meth:`sync` every ``sync_s``: it takes or renews ``lease``; while
+    held, every household in ``wanted()`` has a listener (``listener_for(household)``) following
+    its windows at ``interval_s`` through ``hub.follow``, and households no longer wanted are let
+    go; when the lease is lost, every following stops. ``on_sync(leader, households)`` runs after
+    each sync for the job's other periodic work (digests, retention). :meth:`stop` ends it all
+    and releases the lease, so another worker or host takes over at once.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        lease: Lease,
+        hub: Any,
+        interval_s: int,
+        *,
+        listener_for: Callable[[str], Any],
+        wanted: Callable[[], set[str]],
+        sync_s: float = 5.0,
+        on_sync: Callable[[bool, set[str]], None] | None = None,
+        follow_options: dict[str, Any] | None = None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError(f"the {name} interval must be positive, got {interval_s!r}")
+        self.name = name
+        self.lease = lease
+        self.hub = hub
+        self.interval_s = interval_s
+        self.listener_for = listener_for
+        self.wanted = wanted
+        self.sync_s = sync_s
+        self.on_sync = on_sync
+        self.follow_options = dict(follow_options or {})
+        self.followings: dict[str, Any] = {}
+        self.leader = False
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self.control = threading.Thread(target=self._control, name=f"{name}-control", daemon=True)
+
+    def listener(self, household: str) -> Any:
+        """The listener following ``household`` (``None`` when not followed)."""
+        following = self.followings.get(household)
+        return None if following is None else following.listener
+
+    def start(self) -> None:
+        self.control.start()
+
+    def _control(self) -> None:
+        control_loop(self.sync, self.stopped, self.sync_s, self.name)
+
+    def sync(self) -> None:
+        self.leader = self.lease.hold()
+        wanted: set[str] = set()
+        if self.leader and not self.stopped.is_set():
+            wanted = set(self.wanted())
+        with self._lock:
+            for household in set(self.followings) - wanted:
+                self.followings.pop(household).stop()
+            for household in sorted(wanted - set(self.followings)):
+                listener = self.listener_for(household)
+                self.followings[household] = self.hub.follow(
+                    household, self.interval_s, listener, **self.follow_options
+                )
+        if self.on_sync is not None:
+            self.on_sync(self.leader, wanted)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with self._lock:
+            followings = list(self.followings.values())
+            self.followings.clear()
+        for following in followings:
+            following.stop()
+        if self.control.is_alive() and self.control is not threading.current_thread():
+            self.control.join(timeout=5)
+        for following in followings:
+            following.join()
+        self.lease.release()

@@ -1,8 +1,9 @@
 """The widget-facing blueprint and push notifications.
 
-``WidgetApi(app)`` (one line in :func:`server.create_app`, after the stream server's
-``Gridlight``) registers :mod:`widget_api.views`, opens the ``devices`` table and, when FCM
-credentials are configured, starts the pusher (:mod:`widget_api.push`).
+``WidgetApi(app)`` (loaded by :func:`server.create_app` through the ``gridlight.extensions``
+entry point) registers :mod:`widget_api.views` and, when FCM credentials are configured,
+registers its push sender (:mod:`widget_api.push`) with the worker's services, which start it
+with the worker. Devices' push tokens and the FCM client are the server's (:mod:`server.push`).
 
 Configuration: the widget and pushes section of :mod:`server.config` (``WIDGET_*``,
 ``PUSH_*``, ``FCM_*``).
@@ -45,8 +46,8 @@ class WidgetApi:
         app.extensions["widget_api"] = self
         app.register_blueprint(views.blueprint)
         self.pusher = self._make_pusher(app)
-        if self.pusher is not None:
-            self.pusher.start()
+        if self.pusher is not None:  # started and stopped with the worker's services
+            gl.add("widget-push", self.pusher, leader=True)
 
     def _make_pusher(self, app: Flask):  # noqa: ANN202
         from server.leases import LocalLease, RedisLease

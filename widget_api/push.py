@@ -2,49 +2,47 @@
 
 ::
 
-    hub channel (household, PUSH_INTERVAL_S, "widget-state") ──► Watcher (one per household with
+    hub.follow(household, PUSH_INTERVAL_S) ──► PushListener (one per household with
         devices): PushPolicy decides ──► bounded queue ──► Sender (one thread): FcmClient ──► FCM
                                                                  │ 404 / invalid token
                                                                  ▼
                                                        DeviceStore.prune(token)
 
-* Watchers subscribe to the worker's :class:`server.streaming.hub.Hub` like an SSE client does, so a
-  household's windows are averaged once per worker whatever reads them; each closed window with
-  readings becomes a widget state (:func:`widget_api.state.state_of`) and its worst level goes to
-  the watcher's :class:`~widget_api.policy.PushPolicy`. Windows without readings (a silent meter)
+* A :class:`PushListener` per household follows its windows through the worker's hub
+  (``hub.follow``), so a household's windows are averaged and classified once per worker
+  whatever reads them; each closed window with readings becomes a widget state
+  (:func:`widget_api.state.classified_state`) and its worst level goes to the listener's
+  :class:`~widget_api.policy.PushPolicy`. Windows without readings (a silent meter)
   carry no new ``seq`` and are skipped: the app would ignore them, and it greys a stale state by
   its own clock.
 * A push is a data-only state message to every device of the household (normal priority, or high
   for red/critical) and, for red/critical, a separate visible notification.
-* One sender per deployment: watchers and the sender run only in the worker that holds the lease
-  (:mod:`server.leases`; with ``REDIS_URL`` a Redis lease, else this worker). A control
-  thread renews it every ``PUSH_SYNC_S`` and starts or stops watchers as devices come and go.
+* One sender per deployment: listeners and the sender run only in the worker that holds the
+  lease (:class:`server.leases.LeasedFollowers`; with ``REDIS_URL`` a Redis lease, else this
+  worker). Its control thread renews it every ``PUSH_SYNC_S`` and starts or stops followings as
+  devices come and go.
 * Counts in ``/metrics``: ``gridlight_push_{sent,failed,pruned,dropped}_total``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
 import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
-from server.leases import Lease, control_loop
+from server.leases import Lease, LeasedFollowers
 from server.metrics import Metrics, register_counter
 from server.push.devices import DeviceStore, token_ref
 from server.push.fcm import FcmClient, Outcome, Result, alert, state_push
-from server.streaming.aggregate import EventKey, Window
-from server.streaming.hub import Subscriber
+from server.streaming.classified import ClassifiedWindow
 from widget_api.policy import URGENT, PushPolicy
-from widget_api.state import encode, state_of
+from widget_api.state import classified_state, encode
 
-__all__ = ["COUNTERS", "FORMAT", "PushJob", "Pusher", "Sender", "Watcher"]
+__all__ = ["COUNTERS", "PushJob", "PushListener", "Pusher", "Sender"]
 
 log = logging.getLogger(__name__)
-FORMAT = "widget-state"
 COUNTERS = {
     "gridlight_push_sent_total": "Push messages FCM accepted (widget states and alerts).",
     "gridlight_push_failed_total": "Push messages FCM did not accept (incl. pruned tokens).",
@@ -147,80 +145,32 @@ class Sender:
         return False
 
 
-class Watcher:
-    """Follows one household's windows through the hub and feeds its :class:`PushPolicy`."""
+class PushListener:
+    """One household's push policy, fed its classified windows by the hub (:meth:`Hub.follow`)."""
 
     def __init__(self, pusher: Pusher, household: str) -> None:
         self.pusher = pusher
         self.household = household
+        self.info = pusher.gridlight.households.info(household)
         self.policy = PushPolicy(pusher.hold_windows)
         self.windows_seen = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(
-            target=self._run, name=f"push-watch-{household}", daemon=True
-        )
 
-    def on_window(self, key: EventKey, payload: bytes) -> None:
-        if key.empty_start_s >= 0:
-            return  # no readings in this window: nothing newer to tell (see the module doc)
-        state = json.loads(payload)
+    def on_window(self, window: ClassifiedWindow) -> None:
+        if window.empty or window.level is None:
+            return  # no readings (see the module doc), or no lights yet: nothing to tell
+        state = classified_state(self.info, window, False)
         self.windows_seen += 1
         decision = self.policy.observe(state["worst"])
         if decision is not None:
             self.pusher.submit(
-                PushJob(self.household, state, payload.decode(), urgent=decision == URGENT)
+                PushJob(self.household, state, encode(state).decode(), urgent=decision == URGENT)
             )
-
-    def _subscribe(self) -> tuple[Any, Subscriber]:
-        gl = self.pusher.gridlight
-        interval_s = self.pusher.interval_s
-        info = gl.households.info(self.household)
-        stats = gl.stats.get(self.household, interval_s)
-
-        def encode_window(window: Window) -> bytes:
-            return encode(state_of(info, stats, interval_s, window, False, time.time()))
-
-        for _ in range(3):  # a channel closed for idleness just now is replaced by a new one
-            channel = gl.hub.channel(
-                self.household, tuple(info.channels), interval_s, FORMAT, encode_window
-            )
-            sub = channel.subscribe(self.pusher.queue_len)
-            if sub is not None:
-                return channel, sub
-        raise RuntimeError(f"the hub kept closing the channel of {self.household}")
-
-    def _run(self) -> None:
-        backoff_s = 0.5
-        while not self.stopped.is_set():
-            try:
-                channel, sub = self._subscribe()
-            except Exception as err:
-                log.warning("cannot watch %s for pushes: %s", self.household, err)
-                self.stopped.wait(backoff_s)
-                backoff_s = min(backoff_s * 2, 30.0)
-                continue
-            backoff_s = 0.5
-            try:
-                while not self.stopped.is_set() and not sub.dropped:
-                    try:  # polled, so that stop() ends the watcher at once
-                        key, payload = sub.queue.get(timeout=0.1)
-                    except queue.Empty:
-                        continue
-                    if key is None:  # the hub's ping, or (payload None) its end
-                        if payload is None:
-                            break
-                        continue
-                    self.on_window(key, payload)
-            finally:
-                channel.unsubscribe(sub)
-
-    def stop(self) -> None:
-        self.stopped.set()
 
 
 class Pusher:
-    """Watchers of the households with devices, and the sender, while this worker holds the
-    lease. Created by :class:`widget_api.WidgetApi` when push is configured."""
+    """Listeners of the households with devices, and the sender, while this worker holds the
+    lease (:class:`server.leases.LeasedFollowers`). Created by :class:`widget_api.WidgetApi`
+    when push is configured."""
 
     def __init__(
         self,
@@ -240,55 +190,51 @@ class Pusher:
         self.gridlight = gridlight
         self.devices = devices
         self.sender = sender
-        self.lease = lease
         self.interval_s = interval_s
         self.hold_windows = hold_windows
-        self.sync_s = sync_s
-        self.queue_len = queue_len
-        self.watchers: dict[str, Watcher] = {}
-        self.leader = False
-        self.stopped = threading.Event()
-        self._lock = threading.Lock()
-        self.control = threading.Thread(target=self._control, name="push-control", daemon=True)
+        self.job = LeasedFollowers(
+            "push",
+            lease,
+            gridlight.hub,
+            interval_s,
+            listener_for=lambda household: PushListener(self, household),
+            wanted=self._wanted,
+            sync_s=sync_s,
+            follow_options={"queue_len": queue_len},
+        )
+
+    @property
+    def leader(self) -> bool:
+        return self.job.leader
+
+    @property
+    def watchers(self) -> dict[str, Any]:
+        """The households followed (their followings), while this worker is the sender."""
+        return dict(self.job.followings)
 
     def submit(self, job: PushJob) -> bool:
         return self.sender.submit(job)
 
     def start(self) -> None:
         self.sender.thread.start()
-        self.control.start()
-
-    def _control(self) -> None:
-        control_loop(self.sync, self.stopped, self.sync_s, "push")
+        self.job.start()
 
     def sync(self) -> None:
-        """Renew the lease; watch the households with devices while holding it."""
-        self.leader = self.lease.hold()
+        """Renew the lease; follow the households with devices while holding it."""
+        self.job.sync()
+
+    def _wanted(self) -> set[str]:
         wanted: set[str] = set()
-        if self.leader and not self.stopped.is_set():
-            for household in self.devices.households():
-                try:
-                    self.gridlight.households.info(household)
-                except Exception:  # a household whose dataset went away: nothing to watch
-                    continue
-                wanted.add(household)
-        with self._lock:
-            for household in set(self.watchers) - wanted:
-                self.watchers.pop(household).stop()
-            for household in wanted - set(self.watchers):
-                watcher = Watcher(self, household)
-                self.watchers[household] = watcher
-                watcher.thread.start()
+        for household in self.devices.households():
+            try:
+                self.gridlight.households.info(household)
+            except Exception:  # a household whose dataset went away: nothing to watch
+                continue
+            wanted.add(household)
+        return wanted
 
     def stop(self) -> None:
-        self.stopped.set()
-        with self._lock:
-            watchers = list(self.watchers.values())
-            self.watchers.clear()
-        for watcher in watchers:
-            watcher.stop()
+        self.job.stop()  # releases the lease
         self.sender.stop()
-        for thread in [self.control, self.sender.thread, *(w.thread for w in watchers)]:
-            if thread.is_alive():
-                thread.join(timeout=5)
-        self.lease.release()
+        if self.sender.thread.is_alive():
+            self.sender.thread.join(timeout=5)

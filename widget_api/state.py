@@ -26,16 +26,19 @@ from collections import OrderedDict
 from typing import Any
 
 from generator.dataset import HouseholdInfo
+from generator.times import format_ts, parse_ts
 from server.broker.base import Broker, Entry, parse_id
 from server.ingest.history import NotEnoughHistory
-from server.stats import HouseholdStats, classify, worst
-from server.streaming.aggregate import EventKey, Window, WindowAggregator, format_ts, parse_ts
+from server.stats import HouseholdStats, worst
+from server.streaming.aggregate import EventKey, Window, WindowAggregator
+from server.streaming.classified import ClassifiedWindow, classify_window
 
 __all__ = [
     "VERSION",
     "LastWindow",
     "WidgetStates",
     "average_window",
+    "classified_state",
     "encode",
     "etag_of",
     "last_window",
@@ -184,22 +187,29 @@ def state_of(
             "message": NO_READINGS,
             "stale": True,
         }
-    values = {c: None if v is None else round(v, 6) for c, v in window.power_kw.items()}
-    shown = {c: None if values.get(c) is None else round(values[c], 3) for c in channels}
-    if stats is None:  # a live household still learning its usual use: values, no lights
+    return classified_state(info, classify_window(info.id, window, stats, channels), stale)
+
+
+def classified_state(info: HouseholdInfo, window: ClassifiedWindow, stale: bool) -> dict[str, Any]:
+    """The widget JSON object of a window the hub classified (what the push sender follows)."""
+    channels = tuple(info.channels)
+    shown = {
+        c: None if window.power_kw.get(c) is None else round(window.power_kw[c], 3)
+        for c in channels
+    }
+    if window.level is None:  # a live household still learning its usual use: values, no lights
         level: dict[str, str | None] = dict.fromkeys(channels)
         worst_level, text = None, STALE if stale else LEARNING
     else:
-        levels = classify(stats, values, format_ts(window.start_s) if stats.by_hour else None)
-        level = {c: levels[c] for c in channels}
-        worst_level, text = worst(levels), message(shown, level, stale)
+        level = {c: window.level[c] for c in channels}
+        worst_level, text = window.worst, message(shown, level, stale)
     return {
         "version": VERSION,
         "household": info.id,
         "name": info.name or info.id,
         "as_of": format_ts(window.start_s + window.interval_s),
-        "seq": window.key.entry_id,
-        "interval_s": interval_s,
+        "seq": window.event_id.partition(".")[0],
+        "interval_s": window.interval_s,
         "power_kw": shown,
         "level": level,
         "worst": worst_level,

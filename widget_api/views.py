@@ -20,8 +20,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.params import json_body, parse_interval
 from server.auth import is_open_demo, require_key, require_read
-from server.extension import state as gridlight
 from server.push.devices import token_ref, validate_platform, validate_token
+from server.services import state as gridlight
 from widget_api.page import render_page
 
 __all__ = ["blueprint"]

@@ -1,8 +1,8 @@
 """Alerts: rules over every household's windows, delivered by push, email, SMS and webhook.
 
-``Alerts(app)`` (one line in :func:`server.create_app`, after ``WidgetApi``) registers the
-settings and log routes (:mod:`server.alerts.views`) and, when ``ALERTS_ENABLED``, starts the
-engine (:mod:`server.alerts.engine`: one evaluator per deployment, on a lease).
+``Alerts(app)`` (one line in :func:`server.create_app`) registers the settings and log routes
+(:mod:`server.alerts.views`) and, when ``ALERTS_ENABLED``, registers with the worker's services
+(started with the worker) the engine (:mod:`server.alerts.engine`: one evaluator per deployment, on a lease).
 
 Configuration: the alerts section of :mod:`server.config` (``ALERTS_*``, ``SMTP_*``,
 ``TWILIO_*``). Secrets come from the environment or the files it names, never from the repository.
@@ -11,7 +11,6 @@ Configuration: the alerts section of :mod:`server.config` (``ALERTS_*``, ``SMTP_
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -76,18 +75,12 @@ class Alerts:
             enabled = not app.testing
         if enabled:
             self.engine = self._make_engine(app)
-            self.engine.start()
-        # One connection per app, closed (and the engine stopped) when the worker's hub stops.
-        stopped = app.extensions["gridlight"].hub.stopped
-        threading.Thread(
-            target=self._close_when, args=(stopped,), name="alerts-close", daemon=True
-        ).start()
+        # started and stopped with the worker's services; stopping closes the connection
+        app.extensions["gridlight"].add("alerts", self, leader=True)
 
-    def _close_when(self, stopped: threading.Event) -> None:
-        stopped.wait()
-        self.stop()
-        with self.log.lock:
-            self.conn.close()
+    def start(self) -> None:
+        if self.engine is not None:
+            self.engine.start()
 
     def settings_doc(self, info: Any) -> dict:
         from server.alerts.settings import default_settings
@@ -176,5 +169,8 @@ class Alerts:
         )
 
     def stop(self) -> None:
+        """Stop the evaluator (its lease is released) and close the connection. Idempotent."""
         if self.engine is not None:
             self.engine.stop()
+        with self.log.lock:
+            self.conn.close()

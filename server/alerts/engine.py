@@ -2,18 +2,19 @@
 
 ::
 
-    hub channel (household, ALERTS_INTERVAL_S, "alert-window") ──► Follower (one per household)
-        levels: the quick statistics at that interval (as the widget's); spike baselines: hourly
+    hub.follow(household, ALERTS_INTERVAL_S, AlertListener) ──► ClassifiedWindow (levels from
+        the quick statistics at that interval, as the widget's); spike baselines: hourly
         empirical statistics of the same history (:meth:`AlertEngine.baseline_stats`)
         HouseholdRules ──► AlertLog.add ──► Dispatcher (push / email / SMS / webhook, each alone)
 
-One evaluator per deployment, elected exactly like the widget's push sender
-(:mod:`server.leases`) but on its own lease key ``gridlight:alerts:evaluator``: with
+One evaluator per deployment, elected by the same leased-follower mechanism as the widget's push
+sender (:class:`server.leases.LeasedFollowers`) on its own lease key
+``gridlight:alerts:evaluator``: with
 ``REDIS_URL`` a Redis lease (several gunicorn workers, several hosts: one holds it, another takes
 over within the lease's TTL if it dies), else the one embedded worker. It runs in the web
 workers, where the hub already averages the windows, rather than in the replay or ingest process,
 which do not see live households' HTTP readings in every configuration. A control thread renews
-the lease every ``ALERTS_SYNC_S``, reloads settings, starts or stops followers, sends the
+the lease every ``ALERTS_SYNC_S``, reloads settings, starts or stops followings, sends the
 quiet-hours digests and runs the 6-month retention of the log (claimed once per hour across
 processes, like the readings').
 
@@ -28,7 +29,6 @@ evaluator ran is digested when one next runs, unless it ended over a day ago.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -36,99 +36,64 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from generator.times import format_ts
 from server.alerts.digest import DIGEST_MAX_AGE_S, digest_of, ended_periods
 from server.alerts.dispatch import Dispatcher, notice_of
 from server.alerts.rules import Alert, HouseholdRules, Observation, hourly_baseline
 from server.alerts.settings import SettingsStore, default_settings, rule_settings
 from server.alerts.store import AlertLog
-from server.leases import control_loop
-from server.stats import HouseholdStats, classify, compute_stats
-from server.streaming.aggregate import Window, format_ts
+from server.leases import LeasedFollowers
+from server.stats import HouseholdStats, compute_stats
+from server.streaming.classified import ClassifiedWindow
+from server.streaming.follow import Following
 
-__all__ = ["FORMAT", "AlertEngine", "Follower"]
+__all__ = ["AlertEngine", "AlertListener"]
 
 log = logging.getLogger(__name__)
-FORMAT = "alert-window"
 
 
-class Follower:
-    """Feeds one household's windows to its rules and hands the alerts to the engine."""
+class AlertListener:
+    """One household's rules, fed its classified windows by the hub (:meth:`Hub.follow`).
+
+    The spike rule's hourly baselines come from the same history as the levels' statistics:
+    they are (re)computed whenever the following reports new statistics (:meth:`on_stats`), so
+    a live household registered with no history is judged by the offline rule alone until its
+    statistics exist, and by every rule from then on, without a restart.
+    """
 
     def __init__(self, engine: AlertEngine, household: str) -> None:
         self.engine = engine
         self.household = household
         self.rules = HouseholdRules(household, rule_settings(engine.settings_of(household)))
+        self.hourly: HouseholdStats | None = None
+        self.channels: tuple[str, ...] = ()
         self.windows_seen = 0
-        self.sub: Any = None  # the hub subscription (for introspection)
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"alerts-{household}", daemon=True)
 
-    def _encoder(self) -> tuple[tuple[str, ...], Callable[[Window], bytes]]:
-        gl = self.engine.gridlight
-        interval_s = self.engine.interval_s
-        info = gl.households.info(self.household)
-        stats = hourly = None
+    def on_stats(self, stats: HouseholdStats) -> None:
         try:
-            stats = gl.stats.get(self.household, interval_s)
-            hourly = self.engine.baseline_stats(self.household, interval_s)
-        except Exception as err:  # e.g. a live household without enough history yet
-            log.warning("alerts of %s without statistics (offline rule only): %s", info.id, err)
-        channels = tuple(info.channels)
+            self.channels = tuple(self.engine.gridlight.households.info(self.household).channels)
+            self.hourly = self.engine.baseline_stats(self.household, self.engine.interval_s)
+        except Exception as err:
+            log.warning("spike baselines of %s unavailable: %s", self.household, err)
 
-        def encode(window: Window) -> bytes:
-            values = {c: window.power_kw.get(c) for c in channels}
-            level = classify(stats, values) if stats is not None else {}
-            base = hourly_baseline(hourly, channels, window.start_s) if hourly is not None else {}
-            return json.dumps(
-                {"start_s": window.start_s, "power_kw": values, "level": level, "baseline": base}
-            ).encode()
+    def on_window(self, window: ClassifiedWindow) -> None:
+        base = (
+            hourly_baseline(self.hourly, self.channels, window.start_s)
+            if self.hourly is not None
+            else {}
+        )
+        obs = Observation(
+            window.start_s,
+            window.interval_s,
+            dict(window.power_kw),
+            dict(window.level or {}),
+            base,
+        )
+        self.windows_seen += 1
+        self.engine.handle(self.household, self.rules.observe(obs))
 
-        return channels, encode
-
-    def _run(self) -> None:
-        backoff_s = 0.5
-        engine = self.engine
-        while not self.stopped.is_set():
-            try:
-                channels, encode = self._encoder()
-                sub = None
-                for _ in range(3):
-                    channel = engine.gridlight.hub.channel(
-                        self.household, channels, engine.interval_s, FORMAT, encode
-                    )
-                    sub = channel.subscribe(engine.queue_len)
-                    if sub is not None:
-                        break
-                if sub is None:
-                    raise RuntimeError("the hub kept closing the channel")
-            except Exception as err:
-                log.warning("cannot follow %s for alerts: %s", self.household, err)
-                self.stopped.wait(backoff_s)
-                backoff_s = min(backoff_s * 2, 30.0)
-                continue
-            backoff_s = 0.5
-            self.sub = sub
-            try:
-                while not self.stopped.is_set() and not sub.dropped:
-                    item = sub.get(0.2)
-                    if item is None:
-                        engine.handle(self.household, self.rules.tick(engine.clock()))
-                        continue
-                    raw = json.loads(item[1])
-                    obs = Observation(
-                        raw["start_s"],
-                        engine.interval_s,
-                        raw["power_kw"],
-                        raw["level"],
-                        raw["baseline"],
-                    )
-                    self.windows_seen += 1
-                    engine.handle(self.household, self.rules.observe(obs))
-            finally:
-                channel.unsubscribe(sub)
-
-    def stop(self) -> None:
-        self.stopped.set()
+    def on_idle(self, now_s: float) -> None:
+        self.engine.handle(self.household, self.rules.tick(self.engine.clock()))
 
 
 class AlertEngine:
@@ -165,13 +130,32 @@ class AlertEngine:
         #: (default: two windows).
         self.digest_delay_s = 2.0 * interval_s if digest_delay_s is None else digest_delay_s
         self._digested: set[tuple[str, int]] = set()  # periods this engine has claimed
-        self.followers: dict[str, Follower] = {}
-        self.leader = False
-        self.stopped = threading.Event()
-        self._lock = threading.Lock()
         self._docs: dict[str, dict] = {}
         self._baselines: dict[tuple, HouseholdStats] = {}
-        self.control = threading.Thread(target=self._control, name="alerts-control", daemon=True)
+        self.job = LeasedFollowers(
+            "alerts",
+            lease,
+            gridlight.hub,
+            interval_s,
+            listener_for=lambda household: AlertListener(self, household),
+            wanted=self._wanted,
+            sync_s=sync_s,
+            on_sync=self._after_sync,
+            follow_options={"queue_len": queue_len, "clock": clock},
+        )
+
+    @property
+    def leader(self) -> bool:
+        return self.job.leader
+
+    @property
+    def stopped(self) -> threading.Event:
+        return self.job.stopped
+
+    @property
+    def followers(self) -> dict[str, Following]:
+        """The households followed, while this engine is the evaluator."""
+        return dict(self.job.followings)
 
     def baseline_stats(self, household: str, interval_s: int) -> HouseholdStats:
         """Hourly statistics for the spike baselines: empirical quantiles by hour (no fits, so a
@@ -262,32 +246,25 @@ class AlertEngine:
         return futures
 
     def start(self) -> None:
-        self.control.start()
-
-    def _control(self) -> None:
-        control_loop(self.sync, self.stopped, self.sync_s, "alert")
+        self.job.start()
 
     def sync(self) -> None:
         """Renew the lease; while holding it, follow every household with current settings and
         send the digests of quiet periods that ended (:meth:`send_digests`)."""
-        self.leader = self.lease.hold()
-        wanted: set[str] = set()
-        if self.leader and not self.stopped.is_set():
-            wanted = {info.id for info in self.gridlight.households.all()}
-            if self.retention is not None:
-                self.retention(self.clock())
-        with self._lock:
-            for household in set(self.followers) - wanted:
-                self.followers.pop(household).stop()
-            for household in wanted:
-                doc = self.settings_of(household)
-                self._docs[household] = doc
-                follower = self.followers.get(household)
-                if follower is None:
-                    follower = self.followers[household] = Follower(self, household)
-                    follower.thread.start()
-                else:
-                    follower.rules.configure(rule_settings(doc))
+        self.job.sync()
+
+    def _wanted(self) -> set[str]:
+        if self.retention is not None:
+            self.retention(self.clock())
+        return {info.id for info in self.gridlight.households.all()}
+
+    def _after_sync(self, leader: bool, wanted: set[str]) -> None:
+        for household in wanted:
+            doc = self.settings_of(household)
+            self._docs[household] = doc
+            listener = self.job.listener(household)
+            if listener is not None:
+                listener.rules.configure(rule_settings(doc))
         now_s = self.clock()
         for household in sorted(wanted):
             try:
@@ -298,14 +275,5 @@ class AlertEngine:
         self._digested = {k for k in self._digested if k[1] >= cutoff_s}
 
     def stop(self) -> None:
-        self.stopped.set()
-        with self._lock:
-            followers = list(self.followers.values())
-            self.followers.clear()
-        for follower in followers:
-            follower.stop()
-        for thread in [self.control, *(f.thread for f in followers)]:
-            if thread.is_alive():
-                thread.join(timeout=5)
+        self.job.stop()  # releases the lease
         self.dispatcher.stop()
-        self.lease.release()

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from generator.times import format_ts
 from server.alerts.rules import Alert
 from server.errors import InvalidParameter
-from server.streaming.aggregate import format_ts
 
 __all__ = ["RETENTION_S", "AlertLog", "Attempt", "decode_cursor", "encode_cursor"]
 

@@ -12,13 +12,11 @@ default 50); ``?cursor=`` is the ``next_cursor`` of the previous page.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from flask import Blueprint, current_app, jsonify, request
 
+from generator.times import format_ts, parse_ts
 from server.alerts.settings import merge, public, validate
 from server.errors import InvalidParameter, UnknownHousehold
-from server.streaming.aggregate import format_ts
 
 __all__ = ["blueprint"]
 
@@ -51,14 +49,13 @@ def _time(name: str) -> int | None:
         value_s = int(raw)
     except ValueError:
         try:
-            stamp = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-        except ValueError:
+            value_s = parse_ts(raw)
+        except ValueError as err:
             raise InvalidParameter(
-                f"{name}: expected ISO 8601 (2026-11-22T06:00:00Z) or epoch seconds, got {raw!r}"
+                f"{name}: {raw!r} has no time zone (add Z or +hh:mm)"
+                if "time zone" in str(err)
+                else f"{name}: expected ISO 8601 (2026-11-22T06:00:00Z) or epoch seconds, got {raw!r}"
             ) from None
-        if stamp.tzinfo is None:
-            raise InvalidParameter(f"{name}: {raw!r} has no time zone (add Z or +hh:mm)") from None
-        value_s = int(stamp.timestamp())
     # bounded: 99999999999999999999 overflowed SQLite (a 500); years before 1000 were echoed
     # back without their leading zero (not ISO 8601)
     if not 0 <= value_s <= 253_402_300_799:

@@ -12,9 +12,9 @@ import time
 from flask import Flask, Response, current_app, jsonify
 
 from server.errors import BrokerUnavailable
-from server.extension import state
 from server.ingest.status import read_status, status_path
 from server.metrics import render
+from server.services import state
 
 __all__ = ["register"]
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, current_app, jsonify, request
 
+from generator.times import format_ts
 from server.api.params import parse_interval
 from server.auth import require_read
 from server.errors import InvalidParameter
-from server.extension import state
+from server.services import state
 
 __all__ = ["register"]
 
@@ -38,7 +37,7 @@ def get_household(household: str):  # noqa: ANN201
         return jsonify(out)  # no dataset; its stored history is at …/readings
     start_s, span_s, rows = gl.households.data_span(household)
     out["data"] = {
-        "start": datetime.fromtimestamp(start_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "start": format_ts(start_s),
         "span_s": span_s,
         "rows": rows,
     }

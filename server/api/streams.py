@@ -22,7 +22,7 @@ from server.api.params import (
 )
 from server.auth import require_read
 from server.errors import InvalidParameter
-from server.extension import Gridlight, state
+from server.services import Services, state
 from server.streaming.bodies import encoder, live_stream, replay_stream
 from server.streaming.direct import socket_writer
 from server.streaming.hub import Channel
@@ -38,7 +38,7 @@ def sse_response(body: Iterator[bytes]) -> Response:
 
 
 def open_stream(
-    gl: Gridlight,
+    gl: Services,
     household: str,
     interval_s: int,
     start_index: int | None,

@@ -22,7 +22,7 @@ from server.api.streams import open_stream, sse_response
 from server.auth import require_read, require_still_readable
 from server.compat.setups import Setup, new_stream_id, valid_stream_id
 from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
-from server.extension import state
+from server.services import state
 
 __all__ = ["COOKIE", "init_app"]
 

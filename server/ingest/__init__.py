@@ -1,8 +1,9 @@
 """Live ingestion over HTTP and MQTT into storage and the streams, with scheduled retention.
 
-``Ingest(app)`` (one line in :func:`server.create_app`, after ``Gridlight``) opens the stores,
+``Ingest(app)`` (one line in :func:`server.create_app`, after the services) opens the stores,
 registers ``POST``/``GET /api/v1/households/{h}/readings``, makes the key store's live
-households visible to :class:`server.households.catalogue.Households`, starts the retention job and, in
+households visible to :class:`server.households.catalogue.Households`, and registers with the
+services (:class:`server.services.Services`, started with the worker) the retention job and, in
 the embedded default (``MQTT_URL`` set, no ``REDIS_URL``: one worker, in-process broker), the MQTT
 subscriber inside the worker. With ``REDIS_URL`` the subscriber is the dedicated process
 ``python -m server ingest`` (Procfile ``ingest:``; started by ``python -m server run`` when
@@ -150,26 +151,31 @@ class Ingest:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        from server.extension import Gridlight
         from server.ingest.views import blueprint
+        from server.services import Services
 
-        gl: Gridlight = app.extensions["gridlight"]
+        gl: Services = app.extensions["gridlight"]
         # ends (threads stopped, connections closed) when the worker's hub stops
         self.pipeline = open_pipeline(app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped)
         gl.households.live = self.pipeline.live
         app.extensions["gridlight_ingest"] = self
         app.register_blueprint(blueprint())
-        self.pipeline.start_retention()
         embedded = app.config["INGEST_EMBEDDED"]
         if embedded is None:
             embedded = bool(app.config["MQTT_URL"]) and not app.config["REDIS_URL"]
-        if embedded and app.config["MQTT_URL"]:
-            if app.config["REDIS_URL"]:
-                log.warning(
-                    "INGEST_EMBEDDED with REDIS_URL: every worker subscribes with the same MQTT "
-                    "client id and they take the session from each other; run "
-                    "'python -m server ingest' instead"
-                )
+        self.mqtt = bool(embedded and app.config["MQTT_URL"])
+        if self.mqtt and app.config["REDIS_URL"]:
+            log.warning(
+                "INGEST_EMBEDDED with REDIS_URL: every worker subscribes with the same MQTT "
+                "client id and they take the session from each other; run "
+                "'python -m server ingest' instead"
+            )
+        gl.add("ingest", self)
+
+    def start(self) -> None:
+        """Start the retention job and, when embedded, the MQTT subscriber (by the services)."""
+        self.pipeline.start_retention()
+        if self.mqtt:
             self.pipeline.start_mqtt()
 
     @property

@@ -26,13 +26,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from generator.times import format_ts
 from server.api.params import json_body
 from server.auth import require_key, require_read
 from server.errors import GridlightError, InvalidParameter, ServiceUnavailable, UnknownHousehold
-from server.extension import state
 from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
+from server.services import state
 from server.storage import RESOLUTIONS
-from server.streaming.aggregate import format_ts
 
 __all__ = ["MAX_RANGE_S", "blueprint"]
 

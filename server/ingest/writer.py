@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from generator.times import format_ts
 from server.errors import BrokerUnavailable
 from server.metrics import register_counter
 from server.storage import DeadLetters, KeyStore, Reading, ReadingStore, WriteResult
-from server.streaming.aggregate import format_ts
 
 __all__ = ["COUNTERS", "BatchWriter", "Ingestor"]
 

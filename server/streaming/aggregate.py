@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import NamedTuple
 
+from generator.times import format_ts, parse_ts
 from server.broker.base import parse_id
 
 __all__ = ["EventKey", "Window", "WindowAggregator", "parse_ts", "format_ts"]
@@ -70,22 +70,6 @@ class Window:
     power_kw: dict[str, float | None]
     key: EventKey
     index: int | None = None
-
-
-def parse_ts(value: object) -> int:
-    """A reading's ``ts`` (ISO 8601 with zone, or epoch seconds) → epoch seconds (floored)."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return math.floor(value)
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        if parsed.tzinfo is None:
-            raise ValueError(f"timestamp {value!r} has no time zone; expected UTC")
-        return math.floor(parsed.timestamp())
-    raise ValueError(f"invalid timestamp {value!r}: expected ISO 8601 or epoch seconds")
-
-
-def format_ts(epoch_s: int) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _value(raw: object) -> float | None:

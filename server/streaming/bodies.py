@@ -22,10 +22,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from generator.times import format_ts, parse_ts
 from server.errors import BrokerUnavailable, GridlightError
 from server.households.catalogue import Replayable
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
-from server.streaming.aggregate import EventKey, Window, WindowAggregator, format_ts, parse_ts
+from server.streaming.aggregate import EventKey, Window, WindowAggregator
 from server.streaming.direct import Raw, SocketWriter
 from server.streaming.hub import Channel, Hub, Item, Subscriber
 from server.streaming.sse import Event, comment

@@ -28,12 +28,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from generator.times import parse_ts
 from server.broker.base import Broker, Entry, parse_id
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
-from server.streaming.aggregate import EventKey, Window, WindowAggregator, parse_ts
+from server.streaming.aggregate import EventKey, Window, WindowAggregator
 from server.streaming.direct import Raw, SocketWriter, chunk
+from server.streaming.follow import Following
 from server.streaming.sse import comment
 
 __all__ = ["Channel", "Hub", "Subscriber"]
@@ -385,6 +388,27 @@ class Hub:
         self._readers: dict[str, HouseholdReader] = {}
         self._channels: dict[tuple[str, int, str], Channel] = {}
         self._channel_lists: dict[str, tuple[Channel, ...]] = {}
+        #: What :meth:`follow` needs to know of a household: its channels, and its statistics
+        #: at an interval (raising while it has none). Set by the services that own the hub.
+        self.household_channels: Callable[[str], tuple[str, ...]] | None = None
+        self.household_stats: Callable[[str, int], Any] | None = None
+
+    def follow(self, household: str, interval_s: int, listener: Any, **options: Any) -> Following:
+        """Deliver every closed window of ``household`` at ``interval_s`` to ``listener`` as a
+        typed, classified window (:mod:`server.streaming.follow`); the started following, which
+        ``stop()`` ends. ``options`` go to :class:`~server.streaming.follow.Following`."""
+        if self.household_channels is None or self.household_stats is None:
+            raise RuntimeError("the hub was not told how to describe households")
+        options.setdefault("queue_len", self.queue_len)
+        return Following(
+            self,
+            household,
+            interval_s,
+            listener,
+            channels_of=self.household_channels,
+            stats_of=self.household_stats,
+            **options,
+        ).start()
 
     def channels_of(self, household: str) -> tuple[Channel, ...]:
         return self._channel_lists.get(household, ())

@@ -269,7 +269,7 @@ def test_a_csv_format_dataset_is_served_like_a_parquet_one(tmp_path, dataset):
 def test_describing_a_household_does_not_load_its_tables(app, client):
     """``GET /households/{h}`` is open: its data span comes from the parquet metadata, equal to
     what the table holds, without reading the (replay) table into the worker."""
-    from server.streaming.aggregate import format_ts
+    from generator.times import format_ts
 
     households = app.extensions["gridlight"].households
     r = client.get("/api/v1/households/A")

@@ -12,10 +12,10 @@ from flask import Flask
 
 from generator.dataset import write_dataset
 from generator.synth import generate
+from generator.times import format_ts
 from server import create_app
 from server.stats import StatsCache
 from server.storage import KeyStore, connect, db_path
-from server.streaming.aggregate import format_ts
 from tests.server.push.fcm_server import FakeFcm, FakeFcmServer
 
 CHANNELS = ("AC", "Geyser", "Overall")
@@ -67,6 +67,7 @@ def make_app(widget_data_dir: Path, widget_stats_dir: Path) -> Iterator[Callable
         }
         base.update(config)
         app = create_app(base)
+        app.extensions["gridlight"].start()  # the push sender, the alert evaluator
         apps.append(app)
         return app
 

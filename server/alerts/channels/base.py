@@ -24,7 +24,7 @@ class Notice:
     values: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        from server.streaming.aggregate import format_ts
+        from generator.times import format_ts
 
         return {
             "id": self.alert_id,

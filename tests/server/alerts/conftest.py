@@ -58,6 +58,7 @@ def make_engine_app(
         }
         base.update(config)
         app = create_app(base)
+        app.extensions["gridlight"].start()  # the push sender, the alert evaluator
         apps.append(app)
         return app
 

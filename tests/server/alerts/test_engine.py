@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+from generator.times import format_ts
 from server.alerts.channels import sign
 from server.alerts.rules import SPIKE_MESSAGE
 from server.alerts.settings import default_settings, merge
-from server.streaming.aggregate import format_ts
 from tests.server.alerts.conftest import ENGINE_INTERVAL_S
 from tests.server.alerts.servers import webhook_receiver
 
@@ -57,7 +57,7 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
         # Subscribed, not merely created: windows emitted before the follower's subscription
         # are not its to see (a live follower starts from now).
         wait_for(
-            lambda: "A" in engine.followers and engine.followers["A"].sub is not None,
+            lambda: "A" in engine.followers and engine.followers["A"].subscribed.is_set(),
             what="the follower of A subscribed",
         )
         # and evaluating with these settings: the engine reloads them every ALERTS_SYNC_S, so a

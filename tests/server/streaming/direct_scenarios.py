@@ -20,10 +20,11 @@ import time  # noqa: E402
 
 import gevent  # noqa: E402
 
+from generator.times import format_ts  # noqa: E402
 from server.broker import MemoryBroker  # noqa: E402
 from server.broker.base import parse_id  # noqa: E402
 from server.metrics import Metrics  # noqa: E402
-from server.streaming.aggregate import EventKey, format_ts  # noqa: E402
+from server.streaming.aggregate import EventKey  # noqa: E402
 from server.streaming.bodies import StreamSettings, live_stream  # noqa: E402
 from server.streaming.direct import SocketWriter, chunk  # noqa: E402
 from server.streaming.hub import END, Channel, Hub  # noqa: E402

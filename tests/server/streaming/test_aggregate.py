@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 from numpy.testing import assert_allclose
 
-from server.streaming.aggregate import EventKey, WindowAggregator, format_ts, parse_ts
+from generator.times import format_ts, parse_ts
+from server.streaming.aggregate import EventKey, WindowAggregator
 
 T0 = 1_763_792_750  # a multiple of 5 and 10
 

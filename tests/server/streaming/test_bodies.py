@@ -11,8 +11,8 @@ import time
 import pytest
 from numpy.testing import assert_allclose
 
+from generator.times import format_ts
 from server import create_app
-from server.streaming.aggregate import format_ts
 from tests.server.streaming.sse_client import parse_blocks
 
 INTERVAL = 5

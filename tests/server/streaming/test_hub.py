@@ -8,10 +8,11 @@ import time
 
 from numpy.testing import assert_allclose
 
+from generator.times import format_ts
 from server.broker import MemoryBroker
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
-from server.streaming.aggregate import EventKey, format_ts
+from server.streaming.aggregate import EventKey
 from server.streaming.bodies import StreamSettings, live_stream
 from server.streaming.hub import END, PING, Channel, Hub
 
