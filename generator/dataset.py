@@ -23,6 +23,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -214,27 +215,22 @@ def fingerprint_table(table: pd.DataFrame, households: Iterable[HouseholdInfo]) 
     h = hashlib.sha256()
     meta = sorted((hh.to_json() for hh in households), key=lambda m: str(m["id"]))
     h.update(json.dumps(meta, sort_keys=True).encode())
-    h.update(np.ascontiguousarray(table.index.asi8).tobytes())
+    # The arrays' own buffers are hashed (no byte copies); hashlib releases the GIL meanwhile.
+    h.update(np.ascontiguousarray(table.index.asi8))
     for col in table.columns:
         h.update(str(col).encode())
-        h.update(np.ascontiguousarray(table[col].to_numpy(dtype="float64")).tobytes())
+        h.update(np.ascontiguousarray(table[col].to_numpy(dtype="float64")))
     return h.hexdigest()[:16]
 
 
 def _prepare_for_write(table: pd.DataFrame) -> pd.DataFrame:
-    out = table.copy()
-    out.index.name = "ts"
-    return out
+    """``table`` with its index named ``ts``: a view (copy-on-write), not a copy of the data."""
+    return table.rename_axis(index="ts")
 
 
 def write_dataset(dataset: Dataset, out_dir: str | os.PathLike[str]) -> Path:
     """Write ``dataset`` to ``out_dir`` (created if needed) in Parquet, all or nothing."""
     out = Path(out_dir)
-    meta = {
-        "version": 1,
-        "fingerprint": dataset.fingerprint,
-        "households": [hh.to_json() for hh in dataset.households.values()],
-    }
     files: dict[str, pd.DataFrame] = {CLEAN_FILE: _prepare_for_write(dataset.table)}
     if dataset.faulty is not None:
         files[FAULTY_FILE] = _prepare_for_write(dataset.faulty)
@@ -242,8 +238,17 @@ def write_dataset(dataset: Dataset, out_dir: str | os.PathLike[str]) -> Path:
         files[FAULTS_FILE] = dataset.faults.reset_index(drop=True)
 
     def write_into(tmp: Path) -> None:
-        for name, frame in files.items():
-            frame.to_parquet(tmp / name, engine="pyarrow", compression="zstd")
+        # The fingerprint (a hash of the whole table) is computed on a thread while Parquet
+        # encodes and compresses: both release the GIL, so the two overlap.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            fingerprint = pool.submit(lambda: dataset.fingerprint)
+            for name, frame in files.items():
+                frame.to_parquet(tmp / name, engine="pyarrow", compression="zstd")
+            meta = {
+                "version": 1,
+                "fingerprint": fingerprint.result(),
+                "households": [hh.to_json() for hh in dataset.households.values()],
+            }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
     written = list(files) + [META_FILE]

@@ -1,13 +1,14 @@
 """``python -m generator import {uci,csv,ukdale} ...``: public and exported meter data.
 
-* ``import uci FILE --household NAME --out DIR``
+* ``import uci FILE --household NAME --out DIR [--clock auto|local|fixed] [--utc-offset ±HH:MM]``
 * ``import csv FILE --household H --map SPEC --out DIR [--timezone ZONE] [--name NAME]
-  [--resolution SECONDS]``
+  [--resolution SECONDS] [--clock auto|local|fixed] [--utc-offset ±HH:MM]``
 * ``import ukdale DIR --house N --household H --out DIR [--channels NAME=LABEL,...]
   [--resolution SECONDS] [--name NAME]``
 
-Each writes a dataset directory and prints one summary line; bad input exits with status 2
-and a message (see :mod:`generator.cli`).
+Each writes a dataset directory and prints one summary line: rows written, rows read, rows
+dropped and why, readings averaged into a shared step, empty steps, and the clock the times
+were read with; bad input exits with status 2 and a message (see :mod:`generator.cli`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import argparse
 
 from generator.cli import whole_seconds
 from generator.dataset import write_dataset
-from generator.importers.common import import_summary
+from generator.importers.common import CLOCKS, import_summary
 from generator.importers.csv_meter import import_csv
 from generator.importers.uci import import_uci
 from generator.importers.ukdale import UKDALE_RESOLUTION_S, import_ukdale, parse_channels
@@ -29,9 +30,11 @@ def _house(text: str) -> int:
 
 
 def _run_uci(args: argparse.Namespace) -> int:
-    dataset = import_uci(args.file, args.household, name=args.name)
-    out = write_dataset(dataset, args.out)
-    print(import_summary(dataset, args.household, out))
+    result = import_uci(
+        args.file, args.household, name=args.name, clock=args.clock, utc_offset=args.utc_offset
+    )
+    out = write_dataset(result.dataset, args.out)
+    print(import_summary(result, args.household, out))
     return 0
 
 
@@ -43,14 +46,16 @@ def _run_csv(args: argparse.Namespace) -> int:
         timezone=args.timezone,
         name=args.name,
         resolution_s=args.resolution,
+        clock=args.clock,
+        utc_offset=args.utc_offset,
     )
     out = write_dataset(result.dataset, args.out)
-    print(import_summary(result.dataset, args.household, out, result.notes()))
+    print(import_summary(result, args.household, out))
     return 0
 
 
 def _run_ukdale(args: argparse.Namespace) -> int:
-    dataset = import_ukdale(
+    result = import_ukdale(
         args.dir,
         args.house,
         args.household,
@@ -58,9 +63,27 @@ def _run_ukdale(args: argparse.Namespace) -> int:
         resolution_s=args.resolution,
         name=args.name,
     )
-    out = write_dataset(dataset, args.out)
-    print(import_summary(dataset, args.household, out))
+    out = write_dataset(result.dataset, args.out)
+    print(import_summary(result, args.household, out))
     return 0
+
+
+def _add_clock(parser: argparse.ArgumentParser, zone: str) -> None:
+    parser.add_argument(
+        "--clock",
+        choices=CLOCKS,
+        default="auto",
+        help=(
+            f"how times without a UTC offset are read: local = {zone} wall time (following "
+            "daylight saving time), fixed = one offset all year (the zone's standard time), "
+            "auto = found from the data at the DST switches, else local (default auto)"
+        ),
+    )
+    parser.add_argument(
+        "--utc-offset",
+        metavar="±HH:MM",
+        help="the fixed clock's offset, e.g. +01:00 (implies --clock fixed)",
+    )
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -73,6 +96,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     uci.add_argument("--household", required=True, help="household id to give it (e.g. uci)")
     uci.add_argument("--name", help="display name (default: from the file name)")
     uci.add_argument("--out", required=True, help="dataset directory to write")
+    _add_clock(uci, "Europe/Paris")
     uci.set_defaults(func=_run_uci)
 
     csv = formats.add_parser(
@@ -109,6 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="grid step (default: the median spacing of the times)",
     )
     csv.add_argument("--out", required=True, help="dataset directory to write")
+    _add_clock(csv, "--timezone")
     csv.set_defaults(func=_run_csv)
 
     ukdale = formats.add_parser(

@@ -5,7 +5,11 @@ A column map says which column holds the time and which hold the channels::
     ts=time,Overall=total_w:W,AC=aircon_kw
 
 * ``ts=<column>`` (required): ISO 8601 times, or epoch seconds when every cell is a number.
-  Times without a UTC offset are wall-clock times in the household's zone (``timezone``).
+  Times without a UTC offset are read on the household's zone (``timezone``) with a clock:
+  ``auto`` (default) finds from the data whether they follow its daylight-saving switches
+  (wall time) or not (a fixed offset, the zone's standard time unless ``utc_offset`` says),
+  and falls back to wall time; ``local`` and ``fixed`` say so (see
+  :func:`generator.importers.common.detect_clock`).
 * ``CHANNEL=<column>[:unit]``, one per channel, unit ``kW`` (the default), ``W`` or ``kWh``
   (the energy of each sample, turned into the sample's average power with the data's own
   sample interval: kW = kWh × 3600 / interval_s).
@@ -13,7 +17,9 @@ A column map says which column holds the time and which hold the channels::
 Rows are sorted; of rows with the same time the last one wins. The table is put on a regular
 grid at ``resolution_s`` (default: the median spacing of the times) starting at the first time;
 a grid step without a reading is a NaN row, and a cell that is not a number is NaN as well —
-never zero. :class:`CsvImport` counts what was dropped or blanked so the command can say so.
+never zero. :class:`CsvImport` counts every row dropped (a repeated time, an unreadable time, a
+wall time that DST skips) or averaged with another into one step, and every cell blanked, so
+the command can say so.
 """
 
 from __future__ import annotations
@@ -33,7 +39,13 @@ from generator.dataset import (
     validate_household_id,
     validate_timezone,
 )
-from generator.importers.common import household_dataset, onto_grid, to_utc
+from generator.importers.common import (
+    ImportReport,
+    household_dataset,
+    localize,
+    onto_grid,
+    resolve_clock,
+)
 
 __all__ = ["UNITS", "ChannelMap", "ColumnMap", "CsvImport", "import_csv", "parse_map"]
 
@@ -63,25 +75,36 @@ class ColumnMap:
     channels: tuple[ChannelMap, ...]
 
 
+DROP_DUPLICATE = "duplicate timestamps (kept the last)"
+DROP_BAD_TIME = "with an unreadable time"
+
+
 @dataclass
 class CsvImport:
-    """A CSV import's dataset and what it had to drop or blank on the way."""
+    """A CSV import's dataset and its report of what was dropped, merged or blanked."""
 
     dataset: Dataset
-    rows_read: int
-    duplicates: int  # rows dropped because a later row had the same time
-    bad_times: int  # rows dropped because their time could not be read
-    bad_cells: int  # channel cells that were not numbers (now NaN)
+    report: ImportReport
     sample_interval_s: float
 
-    def notes(self) -> list[str]:
-        notes = [
-            f"{self.duplicates} duplicate timestamps (kept the last)",
-            f"{self.bad_cells} unparsable cells set missing",
-        ]
-        if self.bad_times:
-            notes.append(f"{self.bad_times} rows with an unreadable time dropped")
-        return notes
+    @property
+    def rows_read(self) -> int:
+        return self.report.rows_read
+
+    @property
+    def duplicates(self) -> int:
+        """Rows dropped because a later row had the same time."""
+        return self.report.dropped.get(DROP_DUPLICATE, 0)
+
+    @property
+    def bad_times(self) -> int:
+        """Rows dropped because their time could not be read."""
+        return self.report.dropped.get(DROP_BAD_TIME, 0)
+
+    @property
+    def bad_cells(self) -> int:
+        """Channel cells that were not numbers (now NaN)."""
+        return self.report.cells_blanked
 
 
 def parse_map(spec: str) -> ColumnMap:
@@ -157,8 +180,8 @@ def _read(path: Path) -> pd.DataFrame:
     return raw
 
 
-def _parse_times(cells: pd.Series, column: str, timezone: str) -> pd.DatetimeIndex:
-    """The time column → UTC (NaT where a cell cannot be read)."""
+def _parse_times(cells: pd.Series, column: str) -> tuple[pd.DatetimeIndex, bool]:
+    """The time column → UTC, or naive wall times (then True); NaT where a cell is unreadable."""
     text = cells.str.strip()
     given = text[text != ""]
     numbers = pd.to_numeric(given, errors="coerce")
@@ -173,7 +196,7 @@ def _parse_times(cells: pd.Series, column: str, timezone: str) -> pd.DatetimeInd
         ns = np.full(seconds.shape, np.iinfo(np.int64).min, dtype=np.int64)  # NaT
         ok = np.isfinite(seconds)
         ns[ok] = np.round(seconds[ok] * 1e9).astype(np.int64)
-        return pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC")
+        return pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"), False
     aware = given.str.contains(_OFFSET_RE)
     if aware.any() and not aware.all():
         raise DatasetError(
@@ -181,9 +204,9 @@ def _parse_times(cells: pd.Series, column: str, timezone: str) -> pd.DatetimeInd
             f"(e.g. {given[aware].iloc[0]!r} and {given[~aware].iloc[0]!r})"
         )
     if len(given) and aware.all():
-        return pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce"))
-    local = pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", errors="coerce"))
-    return to_utc(local, timezone)
+        utc = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+        return pd.DatetimeIndex(utc), False
+    return pd.DatetimeIndex(pd.to_datetime(text, format="ISO8601", errors="coerce")), True
 
 
 def _parse_values(cells: pd.Series) -> tuple[pd.Series, int]:
@@ -202,6 +225,8 @@ def import_csv(
     timezone: str = "UTC",
     name: str | None = None,
     resolution_s: int | None = None,
+    clock: str = "auto",
+    utc_offset: str | None = None,
 ) -> CsvImport:
     """Import one household's meter CSV as a :class:`Dataset` (see the module docstring)."""
     path = Path(path)
@@ -216,16 +241,30 @@ def import_csv(
         raise DatasetError(_unknown_column(spec.ts, columns))
     resolved = [(entry.channel, *_resolve(entry, columns)) for entry in spec.channels]
 
-    times = _parse_times(raw[spec.ts], spec.ts, timezone).as_unit("ns")
-    frame = pd.DataFrame(index=times)
-    bad_cells = 0
+    report = ImportReport(rows_read=len(raw))
+    columns_kw = {}
     for channel, column, _unit in resolved:
         values, bad = _parse_values(raw[column])
-        frame[channel] = values.to_numpy()
-        bad_cells += bad
+        columns_kw[channel] = values.to_numpy()
+        report.cells_blanked += bad
+    frame = pd.DataFrame(columns_kw)
+    times, naive = _parse_times(raw[spec.ts], spec.ts)
+    if naive:
+        found = resolve_clock(times, timezone, clock, utc_offset, values=frame.to_numpy())
+        read = times.notna()
+        times = localize(times, found, report)
+        skipped = read & times.isna()  # counted by localize; not 'unreadable'
+    else:
+        if clock != "auto" or utc_offset is not None:
+            raise DatasetError(
+                f"column {spec.ts!r} holds UTC offsets or epoch seconds: --clock and "
+                "--utc-offset are for times without an offset"
+            )
+        skipped = np.zeros(len(times), dtype=bool)
+    frame.index = times.as_unit("ns")
     keep = frame.index.notna()
-    bad_times = int((~keep).sum())
-    if not keep.any():
+    report.drop(DROP_BAD_TIME, int((~keep & ~skipped).sum()))
+    if not keep.any() and not skipped.any():
         first = raw[spec.ts].iloc[0]
         raise DatasetError(
             f"no time in column {spec.ts!r} could be read as ISO 8601 or epoch seconds "
@@ -235,7 +274,10 @@ def import_csv(
     # A stable sort keeps the file's order among equal times, so 'last' is the file's last.
     frame = frame.iloc[np.argsort(frame.index.asi8, kind="stable")]
     dup = frame.index.duplicated(keep="last")
+    report.drop(DROP_DUPLICATE, int(dup.sum()))
     frame = frame[~dup]
+    if frame.empty:
+        raise DatasetError(f"{str(path)!r} has no reading at a time that exists in {timezone}")
 
     spacing = np.diff(frame.index.asi8) / 1e9
     if spacing.size:
@@ -260,18 +302,11 @@ def import_csv(
             frame[channel] = frame[channel] * _TO_KW[unit]
 
     dataset = household_dataset(
-        onto_grid(frame, resolution_s),
+        onto_grid(frame, resolution_s, report=report),
         household,
         name=name or f"{household} ({path.name})",
         timezone=timezone,
         resolution_s=resolution_s,
         source=f"csv:{path.name}",
     )
-    return CsvImport(
-        dataset=dataset,
-        rows_read=len(raw),
-        duplicates=int(dup.sum()),
-        bad_times=bad_times,
-        bad_cells=bad_cells,
-        sample_interval_s=interval_s,
-    )
+    return CsvImport(dataset=dataset, report=report, sample_interval_s=interval_s)

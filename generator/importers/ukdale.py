@@ -11,7 +11,10 @@ Channel 1, the whole-house meter ("aggregate"), becomes the Gridlight channel ``
 others are named from their labels (``washing_machine`` → ``WashingMachine``) or as asked.
 Watts become kW, and every channel is averaged onto one grid of ``resolution_s`` bins at whole
 multiples of it since 1970; a bin without a reading is NaN, never zero. The houses are in
-the UK, so the household's zone is Europe/London.
+the UK, so the household's zone is Europe/London. The times are Unix seconds, so no clock
+question arises; a line whose time cannot be read and a repeated time (the first is kept) are
+dropped and counted, and readings averaged into a shared bin are counted, in the
+:class:`~generator.importers.common.ImportReport`.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from generator.dataset import Dataset, DatasetError, validate_channel, validate_household_id
-from generator.importers.common import household_dataset, onto_grid
+from generator.dataset import DatasetError, validate_channel, validate_household_id
+from generator.importers.common import ImportReport, ImportResult, household_dataset, onto_grid
 
 __all__ = [
     "UKDALE_RESOLUTION_S",
@@ -72,7 +76,7 @@ def read_labels(house_dir: Path) -> dict[int, str]:
     return labels
 
 
-def _read_channel(house_dir: Path, number: int) -> pd.Series:
+def _read_channel(house_dir: Path, number: int, report: ImportReport) -> pd.Series:
     """``channel_K.dat`` → average power [kW] on its UTC times (sorted, first of equal times)."""
     path = house_dir / f"channel_{number}.dat"
     try:
@@ -87,10 +91,16 @@ def _read_channel(house_dir: Path, number: int) -> pd.Series:
         raise DatasetError(
             f"{str(path)!r} is not '<unix seconds> <watts>' per line: {err}"
         ) from err
-    ts = pd.to_datetime(raw["s"].to_numpy(), unit="s", utc=True)
-    power = pd.Series(raw["w"].to_numpy() / 1000.0, index=ts, dtype="float64")
-    power = power.sort_index()
-    return power[~power.index.duplicated(keep="first")]
+    report.rows_read += len(raw)
+    seconds = raw["s"].to_numpy()
+    readable = np.isfinite(seconds)
+    report.drop("lines with an unreadable time", int((~readable).sum()))
+    ts = pd.to_datetime(seconds[readable], unit="s", utc=True)
+    power = pd.Series(raw["w"].to_numpy()[readable] / 1000.0, index=ts, dtype="float64")
+    power = power.sort_index(kind="stable")
+    repeated = power.index.duplicated(keep="first")
+    report.drop("duplicate timestamps (kept the first)", int(repeated.sum()))
+    return power[~repeated]
 
 
 def _select(labels: Mapping[int, str], channels: Mapping[str, str] | None) -> dict[str, int]:
@@ -147,7 +157,7 @@ def import_ukdale(
     channels: Mapping[str, str] | None = None,
     resolution_s: int = UKDALE_RESOLUTION_S,
     name: str | None = None,
-) -> Dataset:
+) -> ImportResult:
     """A one-household :class:`Dataset` from ``root/house_{house}`` (see the module docstring).
 
     ``channels`` maps Gridlight channel names to UK-DALE labels (or channel numbers); without
@@ -165,21 +175,31 @@ def import_ukdale(
             f"(found: {', '.join(found) if found else 'no house_N directories'})"
         )
     chosen = _select(read_labels(house_dir), channels)
-    series = {name: _read_channel(house_dir, number) for name, number in chosen.items()}
+    report = ImportReport()
+    series = {name: _read_channel(house_dir, number, report) for name, number in chosen.items()}
     if all(s.empty for s in series.values()):
         raise DatasetError(f"{str(house_dir)!r} has no readings in the chosen channels")
     # Each channel is binned on its own first (their times differ), then the bins are aligned.
+    per_channel = ImportReport()
     binned = {
-        name: onto_grid(s.to_frame(name), resolution_s, origin="epoch")[name]
+        name: onto_grid(s.to_frame(name), resolution_s, origin="epoch", report=per_channel)[name]
         for name, s in series.items()
         if not s.empty
     }
+    report.merged = per_channel.merged
     frame = pd.concat(binned, axis=1, sort=True).reindex(columns=list(series))
-    return household_dataset(
-        onto_grid(frame, resolution_s, origin="epoch"),
+    grid = onto_grid(frame, resolution_s, origin="epoch")
+    step_ns = resolution_s * 1_000_000_000
+    used = np.unique(
+        np.concatenate([s.index.as_unit("ns").asi8 // step_ns for s in series.values()])
+    )
+    report.empty_steps = len(grid) - len(used)
+    dataset = household_dataset(
+        grid,
         household,
         name=name or f"UK-DALE house {house}",
         timezone=UKDALE_TIMEZONE,
         resolution_s=resolution_s,
         source=f"ukdale:house_{house}",
     )
+    return ImportResult(dataset, report)

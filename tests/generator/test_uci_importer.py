@@ -71,7 +71,7 @@ def test_cli_writes_dataset(real_data_dir, tmp_path):
     info = ds.household("uci")
     assert info.timezone == "Europe/Paris" and info.resolution_s == 60
     assert list(ds.table.columns) == [f"uci_{c}" for c in UCI_CHANNELS]
-    assert ds.fingerprint == import_uci(real_data_dir / JAN, "uci").fingerprint
+    assert ds.fingerprint == import_uci(real_data_dir / JAN, "uci").dataset.fingerprint
 
 
 @pytest.mark.parametrize(

@@ -48,7 +48,7 @@ def small(tmp_path: Path) -> Path:
 
 
 def test_watts_to_kw_averaged_in_6_s_bins(small):
-    ds = import_ukdale(small, 1, "uk1")
+    ds = import_ukdale(small, 1, "uk1").dataset
     info = ds.household("uk1")
     assert info.channels == ("Overall", "Boiler", "WashingMachine")
     assert (info.timezone, info.resolution_s, info.source) == ("Europe/London", 6, "ukdale:house_1")
@@ -63,7 +63,7 @@ def test_watts_to_kw_averaged_in_6_s_bins(small):
 
 def test_grid_is_aligned_to_whole_multiples_of_the_resolution(tmp_path):
     root = make_house(tmp_path, {1: ("aggregate", [(T0 + 5, 600), (T0 + 70, 1200)])})
-    ds = import_ukdale(root, 1, "uk1", resolution_s=60)
+    ds = import_ukdale(root, 1, "uk1", resolution_s=60).dataset
     assert all(ts.value % (60 * 10**9) == 0 for ts in ds.table.index)
     assert ds.table.index[0] == pd.Timestamp((T0 + 5) // 60 * 60, unit="s", tz="UTC")
     assert_allclose(ds.table["uk1_Overall"].to_numpy(), [0.6, 1.2])
@@ -74,13 +74,13 @@ def test_unsorted_lines_and_repeated_times(tmp_path):
     root = make_house(
         tmp_path, {1: ("aggregate", [(T0 + 6, 400), (T0, 100), (T0, 900), (T0 + 1, 300)])}
     )
-    ds = import_ukdale(root, 1, "uk1")
+    ds = import_ukdale(root, 1, "uk1").dataset
     # Of two readings at T0 the first line's is kept: bin T0 is mean(100, 300) W.
     assert_allclose(ds.table["uk1_Overall"].to_numpy(), [0.2, 0.4])
 
 
 def test_only_the_channels_asked_for(small):
-    ds = import_ukdale(small, 1, "uk1", channels={"Geyser": "boiler", "Laundry": "3"})
+    ds = import_ukdale(small, 1, "uk1", channels={"Geyser": "boiler", "Laundry": "3"}).dataset
     assert ds.household("uk1").channels == ("Overall", "Geyser", "Laundry")
     assert_allclose(ds.table["uk1_Geyser"].to_numpy()[:2], [2.0, 0.0])
     assert_allclose(ds.table["uk1_Laundry"].to_numpy()[2], 1.6)
@@ -114,7 +114,7 @@ def test_repeated_labels_get_their_channel_number(tmp_path):
             4: ("overall", [(T0, 30)]),
         },
     )
-    ds = import_ukdale(root, 1, "uk1")
+    ds = import_ukdale(root, 1, "uk1").dataset
     assert ds.household("uk1").channels == ("Overall", "Light", "Light3", "Overall4")
     assert_allclose(ds.table.iloc[0].to_numpy(), [0.1, 0.01, 0.02, 0.03])
 
