@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# redis-server and mosquitto always; SYSTEM_PKGS adds more (the tests add Debian's chromium,
+# which Playwright drives through executable_path: `playwright install` is never run).
 system-deps:
-	@bash .ci/system-deps.sh
+	@bash .ci/system-deps.sh $(SYSTEM_PKGS)
 
 demo-data: $(STAMP)
 	@$(PY) -m generator demo --out $(GRIDLIGHT_DATA_DIR)/demo
@@ -29,6 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check generator server widget_api tests benchmarks
 	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
 
+test: SYSTEM_PKGS += chromium
 test: $(STAMP) system-deps lint kotlin-test
 	$(VENV)/bin/pytest
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the Debian packages the tests and `make run` rely on are present.
+# Arguments name more packages (`make test` adds chromium, found by its command).
 # Installs them with apt-get when missing and running as root; otherwise says what to install.
 set -euo pipefail
 need=()

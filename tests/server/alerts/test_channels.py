@@ -243,3 +243,36 @@ def test_a_hanging_channel_times_out_while_the_others_are_delivered(alert_log: A
         assert by_channel["email"].status == "sent"
         assert by_channel["webhook"].status == "failed"
         assert "Timeout" in by_channel["webhook"].error
+
+
+def test_sms_errors_are_bounded_and_never_show_the_token(
+    alert_log: AlertLog, caplog: pytest.LogCaptureFixture
+):
+    import logging
+    import socket
+    import time
+
+    caplog.set_level(logging.DEBUG)
+    doc = settings(sms={"enabled": True, "to": ["+4915112345678"]})
+    with twilio() as api:
+        api.answers = [400]  # the stand-in's error for this status: not retried
+        sms = SmsChannel(SID, TOKEN, "+15550001111", base_url=api.url + "/")
+        alert_id = run(Dispatcher(alert_log, {"sms": sms}, backoff_s=0.01), alert_log, doc)
+        (attempt,) = alert_log.attempts(alert_id)
+        assert attempt.error == "Twilio HTTP 400 20500: Internal Server Error"
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # accepted by the kernel, never answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        sms = SmsChannel(SID, TOKEN, "+15550001111", base_url=url, max_attempts=2)
+        dispatcher = Dispatcher(alert_log, {"sms": sms}, backoff_s=0.01, timeout_s=0.5)
+        started = time.monotonic()
+        alert_id = run(dispatcher, alert_log, doc)
+        assert time.monotonic() - started < 5
+        attempts = alert_log.attempts(alert_id)
+        assert [(a.attempt, a.status) for a in attempts] == [(1, "failed"), (2, "failed")]
+        assert all(a.error.startswith("Twilio: ReadTimeout") for a in attempts)
+    assert "Messages.json" in caplog.text  # the client did log its requests
+    assert TOKEN not in caplog.text
+    assert TOKEN not in " ".join(a.error for a in alert_log.attempts(alert_id))
