@@ -27,10 +27,10 @@ from typing import Any
 
 from generator.dataset import HouseholdInfo
 from generator.times import format_ts, parse_ts
-from server.broker.base import Broker, Entry, parse_id
+from server.broker.base import Broker, parse_id
 from server.ingest.history import NotEnoughHistory
 from server.stats import HouseholdStats, worst
-from server.streaming.aggregate import EventKey, Window, WindowAggregator
+from server.streaming.aggregate import EventKey, Window, WindowAggregator, history_since
 from server.streaming.classified import ClassifiedWindow, classify_window
 
 __all__ = [
@@ -89,25 +89,15 @@ def average_window(
 ) -> Window | None:
     """The window ``[start, start + interval_s)`` averaged from the broker's history, as the
     stream averages it; ``None`` if the history holds nothing before its end."""
-    entries: list[Entry] = []
-    anchor: Entry | None = None
-    before: str | None = None
-    count = min(PAGE, 2 * interval_s + 16)  # about 1 Hz: this window and the one in progress
-    while anchor is None:
-        page = broker.revrange(household, before, count)
-        for entry in page:
-            entry_ts = parse_ts(entry[1]["ts"])
-            if entry_ts >= start + interval_s:
-                continue
-            if entry_ts < start:
-                anchor = entry
-                break
-            entries.append(entry)
-        if len(page) < count:
-            break
-        before = page[-1][0]
-        count = PAGE
-    entries.reverse()
+    # about 1 Hz: this window and the one in progress, then pages of PAGE
+    entries, anchor = history_since(
+        broker,
+        household,
+        start,
+        start + interval_s,
+        first_page=min(PAGE, 2 * interval_s + 16),
+        page=PAGE,
+    )
     agg = WindowAggregator(
         channels,
         interval_s,

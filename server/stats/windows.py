@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["StatsInputError", "epoch_seconds", "infer_resolution_s", "window_means"]
+__all__ = ["StatsInputError", "epoch_seconds", "infer_resolution_s", "row_means", "window_means"]
 
 
 class StatsInputError(ValueError):
@@ -31,6 +31,17 @@ def infer_resolution_s(index: pd.DatetimeIndex) -> int:
     if secs.size < 2:
         return 1
     return max(1, int(np.median(np.diff(secs))))
+
+
+def row_means(rows: np.ndarray) -> np.ndarray:
+    """The mean of the non-missing values of each column of ``rows`` (shape ``(n, channels)``):
+    one window's average; NaN for a column with none."""
+    data = np.asarray(rows, dtype="float64")
+    present = np.isfinite(data)
+    counts = present.sum(axis=0)
+    sums = np.where(present, data, 0.0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
 
 
 def window_means(

@@ -20,10 +20,10 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from generator.times import format_ts, parse_ts
-from server.broker.base import parse_id
+from generator.times import parse_ts
+from server.broker.base import Broker, Entry, parse_id
 
-__all__ = ["EventKey", "Window", "WindowAggregator", "parse_ts", "format_ts"]
+__all__ = ["EventKey", "Window", "WindowAggregator", "history_since"]
 
 #: At most this many empty windows are emitted for one silence (a day of 1 s windows).
 MAX_GAP_WINDOWS = 86_400
@@ -70,6 +70,44 @@ class Window:
     power_kw: dict[str, float | None]
     key: EventKey
     index: int | None = None
+
+
+def history_since(
+    broker: Broker,
+    household: str,
+    since_s: int,
+    until_s: int | None = None,
+    *,
+    first_page: int = 1000,
+    page: int = 1000,
+) -> tuple[list[Entry], Entry | None]:
+    """The broker's entries of ``household`` timed in ``[since_s, until_s)`` (oldest first), and
+    the *anchor*: the newest entry before ``since_s`` (``None`` if the history starts later).
+
+    Read backwards from the newest entry, ``first_page`` entries first, then ``page`` at a time,
+    and stops at the anchor: what a channel primes a window from and what the widget averages its
+    last window from, exactly as the stream would.
+    """
+    entries: list[Entry] = []
+    anchor: Entry | None = None
+    before: str | None = None
+    count = first_page
+    while anchor is None:
+        found = broker.revrange(household, before, count)
+        for entry in found:
+            entry_ts = parse_ts(entry[1]["ts"])
+            if until_s is not None and entry_ts >= until_s:
+                continue
+            if entry_ts < since_s:
+                anchor = entry
+                break
+            entries.append(entry)
+        if len(found) < count:
+            break
+        before = found[-1][0]
+        count = page
+    entries.reverse()
+    return entries, anchor
 
 
 def _value(raw: object) -> float | None:

@@ -26,6 +26,7 @@ from generator.times import format_ts, parse_ts
 from server.errors import BrokerUnavailable, GridlightError
 from server.households.catalogue import Replayable
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
+from server.stats.windows import row_means
 from server.streaming.aggregate import EventKey, Window, WindowAggregator
 from server.streaming.direct import Raw, SocketWriter
 from server.streaming.hub import Channel, Hub, Item, Subscriber
@@ -233,15 +234,12 @@ def _stream_chunks(
             return
 
 
-def window_means(replay: Replayable, index_s: int, interval_s: int) -> dict[str, float | None]:
+def replay_window(replay: Replayable, index_s: int, interval_s: int) -> dict[str, float | None]:
     """Mean power per channel over dataset seconds ``[index_s, index_s + interval_s)``."""
     res = replay.resolution_s
-    rows = replay.values[index_s // res : -(-(index_s + interval_s) // res)]
-    finite = np.isfinite(rows)
-    counts = finite.sum(axis=0)
-    sums = np.where(finite, rows, 0.0).sum(axis=0)
+    means = row_means(replay.values[index_s // res : -(-(index_s + interval_s) // res)])
     return {
-        c: (float(sums[i] / counts[i]) if counts[i] else None)
+        c: (None if np.isnan(means[i]) else float(means[i]))
         for i, c in enumerate(replay.info.channels)
     }
 
@@ -289,7 +287,7 @@ def replay_stream(
                     sleep(wait)
             if hub.stopped.is_set():
                 return
-            power = window_means(replay, index, interval_s)
+            power = replay_window(replay, index, interval_s)
             start_s = replay.start_s + index
             metrics.add("gridlight_sse_events_sent_total")
             yield event_bytes(fmt, household, stats, start_s, interval_s, power, str(index), index)

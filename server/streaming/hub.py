@@ -34,7 +34,7 @@ from generator.times import parse_ts
 from server.broker.base import Broker, Entry, parse_id
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
-from server.streaming.aggregate import EventKey, Window, WindowAggregator
+from server.streaming.aggregate import EventKey, Window, WindowAggregator, history_since
 from server.streaming.direct import Raw, SocketWriter, chunk
 from server.streaming.follow import Following
 from server.streaming.sse import comment
@@ -247,19 +247,9 @@ class Channel:
         if newest:
             ts = parse_ts(newest[0][1]["ts"])
             window_start = ts - ts % self.interval_s
-            before: str | None = None
-            anchor: Entry | None = None
-            while anchor is None:
-                page = broker.revrange(self.household, before, PRIME_PAGE)
-                for entry in page:
-                    if parse_ts(entry[1]["ts"]) < window_start:
-                        anchor = entry
-                        break
-                    history.append(entry)
-                if len(page) < PRIME_PAGE:
-                    break
-                before = page[-1][0]
-            history.reverse()
+            history, anchor = history_since(
+                broker, self.household, window_start, first_page=PRIME_PAGE, page=PRIME_PAGE
+            )
             self.agg.last_closed_s = window_start - self.interval_s
             if anchor is not None:
                 self.agg.anchor = EventKey(*parse_id(anchor[0]))
