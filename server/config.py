@@ -59,6 +59,10 @@ SILENT_GRACE_S = 10.0
 MAX_INTERVAL_S = 86_400
 #: Largest replay speed accepted (virtual seconds per real second).
 MAX_SPEED = 1000.0
+#: In-process listeners (alerts, pushes) ask again this often for statistics a household does not
+#: have yet (a live one still learning) [s], and refresh known ones this often [s].
+FOLLOW_STATS_RETRY_S = 30.0
+FOLLOW_STATS_REFRESH_S = 3600.0
 #: Directory for the quick-statistics cache; ``None`` means ``DATA_DIR/.cache/stats``.
 STATS_CACHE_DIR: str | None = None
 #: In demo mode, precompute the demo households' statistics at common intervals on start-up.

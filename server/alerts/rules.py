@@ -19,6 +19,11 @@ Rules (each keyed ``(household, rule)``):
 * ``level`` — the worst level of the windows with readings is ``level_min`` (``red``) or worse for
   ``level_intervals`` consecutive windows. The alert's level is the worst level of that run.
 * ``offline`` — no reading for ``offline_after_s`` (the meter is silent); clears on a reading.
+  Silence is judged on the readings' own times: windows the meter closed with null values count
+  by their times (a replayed or uploaded outage), while a meter that sent nothing at all is
+  judged by the clock since it last sent (:meth:`HouseholdRules.tick`), so an hour of back-dated
+  readings uploaded at once, without gaps, is no outage even though its readings are an hour old.
+  Windows the hub closed by the clock alone (``generated``) carry nothing of the meter's.
 
 One event is one alert: a rule's event opens when its condition holds and closes after
 ``clear_intervals`` windows without it (``offline`` closes on the first reading); a ``recovery``
@@ -97,6 +102,8 @@ class Observation:
     power_kw: Mapping[str, float | None]
     level: Mapping[str, str]
     baseline_kw: Mapping[str, float | None] = field(default_factory=dict)
+    #: closed by the hub's clock because nothing arrived (no reading of the meter's in it)
+    generated: bool = False
 
     @property
     def end_s(self) -> int:
@@ -171,17 +178,22 @@ class HouseholdRules:
         self._held = 0
         self._held_level = "green"
         self.last_reading_end_s: int | None = None
+        self.last_sent_s: int | None = None  # when the meter last sent a window (tick's clock)
 
     def configure(self, settings: RuleSettings) -> None:
         """New settings; ongoing events and cooldowns are kept."""
         self.settings = settings
 
     # -- inputs ------------------------------------------------------------------------------
-    def observe(self, obs: Observation) -> list[Alert]:
-        """The alerts (and recovery notices) due after window ``obs``."""
+    def observe(self, obs: Observation, arrived_s: float | None = None) -> list[Alert]:
+        """The alerts (and recovery notices) due after window ``obs``, which arrived at
+        ``arrived_s`` (the clock of :meth:`tick`; default: the window's end)."""
         out: list[Alert] = []
         s = self.settings
         t = obs.end_s
+        if obs.generated:
+            return out  # nothing of the meter's: its silence is judged by tick()
+        self.last_sent_s = t if arrived_s is None else int(arrived_s)
         if obs.has_readings:
             self.last_reading_end_s = max(self.last_reading_end_s or 0, t)
         out += self._offline(t)
@@ -194,8 +206,16 @@ class HouseholdRules:
         return out
 
     def tick(self, now_s: float) -> list[Alert]:
-        """Alerts due by the clock alone (a meter that went silent without closing windows)."""
-        return self._offline(int(now_s))
+        """Alerts due by the clock alone: a meter that has sent nothing for ``offline_after_s``
+        (judged from when it last sent, not from its last reading's time)."""
+        s = self.settings
+        if not s.offline_enabled or self.last_sent_s is None or self.last_reading_end_s is None:
+            return []
+        silent_s = int(now_s) - self.last_sent_s
+        if silent_s < s.offline_after_s:
+            return []
+        values = {"silent_s": int(silent_s), "last_reading_end_s": self.last_reading_end_s}
+        return self._step("offline", values, int(now_s), clear_after=1)
 
     # -- conditions --------------------------------------------------------------------------
     def _spike_values(self, obs: Observation) -> dict[str, Any] | None:

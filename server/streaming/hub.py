@@ -334,7 +334,9 @@ class HouseholdReader:
                 hub.metrics.set_lag(self.household, max(now - parse_id(self.cursor)[0] / 1000, 0))
                 for channel in channels:
                     channel.on_entries(entries)
-            if now >= self.tick_after:
+            # silence is judged only once caught up: a backlog (an upload of back-dated readings,
+            # a reader that fell behind) is not cut into a silent meter's empty windows
+            if now >= self.tick_after and len(entries) < READ_BATCH:
                 for channel in channels:
                     channel.tick(now, hub.grace_s)
             if any(c.idle_since is not None for c in channels):

@@ -102,3 +102,56 @@ def test_one_evaluator_per_deployment(make_engine_app, redis_server):  # noqa: A
     assert other.followers == {}
     leaders[0].stop()  # releases the lease: the other worker takes over
     wait_for(lambda: other.leader and "A" in other.followers, what="the takeover")
+
+
+def test_a_new_meter_is_watched_from_its_first_minute(make_engine_app):  # noqa: ANN001
+    """A live household registered with no history: followed at once (offline rule only), its
+    back-dated upload of 20 minutes is no outage, and once its statistics exist the level rule
+    judges it, without a restart."""
+    from server.storage import KeyStore
+
+    app = make_engine_app(LIVE_STATS_MIN_S=600, FOLLOW_STATS_RETRY_S=0.05)
+    services = app.extensions["gridlight"]
+    with services.devices.lock:
+        _, key = KeyStore(services.devices.conn).add_household("L1", ("AC", "Geyser", "Overall"))
+    ext = app.extensions["alerts"]
+    doc = default_settings("UTC", ("AC", "Geyser", "Overall"))
+    ext.settings.put("L1", merge(doc, {"rules": {"level": {"intervals": 1}}}))
+    engine = ext.engine
+    wait_for(
+        lambda: "L1" in engine.followers and engine.followers["L1"].subscribed.is_set(),
+        what="the new meter followed",
+    )
+    following = engine.followers["L1"]
+    assert following.stats is None  # learning: no statistics yet
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+
+    def post(readings: list[dict]) -> None:
+        r = client.post(
+            "/api/v1/households/L1/readings", json={"readings": readings}, headers=headers
+        )
+        assert r.status_code == 200, r.get_data(as_text=True)
+
+    now = int(time.time())
+    history = [
+        {
+            "ts": now - 1500 + i,
+            "power_kw": {"AC": 0.0, "Geyser": float(i % 600 < 30), "Overall": 0.4 + 0.1 * (i % 7)},
+        }
+        for i in range(1200)
+    ]
+    post(history)  # an hour-old upload without gaps, all at once
+    wait_for(lambda: following.stats is not None, what="statistics picked up")
+    assert not [a for a in ext.log.page("L1")[0] if a["rule"] == "offline"]
+    start = (int(time.time()) // ENGINE_INTERVAL_S + 2) * ENGINE_INTERVAL_S
+    spike = [
+        {"ts": start + s, "power_kw": {"AC": 0.0, "Geyser": 0.0, "Overall": 12.0}}
+        for s in range(ENGINE_INTERVAL_S)
+    ]
+    post([*spike, {"ts": start + ENGINE_INTERVAL_S, "power_kw": {"Overall": 0.4}}])
+    wait_for(
+        lambda: any(a["rule"] == "level" for a in ext.log.page("L1")[0]),
+        what="a level alert of the new meter",
+    )
+    assert not [a for a in ext.log.page("L1")[0] if a["rule"] == "offline"]
