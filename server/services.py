@@ -38,6 +38,7 @@ from server.push.fcm import FcmClient, FcmConfigError
 from server.storage import KeyStore, connect, db_path
 from server.streaming.bodies import StreamSettings
 from server.streaming.hub import Hub
+from server.streaming.learning import Learning
 
 __all__ = ["Job", "Services", "make_fcm_client", "state", "stop_with_worker", "wait_stopped"]
 
@@ -90,6 +91,7 @@ class Services:
     keys: KeyStore
     devices: DeviceStore
     fcm: FcmClient | None
+    learning: Learning
 
     def __init__(self, app: Flask | None = None) -> None:
         self._jobs: list[_Registered] = []
@@ -116,6 +118,7 @@ class Services:
         self.stats = QuickStats(self.households, cache_dir, default_runner())
         self.hub.household_channels = lambda h: tuple(self.households.info(h).channels)
         self.hub.household_stats = self.stats.get
+        self.learning = Learning(self.hub, retry_s=float(cfg["FOLLOW_STATS_RETRY_S"]))
         self.setups = (
             RedisSetups(cfg["REDIS_URL"])
             if cfg["REDIS_URL"]
@@ -197,6 +200,7 @@ class Services:
         else:
             for registered in leaders:
                 _stop(registered)
+        self.learning.stop()
         self.hub.stop()
         for registered in reversed([r for r in jobs if not r.leader]):
             _stop(registered)

@@ -22,6 +22,7 @@ from server.api.params import (
 )
 from server.auth import require_read
 from server.errors import InvalidParameter
+from server.ingest.history import NotEnoughHistory
 from server.services import Services, state
 from server.streaming.bodies import encoder, live_stream, replay_stream
 from server.streaming.direct import socket_writer
@@ -60,9 +61,13 @@ def open_stream(
     last = None if raw_id is None else parse_live_id(raw_id)
 
     def open_channel() -> Channel:
-        stats = gl.stats.get(household, interval_s)
+        try:
+            stats = gl.stats.get(household, interval_s)
+        except NotEnoughHistory:  # a live household still learning: values now, levels later
+            stats = None
+        ref = gl.learning.ref(household, interval_s, stats)
         return gl.hub.channel(
-            household, tuple(info.channels), interval_s, fmt, encoder(fmt, household, stats)
+            household, tuple(info.channels), interval_s, fmt, encoder(fmt, household, ref)
         )
 
     return live_stream(gl.hub, gl.settings, open_channel, last, socket_writer(request.environ))
@@ -73,8 +78,11 @@ def stream(household: str) -> Response:
     cfg = current_app.config
     gl.households.info(household)
     require_read(household)
-    if gl.households.is_live(household):  # 409 before streaming if its history is too short
-        gl.stats.runner(lambda: gl.households.dataset(household))  # off the request greenlet
+    if gl.households.is_live(household):  # its history read off the request greenlet
+        try:
+            gl.stats.runner(lambda: gl.households.dataset(household))
+        except NotEnoughHistory:
+            pass  # streams at once while learning (server.streaming.learning)
     interval_s = parse_interval(request.args.get("interval"), cfg["MAX_INTERVAL_S"])
     raw_start = request.args.get("start_index")
     start_index = None

@@ -63,7 +63,9 @@ def _sse(description: str, events: str) -> dict[str, Any]:
 V1_EVENTS = (
     "Starts with `retry: 3000`. Events: `event: reading` with an `id:` (ReadingEvent), "
     "`event: resync` (ResyncEvent, no id), `event: error` (ErrorEvent, no id), `event: end` at "
-    "the end of a replay (EndEvent, no id); `: ping` comments keep idle connections open."
+    "the end of a replay (EndEvent, no id), `event: stats` when a new meter's statistics "
+    "appear and its levels start (StatsEvent, no id); `: ping` comments keep idle "
+    "connections open."
 )
 LEGACY_EVENTS = (
     "The seed's lines: `data: {values} status: {colours}` with colours `Green`, `Yellow`, "
@@ -144,7 +146,6 @@ def households() -> dict[str, Any]:
                     "400": _r("BadRequest"),
                     "401": _r("Unauthorized"),
                     "404": _r("NotFound"),
-                    "409": _r("NotEnoughHistory"),
                 },
             },
         },

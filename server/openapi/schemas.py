@@ -512,8 +512,27 @@ SCHEMAS: dict[str, Any] = {
             "index": {"type": "integer", "description": "dataset second; replays only"},
             "ts": {**TIMESTAMP, "description": "start of the averaging window"},
             "power_kw": by_channel(NULLABLE_KW, "window mean [kW]"),
-            "level": by_channel(LEVEL, "traffic light"),
-            "worst": LEVEL,
+            "level": {
+                "anyOf": [by_channel(LEVEL, "traffic light"), {"type": "null"}],
+                "description": "traffic light per channel; null while the household is learning",
+            },
+            "worst": {"anyOf": [LEVEL, {"type": "null"}]},
+            "learning": {
+                "const": True,
+                "description": "present while the household has no statistics yet (a new "
+                "meter): values without levels; a StatsEvent announces the levels",
+            },
+        },
+    },
+    "StatsEvent": {
+        "type": "object",
+        "description": "``event: stats`` (no id): the household's statistics exist now; the "
+        "reading events after it carry levels.",
+        "required": ["household", "interval_s", "learning"],
+        "properties": {
+            "household": {"type": "string"},
+            "interval_s": {"type": "integer"},
+            "learning": {"const": False},
         },
     },
     "ResyncEvent": {

@@ -30,6 +30,7 @@ from server.stats.windows import row_means
 from server.streaming.aggregate import EventKey, Window, WindowAggregator
 from server.streaming.direct import Raw, SocketWriter
 from server.streaming.hub import Channel, Hub, Item, Subscriber
+from server.streaming.learning import StatsRef
 from server.streaming.sse import Event, comment
 
 __all__ = [
@@ -59,34 +60,55 @@ def _round(value: float | None) -> float | None:
 def event_bytes(
     fmt: str,
     household: str,
-    stats: HouseholdStats,
+    stats: HouseholdStats | None,
     start_s: int,
     interval_s: int,
     power_kw: dict[str, float | None],
     event_id: str,
     index: int | None,
 ) -> bytes:
-    """One window as SSE bytes: ``fmt`` is ``"v1"`` (DESIGN.md's event) or ``"legacy"``."""
+    """One window as SSE bytes: ``fmt`` is ``"v1"`` (DESIGN.md's event) or ``"legacy"``.
+
+    Without ``stats`` (a household still learning its usual use) the v1 event carries its values
+    with ``level`` ``null`` and ``"learning": true``."""
     values = {c: _round(v) for c, v in power_kw.items()}
-    levels = classify(stats, values, format_ts(start_s) if stats.by_hour else None)
+    levels = (
+        None
+        if stats is None
+        else classify(stats, values, format_ts(start_s) if stats.by_hour else None)
+    )
     if fmt == "legacy":
-        colours = {c: LEGACY_COLOURS[level] for c, level in levels.items()}
+        colours = (
+            dict.fromkeys(values)
+            if levels is None
+            else {c: LEGACY_COLOURS[level] for c, level in levels.items()}
+        )
         line = f"{json.dumps(values)} status: {json.dumps(colours)}"
         return Event(data=line, id=event_id).encode()
     body: dict = {"household": household, "interval_s": interval_s}
     if index is not None:
         body["index"] = index
-    body.update(ts=format_ts(start_s), power_kw=values, level=levels, worst=worst(levels))
+    body.update(ts=format_ts(start_s), power_kw=values)
+    if levels is None:
+        body.update(level=None, worst=None, learning=True)
+    else:
+        body.update(level=levels, worst=worst(levels))
     data = json.dumps(body, separators=(",", ":"), allow_nan=False)
     return Event(data=data, event="reading", id=event_id).encode()
 
 
-def encoder(fmt: str, household: str, stats: HouseholdStats) -> Callable[[Window], bytes]:
+def encoder(
+    fmt: str, household: str, stats: HouseholdStats | StatsRef
+) -> Callable[[Window], bytes]:
+    """The channel's encoder: with a :class:`StatsRef`, the statistics it holds when each window
+    closes (none while the household is learning)."""
+    ref = stats if isinstance(stats, StatsRef) else StatsRef(stats)
+
     def encode(window: Window) -> bytes:
         return event_bytes(
             fmt,
             household,
-            stats,
+            ref.stats,
             window.start_s,
             window.interval_s,
             window.power_kw,

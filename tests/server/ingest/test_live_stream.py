@@ -88,3 +88,71 @@ def test_live_household_stream(app, served, live_key) -> None:  # noqa: ANN001
 
 def _iso(epoch_s: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
+
+
+def test_a_new_meter_streams_at_once_and_gains_levels(app, served, live_key) -> None:  # noqa: ANN001
+    """A live household with no history streams its values at once (``level`` null, learning);
+    once enough history is stored its statistics are picked up, a ``stats`` control event says
+    so, and the windows after it carry levels, on the same connection."""
+    headers = {"Authorization": f"Bearer {live_key}"}
+    url = f"{served}/api/v1/households/L1/readings"
+    app.extensions["gridlight_ingest"].pipeline.live.min_history_s = 600
+    app.extensions["gridlight"].learning.retry_s = 0.05
+    assert (
+        requests.get(
+            f"{served}/api/v1/households/L1/stats?interval={INTERVAL}", headers=headers, timeout=10
+        ).status_code
+        == 409
+    )  # the stats route still says why it has none
+    stream = requests.get(
+        f"{served}/api/v1/households/L1/stream?interval={INTERVAL}",
+        headers=headers,
+        stream=True,
+        timeout=30,
+    )
+    try:
+        assert stream.status_code == 200
+        blocks = parse_blocks(
+            line.decode().rstrip("\r\n") for line in iter(stream.raw.readline, b"")
+        )
+        assert next(blocks).retry is not None
+        window = (int(time.time()) // INTERVAL + 3) * INTERVAL
+        first = [
+            {"ts": window + i, "power_kw": {"AC": 0.0, "Geyser": 0.0, "Overall": 0.5}}
+            for i in range(INTERVAL + 1)
+        ]
+        assert requests.post(url, json={"readings": first}, headers=headers, timeout=10).ok
+        learning = next(b.json() for b in blocks if b.event == "reading")
+        assert learning["ts"] == _iso(window) and learning["power_kw"]["Overall"] == 0.5
+        assert learning["level"] is None and learning["learning"] is True
+        # twenty minutes of history (back-dated) give it statistics
+        rng = np.random.default_rng(7)
+        now = int(time.time())
+        history = [
+            {
+                "ts": now - 1500 + i,
+                "power_kw": {
+                    "AC": float(1.5 * (i % 300 < 120)),
+                    "Geyser": float(2.0 * (i % 600 < 60)),
+                    "Overall": float(0.3 + rng.gamma(2.0, 0.2)),
+                },
+            }
+            for i in range(1200)
+        ]
+        assert requests.post(url, json={"readings": history}, headers=headers, timeout=60).ok
+        announced = next(b for b in blocks if b.event == "stats")
+        assert announced.id is None and announced.json()["learning"] is False
+        later = window + 2 * INTERVAL
+        more = [
+            {"ts": later + i, "power_kw": {"AC": 0.0, "Geyser": 0.0, "Overall": 9.0}}
+            for i in range(INTERVAL + 1)
+        ]
+        assert requests.post(url, json={"readings": more}, headers=headers, timeout=10).ok
+        event = next(
+            b.json() for b in blocks if b.event == "reading" and b.json()["ts"] == _iso(later)
+        )
+    finally:
+        stream.close()
+    assert "learning" not in event and event["level"]["Overall"] in ("red", "critical")
+    stats = app.extensions["gridlight"].stats.get("L1", INTERVAL)
+    assert event["level"] == classify(stats, event["power_kw"])
