@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Debian packages beyond redis-server and mosquitto come from the target that needs them (DEBS)
 system-deps:
-	@bash .ci/system-deps.sh
+	@bash .ci/system-deps.sh $(DEBS)
 
 demo-data: $(STAMP)
 	@$(PY) -m generator demo --out $(GRIDLIGHT_DATA_DIR)/demo
@@ -29,6 +30,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check generator server widget_api tests benchmarks
 	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
 
+# promtool (Debian's prometheus package) checks the /metrics exposition in the tests
+test: DEBS += prometheus
 test: $(STAMP) system-deps lint kotlin-test
 	$(VENV)/bin/pytest
 

@@ -29,7 +29,6 @@ from server.streaming.hub import Hub
 __all__ = ["Gridlight", "state"]
 
 log = logging.getLogger(__name__)
-SNAPSHOT_EVERY_S = 2.0
 
 
 class Gridlight:
@@ -75,7 +74,6 @@ class Gridlight:
             ping_s=float(cfg["PING_INTERVAL_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
-        self.metrics_dir = cfg["METRICS_DIR"]
         # keys and push tokens share one connection, serialised by the device store's lock
         conn = connect(db_path(data_dir))
         self.devices = DeviceStore(conn)
@@ -89,8 +87,6 @@ class Gridlight:
             self.start_embedded_replay(
                 data_dir / cfg["DEMO_DATASET"], list(cfg["DEMO_HOUSEHOLDS"]), cfg["REPLAY_SPEED"]
             )
-        if self.metrics_dir:
-            threading.Thread(target=self._write_snapshots, name="metrics", daemon=True).start()
         if cfg["DEMO"] and cfg["WARM_STATS"]:
             demo = list(cfg["DEMO_HOUSEHOLDS"])
             threading.Thread(
@@ -125,13 +121,6 @@ class Gridlight:
 
         self.replay_thread = threading.Thread(target=run, name="embedded-replay", daemon=True)
         self.replay_thread.start()
-
-    def _write_snapshots(self) -> None:
-        while not self._stopped.wait(SNAPSHOT_EVERY_S):
-            try:
-                self.metrics.write_snapshot(self.metrics_dir)
-            except OSError as err:
-                log.warning("cannot write metrics snapshot: %s", err)
 
     def stop(self) -> None:
         self._stopped.set()

@@ -195,6 +195,8 @@ class Channel:
 
     def _emit(self, windows: list[Window]) -> None:
         for window in windows:
+            if self.subscribers:  # once per window and channel, not per client
+                self.hub.metrics.observe_delivery(window.start_s + window.interval_s)
             self._offer_all((window.key, self.encode(window)))
             self.last_key = window.key
 
