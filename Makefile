@@ -16,10 +16,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# redis-server and mosquitto always; SYSTEM_PKGS adds more (the tests add Debian's chromium,
-# which Playwright drives through executable_path: `playwright install` is never run).
+# redis-server and mosquitto always; the target that needs more adds them to DEBS (the tests add
+# Debian's chromium, which Playwright drives through executable_path: `playwright install` is
+# never run, and prometheus for promtool).
 system-deps:
-	@bash .ci/system-deps.sh $(SYSTEM_PKGS)
+	@bash .ci/system-deps.sh $(DEBS)
 
 demo-data: $(STAMP)
 	@$(PY) -m generator demo --out $(GRIDLIGHT_DATA_DIR)/demo
@@ -31,7 +32,8 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check generator server widget_api tests benchmarks
 	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
 
-test: SYSTEM_PKGS += chromium
+# chromium for the browser tests; promtool (Debian's prometheus package) checks /metrics
+test: DEBS += chromium prometheus
 test: $(STAMP) system-deps lint kotlin-test
 	$(VENV)/bin/pytest
 

@@ -5,7 +5,10 @@
   the app is created there, after patching.
 * ``bind`` 0.0.0.0:$PORT (5000). Workers: ``$WEB_CONCURRENCY``, default 2 with ``REDIS_URL``;
   without Redis the broker lives in the worker's memory, so exactly one worker.
-* Workers share a metrics directory so ``/metrics`` sums them (``GRIDLIGHT_METRICS_DIR``).
+* Workers count into prometheus_client's multiprocess directory (``PROMETHEUS_MULTIPROC_DIR``)
+  so that ``/metrics`` merges them: a fresh temporary one per server unless given; a given one is
+  emptied at start (figures of an earlier server would add up) unless ``python -m server run``
+  made it for this server. A worker that exits leaves the live figures (``child_exit``).
 * The soft open-files limit is raised to the hard one (one socket per SSE client).
 * Each worker turns on direct socket writes of live events (``server.streaming.direct``) when its
   protocol is plain HTTP without gunicorn's own TLS, and ends its streams as soon as it is told
@@ -48,6 +51,8 @@ errorlog = "-"
 loglevel = os.environ.get("GRIDLIGHT_LOG_LEVEL", "info")
 
 _created_metrics_dir: str | None = None
+#: set by ``python -m server run`` to the directory it made empty for this server (server/run.py)
+FRESH_METRICS_DIR = "GRIDLIGHT_FRESH_METRICS_DIR"
 
 
 def _raise_fd_limit() -> None:
@@ -87,10 +92,26 @@ def worker_exit(server, worker):  # noqa: ANN001, ANN201
 
 
 def on_starting(server):  # noqa: ANN001, ANN201
+    """Before any worker: the multiprocess directory, set in the environment the workers inherit
+    (prometheus_client reads it when a worker first imports it; never imported here before)."""
     global _created_metrics_dir
-    if not os.environ.get("GRIDLIGHT_METRICS_DIR"):
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
         _created_metrics_dir = tempfile.mkdtemp(prefix="gridlight-metrics-")
-        os.environ["GRIDLIGHT_METRICS_DIR"] = _created_metrics_dir
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = _created_metrics_dir
+    elif os.environ.get(FRESH_METRICS_DIR) != given:
+        os.makedirs(given, exist_ok=True)
+        for name in os.listdir(given):
+            if name.endswith(".db"):
+                os.remove(os.path.join(given, name))
+
+
+def child_exit(server, worker):  # noqa: ANN001, ANN201
+    """A worker has exited: its live gauges and process figures leave ``/metrics`` (its counts
+    stay in the totals)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 def on_exit(server):  # noqa: ANN001, ANN201

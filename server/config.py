@@ -67,9 +67,6 @@ FOLLOW_STATS_REFRESH_S = 3600.0
 STATS_CACHE_DIR: str | None = None
 #: In demo mode, precompute the demo households' statistics at common intervals on start-up.
 WARM_STATS = True
-#: Directory where workers publish their metric snapshots (set by the gunicorn config so that
-#: all workers of one server share it); ``None`` serves this worker's figures only.
-METRICS_DIR: str | None = None
 
 
 # -- widget and pushes (the widget API, server.push) ----------------------------------------

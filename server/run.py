@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -29,6 +30,9 @@ __all__ = ["register"]
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN_CONF = ROOT / "docker" / "gunicorn.conf.py"
 STOP_GRACE_S = 15.0
+#: Names a ``PROMETHEUS_MULTIPROC_DIR`` that was made empty for this server and that other
+#: processes may already count into: gunicorn's configuration does not empty it again.
+FRESH_METRICS_DIR = "GRIDLIGHT_FRESH_METRICS_DIR"
 
 
 def _truthy(value: str | None) -> bool:
@@ -101,9 +105,18 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     planned = commands(env)
-    if any(name == "ingest" for name, _ in planned) and not env.get("GRIDLIGHT_METRICS_DIR"):
-        # shared with the workers so /metrics includes the ingest process's counters
-        env["GRIDLIGHT_METRICS_DIR"] = tempfile.mkdtemp(prefix="gridlight-metrics-")
+    # prometheus_client's multiprocess directory, empty at start and shared by the web workers
+    # and the ingest process, so that /metrics counts them all; marked fresh so that gunicorn
+    # (docker/gunicorn.conf.py) does not empty it again once the ingest process counts into it
+    created = None
+    given = env.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+    else:
+        created = env["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gridlight-metrics-")
+    env[FRESH_METRICS_DIR] = env["PROMETHEUS_MULTIPROC_DIR"]
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in planned}
     mode = "Redis at " + env["REDIS_URL"] if env.get("REDIS_URL") else "embedded broker"
     print(f"Gridlight on http://localhost:{port}/ ({mode}; processes: {', '.join(procs)})")
@@ -120,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
             time.sleep(0.2)
     finally:
         _stop(procs)
+        if created:
+            shutil.rmtree(created, ignore_errors=True)
     return status
 
 

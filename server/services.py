@@ -2,8 +2,7 @@
 
 ``app.extensions["gridlight"]`` is a :class:`Services`. :func:`server.create_app` builds it and
 the feature packages register their background jobs with :meth:`Services.add`; nothing starts
-then. :meth:`Services.start` starts them all (the embedded replay, the statistics warm-up, the
-metric snapshots, ingest's retention and MQTT subscriber, the alert evaluator, the widget push
+then. :meth:`Services.start` starts them all (the embedded replay, the statistics warm-up, ingest's retention and MQTT subscriber, the alert evaluator, the widget push
 sender) and :meth:`Services.stop` stops them: leader-only jobs first (their leases go to another
 worker at once), then the hub (open streams end with their closing chunk and resume elsewhere),
 then the rest. Who calls them:
@@ -43,7 +42,6 @@ from server.streaming.learning import Learning
 __all__ = ["Job", "Services", "make_fcm_client", "state", "stop_with_worker", "wait_stopped"]
 
 log = logging.getLogger(__name__)
-SNAPSHOT_EVERY_S = 2.0
 
 
 class Job(Protocol):
@@ -129,7 +127,6 @@ class Services:
             ping_s=float(cfg["PING_INTERVAL_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
-        self.metrics_dir = cfg["METRICS_DIR"]
         # keys and push tokens share one connection, serialised by the device store's lock
         conn = connect(db_path(data_dir))
         self.devices = DeviceStore(conn)
@@ -150,8 +147,6 @@ class Services:
                     lambda stopped: self._replay(dataset_dir, demo, speed, stopped),
                 ),
             )
-        if self.metrics_dir:
-            self.add("metrics", _Thread("metrics", self._write_snapshots))
         if cfg["DEMO"] and cfg["WARM_STATS"]:
             demo = list(cfg["DEMO_HOUSEHOLDS"])
             self.add(
@@ -205,7 +200,7 @@ class Services:
         for registered in reversed([r for r in jobs if not r.leader]):
             _stop(registered)
 
-    # -- the demo replay and metric snapshots ----------------------------------------------------
+    # -- the demo replay ------------------------------------------------------------------------
     def _replay(
         self, dataset_dir: Path, households: list[str], speed: float, stopped: threading.Event
     ) -> None:
@@ -229,13 +224,6 @@ class Services:
             )
         except Exception:
             log.exception("the embedded replay stopped")
-
-    def _write_snapshots(self, stopped: threading.Event) -> None:
-        while not stopped.wait(SNAPSHOT_EVERY_S):
-            try:
-                self.metrics.write_snapshot(self.metrics_dir)
-            except OSError as err:
-                log.warning("cannot write metrics snapshot: %s", err)
 
 
 def _stop(registered: _Registered) -> None:

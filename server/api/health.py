@@ -1,7 +1,12 @@
-"""``GET /healthz`` and ``GET /metrics``.
+"""``GET /healthz`` and ``GET /metrics``, and the timing of every request for the latter.
 
 ``/healthz`` answers 503 while the broker or a stream reader is down; with ``MQTT_URL`` it also
 reports the MQTT subscriber (``"status": "degraded"`` while it is down or silent, still 200).
+
+``/metrics`` is ``prometheus_client``'s exposition (:mod:`server.metrics`: merged over the
+server's workers in multiprocess mode). Every request is timed from Flask's ``request_started``
+to its ``request_finished`` signal (a stream's time is to its headers) and observed by its URL
+rule, not its path, so the number of series stays bounded.
 """
 
 from __future__ import annotations
@@ -9,11 +14,20 @@ from __future__ import annotations
 import os
 import time
 
-from flask import Flask, Response, current_app, jsonify
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    request,
+    request_finished,
+    request_started,
+)
 
 from server.errors import BrokerUnavailable
 from server.ingest.status import read_status, status_path
-from server.metrics import render
+from server.metrics import UNMATCHED, render
 from server.services import state
 
 __all__ = ["register"]
@@ -45,10 +59,28 @@ def healthz():  # noqa: ANN201
 
 
 def metrics() -> Response:
-    gl = state()
-    return Response(render(gl.metrics, gl.metrics_dir), mimetype="text/plain; version=0.0.4")
+    body, content_type = render(state().metrics, request.headers.get("Accept"))
+    return Response(body, content_type=content_type)
+
+
+def _started(sender: Flask, **extra: object) -> None:
+    g.gridlight_started = time.perf_counter()
+
+
+def _finished(sender: Flask, response: Response, **extra: object) -> None:
+    started = g.pop("gridlight_started", None)
+    if started is None:
+        return
+    rule = request.url_rule
+    state().metrics.observe_request(
+        rule.rule if rule is not None else UNMATCHED,
+        response.status_code,
+        time.perf_counter() - started,
+    )
 
 
 def register(app: Flask) -> None:
     app.add_url_rule("/healthz", view_func=healthz)
     app.add_url_rule("/metrics", view_func=metrics)
+    request_started.connect(_started, app)
+    request_finished.connect(_finished, app)

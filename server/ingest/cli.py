@@ -5,14 +5,16 @@ payloads with their reasons (one JSON object a line).
 Runs when ``MQTT_URL`` and ``REDIS_URL`` are set (``python -m server run`` starts it; Procfile
 ``ingest:``): subscribes with the persistent session, stores readings in SQLite under
 ``GRIDLIGHT_DATA_DIR`` and publishes them to the Redis streams the web workers read; it also runs
-the retention job. Its counters reach ``/metrics`` through the workers' shared metrics directory
-(``GRIDLIGHT_METRICS_DIR``). SIGINT/SIGTERM write what is queued and stop.
+the retention job. Its counters reach ``/metrics`` through prometheus_client's multiprocess
+directory (``PROMETHEUS_MULTIPROC_DIR``, which ``python -m server run`` shares with the web
+workers). SIGINT/SIGTERM write what is queued and stop.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
@@ -22,13 +24,13 @@ from server.cli import CommandError
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
-SNAPSHOT_EVERY_S = 2.0
+WAKE_EVERY_S = 1.0
 
 
 def run(args: argparse.Namespace) -> int:
     from server.broker import create_broker
     from server.ingest import load_config, open_pipeline
-    from server.metrics import Metrics
+    from server.metrics import Metrics, mark_process_dead
 
     cfg = load_config()
     if not cfg["MQTT_URL"]:
@@ -53,15 +55,13 @@ def run(args: argparse.Namespace) -> int:
     pipeline.start_retention()
     pipeline.start_mqtt()
     print(f"ingesting from {cfg['MQTT_URL']} into {cfg['DATA_DIR']}", file=sys.stderr, flush=True)
-    metrics_dir = cfg.get("METRICS_DIR")
-    while not stop.wait(SNAPSHOT_EVERY_S):
-        if metrics_dir:
-            try:
-                metrics.write_snapshot(metrics_dir)
-            except OSError as err:
-                log.warning("cannot write metrics snapshot: %s", err)
-    pipeline.stop()
-    broker.close()
+    try:
+        while not stop.wait(WAKE_EVERY_S):
+            pass
+        pipeline.stop()
+        broker.close()
+    finally:
+        mark_process_dead(os.getpid())  # its live figures leave /metrics; its counts stay
     return 0
 
 

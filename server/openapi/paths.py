@@ -356,11 +356,14 @@ def operational() -> dict[str, Any]:
             "get": {
                 "operationId": "metrics",
                 "tags": ["operations"],
-                "summary": "Prometheus text exposition",
+                "summary": "Prometheus text exposition (OpenMetrics when asked for)",
                 "responses": {
                     "200": {
-                        "description": "the metrics",
-                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                        "description": "the metrics, merged over the server's workers",
+                        "content": {
+                            "text/plain": {"schema": {"type": "string"}},
+                            "application/openmetrics-text": {"schema": {"type": "string"}},
+                        },
                     }
                 },
             }

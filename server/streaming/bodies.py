@@ -215,45 +215,56 @@ def _stream_chunks(
     the subscriber is dropped or the hub stops."""
     metrics = hub.metrics
     sent: list[EventKey] = []
-    if last_event is not None:
-        for chunk in _catch_up(hub, channel, last_event, sent):
-            if sub.dropped:
+    # events sent while catching up; the channel also counts those of them it queued to this
+    # client before its live events passed them, and a counter never goes down: so they are
+    # counted less those repeats, once the live events have passed them or the stream ends
+    uncounted = 0
+    try:
+        if last_event is not None:
+            for chunk in _catch_up(hub, channel, last_event, sent):
+                if sub.dropped:
+                    return
+                uncounted += 1
+                yield chunk
+        last = sent[-1] if sent else None
+        while True:
+            if sub.ready() and (
+                last is None or (channel.last_key is not None and channel.last_key >= last)
+            ):
+                sub.direct = True  # caught up: the channel writes to the socket from now on
+            # one wake-up writes everything queued meanwhile as one chunk (a client woken late
+            # under load catches up in one write instead of one switch and write per event)
+            item: Item | None = sub.get()
+            chunks: list[bytes] = []
+            while item is not None:
+                key, payload = item
+                if sub.dropped:
+                    return
+                if payload is None:  # the hub stopped
+                    break
+                if isinstance(payload, Raw):  # the rest of an event the socket took only part of
+                    if chunks:
+                        yield b"".join(chunks)
+                        chunks = []
+                    yield payload
+                elif key is None:  # a ping from the hub
+                    chunks.append(payload)
+                elif last is not None and key <= last:  # already sent while catching up
+                    uncounted -= 1  # counted by the channel
+                else:
+                    if uncounted > 0:
+                        metrics.add("gridlight_sse_events_sent_total", uncounted)
+                    uncounted = 0
+                    last = key
+                    chunks.append(payload)
+                item = sub.get_nowait() if len(chunks) < MAX_CHUNK_EVENTS else None
+            if chunks:
+                yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            if item is not None:  # the end
                 return
-            metrics.add("gridlight_sse_events_sent_total")
-            yield chunk
-    last = sent[-1] if sent else None
-    while True:
-        if sub.ready() and (
-            last is None or (channel.last_key is not None and channel.last_key >= last)
-        ):
-            sub.direct = True  # caught up: the channel writes to the socket from now on
-        # one wake-up writes everything queued meanwhile as one chunk (a client woken late
-        # under load catches up in one write instead of one switch and write per event)
-        item: Item | None = sub.get()
-        chunks: list[bytes] = []
-        while item is not None:
-            key, payload = item
-            if sub.dropped:
-                return
-            if payload is None:  # the hub stopped
-                break
-            if isinstance(payload, Raw):  # the rest of an event the socket took only part of
-                if chunks:
-                    yield b"".join(chunks)
-                    chunks = []
-                yield payload
-            elif key is None:  # a ping from the hub
-                chunks.append(payload)
-            elif last is not None and key <= last:  # already sent while catching up
-                metrics.add("gridlight_sse_events_sent_total", -1)  # counted by the channel
-            else:
-                last = key
-                chunks.append(payload)
-            item = sub.get_nowait() if len(chunks) < MAX_CHUNK_EVENTS else None
-        if chunks:
-            yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
-        if item is not None:  # the end
-            return
+    finally:
+        if uncounted > 0:
+            metrics.add("gridlight_sse_events_sent_total", uncounted)
 
 
 def replay_window(replay: Replayable, index_s: int, interval_s: int) -> dict[str, float | None]:

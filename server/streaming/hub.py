@@ -36,6 +36,7 @@ from server.errors import BrokerUnavailable
 from server.metrics import Metrics
 from server.streaming.aggregate import EventKey, Window, WindowAggregator, history_since
 from server.streaming.direct import Raw, SocketWriter, chunk
+from server.streaming.follow import FORMAT as LISTENER_FORMAT
 from server.streaming.follow import Following
 from server.streaming.sse import comment
 
@@ -198,6 +199,10 @@ class Channel:
 
     def _emit(self, windows: list[Window]) -> None:
         for window in windows:
+            # once per window and SSE channel, not per client (in-process listeners' channels
+            # are not SSE deliveries)
+            if self.subscribers and self.fmt != LISTENER_FORMAT:
+                self.hub.metrics.observe_delivery(window.start_s + window.interval_s)
             self._offer_all((window.key, self.encode(window)))
             self.last_key = window.key
 

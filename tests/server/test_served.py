@@ -22,6 +22,7 @@ from numpy.testing import assert_allclose
 
 from server.run import STOP_GRACE_S
 from server.storage import KeyStore, connect, db_path
+from tests.promtool import check_metrics, samples
 from tests.server.streaming.sse_client import SSE, SSEClient
 from tests.services import free_port, wait_for_port
 
@@ -63,6 +64,7 @@ def processes() -> Iterator[Processes]:
 def server_env(data_dir: Path, stats_dir: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLIGHT_")}
     env.pop("REDIS_URL", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     env.update(
         {
             "PORT": str(port),
@@ -138,9 +140,9 @@ def redis_stack(processes, redis_server, server_data_dir, stats_cache_dir, tmp_p
         REDIS_URL=redis_server.url,
         WEB_CONCURRENCY="2",
         GRIDLIGHT_DEMO="1",
-        GRIDLIGHT_METRICS_DIR=str(tmp_path / "metrics"),
+        # a given multiprocess directory, holding an earlier server's counts: emptied at start
+        PROMETHEUS_MULTIPROC_DIR=str(stale_metrics_dir(tmp_path / "metrics")),
     )
-    (tmp_path / "metrics").mkdir()
     web = processes.start(
         [sys.executable, "-m", "gunicorn", "-c", str(CONF)], env, tmp_path / "web.log"
     )
@@ -175,6 +177,23 @@ def redis_stack(processes, redis_server, server_data_dir, stats_cache_dir, tmp_p
     wait_until(both_workers_healthy, 60, "both workers to answer /healthz")
     assert replay.poll() is None
     return base
+
+
+STALE_EVENTS = 1_000_000
+
+
+def stale_metrics_dir(path: Path) -> Path:
+    """A multiprocess directory in which an earlier server (a process now gone) counted
+    :data:`STALE_EVENTS` events."""
+    path.mkdir()
+    code = (
+        "from server.metrics import Metrics\n"
+        f"Metrics().add('gridlight_sse_events_sent_total', {STALE_EVENTS})\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(path)}
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, check=True, timeout=60)
+    assert any(p.name.startswith("counter_") for p in path.iterdir())
+    return path
 
 
 def clients_on_both_workers(url: str, per_worker: int = 2) -> list[SSEClient]:
@@ -246,6 +265,58 @@ def test_two_workers_identical_sequences_resume_and_redis_restart(redis_stack, d
     finally:
         for c in clients:
             c.close()
+
+
+def test_metrics_merged_over_workers_pass_promtool(redis_stack):
+    """Two gunicorn workers count into prometheus_client's multiprocess directory; whichever
+    worker answers ``/metrics`` serves the sums, which ``promtool check metrics`` accepts."""
+    base = redis_stack
+    duration = "gridlight_http_request_duration_seconds"
+    latency = "gridlight_sse_delivery_latency_seconds"
+    healthz = {"route": "/healthz", "status": "200"}
+
+    def healthz_count() -> float:
+        found = samples(
+            requests.get(f"{base}/metrics", timeout=5).text, f"{duration}_count", **healthz
+        )
+        return found[0][1] if found else 0.0
+
+    clients = clients_on_both_workers(f"{base}/api/v1/households/A/stream?interval={INTERVAL}")
+    try:
+        received = [len(c.events(4, timeout_s=30)) for c in clients]
+    finally:
+        for c in clients:
+            c.close()
+    before = healthz_count()
+    answered: list[int] = []
+    for _ in range(30):
+        r = requests.get(f"{base}/healthz", timeout=5)
+        assert r.status_code == 200
+        answered.append(r.json()["worker"])
+    workers = set(answered)
+    assert len(workers) == 2, "the requests all reached one worker"
+
+    # every scrape (either worker) counts the 30 requests of both workers
+    for _ in range(6):
+        assert healthz_count() - before == 30
+    text = requests.get(f"{base}/metrics", timeout=5).text
+    r = requests.get(f"{base}/metrics", timeout=5)
+    assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    print(check_metrics(text))
+    assert samples(text, "gridlight_workers_reporting") == [({}, 2.0)]
+    # each worker's channel observed the windows its clients received, once per window
+    (count,) = samples(text, f"{latency}_count")
+    assert count[1] >= max(received) * 2
+    inf = samples(text, f"{latency}_bucket", le="+Inf")
+    assert inf[0][1] == count[1]
+    assert samples(text, f"{duration}_count", route="/api/v1/households/<household>/stream")
+    # per worker: the process collector's figures with the worker's pid
+    rss = samples(text, "process_resident_memory_bytes")
+    assert {labels["pid"] for labels, _ in rss} == {str(w) for w in workers}
+    assert all(value > 0 for _, value in rss)
+    # an earlier server's counts were emptied at start
+    events = samples(text, "gridlight_sse_events_sent_total")[0][1]
+    assert 0 < events < STALE_EVENTS
 
 
 _SERVERS: dict[str, object] = {}

@@ -119,7 +119,7 @@ def test_malformed_messages_are_rejected_and_counted_while_every_valid_reading_a
     assert values[(t0 + 5, "AC")] == pytest.approx(((t0 + 5) % 7) / 7)
     assert values[(t0 + n, "Overall")] == 2.5
     assert (t0, "Geyser") in values and values[(t0, "Geyser")] is None  # unavailable, not zero
-    counts = setup.metrics.snapshot()["values"]
+    counts = setup.metrics.values
     assert counts["gridlight_ingest_rejected_total"] == len(bad)
     assert counts["gridlight_ingest_mqtt_messages_total"] == n + len(bad) + 1
     entries = setup.broker.range("L1", None, 10_000)
