@@ -30,6 +30,17 @@ def served(app) -> Iterator[str]:  # noqa: ANN001
     server.shutdown()
 
 
+def wait_subscribed(app, household: str, timeout_s: float = 30.0) -> None:  # noqa: ANN001
+    """Wait until an SSE client of ``household`` is subscribed to its channel. The ``retry:``
+    block is sent before the stream subscribes (its first bytes go out at once), so readings
+    posted right after it could be primed as history, their window counted as already sent."""
+    hub = app.extensions["gridlight"].hub
+    deadline = time.monotonic() + timeout_s
+    while not any(c.fmt == "v1" and c.subscribers for c in hub.channels_of(household)):
+        assert time.monotonic() < deadline, f"no SSE client of {household} subscribed"
+        time.sleep(0.01)
+
+
 def test_live_household_stream(app, served, live_key) -> None:  # noqa: ANN001
     headers = {"Authorization": f"Bearer {live_key}"}
     url = f"{served}/api/v1/households/L1/readings"
@@ -58,7 +69,8 @@ def test_live_household_stream(app, served, live_key) -> None:  # noqa: ANN001
         assert stream.status_code == 200
         lines = iter(stream.raw.readline, b"")
         blocks = parse_blocks(line.decode().rstrip("\r\n") for line in lines)
-        assert next(blocks).retry is not None  # subscribed: the retry block arrived
+        assert next(blocks).retry is not None  # the stream started
+        wait_subscribed(app, "L1")
         # Ahead of the clock (read now, after the slow set-up), within the allowed 300 s, so the
         # window cannot be closed as a silent meter's before its readings are posted.
         window = (int(time.time()) // INTERVAL + 3) * INTERVAL
@@ -116,6 +128,7 @@ def test_a_new_meter_streams_at_once_and_gains_levels(app, served, live_key) -> 
             line.decode().rstrip("\r\n") for line in iter(stream.raw.readline, b"")
         )
         assert next(blocks).retry is not None
+        wait_subscribed(app, "L1")
         window = (int(time.time()) // INTERVAL + 3) * INTERVAL
         first = [
             {"ts": window + i, "power_kw": {"AC": 0.0, "Geyser": 0.0, "Overall": 0.5}}
