@@ -7,8 +7,9 @@
 
 Imports are collected from the syntax tree, those inside functions included, and so are module
 names given to ``importlib.import_module`` as string literals. The app factory
-(``server/__init__.py``) and the command line (``server/cli.py``) are the wiring points: they may
-name feature packages; nothing in ``server/`` names ``widget_api`` (it is found by its entry
+(``server/__init__.py``), the command line (``server/cli.py``) and the OpenAPI document's schemas
+(``server/openapi/schemas.py``, which gathers every request body's model) are the wiring points:
+they may name feature packages; nothing in ``server/`` names ``widget_api`` (it is found by its entry
 point), and nothing imports the dashboard.
 """
 
@@ -22,7 +23,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ("alerts", "insights", "control", "reports", "accounts", "nilm")
 PURE = ("server.stats", "server.nilm", "server.insights")
-WIRING = {"server", "server.cli", "server.__main__"}
+#: The OpenAPI document's schemas gather the request-body models of every layer.
+WIRING = {"server", "server.cli", "server.__main__", "server.openapi.schemas"}
 
 
 def module_name(path: Path) -> str:

@@ -20,8 +20,9 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.api.params import json_body, parse_interval
 from server.auth import is_open_demo, require_key, require_read
-from server.push.devices import token_ref, validate_platform, validate_token
+from server.push.devices import DeviceRegistration, DeviceRemoval, token_ref
 from server.services import state as gridlight
+from server.validation import parse
 from widget_api.page import render_page
 
 __all__ = ["blueprint"]
@@ -75,9 +76,8 @@ def _device_request(household: str) -> dict:
 
 @blueprint.post("/api/v1/households/<household>/devices")
 def register_device(household: str):  # noqa: ANN201
-    body = _device_request(household)
-    token = validate_token(body.get("token"))
-    platform = validate_platform(body.get("platform"))
+    body = parse(DeviceRegistration, _device_request(household))
+    token, platform = body.token, body.platform
     created = _api().devices.register(household, token, platform)
     log.info(
         "%s push token %s for %s (%s)",
@@ -92,8 +92,7 @@ def register_device(household: str):  # noqa: ANN201
 
 @blueprint.delete("/api/v1/households/<household>/devices")
 def unregister_device(household: str):  # noqa: ANN201
-    body = _device_request(household)
-    token = validate_token(body.get("token"))
+    token = parse(DeviceRemoval, _device_request(household)).token
     removed = _api().devices.unregister(household, token)
     log.info("removed push token %s of %s: %s", token_ref(token), household, removed)
     return jsonify({"household": household, "removed": removed})

@@ -24,46 +24,225 @@ from __future__ import annotations
 
 import copy
 import json
-import math
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WrapValidator,
+    model_validator,
+)
+
 from server.alerts.rules import RuleSettings
-from server.errors import InvalidParameter
+from server.validation import Body, Flag, expect, expected, number, parse, problem, whole
 
-__all__ = ["CHANNELS", "SettingsStore", "default_settings", "merge", "rule_settings", "validate"]
+__all__ = [
+    "CHANNELS",
+    "AlertSettingsDocument",
+    "SettingsStore",
+    "default_settings",
+    "merge",
+    "rule_settings",
+    "validate",
+]
 
-CHANNELS: tuple[str, ...] = ("push", "email", "sms", "webhook")
 MAX_RECIPIENTS = 5
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+#: Longest cooldown and offline delay: a week. [min]
+WEEK_MIN = 7 * 24 * 60
+SECRET_MIN_LEN, SECRET_MAX_LEN = 16, 256
+_EMAIL = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
+_E164 = r"^\+[1-9]\d{6,14}$"
+_HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
+_URL = r"^https?://[^/\s]+(/\S*)?$"
+_EMAIL_WHAT = "email address"
+_PHONE_WHAT = "phone number in E.164 form (+15551234567)"
+_URL_WHAT = "an http(s):// URL"
+_SECRET_WHAT = f"a string of {SECRET_MIN_LEN} to {SECRET_MAX_LEN} characters"
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as err:
+        raise ValueError(str(err)) from None
+    return value
+
+
+def _channel(value: Any, handler: Any, info: ValidationInfo) -> str:
+    """A channel of the household (the validation context's ``channels``), when it is known."""
+    known = (info.context or {}).get("channels")
+    if known is not None and value not in known:
+        raise expected(f"one of {', '.join(known)}", got=value)
+    return handler(value)
+
+
+def _distinct(value: list[str]) -> list[str]:
+    if len(set(value)) != len(value):
+        raise ValueError("channels repeat")
+    return value
+
+
+_HHMM_WHAT = "a local time 'HH:MM' (00:00-23:59)"
+LocalTime = Annotated[str, Field(pattern=_HHMM, description=_HHMM_WHAT), expect(_HHMM_WHAT)]
+
+
+class AlertQuietHours(Body):
+    """Local time (the household's timezone; may wrap midnight). Alerts inside are logged with
+    quiet_hours true and not delivered, except critical ones; when the period ends, one digest
+    (rule 'digest') listing them is delivered on the enabled channels (none after a night
+    without any). null: no quiet hours."""
+
+    start: LocalTime
+    end: LocalTime
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> AlertQuietHours:
+        if self.start == self.end:
+            raise problem("start and end are the same time (use null)")
+        return self
+
+
+class SpikeRule(Body):
+    enabled: Flag = True
+    channels: Annotated[
+        list[Annotated[str, WrapValidator(_channel)]],
+        Field(min_length=1),
+        AfterValidator(_distinct),
+        expect("a non-empty list of distinct channel names"),
+    ] = ["Overall"]
+    threshold: number(1.01, 1000) = 2.0
+
+
+class LevelRule(Body):
+    enabled: Flag = True
+    min_level: Annotated[Literal["red", "critical"], expect("'red' or 'critical'")] = "red"
+    intervals: whole(1, 1440) = 3
+
+
+class OfflineRule(Body):
+    enabled: Flag = True
+    after_min: whole(1, WEEK_MIN) = 15
+
+
+class AlertRules(Body):
+    spike: SpikeRule = Field(default_factory=SpikeRule)
+    level: LevelRule = Field(default_factory=LevelRule)
+    offline: OfflineRule = Field(default_factory=OfflineRule)
+
+
+def _recipients(item: str, items: str, pattern: str) -> Any:
+    return Annotated[
+        list[Annotated[str, Field(pattern=pattern), expect(item)]],
+        Field(max_length=MAX_RECIPIENTS),
+        expect(f"a list of at most {MAX_RECIPIENTS} {items}"),
+    ]
+
+
+class PushSettings(Body):
+    enabled: Flag = True
+
+
+class EmailSettings(Body):
+    enabled: Flag = False
+    to: _recipients(_EMAIL_WHAT, "email addresses", _EMAIL) = []
+
+    @model_validator(mode="after")
+    def _someone(self) -> EmailSettings:
+        if self.enabled and not self.to:
+            raise problem(f"an enabled channel needs at least one {_EMAIL_WHAT}", at="to")
+        return self
+
+
+class SmsSettings(Body):
+    enabled: Flag = False
+    to: _recipients(_PHONE_WHAT, "phone numbers in E.164 form", _E164) = []
+
+    @model_validator(mode="after")
+    def _someone(self) -> SmsSettings:
+        if self.enabled and not self.to:
+            raise problem(f"an enabled channel needs at least one {_PHONE_WHAT}", at="to")
+        return self
+
+
+class WebhookSettings(Body):
+    """Signed POSTs to url; the secret is write-only (reads show null and secret_set)."""
+
+    enabled: Flag = False
+    url: Annotated[Annotated[str, Field(pattern=_URL)] | None, expect(_URL_WHAT)] = None
+    secret: Annotated[
+        Annotated[str, Field(min_length=SECRET_MIN_LEN, max_length=SECRET_MAX_LEN)] | None,
+        Field(description="write-only; reads show null and secret_set"),
+        expect(_SECRET_WHAT, secret=True),
+    ] = None
+    secret_set: Annotated[
+        bool | None,
+        Field(
+            exclude=True,
+            description="reads only: a secret is stored",
+            json_schema_extra={"readOnly": True},
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> WebhookSettings:
+        if self.enabled and self.url is None:
+            raise expected(_URL_WHAT, got=None, at="url")
+        if self.enabled and self.secret is None:
+            raise expected(_SECRET_WHAT, got=None, at="secret")
+        return self
+
+
+class ChannelSettings(Body):
+    push: PushSettings = Field(default_factory=PushSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
+    webhook: WebhookSettings = Field(default_factory=WebhookSettings)
+
+
+class AlertSettingsDocument(Body):
+    """A household's alert settings. A PUT is merged over the current document (objects key by
+    key) and the result validated whole; the webhook secret is write-only."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"cooldown_min": 10, "quiet_hours": {"start": "22:00", "end": "07:00"}}]
+        }
+    )
+
+    enabled: Flag = True
+    timezone: Annotated[
+        str,
+        AfterValidator(_zone),
+        Field(
+            description="IANA zone (the household's by default)",
+            examples=["Asia/Kolkata"],
+            json_schema_extra=lambda schema: schema.pop("default", None),
+        ),
+        expect("an IANA time zone such as 'Europe/Paris'"),
+    ] = "UTC"
+    quiet_hours: AlertQuietHours | None = None
+    cooldown_min: whole(0, WEEK_MIN) = 30
+    notify_recovery: Flag = True
+    rules: AlertRules = Field(default_factory=AlertRules)
+    channels: ChannelSettings = Field(default_factory=ChannelSettings)
+
+
+CHANNELS: tuple[str, ...] = tuple(ChannelSettings.model_fields)
 
 
 def default_settings(timezone: str = "UTC", channels: tuple[str, ...] = ("Overall",)) -> dict:
+    """The model's defaults, in the household's zone, spikes watched on its whole-house channel."""
     spike_channels = ["Overall"] if "Overall" in channels or not channels else [channels[0]]
-    return {
-        "enabled": True,
-        "timezone": timezone,
-        "quiet_hours": None,
-        "cooldown_min": 30,
-        "notify_recovery": True,
-        "rules": {
-            "spike": {"enabled": True, "channels": spike_channels, "threshold": 2.0},
-            "level": {"enabled": True, "min_level": "red", "intervals": 3},
-            "offline": {"enabled": True, "after_min": 15},
-        },
-        "channels": {
-            "push": {"enabled": True},
-            "email": {"enabled": False, "to": []},
-            "sms": {"enabled": False, "to": []},
-            "webhook": {"enabled": False, "url": None, "secret": None},
-        },
-    }
+    return merge(
+        AlertSettingsDocument().model_dump(mode="json"),
+        {"timezone": timezone, "rules": {"spike": {"channels": spike_channels}}},
+    )
 
 
 def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
@@ -77,135 +256,16 @@ def merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _bad(path: str, value: Any, expected: str) -> InvalidParameter:
-    return InvalidParameter(f"{path}: expected {expected}, got {json.dumps(value)[:80]}")
-
-
-def _keys(doc: Any, path: str, allowed: tuple[str, ...]) -> dict:
-    if not isinstance(doc, dict):
-        raise _bad(path or "body", doc, "an object")
-    unknown = sorted(set(doc) - set(allowed))
-    if unknown:
-        where = f"{path}." if path else ""
-        raise InvalidParameter(
-            f"unknown field {where}{unknown[0]}: expected one of {', '.join(allowed)}"
-        )
-    return doc
-
-
-def _bool(doc: dict, key: str, path: str) -> bool:
-    value = doc.get(key)
-    if not isinstance(value, bool):
-        raise _bad(f"{path}{key}", value, "true or false")
-    return value
-
-
-def _number(doc: dict, key: str, path: str, lo: float, hi: float, *, whole: bool = False) -> float:
-    value = doc.get(key)
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    if ok and whole:
-        ok = float(value).is_integer()
-    if not ok or not math.isfinite(value) or not lo <= value <= hi:
-        kind = "a whole number" if whole else "a number"
-        raise _bad(f"{path}{key}", value, f"{kind} in [{lo:g}, {hi:g}]")
-    return int(value) if whole else float(value)
-
-
-def _recipients(doc: dict, path: str, pattern: re.Pattern[str], what: str) -> list[str]:
-    value = doc.get("to")
-    if not isinstance(value, list) or len(value) > MAX_RECIPIENTS:
-        raise _bad(f"{path}to", value, f"a list of at most {MAX_RECIPIENTS} {what}")
-    for i, item in enumerate(value):
-        if not isinstance(item, str) or not pattern.match(item):
-            raise _bad(f"{path}to[{i}]", item, what)
-    if _bool(doc, "enabled", path) and not value:
-        raise InvalidParameter(f"{path}to: an enabled channel needs at least one {what}")
-    return value
-
-
-def _minutes(value: Any, path: str) -> int:
-    match = _HHMM.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise _bad(path, value, "a local time 'HH:MM' (00:00-23:59)")
-    return int(match.group(1)) * 60 + int(match.group(2))
-
-
 def validate(doc: Any, household_channels: tuple[str, ...]) -> dict[str, Any]:
-    """Check a whole settings document; raise :class:`InvalidParameter` naming the bad field."""
-    _keys(
-        doc,
-        "",
-        (
-            "enabled",
-            "timezone",
-            "quiet_hours",
-            "cooldown_min",
-            "notify_recovery",
-            "rules",
-            "channels",
-        ),
-    )
-    _bool(doc, "enabled", "")
-    _bool(doc, "notify_recovery", "")
-    tz = doc.get("timezone")
-    try:
-        ZoneInfo(tz) if isinstance(tz, str) and tz else None
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = None
-    if not isinstance(tz, str) or not tz:
-        raise _bad("timezone", doc.get("timezone"), "an IANA time zone such as 'Europe/Paris'")
-    _number(doc, "cooldown_min", "", 0, 7 * 24 * 60, whole=True)
-    quiet = doc.get("quiet_hours")
-    if quiet is not None:
-        _keys(quiet, "quiet_hours", ("start", "end"))
-        if _minutes(quiet.get("start"), "quiet_hours.start") == _minutes(
-            quiet.get("end"), "quiet_hours.end"
-        ):
-            raise InvalidParameter("quiet_hours: start and end are the same time (use null)")
-    rules = _keys(doc.get("rules"), "rules", ("spike", "level", "offline"))
-    spike = _keys(rules.get("spike"), "rules.spike", ("enabled", "channels", "threshold"))
-    _bool(spike, "enabled", "rules.spike.")
-    chans = spike.get("channels")
-    if not isinstance(chans, list) or not chans or len(set(map(str, chans))) != len(chans):
-        raise _bad("rules.spike.channels", chans, "a non-empty list of distinct channel names")
-    for i, channel in enumerate(chans):
-        if channel not in household_channels:
-            raise _bad(
-                f"rules.spike.channels[{i}]", channel, f"one of {', '.join(household_channels)}"
-            )
-    _number(spike, "threshold", "rules.spike.", 1.01, 1000)
-    level = _keys(rules.get("level"), "rules.level", ("enabled", "min_level", "intervals"))
-    _bool(level, "enabled", "rules.level.")
-    if level.get("min_level") not in ("red", "critical"):
-        raise _bad("rules.level.min_level", level.get("min_level"), "'red' or 'critical'")
-    _number(level, "intervals", "rules.level.", 1, 1440, whole=True)
-    offline = _keys(rules.get("offline"), "rules.offline", ("enabled", "after_min"))
-    _bool(offline, "enabled", "rules.offline.")
-    _number(offline, "after_min", "rules.offline.", 1, 7 * 24 * 60, whole=True)
+    """A whole settings document, checked (:class:`AlertSettingsDocument`) and normalised (5.0
+    minutes → 5); else :class:`~server.errors.InvalidParameter` naming the bad field."""
+    checked = parse(AlertSettingsDocument, doc, context={"channels": tuple(household_channels)})
+    return checked.model_dump(mode="json")
 
-    channels = _keys(doc.get("channels"), "channels", CHANNELS)
-    for name in CHANNELS:
-        if name not in channels:
-            raise InvalidParameter(f"channels.{name}: missing")
-    _bool(_keys(channels["push"], "channels.push", ("enabled",)), "enabled", "channels.push.")
-    email = _keys(channels["email"], "channels.email", ("enabled", "to"))
-    _recipients(email, "channels.email.", _EMAIL, "email address")
-    sms = _keys(channels["sms"], "channels.sms", ("enabled", "to"))
-    _recipients(sms, "channels.sms.", _E164, "phone number in E.164 form (+15551234567)")
-    hook = _keys(channels["webhook"], "channels.webhook", ("enabled", "url", "secret"))
-    enabled = _bool(hook, "enabled", "channels.webhook.")
-    url = hook.get("url")
-    if url is not None or enabled:
-        if not isinstance(url, str) or not re.match(r"^https?://[^/\s]+(/\S*)?$", url):
-            raise _bad("channels.webhook.url", url, "an http(s):// URL")
-    secret = hook.get("secret")
-    if secret is not None or enabled:
-        if not isinstance(secret, str) or not 16 <= len(secret) <= 256:
-            raise InvalidParameter(
-                "channels.webhook.secret: expected a string of 16 to 256 characters"
-                + ("" if secret is None else f", got one of {len(str(secret))}")
-            )
-    return doc
+
+def _minutes(value: str) -> int:
+    hours, minutes = value.split(":")
+    return int(hours) * 60 + int(minutes)
 
 
 def rule_settings(doc: Mapping[str, Any]) -> RuleSettings:
@@ -224,8 +284,8 @@ def rule_settings(doc: Mapping[str, Any]) -> RuleSettings:
         offline_after_s=int(rules["offline"]["after_min"]) * 60,
         cooldown_s=int(doc["cooldown_min"]) * 60,
         notify_recovery=bool(doc["notify_recovery"]),
-        quiet_start_min=_minutes(quiet["start"], "") if quiet else None,
-        quiet_end_min=_minutes(quiet["end"], "") if quiet else None,
+        quiet_start_min=_minutes(quiet["start"]) if quiet else None,
+        quiet_end_min=_minutes(quiet["end"]) if quiet else None,
     )
 
 

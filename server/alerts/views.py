@@ -88,8 +88,7 @@ def put_settings(household: str):  # noqa: ANN201
         hook.pop("secret_set", None)
         if hook.get("secret") is None:
             hook.pop("secret", None)
-    doc = merge(current, body)
-    validate(doc, tuple(info.channels))
+    doc = validate(merge(current, body), tuple(info.channels))
     with ext.log.lock:
         ext.settings.put(household, doc)
     return jsonify({"household": household, "settings": public(doc)})

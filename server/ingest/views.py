@@ -22,19 +22,23 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from pydantic import AwareDatetime, ConfigDict, Field, SkipValidation
+from pydantic.json_schema import SkipJsonSchema
 
 from generator.times import format_ts
+from server import config
 from server.api.params import json_body
 from server.auth import require_key, require_read
 from server.errors import GridlightError, InvalidParameter, ServiceUnavailable, UnknownHousehold
 from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
 from server.services import state
 from server.storage import RESOLUTIONS
+from server.validation import Body, expect, parse
 
-__all__ = ["MAX_RANGE_S", "blueprint"]
+__all__ = ["MAX_RANGE_S", "Reading", "ReadingBatch", "blueprint"]
 
 DAY_S = 86_400
 #: Longest ``to - from`` per resolution, and the span used when ``from`` is absent. [s]
@@ -48,6 +52,56 @@ MAX_RANGE_S = {
 #: ``from``/``to`` bounds: 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z. [epoch s]
 TS_MIN_S, TS_MAX_S = 0, 253_402_300_799
 DEFAULT_SPAN_S = {"raw": 3600, "1m": DAY_S, "15m": 7 * DAY_S, "1h": 31 * DAY_S, "1d": 366 * DAY_S}
+
+
+class Reading(Body):
+    """One reading: every channel at `ts`, or one channel (with `channel`)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ts: AwareDatetime | Annotated[float, Field(description="epoch seconds")] = Field(
+        description="ISO 8601 with a zone, or epoch seconds (floored to the second)",
+        examples=["2026-11-22T06:25:50Z"],
+    )
+    channel: SkipJsonSchema[None] | str = Field(
+        default=None,
+        description="the one channel of power_kw (then a number)",
+        json_schema_extra=lambda schema: schema.pop("default", None),
+    )
+    power_kw: (
+        Annotated[dict[str, float | None], Field(description="average power per channel [kW]")]
+        | Annotated[float | None, Field(description="with channel [kW]")]
+    ) = Field(description="null: the channel is unavailable (never 0)")
+
+
+class ReadingBatch(Body):
+    """A batch of readings. Each reading, and each channel value, is checked on its own (in
+    server.ingest.validate.check_reading, as MQTT's are): a bad one is reported in `rejected`
+    and the valid ones around it are stored. More readings than the server's limit (by default
+    maxItems) answer 413."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={
+            "examples": [
+                {
+                    "readings": [
+                        {"ts": "2026-11-22T06:25:50Z", "power_kw": {"AC": 1.5, "Overall": 2.31}},
+                        {"ts": 1763792751, "channel": "Geyser", "power_kw": 0.0},
+                    ]
+                }
+            ]
+        },
+    )
+
+    readings: Annotated[
+        list[SkipValidation[Reading]],
+        Field(
+            description="a list of readings",
+            json_schema_extra={"maxItems": config.INGEST_MAX_READINGS},
+        ),
+        expect("a list of readings"),
+    ]
 
 
 class PayloadTooLarge(GridlightError):
@@ -70,12 +124,7 @@ def post_readings(household: str) -> tuple[Response, int]:
         )
     require_key(household)
     request.max_content_length = int(cfg["INGEST_MAX_BODY_BYTES"])
-    body = json_body()
-    readings = body.get("readings")
-    if not isinstance(readings, list):
-        raise InvalidParameter(
-            f"the body needs 'readings', a list of readings, got {type(readings).__name__}"
-        )
+    readings: list[object] = parse(ReadingBatch, json_body()).readings
     limit = int(cfg["INGEST_MAX_READINGS"])
     if len(readings) > limit:
         raise PayloadTooLarge(

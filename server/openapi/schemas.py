@@ -1,16 +1,39 @@
 """The reusable pieces of the OpenAPI document: JSON Schemas of every body, error shapes,
 parameters and the bearer API key.
 
-Each schema describes what the server really sends (checked by the fuzzing tests in
-``tests/server/openapi``): maps keyed by channel name are ``additionalProperties`` objects, a meter that
-reported nothing is ``null``, never 0.
+Request bodies' schemas are generated from the pydantic models that validate them
+(:data:`BODIES`; their nested models become components of their own), so each limit is written
+once, in its model. Response schemas describe what the server really sends (checked by the
+fuzzing tests in ``tests/server/openapi``): maps keyed by channel name are
+``additionalProperties`` objects, a meter that reported nothing is ``null``, never 0.
+
+This module gathers the models of every layer, the feature packages' included (alert settings):
+like the app factory, it is a wiring point (``tests/test_layers.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["COMPONENTS", "ref"]
+from pydantic import BaseModel
+
+from server.alerts.settings import AlertSettingsDocument
+from server.compat.views import StreamSetup
+from server.ingest.views import ReadingBatch
+from server.push.devices import DeviceRegistration, DeviceRemoval
+from server.validation import SchemaGenerator
+
+__all__ = ["BODIES", "COMPONENTS", "model_schemas", "ref"]
+
+REF_TEMPLATE = "#/components/schemas/{model}"
+#: Models of the JSON request bodies; each is a component named as its class.
+BODIES: tuple[type[BaseModel], ...] = (
+    ReadingBatch,
+    DeviceRegistration,
+    DeviceRemoval,
+    AlertSettingsDocument,
+    StreamSetup,
+)
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
 TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-11-22T06:25:50Z"]}
@@ -18,7 +41,20 @@ LEVEL = {"type": "string", "enum": ["green", "yellow", "red", "critical"]}
 
 
 def ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF_TEMPLATE.format(model=name)}
+
+
+def model_schemas(models: tuple[type[BaseModel], ...]) -> dict[str, Any]:
+    """Each model's JSON Schema (validation mode) by class name, nested models hoisted beside."""
+    out: dict[str, Any] = {}
+    for model in models:
+        schema = model.model_json_schema(
+            ref_template=REF_TEMPLATE, schema_generator=SchemaGenerator
+        )
+        for name, nested in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+            if out.setdefault(name, nested) != nested:
+                raise ValueError(f"two request-body models are named {name}")
+    return out
 
 
 def by_channel(values: dict[str, Any], description: str) -> dict[str, Any]:
@@ -172,38 +208,6 @@ SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": True,
     },
-    "Reading": {
-        "type": "object",
-        "description": "One reading: every channel at ``ts``, or one channel (with ``channel``).",
-        "required": ["ts", "power_kw"],
-        "properties": {
-            "ts": {
-                "oneOf": [TIMESTAMP, {"type": "number", "description": "epoch seconds"}],
-            },
-            "channel": {"type": "string"},
-            "power_kw": {
-                "oneOf": [
-                    by_channel(NULLABLE_KW, "average power per channel [kW]"),
-                    {"type": ["number", "null"], "description": "with channel [kW]"},
-                ]
-            },
-        },
-    },
-    "ReadingBatch": {
-        "type": "object",
-        "required": ["readings"],
-        "properties": {
-            "readings": {"type": "array", "items": ref("Reading"), "maxItems": 10_000},
-        },
-        "examples": [
-            {
-                "readings": [
-                    {"ts": "2026-11-22T06:25:50Z", "power_kw": {"AC": 1.5, "Overall": 2.31}},
-                    {"ts": 1763792751, "channel": "Geyser", "power_kw": 0.0},
-                ]
-            }
-        ],
-    },
     "IngestResult": {
         "type": "object",
         "required": ["accepted", "duplicates", "rejected"],
@@ -248,29 +252,6 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "DeviceRegistration": {
-        "type": "object",
-        "required": ["token", "platform"],
-        "properties": {
-            "token": {
-                "type": "string",
-                "minLength": 32,
-                "maxLength": 4096,
-                "pattern": r"^[A-Za-z0-9_:.\-]+$",
-                "description": "the device's FCM registration token",
-            },
-            "platform": {"type": "string", "enum": ["android", "ios", "web"]},
-        },
-        "examples": [
-            {"token": "fcm-token-of-the-device:APA91bExample0123456789", "platform": "android"}
-        ],
-    },
-    "DeviceRemoval": {
-        "type": "object",
-        "required": ["token"],
-        "properties": {"token": {"type": "string", "minLength": 32, "maxLength": 4096}},
-        "examples": [{"token": "fcm-token-of-the-device:APA91bExample0123456789"}],
-    },
     "DeviceRegistered": {
         "type": "object",
         "required": ["household", "platform", "registered", "created"],
@@ -286,91 +267,6 @@ SCHEMAS: dict[str, Any] = {
         "required": ["household", "removed"],
         "properties": {"household": {"type": "string"}, "removed": {"type": "boolean"}},
     },
-    "AlertSettingsDocument": {
-        "type": "object",
-        "description": "A household's alert settings. A PUT is merged over the current document "
-        "(objects key by key) and the result validated whole; the webhook secret is write-only.",
-        "additionalProperties": False,
-        "properties": {
-            "enabled": {"type": "boolean"},
-            "timezone": {"type": "string", "examples": ["Asia/Kolkata"]},
-            "quiet_hours": {
-                "type": ["object", "null"],
-                "description": "Local time (the household's timezone; may wrap midnight). "
-                "Alerts inside are logged with quiet_hours true and not delivered, except "
-                "critical ones; when the period ends, one digest (rule 'digest') listing them is "
-                "delivered on the enabled channels (none after a night without any). null: no "
-                "quiet hours.",
-                "properties": {
-                    "start": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
-                    "end": {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"},
-                },
-            },
-            "cooldown_min": {"type": "integer", "minimum": 0, "maximum": 10080},
-            "notify_recovery": {"type": "boolean"},
-            "rules": {
-                "type": "object",
-                "properties": {
-                    "spike": {
-                        "type": "object",
-                        "properties": {
-                            "enabled": {"type": "boolean"},
-                            "channels": {"type": "array", "items": {"type": "string"}},
-                            "threshold": {"type": "number", "minimum": 1.01, "maximum": 1000},
-                        },
-                    },
-                    "level": {
-                        "type": "object",
-                        "properties": {
-                            "enabled": {"type": "boolean"},
-                            "min_level": {"type": "string", "enum": ["red", "critical"]},
-                            "intervals": {"type": "integer", "minimum": 1, "maximum": 1440},
-                        },
-                    },
-                    "offline": {
-                        "type": "object",
-                        "properties": {
-                            "enabled": {"type": "boolean"},
-                            "after_min": {"type": "integer", "minimum": 1, "maximum": 10080},
-                        },
-                    },
-                },
-            },
-            "channels": {
-                "type": "object",
-                "properties": {
-                    "push": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},
-                    "email": {
-                        "type": "object",
-                        "properties": {
-                            "enabled": {"type": "boolean"},
-                            "to": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
-                        },
-                    },
-                    "sms": {
-                        "type": "object",
-                        "properties": {
-                            "enabled": {"type": "boolean"},
-                            "to": {"type": "array", "items": {"type": "string"}, "maxItems": 5},
-                        },
-                    },
-                    "webhook": {
-                        "type": "object",
-                        "properties": {
-                            "enabled": {"type": "boolean"},
-                            "url": {"type": ["string", "null"]},
-                            "secret": {
-                                "type": ["string", "null"],
-                                "description": "write-only; reads show null and secret_set",
-                            },
-                            "secret_set": {"type": "boolean", "readOnly": True},
-                        },
-                    },
-                },
-            },
-        },
-        "examples": [{"cooldown_min": 10, "quiet_hours": {"start": "22:00", "end": "07:00"}}],
-    },
     "AlertSettings": {
         "type": "object",
         "required": ["household", "settings"],
@@ -378,15 +274,7 @@ SCHEMAS: dict[str, Any] = {
             "household": {"type": "string"},
             "settings": {
                 "allOf": [ref("AlertSettingsDocument")],
-                "required": [
-                    "enabled",
-                    "timezone",
-                    "quiet_hours",
-                    "cooldown_min",
-                    "notify_recovery",
-                    "rules",
-                    "channels",
-                ],
+                "required": list(AlertSettingsDocument.model_fields),
             },
         },
     },
@@ -476,21 +364,6 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
-    "StreamSetup": {
-        "type": "object",
-        "required": ["household", "interval"],
-        "properties": {
-            "household": {"type": "string", "examples": ["A"]},
-            "interval": {"type": "integer", "minimum": 1, "description": "[s]"},
-            "start_index": {
-                "type": ["integer", "null"],
-                "minimum": 0,
-                "description": "dataset second to replay from; live without it",
-            },
-            "speed": {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
-        },
-        "examples": [{"household": "A", "interval": 5, "start_index": 195950}],
-    },
     "StreamSetupDone": {
         "type": "object",
         "required": ["status", "stream_id"],
@@ -552,6 +425,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "``event: error`` (no id): an error after the stream started.",
         **ref("Error"),
     },
+    **model_schemas(BODIES),
 }
 
 PARAMETERS: dict[str, Any] = {

@@ -15,24 +15,29 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from typing import Annotated, Any, Literal, get_args
 
-from server.errors import InvalidParameter
+from pydantic import ConfigDict, Field, ValidationError, WrapValidator
+
+from server.validation import Body, expect, problem
 
 __all__ = [
     "PLATFORMS",
     "TOKEN_MAX_LEN",
     "TOKEN_MIN_LEN",
+    "DeviceRegistration",
+    "DeviceRemoval",
     "DeviceStore",
     "token_ref",
-    "validate_platform",
-    "validate_token",
 ]
 
-PLATFORMS = ("android", "ios", "web")
+Platform = Literal["android", "ios", "web"]
+PLATFORMS: tuple[str, ...] = get_args(Platform)
 #: FCM tokens are about 150-200 characters; anything much shorter is not one.
 TOKEN_MIN_LEN = 32
 TOKEN_MAX_LEN = 4096
-_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_:.\-]+")
+_TOKEN_CHARS = re.compile(r"[A-Za-z0-9_:.\-]")
+_TOKEN_CHARS_WHAT = "letters, digits, '-', '_', ':' and '.'"
 
 
 def token_ref(token: str) -> str:
@@ -41,34 +46,58 @@ def token_ref(token: str) -> str:
     return f"{token[:6]}… ({len(token)} chars, #{digest})"
 
 
-def validate_token(raw: object) -> str:
-    """The FCM registration token of a request body, else :class:`InvalidParameter`.
-
-    Messages never repeat the token (a credential) beyond a short prefix.
-    """
-    if raw is None:
-        raise InvalidParameter("token is required: the device's FCM registration token")
-    if not isinstance(raw, str):
-        raise InvalidParameter(f"token must be a string, got {type(raw).__name__}")
-    if not TOKEN_MIN_LEN <= len(raw) <= TOKEN_MAX_LEN:
-        raise InvalidParameter(
-            f"token must be {TOKEN_MIN_LEN} to {TOKEN_MAX_LEN} characters long, got {len(raw)}"
-        )
-    if not _TOKEN_CHARS.fullmatch(raw):
-        position, char = next((i, c) for i, c in enumerate(raw) if not _TOKEN_CHARS.match(c))
-        raise InvalidParameter(
-            f"token has an invalid character {char!r} at position {position}: expected "
-            "letters, digits, '-', '_', ':' and '.'"
-        )
-    return raw
+def _token(value: Any, handler: Any) -> str:
+    """The model's checks, worded without repeating the token (a credential) beyond a prefix."""
+    try:
+        return handler(value)
+    except ValidationError:
+        if not isinstance(value, str):
+            message = f"must be a string, got {type(value).__name__}"
+        elif not TOKEN_MIN_LEN <= len(value) <= TOKEN_MAX_LEN:
+            message = (
+                f"must be {TOKEN_MIN_LEN} to {TOKEN_MAX_LEN} characters long, got {len(value)}"
+            )
+        else:
+            bad = [(i, c) for i, c in enumerate(value) if not _TOKEN_CHARS.fullmatch(c)][:1]
+            where = f" {bad[0][1]!r} at position {bad[0][0]}" if bad else ""
+            message = f"has an invalid character{where}: expected {_TOKEN_CHARS_WHAT}"
+        raise problem(message) from None
 
 
-def validate_platform(raw: object) -> str:
-    if raw is None:
-        raise InvalidParameter(f"platform is required: one of {', '.join(PLATFORMS)}")
-    if not isinstance(raw, str) or raw not in PLATFORMS:
-        raise InvalidParameter(f"platform must be one of {', '.join(PLATFORMS)}; got {raw!r}")
-    return raw
+Token = Annotated[
+    str,
+    Field(
+        min_length=TOKEN_MIN_LEN,
+        max_length=TOKEN_MAX_LEN,
+        pattern=f"^{_TOKEN_CHARS.pattern}+$",
+        description="the device's FCM registration token",
+    ),
+    WrapValidator(_token),
+]
+_PLATFORMS_WHAT = f"one of {', '.join(PLATFORMS)}"
+_EXAMPLE_TOKEN = "fcm-token-of-the-device:APA91bExample0123456789"
+
+
+class DeviceRegistration(Body):
+    """A device's push token and platform, to register."""
+
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [{"token": _EXAMPLE_TOKEN, "platform": "android"}]},
+    )
+
+    token: Token
+    platform: Annotated[Platform, Field(description=_PLATFORMS_WHAT), expect(_PLATFORMS_WHAT)]
+
+
+class DeviceRemoval(Body):
+    """A device's push token, to forget."""
+
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [{"token": _EXAMPLE_TOKEN}]}
+    )
+
+    token: Token
 
 
 class DeviceStore:

@@ -172,18 +172,49 @@ def test_cors(server_data_dir, stats_cache_dir):
         c = demo.test_client()
         r = c.get("/api/v1/households", headers={"Origin": "https://any.example"})
         assert r.headers["Access-Control-Allow-Origin"] == "*"
-        pre = c.options(
-            "/stream_setup",
-            headers={"Origin": "https://any.example", "Access-Control-Request-Method": "POST"},
-        )
+        assert "X-Gridlight-Worker" in r.headers["Access-Control-Expose-Headers"]
+        assert "Access-Control-Allow-Credentials" not in r.headers  # never with *
+        preflight = {
+            "Origin": "https://any.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type",
+        }
+        pre = c.options("/stream_setup", headers=preflight)
         assert pre.headers["Access-Control-Allow-Origin"] == "*"
         assert "Content-Type" in pre.headers["Access-Control-Allow-Headers"]
+        assert "POST" in pre.headers["Access-Control-Allow-Methods"]
+        assert pre.headers["Access-Control-Max-Age"] == "600"
+        setup = c.post("/stream_setup", json={}, headers={"Origin": "https://any.example"})
+        assert setup.headers["Access-Control-Allow-Origin"] == "*"  # the seed's routes: any method
+        write = c.post("/api/v1/households/A/devices", json={}, headers=preflight)
+        assert "Access-Control-Allow-Origin" not in write.headers  # writes: listed origins only
+        # streams too
+        stream = c.get(
+            "/api/v1/households/A/stream?interval=5&start_index=0&speed=1000",
+            headers={"Origin": "https://any.example"},
+        )
+        assert stream.headers["Access-Control-Allow-Origin"] == "*"
+        stream.close()
         c2 = listed.test_client()
         ok = c2.get("/api/v1/households", headers={"Origin": "https://ui.example"})
         assert ok.headers["Access-Control-Allow-Origin"] == "https://ui.example"
         assert ok.headers["Access-Control-Allow-Credentials"] == "true"
+        assert "Origin" in ok.headers["Vary"]
+        pre = c2.options(
+            "/api/v1/households/A/devices",
+            headers={
+                **preflight,
+                "Origin": "https://ui.example",
+                "Access-Control-Request-Headers": "Authorization, Content-Type",
+            },
+        )
+        assert pre.headers["Access-Control-Allow-Origin"] == "https://ui.example"
+        assert "Authorization" in pre.headers["Access-Control-Allow-Headers"]
+        assert "DELETE" in pre.headers["Access-Control-Allow-Methods"]
         other = c2.get("/api/v1/households", headers={"Origin": "https://evil.example"})
         assert "Access-Control-Allow-Origin" not in other.headers
+        pre = c2.options("/api/v1/households", headers=preflight)  # not listed, not demo
+        assert "Access-Control-Allow-Origin" not in pre.headers
     finally:
         demo.extensions["gridlight"].stop()
         listed.extensions["gridlight"].stop()

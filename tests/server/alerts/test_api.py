@@ -127,6 +127,15 @@ def test_settings_round_trip_and_the_webhook_secret_is_write_only(app, client, k
             r"channels\.webhook\.secret: expected a string of 16",
         ),
         ({"enabled": "yes"}, r"enabled: expected true or false"),
+        (
+            {"channels": {"webhook": {"enabled": True, "url": "https://x.org"}}},
+            r"channels\.webhook\.secret: expected a string of 16 to 256 characters, got None",
+        ),
+        ({"rules": None}, r"rules: expected a JSON object, got None"),
+        (
+            {"cooldown_min": "5", "notify_recovery": 1},
+            r"cooldown_min: expected a whole number .*; notify_recovery: expected true or false",
+        ),
     ],
 )
 def test_bad_settings_are_400_naming_the_field(client, key_a, body, message):  # noqa: ANN001
@@ -136,6 +145,23 @@ def test_bad_settings_are_400_naming_the_field(client, key_a, body, message):  #
     assert r.status_code == 400, r.json
     assert r.json["error"]["code"] == "invalid_parameter"
     assert re.search(message, r.json["error"]["message"]), r.json["error"]["message"]
+
+
+def test_secrets_are_not_repeated_and_whole_numbers_may_be_written_as_decimals(client, key_a):  # noqa: ANN001
+    hook = {"enabled": True, "url": "https://x.org", "secret": "hunter2-oops"}
+    r = client.put(URL, json={"channels": {"webhook": hook}}, headers=auth(key_a))
+    assert r.status_code == 400 and "hunter2" not in r.get_data(as_text=True)
+    assert "got one of 12 characters" in r.json["error"]["message"]
+    r = client.put(URL, json={"cooldown_min": 5.0}, headers=auth(key_a))
+    assert r.status_code == 200 and r.json["settings"]["cooldown_min"] == 5
+
+
+def test_the_defaults_are_the_models():
+    from server.alerts.settings import AlertSettingsDocument, default_settings
+
+    doc = default_settings("Asia/Kolkata", ("AC", "Overall"))
+    assert doc == AlertSettingsDocument(timezone="Asia/Kolkata").model_dump(mode="json")
+    assert default_settings("UTC", ("AC",))["rules"]["spike"]["channels"] == ["AC"]
 
 
 def test_a_body_that_is_not_an_object_is_400(client, key_a):  # noqa: ANN001

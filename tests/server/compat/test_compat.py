@@ -24,17 +24,36 @@ def setup(client, **body):  # noqa: ANN001, ANN201
         ({"household": "A"}, "interval is required"),
         ({"household": "A", "interval": "five"}, "got 'five'"),
         ({"household": "A", "interval": 2.5}, "got 2.5"),
-        ({"household": "A", "interval": 0}, "positive, got 0"),
+        ({"household": "A", "interval": 0}, "expected a positive whole number of seconds, got 0"),
+        ({"household": "A", "interval": 10**6}, "at most 86400 s, got 1000000"),
         ({"household": "A", "interval": True}, "got True"),
         ({"household": "A", "interval": 5, "start_index": 10**9}, "outside the data"),
-        ({"household": "A", "interval": 5, "start_index": -3}, "outside the data"),
-        ({"interval": 5}, "household must be a household id"),
+        ({"household": "A", "interval": 5, "start_index": -3}, "start_index: expected a dataset"),
+        ({"household": "A", "interval": 5, "speed": 0}, "speed: expected a positive number"),
+        ({"household": "A", "interval": 5, "speed": 5000}, "speed must be at most 1000"),
+        ({"interval": 5}, "household is required: a household id such as 'A'"),
+        ({"household": 5, "interval": 5}, "household: expected a household id such as 'A', got 5"),
     ],
 )
 def test_setup_rejects_bad_input_with_the_seeds_shape(client, body, message):
     r = setup(client, **body)
     assert r.status_code == 400
     assert isinstance(r.json["error"], str) and message in r.json["error"]
+
+
+def test_setup_takes_the_seeds_numbers_written_as_strings(client):
+    r = setup(client, household="A", interval="5", start_index="3600", speed="2.5")
+    assert r.status_code == 200, r.json
+    r = setup(client, household="A", interval=5, start_index="", speed="")
+    assert r.status_code == 200, r.json
+
+
+def test_setup_checks_the_household_and_its_key_before_the_other_fields(app, client):
+    app.config["DEMO_HOUSEHOLDS"] = ["B"]  # A needs its key here
+    r = setup(client, household="A", interval="five")
+    assert r.status_code == 401 and "needs its API key" in r.json["error"]
+    r = setup(client, household="Z", interval="five")
+    assert r.status_code == 400 and "unknown household 'Z'" in r.json["error"]
 
 
 @pytest.mark.parametrize("raw", ["not json", "{'household': 'A'}", "[1, 2]", ""])
