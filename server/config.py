@@ -59,6 +59,10 @@ SILENT_GRACE_S = 10.0
 MAX_INTERVAL_S = 86_400
 #: Largest replay speed accepted (virtual seconds per real second).
 MAX_SPEED = 1000.0
+#: Largest ``?limit`` of a bounded stream (reading events in one response).
+MAX_STREAM_LIMIT = 100_000
+#: Furthest ``?until`` of a bounded stream, counted from the request. [s]
+MAX_STREAM_UNTIL_S = 86_400
 #: Directory for the quick-statistics cache; ``None`` means ``DATA_DIR/.cache/stats``.
 STATS_CACHE_DIR: str | None = None
 #: In demo mode, precompute the demo households' statistics at common intervals on start-up.

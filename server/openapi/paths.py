@@ -63,11 +63,35 @@ def _sse(description: str, events: str) -> dict[str, Any]:
 V1_EVENTS = (
     "Starts with `retry: 3000`. Events: `event: reading` with an `id:` (ReadingEvent), "
     "`event: resync` (ResyncEvent, no id), `event: error` (ErrorEvent, no id), `event: end` at "
-    "the end of a replay (EndEvent, no id); `: ping` comments keep idle connections open."
+    "the end of a replay or of a bounded stream (EndEvent, no id); `: ping` comments keep idle "
+    "connections open."
 )
 LEGACY_EVENTS = (
     "The seed's lines: `data: {values} status: {colours}` with colours `Green`, `Yellow`, "
-    "`Red`, `Critical Red` (a missing value is null and Critical Red), each with an `id:`."
+    "`Red`, `Critical Red` (a missing value is null and Critical Red), each with an `id:`; "
+    "`event: end` (EndEvent, no id) at the end of a replay or of a bounded stream."
+)
+BOUNDED = (
+    "Bounded streams, for scripts and test runners: with `limit` and/or `until` the response "
+    "ends by itself, after `limit` reading events (caught-up events after a Last-Event-ID "
+    "count) or at `until`, whichever comes first, with a final `event: end` (no id) whose "
+    '`reason` is `"limit"` or `"until"`. Do not reconnect after it: a browser EventSource '
+    "reconnects whenever a response ends, so bounded streams are not for EventSource clients."
+)
+#: ``?limit=``: reading events after which a stream ends (``MAX_STREAM_LIMIT``).
+LIMIT = _query(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": 100_000},
+    "end the stream after this many reading events, with `event: end`",
+    example=3,
+)
+#: ``?until=``: wall-clock time at which a stream ends (``MAX_STREAM_UNTIL_S`` ahead at most).
+UNTIL = _query(
+    "until",
+    TIME_ARG,
+    "end the stream at this wall-clock time (for a replay too), with `event: end`: ISO 8601 "
+    "with a zone (2026-11-22T06:25:50Z; write + as %2B) or epoch seconds, in the future and at "
+    "most 86400 s ahead",
 )
 
 
@@ -122,7 +146,8 @@ def households() -> dict[str, Any]:
                 "tags": ["streams"],
                 "summary": "SSE stream of classified readings (live, or a replay from start_index)",
                 "description": "Live without start_index, resumable with Last-Event-ID; with "
-                "start_index a replay of the dataset for this client alone (at speed).",
+                "start_index a replay of the dataset for this client alone (at speed).\n\n"
+                + BOUNDED,
                 "parameters": [
                     _p("interval"),
                     _query(
@@ -135,6 +160,8 @@ def households() -> dict[str, Any]:
                         {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
                         "replay speed (dataset seconds per second); replays only",
                     ),
+                    LIMIT,
+                    UNTIL,
                     _p("lastEventIdHeader"),
                     _p("lastEventIdQuery"),
                 ],
@@ -419,9 +446,12 @@ def compat() -> dict[str, Any]:
                 "operationId": "streamData",
                 "tags": ["compatibility", "streams"],
                 "summary": "The set-up's SSE stream in the seed's line shape",
+                "description": BOUNDED,
                 "parameters": [
                     stream_id,
                     cookie,
+                    LIMIT,
+                    UNTIL,
                     _p("lastEventIdHeader"),
                     _p("lastEventIdQuery"),
                 ],
