@@ -52,11 +52,14 @@ def _body(schema_name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
 
 
-def _sse(description: str, events: str) -> dict[str, Any]:
+def _sse(description: str, events: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """An SSE response; ``schemas``: the data of each event type (``x-sse-events``, which the
+    Postman collection's tests validate every received event against)."""
     return {
         "description": f"{description}\n\n{events}",
         "headers": SSE_HEADERS,
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "x-sse-events": schemas,
     }
 
 
@@ -71,6 +74,25 @@ LEGACY_EVENTS = (
     "`Red`, `Critical Red` (a missing value is null and Critical Red), each with an `id:`; "
     "`event: end` (EndEvent, no id) at the end of a replay or of a bounded stream."
 )
+V1_EVENT_SCHEMAS = {
+    "reading": ref("ReadingEvent"),
+    "resync": ref("ResyncEvent"),
+    "error": ref("ErrorEvent"),
+    "end": ref("EndEvent"),
+}
+_LEGACY_COLOUR = {"enum": ["Green", "Yellow", "Red", "Critical Red"]}
+LEGACY_EVENT_SCHEMAS = {
+    "message": {
+        "type": "object",
+        "description": "the seed's line `{values} status: {colours}`, read as the two objects",
+        "required": ["values", "status"],
+        "properties": {
+            "values": {"type": "object", "additionalProperties": {"type": ["number", "null"]}},
+            "status": {"type": "object", "additionalProperties": _LEGACY_COLOUR},
+        },
+    },
+    "end": ref("EndEvent"),
+}
 BOUNDED = (
     "Bounded streams, for scripts and test runners: with `limit` and/or `until` the response "
     "ends by itself, after `limit` reading events (caught-up events after a Last-Event-ID "
@@ -167,7 +189,7 @@ def households() -> dict[str, Any]:
                 ],
                 "security": OPEN_IN_DEMO,
                 "responses": {
-                    "200": _sse("the stream", V1_EVENTS),
+                    "200": _sse("the stream", V1_EVENTS, V1_EVENT_SCHEMAS),
                     "400": _r("BadRequest"),
                     "401": _r("Unauthorized"),
                     "404": _r("NotFound"),
@@ -456,7 +478,7 @@ def compat() -> dict[str, Any]:
                     _p("lastEventIdQuery"),
                 ],
                 "responses": {
-                    "200": _sse("the stream", LEGACY_EVENTS),
+                    "200": _sse("the stream", LEGACY_EVENTS, LEGACY_EVENT_SCHEMAS),
                     "400": _r("CompatBadRequest"),
                     "404": _r("CompatNotFound"),
                     "409": _json(ref("CompatError"), "a live household without enough history"),
