@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 export GRIDLIGHT_DATA_DIR ?= data
 
-.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test postman
+.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test postman newman
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ lint: $(STAMP)
 
 # chromium for the browser tests; promtool (Debian's prometheus package) checks /metrics
 test: DEBS += chromium prometheus
-test: $(STAMP) system-deps lint kotlin-test
+test: $(STAMP) system-deps lint kotlin-test newman
 	$(VENV)/bin/pytest
 
 # The Android widget's pure Kotlin core: kotlinc from npm (pinned in android-widget/.tools), JUnit 4
@@ -50,6 +50,18 @@ bench: $(STAMP) system-deps
 # (tests/server/openapi/test_postman.py fails when the committed files are stale).
 postman: $(STAMP)
 	$(PY) -m server.openapi postman --out docs/postman
+
+# newman (npm, pinned in tests/server/openapi/.tools/package.json and its lock file), installed
+# there; tests/server/openapi/test_newman.py runs the collection with it against a served app.
+NEWMAN_TOOLS := tests/server/openapi/.tools
+NEWMAN       := $(NEWMAN_TOOLS)/node_modules/newman/package.json
+
+$(NEWMAN): $(NEWMAN_TOOLS)/package.json $(NEWMAN_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "newman: needs npm (Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix $(NEWMAN_TOOLS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+newman: $(NEWMAN)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

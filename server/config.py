@@ -63,6 +63,10 @@ MAX_SPEED = 1000.0
 #: have yet (a live one still learning) [s], and refresh known ones this often [s].
 FOLLOW_STATS_RETRY_S = 30.0
 FOLLOW_STATS_REFRESH_S = 3600.0
+#: Largest ``?limit`` of a bounded stream (reading events in one response).
+MAX_STREAM_LIMIT = 100_000
+#: Furthest ``?until`` of a bounded stream, counted from the request. [s]
+MAX_STREAM_UNTIL_S = 86_400
 #: Directory for the quick-statistics cache; ``None`` means ``DATA_DIR/.cache/stats``.
 STATS_CACHE_DIR: str | None = None
 #: In demo mode, precompute the demo households' statistics at common intervals on start-up.

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import request
 
+from generator.times import format_ts, parse_ts
 from server.errors import InvalidJSON, InvalidParameter
 from server.streaming.aggregate import EventKey
 
@@ -14,8 +15,10 @@ __all__ = [
     "json_body",
     "last_event_id",
     "parse_interval",
+    "parse_limit",
     "parse_speed",
     "parse_start_index",
+    "parse_until",
 ]
 
 
@@ -71,6 +74,52 @@ def parse_speed(raw: Any, max_speed: float) -> float:
     if value > max_speed:
         raise InvalidParameter(f"speed must be at most {max_speed:g}, got {raw!r}")
     return value
+
+
+def parse_limit(raw: Any, max_limit: int) -> int | None:
+    """Reading events after which a bounded stream ends: ``1..max_limit``; ``None`` if absent."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = _whole("limit", raw)
+    except InvalidParameter:
+        raise InvalidParameter(f"limit must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise InvalidParameter(f"limit must be a positive integer, got {raw!r}")
+    if value > max_limit:
+        raise InvalidParameter(f"limit must be at most {max_limit}, got {value}")
+    return value
+
+
+def parse_until(raw: Any, now_s: float, max_ahead_s: int) -> int | None:
+    """Wall-clock time [epoch s] at which a bounded stream ends: ISO 8601 with a zone or epoch
+    seconds, after ``now_s`` and at most ``max_ahead_s`` later; ``None`` if absent."""
+    if raw is None or raw == "":
+        return None
+    text = str(raw).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    try:
+        value_s = parse_ts(text if number is None else number)
+    except ValueError as err:
+        if "time zone" in str(err):
+            raise InvalidParameter(f"until {raw!r} has no time zone (add Z or +hh:mm)") from None
+        raise InvalidParameter(
+            f"until must be ISO 8601 with a zone (2026-11-22T06:25:50Z) or epoch seconds, "
+            f"got {raw!r}"
+        ) from None
+    except OverflowError:
+        value_s = None
+    if value_s is None or value_s > now_s + max_ahead_s:
+        raise InvalidParameter(
+            f"until {raw!r} is too far ahead: at most {max_ahead_s} s from now "
+            f"({format_ts(now_s + max_ahead_s)})"
+        )
+    if value_s <= now_s:
+        raise InvalidParameter(f"until {raw!r} is not in the future (now {format_ts(now_s)})")
+    return value_s
 
 
 def last_event_id() -> str | None:

@@ -7,7 +7,8 @@
 * ``GET /stream_qstats`` → the quick statistics at the set-up's interval.
 * ``GET /stream_data`` → SSE lines ``data: {values} status: {colours}`` (colours ``Green``,
   ``Yellow``, ``Red``, ``Critical Red``); a missing value is ``null`` and ``Critical Red``. Live
-  without ``start_index``, a replay from it otherwise; resumable like the versioned stream.
+  without ``start_index``, a replay from it otherwise; resumable like the versioned stream;
+  ``?limit=N`` / ``?until=T`` end it as they end the versioned stream.
 
 The set-up is chosen by ``?stream_id=`` or else the cookie. Errors are ``{"error": "..."}``.
 """
@@ -22,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 
 from server import config
 from server.api.params import json_body, parse_interval, parse_speed, parse_start_index
-from server.api.streams import open_stream, sse_response
+from server.api.streams import open_stream, parse_bound, sse_response
 from server.auth import require_read, require_still_readable
 from server.compat.setups import Setup, new_stream_id, valid_stream_id
 from server.errors import GridlightError, InvalidParameter, SetupNotFound, UnknownHousehold
@@ -174,8 +175,9 @@ def stream_qstats() -> Response:
 def stream_data() -> Response:
     _, setup = _setup()
     gl = state()
+    bound = parse_bound()
     body = open_stream(
-        gl, setup.household, setup.interval_s, setup.start_index, setup.speed, "legacy"
+        gl, setup.household, setup.interval_s, setup.start_index, setup.speed, "legacy", bound
     )
     return sse_response(body)
 

@@ -32,7 +32,8 @@ a home-screen widget current and alerts owners on spikes.
 * Writes need a household API key: `Authorization: Bearer gl_...`. In demo mode the replayed
   households are readable without one.
 * Streams (`text/event-stream`) start with `retry: 3000`; every reading has an `id:`, resumable
-  with the `Last-Event-ID` header or `?last_event_id=`; `: ping` comments every 15 s.
+  with the `Last-Event-ID` header or `?last_event_id=`; `: ping` comments every 15 s. With
+  `limit` and/or `until` a stream ends by itself with `event: end` (for scripts, not EventSource).
 
 Units are in the names: `power_kw` [kW], `interval_s` [s]; a missing reading is `null`, never 0.
 """

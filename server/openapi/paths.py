@@ -52,24 +52,70 @@ def _body(schema_name: str) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": ref(schema_name)}}}
 
 
-def _sse(description: str, events: str) -> dict[str, Any]:
+def _sse(description: str, events: str, schemas: dict[str, Any]) -> dict[str, Any]:
+    """An SSE response; ``schemas``: the data of each event type (``x-sse-events``, which the
+    Postman collection's tests validate every received event against)."""
     return {
         "description": f"{description}\n\n{events}",
         "headers": SSE_HEADERS,
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "x-sse-events": schemas,
     }
 
 
 V1_EVENTS = (
     "Starts with `retry: 3000`. Events: `event: reading` with an `id:` (ReadingEvent), "
     "`event: resync` (ResyncEvent, no id), `event: error` (ErrorEvent, no id), `event: end` at "
-    "the end of a replay (EndEvent, no id), `event: stats` when a new meter's statistics "
-    "appear and its levels start (StatsEvent, no id); `: ping` comments keep idle "
+    "the end of a replay or of a bounded stream (EndEvent, no id), `event: stats` when a new "
+    "meter's statistics appear and its levels start (StatsEvent, no id); `: ping` comments keep idle "
     "connections open."
 )
 LEGACY_EVENTS = (
     "The seed's lines: `data: {values} status: {colours}` with colours `Green`, `Yellow`, "
-    "`Red`, `Critical Red` (a missing value is null and Critical Red), each with an `id:`."
+    "`Red`, `Critical Red` (a missing value is null and Critical Red), each with an `id:`; "
+    "`event: end` (EndEvent, no id) at the end of a replay or of a bounded stream."
+)
+V1_EVENT_SCHEMAS = {
+    "reading": ref("ReadingEvent"),
+    "resync": ref("ResyncEvent"),
+    "error": ref("ErrorEvent"),
+    "end": ref("EndEvent"),
+    "stats": ref("StatsEvent"),
+}
+_LEGACY_COLOUR = {"enum": ["Green", "Yellow", "Red", "Critical Red"]}
+LEGACY_EVENT_SCHEMAS = {
+    "message": {
+        "type": "object",
+        "description": "the seed's line `{values} status: {colours}`, read as the two objects",
+        "required": ["values", "status"],
+        "properties": {
+            "values": {"type": "object", "additionalProperties": {"type": ["number", "null"]}},
+            "status": {"type": "object", "additionalProperties": _LEGACY_COLOUR},
+        },
+    },
+    "end": ref("EndEvent"),
+}
+BOUNDED = (
+    "Bounded streams, for scripts and test runners: with `limit` and/or `until` the response "
+    "ends by itself, after `limit` reading events (caught-up events after a Last-Event-ID "
+    "count) or at `until`, whichever comes first, with a final `event: end` (no id) whose "
+    '`reason` is `"limit"` or `"until"`. Do not reconnect after it: a browser EventSource '
+    "reconnects whenever a response ends, so bounded streams are not for EventSource clients."
+)
+#: ``?limit=``: reading events after which a stream ends (``MAX_STREAM_LIMIT``).
+LIMIT = _query(
+    "limit",
+    {"type": "integer", "minimum": 1, "maximum": 100_000},
+    "end the stream after this many reading events, with `event: end`",
+    example=3,
+)
+#: ``?until=``: wall-clock time at which a stream ends (``MAX_STREAM_UNTIL_S`` ahead at most).
+UNTIL = _query(
+    "until",
+    TIME_ARG,
+    "end the stream at this wall-clock time (for a replay too), with `event: end`: ISO 8601 "
+    "with a zone (2026-11-22T06:25:50Z; write + as %2B) or epoch seconds, in the future and at "
+    "most 86400 s ahead",
 )
 
 
@@ -124,7 +170,8 @@ def households() -> dict[str, Any]:
                 "tags": ["streams"],
                 "summary": "SSE stream of classified readings (live, or a replay from start_index)",
                 "description": "Live without start_index, resumable with Last-Event-ID; with "
-                "start_index a replay of the dataset for this client alone (at speed).",
+                "start_index a replay of the dataset for this client alone (at speed).\n\n"
+                + BOUNDED,
                 "parameters": [
                     _p("interval"),
                     _query(
@@ -137,12 +184,14 @@ def households() -> dict[str, Any]:
                         {"type": "number", "exclusiveMinimum": 0, "maximum": 1000},
                         "replay speed (dataset seconds per second); replays only",
                     ),
+                    LIMIT,
+                    UNTIL,
                     _p("lastEventIdHeader"),
                     _p("lastEventIdQuery"),
                 ],
                 "security": OPEN_IN_DEMO,
                 "responses": {
-                    "200": _sse("the stream", V1_EVENTS),
+                    "200": _sse("the stream", V1_EVENTS, V1_EVENT_SCHEMAS),
                     "400": _r("BadRequest"),
                     "401": _r("Unauthorized"),
                     "404": _r("NotFound"),
@@ -423,14 +472,17 @@ def compat() -> dict[str, Any]:
                 "operationId": "streamData",
                 "tags": ["compatibility", "streams"],
                 "summary": "The set-up's SSE stream in the seed's line shape",
+                "description": BOUNDED,
                 "parameters": [
                     stream_id,
                     cookie,
+                    LIMIT,
+                    UNTIL,
                     _p("lastEventIdHeader"),
                     _p("lastEventIdQuery"),
                 ],
                 "responses": {
-                    "200": _sse("the stream", LEGACY_EVENTS),
+                    "200": _sse("the stream", LEGACY_EVENTS, LEGACY_EVENT_SCHEMAS),
                     "400": _r("CompatBadRequest"),
                     "404": _r("CompatNotFound"),
                     "409": _json(ref("CompatError"), "a live household without enough history"),

@@ -417,9 +417,17 @@ SCHEMAS: dict[str, Any] = {
     },
     "EndEvent": {
         "type": "object",
-        "description": "``event: end`` (no id): a replay reached the end of its data.",
-        "required": ["household", "index"],
-        "properties": {"household": {"type": "string"}, "index": {"type": "integer"}},
+        "description": "``event: end`` (no id), the last of a stream that ended on purpose: do "
+        "not reconnect. reason: a replay reached the end of its data, or a bounded stream its "
+        "limit or until.",
+        "required": ["reason", "events", "last_event_id"],
+        "properties": {
+            "reason": {"type": "string", "enum": ["end_of_data", "limit", "until"]},
+            "events": {"type": "integer", "minimum": 0, "description": "reading events sent"},
+            "last_event_id": {"type": ["string", "null"], "description": "the last one's id"},
+            "household": {"type": "string", "description": "replays only"},
+            "index": {"type": "integer", "description": "next dataset second; replays only"},
+        },
     },
     "ErrorEvent": {
         "description": "``event: error`` (no id): an error after the stream started.",

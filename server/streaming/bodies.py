@@ -10,6 +10,12 @@
 
 Both send ``retry:`` first, a ``: ping`` comment when idle for ``ping_s``, and end (for the client
 to reconnect and resume) if the client falls behind or the broker fails while catching up.
+
+A :class:`Bound` makes either stream end on purpose: after ``limit`` reading events (caught-up ones
+included) or at ``until_s`` on the wall clock, whichever comes first, with a final ``end`` event
+(no id) that says why, so that a client knows not to reconnect. A bounded live stream is never
+written straight to the socket (:mod:`server.streaming.direct`): its own greenlet writes every
+event, which is what lets it stop after exactly ``limit`` of them.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from server.streaming.learning import StatsRef
 from server.streaming.sse import Event, comment
 
 __all__ = [
+    "Bound",
     "StreamSettings",
     "encoder",
     "live_stream",
@@ -51,6 +58,41 @@ class StreamSettings:
     retry_ms: int = 3000
     ping_s: float = 15.0
     queue_len: int = 256
+
+
+@dataclass(frozen=True)
+class Bound:
+    """Where a bounded stream ends: after ``limit`` reading events, or at ``until_s`` [epoch s]
+    read on ``clock`` (the wall clock, for live streams and replays alike), whichever first."""
+
+    limit: int | None = None
+    until_s: float | None = None
+    clock: Callable[[], float] = time.time
+
+    def left_s(self) -> float | None:
+        """Seconds until ``until_s`` (0 or less once reached); ``None`` without it."""
+        return None if self.until_s is None else self.until_s - self.clock()
+
+    def reached(self, events: int) -> str | None:
+        """Why the stream ends now, after ``events`` reading events: ``"limit"``, ``"until"``, or
+        ``None`` while it goes on."""
+        if self.limit is not None and events >= self.limit:
+            return "limit"
+        left = self.left_s()
+        if left is not None and left <= 0:
+            return "until"
+        return None
+
+
+UNBOUNDED = Bound()
+
+
+def end_event(reason: str, events: int, last_id: str | None, **extra: object) -> bytes:
+    """The last event (no id) of a stream that ended on purpose: ``reason`` is ``"limit"``,
+    ``"until"`` (a bounded stream) or ``"end_of_data"`` (a replay); ``events`` counts the reading
+    events of this response, ``last_id`` is the last one's id. The client should not reconnect."""
+    body = {"reason": reason, "events": events, "last_event_id": last_id, **extra}
+    return Event(data=json.dumps(body), event="end").encode()
 
 
 def _round(value: float | None) -> float | None:
@@ -168,13 +210,17 @@ def live_stream(
     open_channel: Callable[[], Channel],
     last_event: EventKey | None,
     writer: SocketWriter | None = None,
+    bound: Bound = UNBOUNDED,
 ) -> Iterator[bytes]:
     """SSE bytes of a live stream; ``open_channel`` may block (statistics) and may raise.
 
     With a ``writer`` (:func:`server.streaming.direct.socket_writer`), everything after the first bytes
     goes to the client's socket around WSGI, and once caught up the channel writes the events
     itself: this generator then only wakes when a client falls behind, leaves or the hub stops.
+    A ``bound`` ends the stream with an ``end`` event; a bounded stream takes no ``writer``.
     """
+    if writer is not None and bound != UNBOUNDED:
+        raise ValueError("a bounded stream is written by its own greenlet: give no writer")
     metrics = hub.metrics
     yield Event(retry=settings.retry_ms).encode()  # also sends the headers
     sub = None
@@ -193,7 +239,7 @@ def live_stream(
         return
     metrics.add("gridlight_sse_clients_connected")
     try:
-        for chunk in _stream_chunks(hub, channel, sub, last_event):
+        for chunk in _stream_chunks(hub, channel, sub, last_event, bound):
             if writer is None:
                 yield chunk
                 continue
@@ -209,12 +255,15 @@ def live_stream(
 
 
 def _stream_chunks(
-    hub: Hub, channel: Channel, sub: Subscriber, last_event: EventKey | None
+    hub: Hub, channel: Channel, sub: Subscriber, last_event: EventKey | None, bound: Bound
 ) -> Iterator[bytes]:
     """A subscribed stream's bytes, unframed, except :class:`~server.streaming.direct.Raw` ones; ends when
-    the subscriber is dropped or the hub stops."""
+    the subscriber is dropped, the hub stops, or the ``bound`` is reached (with an ``end`` event)."""
     metrics = hub.metrics
-    sent: list[EventKey] = []
+    bounded = bound != UNBOUNDED
+    sent: list[EventKey] = []  # ``last_event``, then the keys of the events caught up
+    count = 0  # reading events sent
+    sent_id: str | None = None  # the last one's id
     # events sent while catching up; the channel also counts those of them it queued to this
     # client before its live events passed them, and a counter never goes down: so they are
     # counted less those repeats, once the live events have passed them or the stream ends
@@ -224,17 +273,26 @@ def _stream_chunks(
             for chunk in _catch_up(hub, channel, last_event, sent):
                 if sub.dropped:
                     return
+                reading = len(sent) - 1 > count  # else a resync event
+                if bounded and reading and (reason := bound.reached(count)):
+                    yield end_event(reason, count, sent_id)
+                    return
                 uncounted += 1
                 yield chunk
+                if reading:
+                    count, sent_id = len(sent) - 1, str(sent[-1])
         last = sent[-1] if sent else None
         while True:
             if sub.ready() and (
                 last is None or (channel.last_key is not None and channel.last_key >= last)
             ):
                 sub.direct = True  # caught up: the channel writes to the socket from now on
+            if bounded and (reason := bound.reached(count)):
+                yield end_event(reason, count, sent_id)
+                return
             # one wake-up writes everything queued meanwhile as one chunk (a client woken late
             # under load catches up in one write instead of one switch and write per event)
-            item: Item | None = sub.get()
+            item: Item | None = sub.get(bound.left_s())
             chunks: list[bytes] = []
             while item is not None:
                 key, payload = item
@@ -247,16 +305,26 @@ def _stream_chunks(
                         yield b"".join(chunks)
                         chunks = []
                     yield payload
-                elif key is None:  # a ping from the hub
+                elif key is None:  # a ping or a control event from the hub
                     chunks.append(payload)
                 elif last is not None and key <= last:  # already sent while catching up
                     uncounted -= 1  # counted by the channel
+                elif bounded and (reason := bound.reached(count)):  # ``until`` passed meanwhile
+                    chunks.append(end_event(reason, count, sent_id))
+                    yield b"".join(chunks)
+                    return
                 else:
                     if uncounted > 0:
                         metrics.add("gridlight_sse_events_sent_total", uncounted)
                     uncounted = 0
                     last = key
                     chunks.append(payload)
+                    count += 1
+                    sent_id = str(key)
+                    if bounded and (reason := bound.reached(count)) == "limit":
+                        chunks.append(end_event(reason, count, sent_id))
+                        yield b"".join(chunks)
+                        return
                 item = sub.get_nowait() if len(chunks) < MAX_CHUNK_EVENTS else None
             if chunks:
                 yield chunks[0] if len(chunks) == 1 else b"".join(chunks)
@@ -287,13 +355,15 @@ def replay_stream(
     speed: float,
     resume_after: int | None,
     *,
+    bound: Bound = UNBOUNDED,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], object] | None = None,
 ) -> Iterator[bytes]:
     """One client's replay: windows of ``interval_s`` dataset seconds from ``start_index``,
-    each sent when it would close when played at ``speed``; then an ``end`` event. It ends early
-    when the hub stops (the worker is shutting down; the client resumes from its last id).
-    ``sleep`` defaults to waiting on the hub's stop."""
+    each sent when it would close when played at ``speed``; then an ``end`` event (at the end of
+    the data, or where the ``bound`` says). It ends early when the hub stops (the worker is
+    shutting down; the client resumes from its last id). ``sleep`` defaults to waiting on the
+    hub's stop."""
     if sleep is None:
         sleep = hub.stopped.wait
     metrics = hub.metrics
@@ -306,26 +376,41 @@ def replay_stream(
     household = replay.info.id
     first = start_index if resume_after is None else resume_after + interval_s
     t0 = clock()
+    count = 0
+    last_id: str | None = None
     metrics.add("gridlight_sse_clients_connected")
     try:
         for index in range(first, replay.span_s, interval_s):
             due = t0 + (index - first + interval_s) / speed
             while (wait := due - clock()) > 0:
-                if wait > settings.ping_s:
+                left = bound.left_s()
+                if left is not None and left <= 0:
+                    break
+                if wait > settings.ping_s and (left is None or left > settings.ping_s):
                     sleep(settings.ping_s)
                     if hub.stopped.is_set():
                         return
                     yield PING
                 else:
-                    sleep(wait)
+                    sleep(wait if left is None else min(wait, left))
             if hub.stopped.is_set():
+                return
+            if reason := bound.reached(count):  # ``until`` came first
+                yield end_event(reason, count, last_id, household=household, index=index)
                 return
             power = replay_window(replay, index, interval_s)
             start_s = replay.start_s + index
             metrics.add("gridlight_sse_events_sent_total")
-            yield event_bytes(fmt, household, stats, start_s, interval_s, power, str(index), index)
-        yield Event(
-            data=json.dumps({"household": household, "index": replay.span_s}), event="end"
-        ).encode()
+            last_id = str(index)
+            count += 1
+            event = event_bytes(fmt, household, stats, start_s, interval_s, power, last_id, index)
+            if bound.limit is not None and count >= bound.limit:  # the event and the end at once
+                end = end_event(
+                    "limit", count, last_id, household=household, index=index + interval_s
+                )
+                yield event + end
+                return
+            yield event
+        yield end_event("end_of_data", count, last_id, household=household, index=replay.span_s)
     finally:
         metrics.add("gridlight_sse_clients_connected", -1)

@@ -5,6 +5,7 @@ events. Streams are not held open: each test reads the first events and closes."
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -54,6 +55,15 @@ def _events(response: requests.Response, count: int) -> list[dict[str, Any]]:
         ("interval=5&start_index=0&speed=0", 400, "invalid_parameter"),
         ("interval=5&start_index=0&last_event_id=7", 400, "invalid_parameter"),
         ("interval=5&last_event_id=not-an-id", 400, "invalid_parameter"),
+        ("interval=5&limit=0", 400, "invalid_parameter"),
+        ("interval=5&limit=-2", 400, "invalid_parameter"),
+        ("interval=5&limit=2.5", 400, "invalid_parameter"),
+        ("interval=5&limit=100001", 400, "invalid_parameter"),
+        ("interval=5&until=soon", 400, "invalid_parameter"),
+        ("interval=5&until=2030-01-01T00:00:00", 400, "invalid_parameter"),  # no zone
+        ("interval=5&until=2000-01-01T00:00:00Z", 400, "invalid_parameter"),  # past
+        ("interval=5&until=4102444800", 400, "invalid_parameter"),  # 2100: too far
+        ("interval=5&start_index=0&limit=x", 400, "invalid_parameter"),
     ],
 )
 def test_v1_stream_rejects_bad_parameters(
@@ -67,6 +77,71 @@ def test_v1_stream_rejects_bad_parameters(
     body = response.json()
     _validator("Error").validate(body)
     assert body["error"]["code"] == code
+    for name in ("limit", "until"):  # the message names the bad value
+        if f"{name}=" in query:
+            bad = query.split(f"{name}=")[1]
+            assert name in body["error"]["message"] and bad in body["error"]["message"]
+
+
+def _whole(response: requests.Response) -> list[dict[str, Any]]:
+    """Every block of an SSE body that ends by itself (bounded by the request's timeout)."""
+    blocks = _events(response, 10**6)
+    return [b for b in blocks if b]
+
+
+def test_v1_bounded_replay_ends_after_limit_with_end_event(
+    served: Served, http: requests.Session
+) -> None:
+    url = f"{served.base_url}/api/v1/households/A/stream?interval=5&start_index=100&speed=1000"
+    with http.get(f"{url}&limit=3", stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        retry, *readings, end = _whole(response)
+    assert [r["id"] for r in readings] == ["100", "105", "110"]
+    assert end["event"] == "end" and "id" not in end
+    body = json.loads(end["data"])
+    _validator("EndEvent").validate(body)
+    assert (body["reason"], body["events"], body["last_event_id"]) == ("limit", 3, "110")
+    headers = {"Last-Event-ID": "110"}
+    with http.get(f"{url}&limit=2", headers=headers, stream=True, timeout=10) as response:
+        _, *readings, end = _whole(response)
+    assert [r["id"] for r in readings] == ["115", "120"]
+    for reading in readings:
+        _validator("ReadingEvent").validate(json.loads(reading["data"]))
+
+
+def test_v1_bounded_live_stream_ends_at_until(served: Served, http: requests.Session) -> None:
+    """Nothing is published to A here: the stream ends at ``until`` with no readings."""
+    until = int(time.time()) + 2
+    url = f"{served.base_url}/api/v1/households/A/stream?interval=5&until={until}&limit=5"
+    began = time.monotonic()
+    with http.get(url, stream=True, timeout=10) as response:
+        assert response.status_code == 200
+        blocks = _whole(response)
+    assert time.time() >= until and time.monotonic() - began < 8
+    end = blocks[-1]
+    assert end["event"] == "end"
+    body = json.loads(end["data"])
+    _validator("EndEvent").validate(body)
+    assert body == {"reason": "until", "events": 0, "last_event_id": None}
+
+
+def test_compat_stream_rejects_a_bad_limit(served: Served) -> None:
+    with requests.Session() as session:
+        setup = session.post(
+            f"{served.base_url}/stream_setup",
+            json={"household": "A", "interval": 5, "start_index": 100, "speed": 1000},
+            timeout=30,
+        )
+        assert setup.status_code == 200, setup.text
+        response = session.get(f"{served.base_url}/stream_data?limit=nope", timeout=10)
+        assert response.status_code == 400
+        assert response.json() == {"error": "limit must be a positive integer, got 'nope'"}
+        with session.get(f"{served.base_url}/stream_data?limit=2", stream=True, timeout=10) as r:
+            _, first, second, end = _whole(r)
+    assert "status: " in first["data"] and "status: " in second["data"]
+    body = json.loads(end["data"])
+    _validator("EndEvent").validate(body)
+    assert body["reason"] == "limit" and body["last_event_id"] == second["id"]
 
 
 def test_v1_replay_stream_starts_with_documented_headers_and_events(
