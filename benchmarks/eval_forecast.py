@@ -139,6 +139,7 @@ def summarise(hid: str, r: pd.DataFrame) -> dict:
         "weeks": len(ratios),
         "worst_week_ratio": float(ratios.max()),
         "weeks_worse": int((ratios > 1).sum()),
+        "week_ratios": " ".join(f"{x:.2f}" for x in ratios),
     }
 
 
@@ -146,12 +147,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="UCI and A only, last 14 days")
     parser.add_argument("--skip-savings", action="store_true")
+    parser.add_argument("--only", nargs="*", help="households to evaluate (default all)")
     args = parser.parse_args(argv)
     began = time.perf_counter()
     houses = load_households(args.quick)
     print(f"data loaded in {time.perf_counter() - began:.1f} s")
     results = []
     for house in houses:
+        if args.only and house["id"] not in args.only:
+            continue
         t = time.perf_counter()
         r = evaluate(house, args.quick)
         s = summarise(house["id"], r)
@@ -172,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     worse = sum(s["weeks_worse"] for s in results)
     weeks = sum(s["weeks"] for s in results)
     cov = [s["coverage"] for s in results]
+    for s in results:
+        print(f"{s['household']:9} weekly MAE / 28-day baseline MAE: {s['week_ratios']}")
     print(f"(MAE in kW = kWh per hour; 'worst wk' = worst weekly MAE / 28-day baseline MAE)")
     checks = [
         (f"mean MAE gain vs 28-day same-hour mean >= 10%: {mean_gain:.1%}", mean_gain >= 0.10),

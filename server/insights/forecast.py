@@ -16,6 +16,7 @@ A model is a plain object that the server caches per household and retrains dail
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from sklearn.ensemble import HistGradientBoostingRegressor
 from threadpoolctl import ThreadpoolController
 
 from server.insights.errors import ForecastError
-from server.insights.features import HourGrid, feature_names
+from server.insights.features import BASE_FEATURES, HourGrid, feature_names
 from server.insights.hourly import hourly_power_kw
 from server.insights.tariff import Tariff
 
@@ -49,6 +50,7 @@ MAX_HORIZON_H = 168
 #: Channels read as outdoor temperature [°C] when a dataset has one.
 TEMPERATURE_CHANNELS = ("TempC", "Temperature", "OutdoorTemp")
 # Leads [h] drawn for each training hour: mostly within a day, some up to a week ahead.
+_RESIDUAL = os.environ.get("GRIDLIGHT_FC_RESIDUAL", "1") == "1"
 _LEADS_PER_HOUR = 4
 # At most this many training rows (a random subset): keeps a year's training within seconds.
 _MAX_ROWS = 16_000
@@ -65,8 +67,8 @@ def _one_thread():  # type: ignore[no-untyped-def]
 _HGB_PARAMS = {
     "max_iter": 120,
     "learning_rate": 0.06,
-    "max_leaf_nodes": 15,
-    "min_samples_leaf": 40,
+    "max_leaf_nodes": int(os.environ.get("GRIDLIGHT_FC_LEAVES", "15")),
+    "min_samples_leaf": int(os.environ.get("GRIDLIGHT_FC_MINLEAF", "40")),
     "l2_regularization": 1.0,
     "early_stopping": False,
     "random_state": 0,
@@ -182,6 +184,7 @@ class ForecastModel:
             )
             with _one_thread():
                 raw = np.column_stack([self.models[a].predict(x) for a in QUANTILES])
+            raw += _anchor(x)[:, None]
             mid = raw[:, 1]
             lo = mid - self.tail_scale[0] * np.maximum(mid - raw[:, 0], 0.0)
             hi = mid + self.tail_scale[1] * np.maximum(raw[:, 2] - mid, 0.0)
@@ -264,14 +267,28 @@ def fit_model(
     train, held = hours < cut, hours >= cut
     if held.sum() >= 24 * 7 * _LEADS_PER_HOUR and train.sum() >= 24 * 10 * _LEADS_PER_HOUR:
         with _one_thread():
-            first = {a: _fit_one(a, x[train], y[train]) for a in QUANTILES}
+            first = {a: _fit_one(a, x[train], y[train] - _anchor(x[train])) for a in QUANTILES}
             pred = np.column_stack([first[a].predict(x[held]) for a in QUANTILES])
+            pred += _anchor(x[held])[:, None]
         model.tail_scale = _tail_scales(pred, y[held])
     with _one_thread():
-        model.models = {a: _fit_one(a, x, y) for a in QUANTILES}
+        model.models = {a: _fit_one(a, x, y - _anchor(x)) for a in QUANTILES}
     model.name = "hgb-quantile"
     model.train_s = time.perf_counter() - began
     return model
+
+
+def _anchor(x: np.ndarray) -> np.ndarray:
+    """The level the models learn deviations from [kW]: the 28-day same-hour mean, else the
+    7-day one, else the last day's mean (an anchor keeps a young model near the baseline)."""
+    if not _RESIDUAL:
+        return np.zeros(len(x))
+    names = BASE_FEATURES
+    out = x[:, names.index("mean28_kw")].copy()
+    for alt in ("mean7_kw", "last24_kw", "last_kw"):
+        gap = np.isnan(out)
+        out[gap] = x[gap, names.index(alt)]
+    return np.nan_to_num(out, nan=0.0)
 
 
 def _fit_one(alpha: float, x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
