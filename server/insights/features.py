@@ -143,8 +143,8 @@ class HourGrid:
         local = target_utc.tz_convert(self.timezone)
         cols = [
             np.asarray(local.hour + local.minute / 60.0, dtype="float64"),
-            np.asarray(local.dayofweek, dtype="float64"),
-            np.asarray(local.dayofweek >= 5, dtype="float64"),
+            np.asarray(local.day_of_week, dtype="float64"),
+            np.asarray(local.day_of_week >= 5, dtype="float64"),
             lead.astype("float64"),
             self._at(self.values, cut),
             self._at(self.derived("r3"), cut),
@@ -156,7 +156,7 @@ class HourGrid:
             self._at(self.derived("w4"), week_pos),
         ]
         if season:
-            angle = 2 * np.pi * np.asarray(local.dayofyear, dtype="float64") / 365.25
+            angle = 2 * np.pi * np.asarray(local.day_of_year, dtype="float64") / 365.25
             cols += [np.sin(angle), np.cos(angle)]
         if temp_c is not None:
             cols += [np.asarray(temp_c, dtype="float64"), np.asarray(temp_day_c, dtype="float64")]

@@ -16,7 +16,6 @@ A model is a plain object that the server caches per household and retrains dail
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ MAX_HORIZON_H = 168
 #: Channels read as outdoor temperature [°C] when a dataset has one.
 TEMPERATURE_CHANNELS = ("TempC", "Temperature", "OutdoorTemp")
 # Leads [h] drawn for each training hour: mostly within a day, some up to a week ahead.
-_RESIDUAL = os.environ.get("GRIDLIGHT_FC_RESIDUAL", "1") == "1"
 _LEADS_PER_HOUR = 4
 # At most this many training rows (a random subset): keeps a year's training within seconds.
 _MAX_ROWS = 16_000
@@ -67,8 +65,8 @@ def _one_thread():  # type: ignore[no-untyped-def]
 _HGB_PARAMS = {
     "max_iter": 120,
     "learning_rate": 0.06,
-    "max_leaf_nodes": int(os.environ.get("GRIDLIGHT_FC_LEAVES", "15")),
-    "min_samples_leaf": int(os.environ.get("GRIDLIGHT_FC_MINLEAF", "40")),
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 40,
     "l2_regularization": 1.0,
     "early_stopping": False,
     "random_state": 0,
@@ -281,8 +279,6 @@ def fit_model(
 def _anchor(x: np.ndarray) -> np.ndarray:
     """The level the models learn deviations from [kW]: the 28-day same-hour mean, else the
     7-day one, else the last day's mean (an anchor keeps a young model near the baseline)."""
-    if not _RESIDUAL:
-        return np.zeros(len(x))
     names = BASE_FEATURES
     out = x[:, names.index("mean28_kw")].copy()
     for alt in ("mean7_kw", "last24_kw", "last_kw"):

@@ -22,7 +22,7 @@ def resolution_s(index: pd.DatetimeIndex) -> int:
     """The sampling step of an index [s] (the median step; 60 when it cannot be told)."""
     if len(index) < 2:
         return 60
-    step_ns = np.median(np.diff(index.asi8[: min(len(index), 10_000)]))
+    step_ns = np.median(np.diff(index[: min(len(index), 10_000)].as_unit("ns").asi8))
     return max(1, round(step_ns / 1e9))
 
 

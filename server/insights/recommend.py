@@ -170,7 +170,7 @@ def _idle_slots(w: HouseholdWindow, ac: list[str]) -> pd.DataFrame:
             "activity_kw": (other - floor).to_numpy(),
             "ac_kwh": w.hourly[ac].sum(axis=1, min_count=1).to_numpy(),
             "hour": local.hour,
-            "weekend": local.dayofweek >= 5,
+            "weekend": local.day_of_week >= 5,
             "price": w.prices,
         },
         index=other.index,

@@ -322,7 +322,7 @@ class TimeOfUseTariff(Tariff):
         local = pd.DatetimeIndex(flat.astype("datetime64[ns]")).tz_localize("UTC")
         local = local.tz_convert(self.timezone)
         minute = np.asarray(local.hour * 60 + local.minute)
-        weekend = np.asarray(local.dayofweek >= 5).astype(np.int64)
+        weekend = np.asarray(local.day_of_week >= 5).astype(np.int64)
         return self._minute_period[weekend, minute].reshape(np.shape(ns))
 
     def _prices_ns(self, ns: np.ndarray) -> np.ndarray:
