@@ -14,7 +14,8 @@ tariff, per :data:`MONTH_DAYS` days:
 * ``shift-water-heating`` — water heating in hours dearer than the cheapest of the
   :data:`SHIFT_LOOKBACK_H` hours before them; saves the price difference (a heated tank keeps).
 * ``peak-hours`` — whole-house use in the tariff's dear hours beyond what the household
-  manages on its own lighter days (the 25th percentile of daily peak-hour energy).
+  manages on its own lighter days (the 25th percentile of daily peak-hour energy), when that
+  is more than ordinary variation (0.5 kWh and a fifth of the day's peak-hour use).
 * ``spikes`` — short repeated surges far above the usual level; their dear-hour part, moved.
 """
 
@@ -319,7 +320,8 @@ def peak_hours(w: HouseholdWindow) -> dict[str, Any] | None:
     movable = float(daily.mean() - daily.quantile(0.25))
     spread = w.mean_price(peak) - w.mean_price(~peak)
     money = movable * spread * MONTH_DAYS
-    if movable < 0.2 or money <= 0:
+    # Ordinary day-to-day variation is not a habit to change.
+    if movable < max(0.5, 0.2 * float(daily.mean())) or money <= 0:
         return None
     hours = sorted({int(h) for h in local[peak].hour})
     return {

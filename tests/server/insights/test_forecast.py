@@ -47,8 +47,8 @@ def test_json_shape_and_ordered_quantiles(result):
         q = h["power_kw"]
         assert 0 <= q["p10"] <= q["p50"] <= q["p90"]
         assert h["energy_kwh"] == q
-        price = default_tariff().price_at(pd.Timestamp(h["ts"]) + pd.Timedelta(minutes=30))
-        assert h["cost"] == pytest.approx(q["p50"] * price, abs=0.03)
+        price = default_tariff().hourly_prices(pd.DatetimeIndex([h["ts"]]))[0]
+        assert h["cost"] == pytest.approx(q["p50"] * price, abs=1e-3)
         assert h["co2_kg"] == pytest.approx(q["p50"] * 0.713, abs=1e-3)
 
 
