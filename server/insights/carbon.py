@@ -31,8 +31,16 @@ __all__ = ["CarbonIntensity", "LiveValue", "carbon_table", "co2_kg", "zone_for_t
 MAX_G_PER_KWH = 2000.0
 
 # Old names that zone.tab does not list.
-_ALIASES = {"Asia/Calcutta": "IN", "Europe/Kiev": "UA", "US/Eastern": "US", "US/Central": "US",
-            "US/Mountain": "US", "US/Pacific": "US", "GB": "GB", "Europe/Belfast": "GB"}
+_ALIASES = {
+    "Asia/Calcutta": "IN",
+    "Europe/Kiev": "UA",
+    "US/Eastern": "US",
+    "US/Central": "US",
+    "US/Mountain": "US",
+    "US/Pacific": "US",
+    "GB": "GB",
+    "Europe/Belfast": "GB",
+}
 
 
 @cache

@@ -97,9 +97,7 @@ def run_forecast(args: argparse.Namespace) -> int:
 
     info, frame, tariff, carbon = _load(args)
     _write(
-        forecast(
-            frame, info.timezone, args.at, args.horizon_h, tariff, carbon, household=info.id
-        )
+        forecast(frame, info.timezone, args.at, args.horizon_h, tariff, carbon, household=info.id)
     )
     return 0
 

@@ -177,9 +177,7 @@ class ForecastModel:
             temp, temp_day = _temp_arrays(temp_c, targets) if self.temperature else (None, None)
             if self.temperature and temp is None:
                 temp = temp_day = np.full(len(targets), np.nan)
-            x = grid.features(
-                targets, lead, season=self.season, temp_c=temp, temp_day_c=temp_day
-            )
+            x = grid.features(targets, lead, season=self.season, temp_c=temp, temp_day_c=temp_day)
             with _one_thread():
                 raw = np.column_stack([self.models[a].predict(x) for a in QUANTILES])
             raw += _anchor(x)[:, None]
@@ -202,8 +200,10 @@ class ForecastModel:
             mean = np.nanmean(vals, axis=1)
             lo, hi = np.nanquantile(vals, [0.1, 0.9], axis=1)
         fallback = np.nanmean(grid.values)  # an hour of the day never seen yet
-        return np.column_stack([lo, mean, hi]) if not np.isnan(mean).any() else np.nan_to_num(
-            np.column_stack([lo, mean, hi]), nan=fallback
+        return (
+            np.column_stack([lo, mean, hi])
+            if not np.isnan(mean).any()
+            else np.nan_to_num(np.column_stack([lo, mean, hi]), nan=fallback)
         )
 
 

@@ -82,9 +82,7 @@ class HouseholdWindow:
         end = as_of if as_of is not None else frame.index[-1] + pd.Timedelta(seconds=1)
         recent = frame[(frame.index >= end - pd.Timedelta(days=days)) & (frame.index < end)]
         minute = recent if resolution_s(recent.index) >= 60 else recent.resample("60s").mean()
-        hourly = pd.DataFrame(
-            {c: hourly_power_kw(recent[c], until=end) for c in recent.columns}
-        )
+        hourly = pd.DataFrame({c: hourly_power_kw(recent[c], until=end) for c in recent.columns})
         prices = (
             tariff.hourly_prices(pd.DatetimeIndex(hourly.index))
             if tariff is not None
@@ -161,7 +159,9 @@ def baseload(w: HouseholdWindow) -> dict[str, Any] | None:
 
 def _idle_slots(w: HouseholdWindow, ac: list[str]) -> pd.DataFrame:
     """Per (local day, hour): occupants' own use above the always-on level [kW]."""
-    flexible = [c for c in w.hourly.columns if c != "Overall" and (AC_RE.match(c) or WATER_RE.match(c))]
+    flexible = [
+        c for c in w.hourly.columns if c != "Overall" and (AC_RE.match(c) or WATER_RE.match(c))
+    ]
     other = w.hourly["Overall"] - w.hourly[flexible].sum(axis=1, min_count=1).fillna(0.0)
     q = w.minute["Overall"].resample("15min").mean()
     floor = float(q.groupby(q.index.tz_convert(w.timezone).date).min().median())
@@ -209,7 +209,9 @@ def empty_home(w: HouseholdWindow) -> dict[str, Any] | None:
         "evidence": {
             "hours_running_while_idle": int(len(wasted)),
             "energy_kwh_in_window": round(float(wasted["ac_kwh"].sum()), 2),
-            "usually_idle_hours": [f"{'weekend' if we else 'weekday'} {h:02d}:00" for we, h in usual],
+            "usually_idle_hours": [
+                f"{'weekend' if we else 'weekday'} {h:02d}:00" for we, h in usual
+            ],
             "idle_below_kw": round(idle_kw, 3),
             "days": round(w.days, 1),
         },
@@ -261,7 +263,9 @@ def shift_water_heating(w: HouseholdWindow) -> dict[str, Any] | None:
     if money <= 0 or moved_kwh < 3.0:
         return None
     # The window: the local hours the moved energy goes to, weighted by energy.
-    to_hours = w.local(pd.DatetimeIndex(w.hourly.index[moved]) - pd.to_timedelta(offset[moved], "h"))
+    to_hours = w.local(
+        pd.DatetimeIndex(w.hourly.index[moved]) - pd.to_timedelta(offset[moved], "h")
+    )
     weights = pd.Series(energy[moved], index=to_hours.hour).groupby(level=0).sum()
     on = w.minute[ch]
     rated_kw = float(on[on > 0.1].quantile(0.95)) if (on > 0.1).any() else 1.0
@@ -269,7 +273,9 @@ def shift_water_heating(w: HouseholdWindow) -> dict[str, Any] | None:
     top = int(weights.idxmax())
     windows = []
     for hour in weights.sort_values(ascending=False).index[:2]:
-        windows.append({"start": _clock(hour), "end": _clock(hour + need_h), "timezone": w.timezone})
+        windows.append(
+            {"start": _clock(hour), "end": _clock(hour + need_h), "timezone": w.timezone}
+        )
     from_hours = w.local(pd.DatetimeIndex(w.hourly.index[moved])).hour
     return {
         "id": "shift-water-heating",
@@ -285,7 +291,11 @@ def shift_water_heating(w: HouseholdWindow) -> dict[str, Any] | None:
             "dear_hours": sorted({_clock(h) for h in from_hours}),
             "mean_price_now": round(float(np.average(w.prices[moved], weights=energy[moved])), 3),
             "mean_price_moved": round(
-                float(np.average(w.prices[moved] - saved[moved] / energy[moved], weights=energy[moved])),
+                float(
+                    np.average(
+                        w.prices[moved] - saved[moved] / energy[moved], weights=energy[moved]
+                    )
+                ),
                 3,
             ),
             "rated_kw": round(rated_kw, 2),
@@ -293,8 +303,13 @@ def shift_water_heating(w: HouseholdWindow) -> dict[str, Any] | None:
         },
         "saving_per_month": w.saving(0.0, money),
         "confidence": "high" if w.days >= 14 else "medium",
-        "action": {"type": "schedule", "channel": ch, "state": "on", "window": windows[0],
-                   "windows": windows},
+        "action": {
+            "type": "schedule",
+            "channel": ch,
+            "state": "on",
+            "window": windows[0],
+            "windows": windows,
+        },
     }
 
 
@@ -360,7 +375,9 @@ def spikes(w: HouseholdWindow) -> dict[str, Any] | None:
     if len(starts) < 10 or per_day < 0.5:
         return None
     values = w.minute["Overall"].to_numpy()
-    energy = np.array([np.nansum(values[a:b] - usual) / 60.0 for a, b in zip(starts, ends, strict=True)])
+    energy = np.array(
+        [np.nansum(values[a:b] - usual) / 60.0 for a, b in zip(starts, ends, strict=True)]
+    )
     when = w.minute.index[starts]
     hours = when.floor("h")
     price_at = pd.Series(w.prices, index=w.hourly.index)

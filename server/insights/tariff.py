@@ -362,11 +362,15 @@ class DynamicTariff(Tariff):
         if isinstance(prices, Mapping):
             prices = [{"ts": k, "price_per_kwh": v} for k, v in prices.items()]
         if not isinstance(prices, list) or not prices:
-            raise TariffError("dynamic tariff needs a non-empty list 'prices' of {ts, price_per_kwh}")
+            raise TariffError(
+                "dynamic tariff needs a non-empty list 'prices' of {ts, price_per_kwh}"
+            )
         stamps, values = [], []
         for i, row in enumerate(prices):
             if not isinstance(row, Mapping) or "ts" not in row:
-                raise TariffError(f"dynamic price {i} must be an object with 'ts' and 'price_per_kwh'")
+                raise TariffError(
+                    f"dynamic price {i} must be an object with 'ts' and 'price_per_kwh'"
+                )
             stamps.append(row["ts"])
             values.append(_number(row, "price_per_kwh", f"dynamic price {i}"))
         return cls._checked(stamps, values, currency, standing_charge_per_day, name)
@@ -408,7 +412,9 @@ class DynamicTariff(Tariff):
             raise TariffError(f"dynamic prices: a 'ts' is not an ISO 8601 time ({err})") from err
         off = index[index != index.floor("h")]
         if len(off):
-            raise TariffError(f"dynamic price at {off[0].isoformat()} is not at the start of an hour")
+            raise TariffError(
+                f"dynamic price at {off[0].isoformat()} is not at the start of an hour"
+            )
         dup = index[index.duplicated()]
         if len(dup):
             raise TariffError(f"dynamic prices give {dup[0].isoformat()} twice")

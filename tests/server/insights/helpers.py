@@ -45,7 +45,6 @@ def household(
 ) -> pd.DataFrame:
     idx = minutes(days, tz, start)
     rng = np.random.default_rng(seed)
-    h = local_hours(idx, tz)
     day = np.arange(len(idx)) // 1440
     level = rng.uniform(0.7, 1.3, days)[day]
     use = np.zeros(len(idx))
@@ -53,9 +52,7 @@ def household(
         use += 0.4 * level * (window(idx, 6.5, 8.5, tz) | window(idx, 18, 23, tz))
         use += 0.15 * level * window(idx, 12, 14, tz, days="weekend")
         use += rng.exponential(0.02, len(idx))
-    frame = pd.DataFrame(
-        {"AC": np.zeros(len(idx)), "Geyser": np.zeros(len(idx))}, index=idx
-    )
+    frame = pd.DataFrame({"AC": np.zeros(len(idx)), "Geyser": np.zeros(len(idx))}, index=idx)
     frame["Overall"] = base_kw + use
     return frame
 

@@ -58,3 +58,14 @@ def test_live_value_overrides_and_survives_a_failed_feed():
 
 def test_co2_kg():
     assert co2_kg(10.0, 713.0) == pytest.approx(7.13)
+
+
+def test_insights_package_is_pure():
+    from tests.server.stats.test_purity import FORBIDDEN, ROOT, imported_modules, package_files
+
+    allowed_internal = ("server.insights", "generator.dataset", "server.stats")
+    for path in package_files("server/insights"):
+        for name in imported_modules(path):
+            assert name.split(".")[0] not in FORBIDDEN, f"{path.relative_to(ROOT)} imports {name}"
+            if name.startswith(("server", "generator")):
+                assert name.startswith(allowed_internal), f"{path.relative_to(ROOT)} imports {name}"

@@ -104,7 +104,9 @@ def test_missing_readings_are_nan_not_zero(frame):
 
 @pytest.mark.parametrize("bad", [0, 169, -1, 1.5, "x", None])
 def test_bad_horizon(bad):
-    with pytest.raises(ForecastError, match=r"horizon_h must be a whole number of hours from 1 to 168"):
+    with pytest.raises(
+        ForecastError, match=r"horizon_h must be a whole number of hours from 1 to 168"
+    ):
         check_horizon(bad)
 
 
@@ -135,9 +137,21 @@ def test_cli_forecast_ignores_readings_after_at(frame, tmp_path, capsys):
 
 @pytest.mark.parametrize("horizon", ["0", "169", "two"])
 def test_cli_bad_horizon_exits_2(frame, tmp_path, capsys, horizon):
-    path = _write(frame.iloc[:1440 * 2], tmp_path, "small")
+    path = _write(frame.iloc[: 1440 * 2], tmp_path, "small")
     with pytest.raises(SystemExit) as exit_info:
-        main(["forecast", "--dataset", str(path), "--household", "T", "--at", "2026-04-07", "--horizon-h", horizon])
+        main(
+            [
+                "forecast",
+                "--dataset",
+                str(path),
+                "--household",
+                "T",
+                "--at",
+                "2026-04-07",
+                "--horizon-h",
+                horizon,
+            ]
+        )
     assert exit_info.value.code == 2
     assert "horizon_h must be a whole number of hours from 1 to 168" in capsys.readouterr().err
 
@@ -146,7 +160,9 @@ def test_cli_insights_prints_every_part(frame, tmp_path, capsys):
     path = _write(frame, tmp_path, "full")
     tariff = tmp_path / "tariff.json"
     tariff.write_text(json.dumps(default_tariff(TZ).to_json()))
-    assert main(["insights", "--dataset", str(path), "--household", "T", "--tariff", str(tariff)]) == 0
+    assert (
+        main(["insights", "--dataset", str(path), "--household", "T", "--tariff", str(tariff)]) == 0
+    )
     doc = json.loads(capsys.readouterr().out)
     assert set(doc) == {"household", "as_of", "history", "forecast", "recommendations"}
     assert doc["history"]["currency"] == "INR" and doc["history"]["carbon"]["zone"] == "IN"

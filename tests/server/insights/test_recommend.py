@@ -42,7 +42,11 @@ def test_baseload_fires_and_saves_the_excess_at_every_price(quiet):
     excess = rec["evidence"]["baseload_kw"] - EFFICIENT_BASELOAD_KW
     saving = rec["saving_per_month"]
     assert saving["energy_kwh"] == pytest.approx(excess * 24 * MONTH_DAYS, rel=0.01)
-    mean_price = default_tariff().hourly_prices(pd.date_range("2026-04-06", periods=24, freq="h", tz="UTC")).mean()
+    mean_price = (
+        default_tariff()
+        .hourly_prices(pd.date_range("2026-04-06", periods=24, freq="h", tz="UTC"))
+        .mean()
+    )
     assert saving["money"] == pytest.approx(excess * 24 * MONTH_DAYS * mean_price, rel=0.01)
     assert saving["co2_kg"] == pytest.approx(saving["energy_kwh"] * G / 1000, rel=1e-3)
 
@@ -52,7 +56,9 @@ def test_empty_home_fires_for_ac_running_while_everyone_is_out(quiet):
     frame = add_load(quiet, "AC", 1.0, ac)
     rec = ids(frame)["empty-home"]
     weekdays = 15  # in the 21 days from a Monday
-    assert rec["saving_per_month"]["energy_kwh"] == pytest.approx(6 * weekdays / DAYS * MONTH_DAYS, rel=0.1)
+    assert rec["saving_per_month"]["energy_kwh"] == pytest.approx(
+        6 * weekdays / DAYS * MONTH_DAYS, rel=0.1
+    )
     window_ = rec["action"]["window"]
     assert rec["action"]["channel"] == "AC" and window_["days"] == "weekday"
     assert window_["start"] <= "10:00" and window_["end"] >= "16:00"
@@ -65,7 +71,9 @@ def test_water_heating_in_dear_hours_moves_to_cheap_ones(quiet):
     frame = add_load(quiet, "Geyser", 2.0, window(quiet.index, 7, 8))  # morning peak, 8.40
     rec = ids(frame)["shift-water-heating"]
     # 2 kWh a day priced 8.40 could be heated at the night rate 6.30 in the hours before.
-    assert rec["saving_per_month"]["money"] == pytest.approx(2.0 * (8.40 - 6.30) * MONTH_DAYS, rel=0.03)
+    assert rec["saving_per_month"]["money"] == pytest.approx(
+        2.0 * (8.40 - 6.30) * MONTH_DAYS, rel=0.03
+    )
     assert rec["saving_per_month"]["energy_kwh"] == 0.0
     action = rec["action"]
     assert action["type"] == "schedule" and action["channel"] == "Geyser"
@@ -86,7 +94,9 @@ def test_peak_hour_use_fires_on_heavy_days_and_uses_the_tariff(quiet):
     movable = evidence["peak_kwh_per_day"] - evidence["light_day_peak_kwh"]
     spread = evidence["peak_price"] - evidence["off_peak_price"]
     assert movable > 1.0 and spread > 1.5
-    assert rec["saving_per_month"]["money"] == pytest.approx(movable * spread * MONTH_DAYS, rel=0.01)
+    assert rec["saving_per_month"]["money"] == pytest.approx(
+        movable * spread * MONTH_DAYS, rel=0.01
+    )
     assert "peak-hours" not in ids(frame, FlatTariff("INR", 7.0))
 
 
@@ -107,7 +117,15 @@ def test_ranked_by_money_saved(quiet):
     money = [r["saving_per_month"]["money"] for r in recs]
     assert len(recs) >= 3 and money == sorted(money, reverse=True)
     for r in recs:
-        assert {"id", "title", "detail", "evidence", "saving_per_month", "confidence", "action"} <= set(r)
+        assert {
+            "id",
+            "title",
+            "detail",
+            "evidence",
+            "saving_per_month",
+            "confidence",
+            "action",
+        } <= set(r)
 
 
 def test_without_a_tariff_money_is_null_and_energy_still_counts(quiet):
@@ -115,7 +133,10 @@ def test_without_a_tariff_money_is_null_and_energy_still_counts(quiet):
     frame["Overall"] += 0.22
     recs = recommendations(frame, TZ, None, None)
     assert [r["id"] for r in recs] == ["baseload"]
-    assert recs[0]["saving_per_month"]["money"] is None and recs[0]["saving_per_month"]["co2_kg"] is None
+    assert (
+        recs[0]["saving_per_month"]["money"] is None
+        and recs[0]["saving_per_month"]["co2_kg"] is None
+    )
 
 
 def test_shift_savings_uses_the_cheapest_earlier_hour():

@@ -20,7 +20,13 @@ from server.insights.tariff import (
 
 
 def tou(periods, **extra):
-    return {"type": "tou", "currency": "EUR", "timezone": "Europe/Paris", "periods": periods, **extra}
+    return {
+        "type": "tou",
+        "currency": "EUR",
+        "timezone": "Europe/Paris",
+        "periods": periods,
+        **extra,
+    }
 
 
 WEEKDAY_WEEKEND = [
@@ -36,9 +42,27 @@ WEEKDAY_WEEKEND = [
         (
             tou(
                 [
-                    {"name": "a", "days": "weekday", "start": "00:00", "end": "07:30", "price_per_kwh": 1},
-                    {"name": "b", "days": "weekday", "start": "07:00", "end": "24:00", "price_per_kwh": 2},
-                    {"name": "c", "days": "weekend", "start": "00:00", "end": "24:00", "price_per_kwh": 1},
+                    {
+                        "name": "a",
+                        "days": "weekday",
+                        "start": "00:00",
+                        "end": "07:30",
+                        "price_per_kwh": 1,
+                    },
+                    {
+                        "name": "b",
+                        "days": "weekday",
+                        "start": "07:00",
+                        "end": "24:00",
+                        "price_per_kwh": 2,
+                    },
+                    {
+                        "name": "c",
+                        "days": "weekend",
+                        "start": "00:00",
+                        "end": "24:00",
+                        "price_per_kwh": 1,
+                    },
                 ]
             ),
             r"overlap at 07:00 on weekdays \('a' and 'b'\)",
@@ -46,9 +70,27 @@ WEEKDAY_WEEKEND = [
         (
             tou(
                 [
-                    {"name": "a", "days": "all", "start": "00:00", "end": "07:00", "price_per_kwh": 1},
-                    {"name": "b", "days": "weekday", "start": "07:00", "end": "24:00", "price_per_kwh": 2},
-                    {"name": "c", "days": "weekend", "start": "08:00", "end": "24:00", "price_per_kwh": 1},
+                    {
+                        "name": "a",
+                        "days": "all",
+                        "start": "00:00",
+                        "end": "07:00",
+                        "price_per_kwh": 1,
+                    },
+                    {
+                        "name": "b",
+                        "days": "weekday",
+                        "start": "07:00",
+                        "end": "24:00",
+                        "price_per_kwh": 2,
+                    },
+                    {
+                        "name": "c",
+                        "days": "weekend",
+                        "start": "08:00",
+                        "end": "24:00",
+                        "price_per_kwh": 1,
+                    },
                 ]
             ),
             r"leave 07:00-08:00 uncovered on weekends",
@@ -60,18 +102,30 @@ WEEKDAY_WEEKEND = [
         ({"type": "flat", "currency": "XYZ", "price_per_kwh": 0.2}, r"unknown currency 'XYZ'"),
         ({"type": "flat", "currency": "EUR", "price_per_kwh": -0.2}, r"negative price"),
         (
-            {"type": "flat", "currency": "EUR", "price_per_kwh": 0.2, "standing_charge_per_day": -1},
+            {
+                "type": "flat",
+                "currency": "EUR",
+                "price_per_kwh": 0.2,
+                "standing_charge_per_day": -1,
+            },
             r"negative price: standing_charge_per_day",
         ),
         ({"type": "flat", "currency": "EUR"}, r"lacks 'price_per_kwh'"),
         ({"type": "flat", "currency": "EUR", "price_per_kwh": "x"}, r"must be a finite number"),
         ({"type": "block", "currency": "EUR"}, r"unknown tariff type 'block'"),
         (tou([{"start": "7am", "end": "24:00", "price_per_kwh": 1}]), r"expected a time 'HH:MM'"),
-        (tou([{"start": "00:00", "end": "24:00", "price_per_kwh": 1}], timezone="Mars/Base"), r"unknown time zone"),
+        (
+            tou([{"start": "00:00", "end": "24:00", "price_per_kwh": 1}], timezone="Mars/Base"),
+            r"unknown time zone",
+        ),
         ({"type": "tou", "currency": "EUR", "periods": WEEKDAY_WEEKEND}, r"needs a 'timezone'"),
         ({"type": "dynamic", "currency": "GBP", "prices": []}, r"non-empty list 'prices'"),
         (
-            {"type": "dynamic", "currency": "GBP", "prices": [{"ts": "2026-01-01T00:30:00Z", "price_per_kwh": 1}]},
+            {
+                "type": "dynamic",
+                "currency": "GBP",
+                "prices": [{"ts": "2026-01-01T00:30:00Z", "price_per_kwh": 1}],
+            },
             r"not at the start of an hour",
         ),
         ([1, 2], r"must be a JSON object"),
@@ -135,7 +189,9 @@ def test_default_tariff_is_documented_inr_tou_covering_every_day():
 
 def test_flat_cost_and_standing_charge():
     tariff = FlatTariff("GBP", 0.25, standing_charge_per_day=0.6)
-    energy = pd.Series([1.0, np.nan, 3.0], index=pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC"))
+    energy = pd.Series(
+        [1.0, np.nan, 3.0], index=pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC")
+    )
     cost = tariff.cost(energy)
     assert_allclose(cost.to_numpy()[[0, 2]], [0.25, 0.75])
     assert np.isnan(cost.iloc[1])  # a missing hour costs nothing known, not zero
@@ -147,7 +203,11 @@ def test_dynamic_from_csv_and_json_agree():
     csv = "ts,price_per_kwh\n2026-01-01T00:00:00Z,0.10\n2026-01-01T01:00:00Z,-0.02\n"
     from_csv = DynamicTariff.from_csv(io.StringIO(csv), "GBP")
     from_json = Tariff.from_json(
-        {"type": "dynamic", "currency": "GBP", "prices": {"2026-01-01T00:00:00Z": 0.10, "2026-01-01T01:00:00Z": -0.02}}
+        {
+            "type": "dynamic",
+            "currency": "GBP",
+            "prices": {"2026-01-01T00:00:00Z": 0.10, "2026-01-01T01:00:00Z": -0.02},
+        }
     )
     hours = pd.date_range("2026-01-01", periods=3, freq="h", tz="UTC")
     for tariff in (from_csv, from_json):
