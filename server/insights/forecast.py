@@ -1,0 +1,379 @@
+"""Day-ahead (up to a week) forecasts of a Gridlight household's hourly demand.
+
+:func:`fit_model` trains a :class:`ForecastModel` on the household's hourly whole-house power
+(readings before the training time only): three gradient-boosted quantile regressions
+(scikit-learn's ``HistGradientBoostingRegressor``, ``loss="quantile"``, P10 / P50 / P90) on the
+features of :mod:`server.insights.features`. Their P10-P90 band is then calibrated on the last
+fifth of the history, held out: each tail's half-width is scaled so that 10% of the held-out
+hours fall below P10 and 10% above P90. With under :data:`MIN_MODEL_DAYS` days of history the
+model is the seasonal baseline instead: the same local hour's mean over the available days
+(P10 / P90 their 10th / 90th percentiles), and it says why.
+
+A model is a plain object that the server caches per household and retrains daily;
+:meth:`ForecastModel.predict` is fast (milliseconds). :func:`forecast` builds the JSON that
+``GET /api/v1/households/{h}/forecast`` and ``python -m server forecast`` print.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import ThreadpoolController
+
+from server.insights.errors import ForecastError
+from server.insights.features import BASE_FEATURES, HourGrid, feature_names
+from server.insights.hourly import hourly_power_kw
+from server.insights.tariff import Tariff
+
+__all__ = [
+    "MAX_HORIZON_H",
+    "MIN_MODEL_DAYS",
+    "QUANTILES",
+    "ForecastModel",
+    "check_horizon",
+    "fit_model",
+    "forecast",
+    "hourly_history",
+    "parse_time",
+]
+
+QUANTILES = (0.1, 0.5, 0.9)
+MIN_MODEL_DAYS = 14
+MAX_HORIZON_H = 168
+#: Channels read as outdoor temperature [°C] when a dataset has one.
+TEMPERATURE_CHANNELS = ("TempC", "Temperature", "OutdoorTemp")
+# Leads [h] drawn for each training hour: mostly within a day, some up to a week ahead.
+_LEADS_PER_HOUR = 4
+# At most this many training rows (a random subset): keeps a year's training within seconds.
+_MAX_ROWS = 16_000
+_SEASON_DAYS = 365
+# scikit-learn's OpenMP threads, limited to one: the host's cores are shared, and with other
+# work running, over-subscription made training ten times slower (measured).
+_THREADS = ThreadpoolController()
+
+
+def _one_thread():  # type: ignore[no-untyped-def]
+    return _THREADS.limit(limits=1, user_api="openmp")
+
+
+_HGB_PARAMS = {
+    "max_iter": 120,
+    "learning_rate": 0.06,
+    "max_leaf_nodes": 15,
+    "min_samples_leaf": 40,
+    "l2_regularization": 1.0,
+    "early_stopping": False,
+    "random_state": 0,
+}
+
+
+def parse_time(value: str | pd.Timestamp) -> pd.Timestamp:
+    """A UTC timestamp from an ISO 8601 string or timestamp (naive means UTC)."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError) as err:
+        raise ForecastError(f"invalid time {value!r}: expected ISO 8601") from err
+    if pd.isna(stamp):
+        raise ForecastError(f"invalid time {value!r}: expected ISO 8601")
+    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    return stamp.as_unit("ns")
+
+
+def check_horizon(horizon_h: Any) -> int:
+    """``horizon_h`` as an int if it is a whole number of hours in 1-168, else raise."""
+    try:
+        value = int(horizon_h)
+        whole = float(horizon_h) == value
+    except (ValueError, TypeError):
+        whole = False
+    if not whole or not 1 <= value <= MAX_HORIZON_H:
+        raise ForecastError(
+            f"horizon_h must be a whole number of hours from 1 to {MAX_HORIZON_H}, "
+            f"got {horizon_h!r}"
+        )
+    return value
+
+
+def hourly_history(
+    frame: pd.DataFrame, issued_at: pd.Timestamp, channel: str = "Overall"
+) -> pd.Series:
+    """Mean power of each complete UTC hour before ``issued_at`` [kW] (NaN when unknown)."""
+    if channel not in frame.columns:
+        raise ForecastError(f"the household has no {channel!r} channel")
+    return hourly_power_kw(frame[channel], until=issued_at)
+
+
+def _temp_arrays(temp_c: pd.Series | None, hours: pd.DatetimeIndex):  # type: ignore[no-untyped-def]
+    """Temperature at each hour and its 24-hour centred mean [°C] (NaN where unknown)."""
+    if temp_c is None:
+        return None, None
+    hourly = temp_c.resample("1h").mean()
+    day = hourly.rolling(24, center=True, min_periods=12).mean()
+    return (
+        hourly.reindex(hours).to_numpy(dtype="float64"),
+        day.reindex(hours).to_numpy(dtype="float64"),
+    )
+
+
+@dataclass
+class ForecastModel:
+    """A trained forecaster of one household's hourly demand (see the module docstring)."""
+
+    timezone: str
+    trained_at: pd.Timestamp
+    history_days: float
+    name: str = "baseline"
+    reason: str | None = None
+    season: bool = False
+    temperature: bool = False
+    models: dict[float, HistGradientBoostingRegressor] = field(default_factory=dict)
+    tail_scale: tuple[float, float] = (1.0, 1.0)
+    train_s: float = 0.0
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "name": self.name,
+            "trained_at": self.trained_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "history_days": round(self.history_days, 2),
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        if self.name != "baseline":
+            out["quantiles"] = list(QUANTILES)
+            out["features"] = feature_names(self.season, self.temperature)
+            out["tail_scale"] = [round(s, 3) for s in self.tail_scale]
+        return out
+
+    def predict(
+        self,
+        hourly_kw: pd.Series,
+        issued_at: pd.Timestamp,
+        horizon_h: int,
+        temp_c: pd.Series | None = None,
+    ) -> pd.DataFrame:
+        """P10 / P50 / P90 power [kW] of the ``horizon_h`` hours from ``issued_at`` (rounded up
+        to the hour), from the hourly history before ``issued_at``; columns ``p10 p50 p90``."""
+        issued_at = parse_time(issued_at)
+        horizon_h = check_horizon(horizon_h)
+        history = hourly_kw[hourly_kw.index + pd.Timedelta(hours=1) <= issued_at]
+        history = history[history.index >= issued_at - pd.Timedelta(days=40)]
+        if history.notna().sum() == 0:
+            raise ForecastError(f"no readings in the 40 days before {issued_at.isoformat()}")
+        start = issued_at.ceil("h")
+        targets = pd.date_range(start, periods=horizon_h, freq="h", name="ts")
+        # The grid runs from the history's first hour to the last complete hour before issue.
+        full = pd.date_range(history.index[0], start - pd.Timedelta(hours=1), freq="h")
+        grid = HourGrid(history.reindex(full), self.timezone)
+        lead = grid.positions(targets) - grid.last - 1
+        if self.name == "baseline":
+            q = self._baseline(grid, targets, lead)
+        else:
+            temp, temp_day = _temp_arrays(temp_c, targets) if self.temperature else (None, None)
+            if self.temperature and temp is None:
+                temp = temp_day = np.full(len(targets), np.nan)
+            x = grid.features(targets, lead, season=self.season, temp_c=temp, temp_day_c=temp_day)
+            with _one_thread():
+                raw = np.column_stack([self.models[a].predict(x) for a in QUANTILES])
+            raw += _anchor(x)[:, None]
+            mid = raw[:, 1]
+            lo = mid - self.tail_scale[0] * np.maximum(mid - raw[:, 0], 0.0)
+            hi = mid + self.tail_scale[1] * np.maximum(raw[:, 2] - mid, 0.0)
+            q = np.column_stack([lo, mid, hi])
+        q = np.sort(np.clip(q, 0.0, None), axis=1)  # quantiles never cross, power >= 0
+        return pd.DataFrame(q, index=targets, columns=["p10", "p50", "p90"])
+
+    @staticmethod
+    def _baseline(grid: HourGrid, targets: pd.DatetimeIndex, lead: np.ndarray) -> np.ndarray:
+        p = grid.positions(targets)
+        back = np.maximum(1, -(-(lead + 1) // 24))
+        days = np.arange(0, 28)
+        pos = (p - 24 * back)[:, None] - 24 * days[None, :]
+        vals = np.where(pos >= 0, grid.values[np.clip(pos, 0, None)], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            mean = np.nanmean(vals, axis=1)
+            lo, hi = np.nanquantile(vals, [0.1, 0.9], axis=1)
+        fallback = np.nanmean(grid.values)  # an hour of the day never seen yet
+        return (
+            np.column_stack([lo, mean, hi])
+            if not np.isnan(mean).any()
+            else np.nan_to_num(np.column_stack([lo, mean, hi]), nan=fallback)
+        )
+
+
+def _training_rows(
+    grid: HourGrid, hourly_kw: pd.Series, rng: np.random.Generator
+) -> tuple[pd.DatetimeIndex, np.ndarray, np.ndarray]:
+    """Targets (UTC hours, repeated), their leads [h] and observed power [kW]."""
+    known = hourly_kw.notna().to_numpy()
+    pos = grid.positions(hourly_kw.index)
+    usable = known & (pos >= 24)
+    hours = hourly_kw.index[usable]
+    y = hourly_kw.to_numpy()[usable]
+    n = len(hours)
+    idx = np.repeat(np.arange(n), _LEADS_PER_HOUR)
+    kind = rng.random(len(idx))
+    lead = np.where(
+        kind < 0.7,
+        rng.integers(0, 24, len(idx)),
+        np.where(kind < 0.9, rng.integers(24, 72, len(idx)), rng.integers(72, 168, len(idx))),
+    )
+    return hours[idx], lead, y[idx]
+
+
+def fit_model(
+    hourly_kw: pd.Series,
+    timezone: str,
+    trained_at: pd.Timestamp | str,
+    *,
+    temp_c: pd.Series | None = None,
+) -> ForecastModel:
+    """Train a forecaster on the complete hours before ``trained_at`` [kW, UTC hour starts]."""
+    began = time.perf_counter()
+    trained_at = parse_time(trained_at)
+    hourly_kw = hourly_kw[hourly_kw.index + pd.Timedelta(hours=1) <= trained_at]
+    history_days = float(hourly_kw.notna().sum()) / 24.0
+    model = ForecastModel(timezone=timezone, trained_at=trained_at, history_days=history_days)
+    if history_days < MIN_MODEL_DAYS:
+        model.reason = (
+            f"only {history_days:.1f} days of readings before {trained_at:%Y-%m-%dT%H:%M:%SZ}; "
+            f"the gradient-boosted model needs {MIN_MODEL_DAYS}, so this is the same-hour "
+            "mean of the days available"
+        )
+        model.train_s = time.perf_counter() - began
+        return model
+    full = pd.date_range(hourly_kw.index[0], hourly_kw.index[-1], freq="h", name="ts")
+    hourly_kw = hourly_kw.reindex(full)
+    grid = HourGrid(hourly_kw, timezone)
+    span_days = len(full) / 24.0
+    model.season = span_days >= _SEASON_DAYS
+    model.temperature = temp_c is not None
+    hours, lead, y = _training_rows(grid, hourly_kw, np.random.default_rng(0))
+    if len(hours) > _MAX_ROWS:
+        keep = np.sort(np.random.default_rng(1).choice(len(hours), _MAX_ROWS, replace=False))
+        hours, lead, y = hours[keep], lead[keep], y[keep]
+    temp, temp_day = _temp_arrays(temp_c, hours) if model.temperature else (None, None)
+    x = grid.features(hours, lead, season=model.season, temp_c=temp, temp_day_c=temp_day)
+    # Calibrate the band on the last fifth of the hours, held out of a first fit.
+    cut = hours[int(len(hours) * 0.8)] if len(hours) else trained_at
+    train, held = hours < cut, hours >= cut
+    if held.sum() >= 24 * 7 * _LEADS_PER_HOUR and train.sum() >= 24 * 10 * _LEADS_PER_HOUR:
+        with _one_thread():
+            first = {a: _fit_one(a, x[train], y[train] - _anchor(x[train])) for a in QUANTILES}
+            pred = np.column_stack([first[a].predict(x[held]) for a in QUANTILES])
+            pred += _anchor(x[held])[:, None]
+        model.tail_scale = _tail_scales(pred, y[held])
+    with _one_thread():
+        model.models = {a: _fit_one(a, x, y - _anchor(x)) for a in QUANTILES}
+    model.name = "hgb-quantile"
+    model.train_s = time.perf_counter() - began
+    return model
+
+
+def _anchor(x: np.ndarray) -> np.ndarray:
+    """The level the models learn deviations from [kW]: the 28-day same-hour mean, else the
+    7-day one, else the last day's mean (an anchor keeps a young model near the baseline)."""
+    names = BASE_FEATURES
+    out = x[:, names.index("mean28_kw")].copy()
+    for alt in ("mean7_kw", "last24_kw", "last_kw"):
+        gap = np.isnan(out)
+        out[gap] = x[gap, names.index(alt)]
+    return np.nan_to_num(out, nan=0.0)
+
+
+def _fit_one(alpha: float, x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
+    reg = HistGradientBoostingRegressor(loss="quantile", quantile=alpha, **_HGB_PARAMS)
+    return reg.fit(x, y)
+
+
+def _tail_scales(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Factors for the lower and upper half-widths that put 10% of ``y`` beyond each."""
+    lo_w = np.maximum(pred[:, 1] - pred[:, 0], 1e-3)
+    hi_w = np.maximum(pred[:, 2] - pred[:, 1], 1e-3)
+    lo = float(np.quantile((pred[:, 1] - y) / lo_w, 0.9))
+    hi = float(np.quantile((y - pred[:, 1]) / hi_w, 0.9))
+    return (float(np.clip(lo, 0.5, 3.0)), float(np.clip(hi, 0.5, 3.0)))
+
+
+def _carbon_g_per_kwh(carbon: Any) -> tuple[float | None, dict[str, Any] | None]:
+    if carbon is None:
+        return None, None
+    if isinstance(carbon, dict):
+        return float(carbon["g_per_kwh"]), carbon
+    return float(carbon), {"g_per_kwh": float(carbon)}
+
+
+def _r(value: float) -> float | None:
+    return None if value is None or not np.isfinite(value) else round(float(value), 4)
+
+
+def forecast(
+    frame: pd.DataFrame,
+    timezone: str,
+    issued_at: pd.Timestamp | str,
+    horizon_h: int = 24,
+    tariff: Tariff | None = None,
+    carbon: float | dict[str, Any] | None = None,
+    *,
+    household: str = "",
+    channel: str = "Overall",
+    temp_c: pd.Series | None = None,
+    model: ForecastModel | None = None,
+) -> dict[str, Any]:
+    """The forecast JSON of a household frame, using only readings before ``issued_at``.
+
+    ``carbon`` is an intensity [g CO2/kWh] or :meth:`CarbonIntensity.describe`'s dict;
+    ``tariff`` prices each hour's P50 energy (``cost``, in ``model.currency``). ``model`` is
+    a cached :class:`ForecastModel`, used when trained no later than ``issued_at``; otherwise
+    one is trained here. ``temp_c`` is outdoor temperature [°C] by hour (a weather forecast
+    for the hours ahead); without it a dataset channel in :data:`TEMPERATURE_CHANNELS` is
+    used for training, and the model then predicts with the temperature unknown.
+    """
+    issued_at = parse_time(issued_at)
+    horizon_h = check_horizon(horizon_h)
+    history = hourly_history(frame, issued_at, channel)
+    if temp_c is None:
+        temp_c = _dataset_temperature(frame, issued_at)
+    if model is None or model.trained_at > issued_at:
+        model = fit_model(history, timezone, issued_at, temp_c=temp_c)
+    q = model.predict(history, issued_at, horizon_h, temp_c=temp_c)
+    prices = tariff.hourly_prices(q.index) if tariff is not None else np.full(len(q), np.nan)
+    g_per_kwh, carbon_info = _carbon_g_per_kwh(carbon)
+    meta = model.describe()
+    if tariff is not None:
+        meta["currency"] = tariff.currency
+        meta["tariff"] = tariff.name
+    if carbon_info is not None:
+        meta["carbon"] = carbon_info
+    hours = []
+    for (ts, row), price in zip(q.iterrows(), prices, strict=True):
+        power = {k: _r(row[k]) for k in ("p10", "p50", "p90")}
+        p50 = float(row["p50"])  # an hour's mean power [kW] is its energy [kWh]
+        hours.append(
+            {
+                "ts": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "power_kw": power,
+                "energy_kwh": dict(power),
+                "cost": _r(p50 * price) if tariff is not None else None,
+                "co2_kg": _r(p50 * g_per_kwh / 1000.0) if g_per_kwh is not None else None,
+            }
+        )
+    return {
+        "household": household,
+        "issued_at": issued_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "model": meta,
+        "hours": hours,
+    }
+
+
+def _dataset_temperature(frame: pd.DataFrame, issued_at: pd.Timestamp) -> pd.Series | None:
+    for name in TEMPERATURE_CHANNELS:
+        if name in frame.columns:
+            return hourly_power_kw(frame[name], until=issued_at).rename("temp_c")
+    return None
