@@ -1,4 +1,4 @@
-"""Command line of the server: ``python -m server {run,stats,households,keys} ...``.
+"""Command line of the server: ``python -m server {run,stats,households,keys,nilm} ...``.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds its
 parser and sets ``func`` (taking the parsed namespace, returning an exit status). Bad input
@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.ingest.cli",
     "server.stats.cli",
     "server.storage.cli",
+    "server.nilm.cli",
 )
 
 

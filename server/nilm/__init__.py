@@ -9,3 +9,45 @@ Geyser, HeaterAC, ...) for homes that have only a whole-house ``Overall`` meter.
 * :func:`apply_to_dataset` — writes a dataset whose appliance column is the estimate, marked
   ``estimated`` in ``households.json``.
 """
+
+from server.nilm.apply import (
+    ESTIMATED_KEY,
+    apply_to_dataset,
+    estimated_channels,
+    train_from_dataset,
+)
+from server.nilm.baselines import AlwaysOff, Combinatorial, MeanShare
+from server.nilm.data import OVERALL, NilmError, load_channels, parse_until
+from server.nilm.evaluate import evaluate, scores
+from server.nilm.features import FEATURES_VERSION, FeatureSpec, build_features
+from server.nilm.model import (
+    MIN_HISTORY_DAYS,
+    Disaggregator,
+    TailEstimate,
+    default_threshold_w,
+    read_header,
+)
+
+__all__ = [
+    "ESTIMATED_KEY",
+    "FEATURES_VERSION",
+    "MIN_HISTORY_DAYS",
+    "OVERALL",
+    "AlwaysOff",
+    "Combinatorial",
+    "Disaggregator",
+    "FeatureSpec",
+    "MeanShare",
+    "NilmError",
+    "TailEstimate",
+    "apply_to_dataset",
+    "build_features",
+    "default_threshold_w",
+    "estimated_channels",
+    "evaluate",
+    "load_channels",
+    "parse_until",
+    "read_header",
+    "scores",
+    "train_from_dataset",
+]

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
 
+from server.nilm.model import one_thread
+
 __all__ = ["AlwaysOff", "Combinatorial", "MeanShare"]
 
 CO_MAX_STATES = 3
@@ -62,7 +64,8 @@ def _states_w(values_w: np.ndarray, random_state: int) -> np.ndarray:
     k = int(min(CO_MAX_STATES, distinct.size))
     if k <= 1:
         return np.array([float(distinct[0]) if distinct.size else 0.0])
-    km = KMeans(n_clusters=k, n_init=4, random_state=random_state).fit(values[:, None])
+    with one_thread():
+        km = KMeans(n_clusters=k, n_init=4, random_state=random_state).fit(values[:, None])
     return np.sort(km.cluster_centers_[:, 0])
 
 

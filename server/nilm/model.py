@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from generator.dataset import HouseholdInfo
 from server.nilm.data import NilmError, regular_grid, to_resolution
@@ -46,6 +47,14 @@ MAGIC = b"GRIDLIGHT-NILM/1\n"
 MIN_HISTORY_DAYS = 7.0
 MAX_TRAIN_ROWS = 300_000
 MIN_THRESHOLD_W = 10.0
+#: OpenMP threads for fitting and predicting. One: on a shared host OpenMP's spinning threads
+#: made a 10,000-row fit take 54 s instead of 1.4 s (benchmarks/README.md, disaggregation).
+THREADS = 1
+
+
+def one_thread() -> Any:
+    """A context in which scikit-learn's OpenMP loops use :data:`THREADS` threads."""
+    return threadpool_limits(limits=THREADS, user_api="openmp")
 
 
 @dataclass(frozen=True)
@@ -158,9 +167,10 @@ class Disaggregator:
             rng = np.random.default_rng(random_state)
             rows = np.sort(rng.choice(rows, size=max_train_rows, replace=False))
         classifier, regressor = _estimators(random_state)
-        classifier.fit(features[rows], on[rows])
         on_rows = rows[on[rows]]
-        regressor.fit(features[on_rows], target_w[on_rows])
+        with one_thread():
+            classifier.fit(features[rows], on[rows])
+            regressor.fit(features[on_rows], target_w[on_rows])
         span = frame.index[valid]
         header = {
             "kind": "gridlight-nilm",
@@ -197,10 +207,11 @@ class Disaggregator:
         ok = np.isfinite(overall_w)
         if ok.any():
             x = features[ok]
-            on = self.classifier.predict(x).astype(bool)
             level = np.full(x.shape[0], float(self.header["off_level_w"]))
-            if on.any():
-                level[on] = self.regressor.predict(x[on])
+            with one_thread():
+                on = self.classifier.predict(x).astype(bool)
+                if on.any():
+                    level[on] = self.regressor.predict(x[on])
             out[ok] = np.clip(level, 0.0, overall_w[ok])
         return out
 
