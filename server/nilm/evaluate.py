@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from generator.dataset import HouseholdInfo
 from server.nilm.baselines import AlwaysOff, Combinatorial, MeanShare
 from server.nilm.data import OVERALL, NilmError, load_channels
 from server.nilm.model import MIN_HISTORY_DAYS, Disaggregator
 
-__all__ = ["evaluate", "scores", "split_at"]
+__all__ = ["evaluate", "evaluate_frames", "scores", "split_at"]
 
 
 def scores(
@@ -90,51 +91,63 @@ def evaluate(
     series = load_channels(dataset_dir, household, [OVERALL, appliance])
     info = series.info
     submeters = [c for c in info.channels if c not in (OVERALL, appliance)]
-    if submeters:
-        frame = load_channels(dataset_dir, household, [OVERALL, appliance, *submeters]).frame
-    else:
-        frame = series.frame
-    train, test = split_at(frame, train_until)
-    if test[appliance].notna().sum() == 0:
-        raise NilmError(
-            f"no readings of {appliance!r} from {train_until.isoformat()} on: nothing to score"
-        )
-    started = time.perf_counter()
-    model = Disaggregator.fit(
+    frame = load_channels(dataset_dir, household, [OVERALL, appliance, *submeters]).frame
+    train, _ = split_at(frame, train_until)
+    return evaluate_frames(
         train,
-        appliance,
         info,
+        frame,
+        info,
+        appliance,
+        train_until,
         causal=causal,
         on_threshold_w=on_threshold_w,
         min_history_days=min_history_days,
     )
+
+
+def evaluate_frames(
+    train: pd.DataFrame,
+    train_info: HouseholdInfo,
+    target: pd.DataFrame,
+    target_info: HouseholdInfo,
+    appliance: str,
+    score_from: pd.Timestamp,
+    *,
+    causal: bool = False,
+    on_threshold_w: float | None = None,
+    min_history_days: float = MIN_HISTORY_DAYS,
+) -> dict[str, Any]:
+    """Train on ``train`` (household ``train_info``; its other sub-meters feed the
+    combinatorial baseline), estimate from ``target``'s Overall (the same household or another)
+    and score ``target``'s rows from ``score_from`` on, beside the baselines."""
+    test_mask = target.index >= score_from
+    if appliance not in target.columns or target.loc[test_mask, appliance].notna().sum() == 0:
+        raise NilmError(
+            f"no readings of {appliance!r} from {score_from.isoformat()} on: nothing to score"
+        )
+    submeters = [c for c in train.columns if c not in (OVERALL, appliance)]
+    fit = dict(on_threshold_w=on_threshold_w, min_history_days=min_history_days)
+    started = time.perf_counter()
+    model = Disaggregator.fit(train, appliance, train_info, causal=causal, **fit)  # type: ignore[arg-type]
     train_s = time.perf_counter() - started
     threshold_w = model.on_threshold_w
+    overall = target[OVERALL]
+    zone, resolution_s = target_info.timezone, target_info.resolution_s
     started = time.perf_counter()
-    est_kw = model.estimate(frame[OVERALL], info.timezone, info.resolution_s)
+    est_kw = model.estimate(overall, zone, resolution_s)
     apply_s = time.perf_counter() - started
-    test_mask = frame.index >= train_until
-    overall_w = frame[OVERALL].to_numpy()[test_mask] * 1000.0
-    true_w = frame[appliance].to_numpy()[test_mask] * 1000.0
+    overall_w = overall.to_numpy()[test_mask] * 1000.0
+    true_w = target[appliance].to_numpy()[test_mask] * 1000.0
 
     def score(est_w: np.ndarray) -> dict[str, float]:
         return scores(true_w, est_w, overall_w, threshold_w)
 
     result = score(est_kw.to_numpy()[test_mask] * 1000.0)
-    current = Disaggregator.fit(
-        train,
-        appliance,
-        info,
-        current_only=True,
-        on_threshold_w=threshold_w,
-        min_history_days=min_history_days,
-    )
-    baselines: dict[str, dict[str, float]] = {
-        "current_reading_gbm": score(
-            current.estimate(frame[OVERALL], info.timezone, info.resolution_s).to_numpy()[test_mask]
-            * 1000.0
-        )
-    }
+    fit["on_threshold_w"] = threshold_w
+    current = Disaggregator.fit(train, appliance, train_info, current_only=True, **fit)  # type: ignore[arg-type]
+    current_kw = current.estimate(overall, zone, resolution_s).to_numpy()[test_mask]
+    baselines: dict[str, dict[str, float]] = {"current_reading_gbm": score(current_kw * 1000.0)}
     others = [
         Combinatorial(train, appliance, submeters),
         MeanShare(train, appliance),
@@ -142,20 +155,21 @@ def evaluate(
     ]
     for baseline in others:
         baselines[baseline.name] = score(baseline.predict_w(overall_w))
-    days_total = len(frame) * info.resolution_s / 86400.0
-    test_days = int(test_mask.sum()) * info.resolution_s / 86400.0
+    days_total = len(target) * resolution_s / 86400.0
+    test_index = target.index[test_mask]
     return {
-        "household": household,
+        "household": target_info.id,
         "appliance": appliance,
-        "resolution_s": info.resolution_s,
+        "trained_on": train_info.id,
+        "resolution_s": resolution_s,
         "on_threshold_w": threshold_w,
         "causal": causal,
         "features_version": model.header["features_version"],
         "train": model.header["training_period"],
         "test": {
-            "start": frame.index[test_mask][0].isoformat(),
-            "end": frame.index[test_mask][-1].isoformat(),
-            "days": round(test_days, 2),
+            "start": test_index[0].isoformat(),
+            "end": test_index[-1].isoformat(),
+            "days": round(int(test_mask.sum()) * resolution_s / 86400.0, 2),
         },
         **result,
         "baselines": baselines,

@@ -9,6 +9,8 @@ when it switches off, so the features describe the level and its steps around ev
   rides on the base load);
 * the size of the last large step up and down [W] and the time since each [s], capped at the
   longest window so that a recent window reproduces them exactly (see ``context_samples``);
+* the time since (and, centred, until) the last step up and down the size of the appliance's
+  own on level (0.6x-1.6x ``on_level_w``): an "on" stretch lies between such a pair;
 * the hour of day in the household's own time zone.
 
 Two variants: **centred** windows (also forward differences and the next large steps) see both
@@ -31,7 +33,7 @@ import pandas as pd
 __all__ = ["FEATURES_VERSION", "FeatureSpec", "build_features", "hour_of_day"]
 
 #: Bumped whenever a feature changes meaning; a model records the version it was trained with.
-FEATURES_VERSION = "edges-1"
+FEATURES_VERSION = "edges-2"
 
 WINDOWS_S: tuple[int, ...] = (60, 300, 900, 1800, 3600, 7200)
 LAGS: tuple[int, ...] = (1, 2, 3, 5)
@@ -48,6 +50,7 @@ class FeatureSpec:
 
     resolution_s: int
     edge_w: float
+    on_level_w: float | None = None
     causal: bool = False
     windows_s: tuple[int, ...] = WINDOWS_S
     lags: tuple[int, ...] = LAGS
@@ -91,6 +94,7 @@ class FeatureSpec:
         return cls(
             resolution_s=int(raw["resolution_s"]),  # type: ignore[arg-type]
             edge_w=float(raw["edge_w"]),  # type: ignore[arg-type]
+            on_level_w=None if raw.get("on_level_w") is None else float(raw["on_level_w"]),  # type: ignore[arg-type]
             causal=bool(raw.get("causal", False)),
             windows_s=tuple(int(w) for w in raw.get("windows_s", WINDOWS_S)),  # type: ignore[attr-defined]
             lags=tuple(int(k) for k in raw.get("lags", LAGS)),  # type: ignore[attr-defined]
@@ -106,12 +110,19 @@ def hour_of_day(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
 
 
 def _steps(
-    diff: np.ndarray, edge_w: float, limit: int, *, sign: float, backward: bool
+    diff: np.ndarray,
+    edge_w: float,
+    limit: int,
+    *,
+    sign: float,
+    backward: bool,
+    upper_w: float = np.inf,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Size [W] of the last (or, ``backward``, the next) step beyond ``edge_w`` with ``sign``,
-    and the distance to it [samples]; both NaN / ``limit`` when none lies within ``limit``."""
+    """Size [W] of the last (or, ``backward``, the next) step with ``sign`` between ``edge_w``
+    and ``upper_w``, and the distance to it [samples]; NaN / ``limit`` when none lies within
+    ``limit``."""
     n = diff.size
-    hit = (sign * diff) > edge_w
+    hit = ((sign * diff) > edge_w) & ((sign * diff) < upper_w)
     pos = np.where(hit, np.arange(n, dtype=np.float64), np.nan)
     size = np.where(hit, np.abs(diff), np.nan)
     frame = pd.DataFrame({"pos": pos, "size": size})
@@ -158,6 +169,19 @@ def build_features(
                 step, dist = _steps(back, spec.edge_w, limit, sign=sign, backward=True)
                 cols[f"next_{name}_w"] = step
                 cols[f"until_{name}_s"] = dist * spec.resolution_s
+        if spec.on_level_w:
+            # Steps the size of the appliance's own on level (within 0.6x-1.6x): an "on" stretch
+            # lies between a matching step up and a matching step down.
+            low, high = 0.6 * spec.on_level_w, 1.6 * spec.on_level_w
+            for name, sign in (("up", 1.0), ("down", -1.0)):
+                _, dist = _steps(back, low, limit, sign=sign, backward=False, upper_w=high)
+                cols[f"since_match_{name}_s"] = dist * spec.resolution_s
+                if not spec.causal:
+                    _, dist = _steps(back, low, limit, sign=sign, backward=True, upper_w=high)
+                    cols[f"until_match_{name}_s"] = dist * spec.resolution_s
+            cols["match_up_is_newer"] = cols["since_match_down_s"] - cols["since_match_up_s"]
+            if not spec.causal:
+                cols["match_down_is_sooner"] = cols["until_match_up_s"] - cols["until_match_down_s"]
     if hours is not None:
         cols["hour"] = np.asarray(hours, dtype=np.float64)
     names: Sequence[str] = list(cols)

@@ -157,6 +157,7 @@ class Disaggregator:
         spec = FeatureSpec(
             resolution_s=info.resolution_s,
             edge_w=max(50.0, round(0.4 * on_level_w, 1)),
+            on_level_w=round(on_level_w, 1),
             causal=causal,
             current_only=current_only,
         )
