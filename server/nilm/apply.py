@@ -31,10 +31,7 @@ ESTIMATED_KEY = "estimated"
 
 def estimated_channels(info: HouseholdInfo) -> list[str]:
     """The channels of ``info`` that are estimates (empty for metered households)."""
-    raw = info.extra.get(ESTIMATED_KEY, [])
-    if raw is True:  # a bare flag marks every channel but the whole-house one
-        return [c for c in info.channels if c != OVERALL]
-    return [str(c) for c in raw] if isinstance(raw, list) else []
+    return list(info.estimated)
 
 
 def train_from_dataset(

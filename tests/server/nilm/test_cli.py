@@ -186,3 +186,14 @@ def test_module_entry_point_exit_status(nilm_dir, tmp_path):
 def test_loaded_model_matches_trained(model_path, nilm_dir):
     loaded = Disaggregator.load(model_path)
     assert loaded.appliance == "AC" and loaded.lag_s == 7200
+
+
+def test_estimated_marking_is_backward_compatible():
+    from generator.dataset import HouseholdInfo
+
+    base = {"id": "H", "channels": ["Overall", "AC", "Geyser"], "timezone": "UTC"}
+    assert HouseholdInfo.from_json(base).estimated == ()
+    marked = HouseholdInfo.from_json({**base, "estimated": ["AC", "Nope"]})
+    assert marked.estimated == ("AC",)
+    assert marked.to_json()["estimated"] == ["AC", "Nope"]
+    assert HouseholdInfo.from_json({**base, "estimated": True}).estimated == ("AC", "Geyser")
