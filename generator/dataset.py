@@ -8,7 +8,9 @@ A dataset is a directory holding
 * ``households_faulty.parquet`` and ``faults.parquet`` (columns ``ts, household, channel, kind``)
   when faults were asked for;
 * ``households.json`` — metadata: one entry per household (id, name, archetype, timezone,
-  channels, resolution_s, source) and the dataset's content fingerprint.
+  channels, resolution_s, source, and any further keys, such as ``estimated``: the channels
+  that are estimates, see :attr:`HouseholdInfo.estimated`) and the dataset's content
+  fingerprint.
 
 Writes are all-or-nothing: files are written to a temporary directory beside the target and
 moved into place only when every one of them is complete.
@@ -124,6 +126,18 @@ class HouseholdInfo:
     resolution_s: int
     source: str
     extra: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def estimated(self) -> tuple[str, ...]:
+        """Channels whose values are estimates, not meter readings (disaggregation writes
+        ``"estimated": ["AC"]`` into the household's entry; ``true`` marks every channel but
+        ``Overall``). Empty for metered households and for metadata written before the key."""
+        raw = self.extra.get("estimated", [])
+        if raw is True:
+            return tuple(c for c in self.channels if c != "Overall")
+        if not isinstance(raw, list | tuple):
+            return ()
+        return tuple(str(c) for c in raw if str(c) in self.channels)
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)

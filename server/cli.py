@@ -1,4 +1,4 @@
-"""Command line of the server: ``python -m server {run,stats,households,keys} ...``.
+"""Command line of the server: ``python -m server {run,stats,households,keys,nilm} ...``.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds its
 parser and sets ``func`` (taking the parsed namespace, returning an exit status). Bad input
@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.stats.cli",
     "server.storage.cli",
     "server.insights.cli",
+    "server.nilm.cli",
 )
 
 

@@ -1,0 +1,191 @@
+"""Features of a whole-house power series for Gridlight's appliance estimates (disaggregation).
+
+An appliance that switches on adds a step to the household's ``Overall`` reading and removes it
+when it switches off, so the features describe the level and its steps around every sample:
+
+* the level itself [W], and its differences over a few sample lags (edges);
+* rolling mean, min, max and standard deviation over windows of fixed length in seconds (a
+  minute to two hours; at least two samples), and the level above the window's minimum (what
+  rides on the base load);
+* the size of the last large step up and down [W] and the time since each [s], capped at the
+  longest window so that a recent window reproduces them exactly (see ``context_samples``);
+* the time since (and, centred, until) the last step up and down the size of the appliance's
+  own on level (0.6x-1.6x ``on_level_w``): an "on" stretch lies between such a pair;
+* the hour of day in the household's own time zone.
+
+Two variants: **centred** windows (also forward differences and the next large steps) see both
+sides of a sample and are the most accurate for offline estimates; their value at a sample is
+known only ``lag_samples`` later. **Causal** features use the past alone (lag 0), for live use.
+
+Everything is vectorised over a regular grid at the model's resolution (NaN for a missing
+reading); a feature that needs a missing reading is NaN, which the gradient-boosted models
+accept. Pure: numpy and pandas only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["FEATURES_VERSION", "FeatureSpec", "build_features", "hour_of_day"]
+
+#: Bumped whenever a feature changes meaning; a model records the version it was trained with.
+FEATURES_VERSION = "edges-2"
+
+WINDOWS_S: tuple[int, ...] = (60, 300, 900, 1800, 3600, 7200)
+LAGS: tuple[int, ...] = (1, 2, 3, 5)
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """What :func:`build_features` computes, stored with a model so that it is rebuilt alike.
+
+    ``resolution_s`` is the grid step [s]; ``edge_w`` the smallest step counted as a switch [W];
+    ``causal`` chooses past-only windows; ``windows_s`` the rolling windows [s]; ``lags`` the
+    difference lags [samples]; ``current_only`` keeps the current level alone (a baseline).
+    """
+
+    resolution_s: int
+    edge_w: float
+    on_level_w: float | None = None
+    causal: bool = False
+    windows_s: tuple[int, ...] = WINDOWS_S
+    lags: tuple[int, ...] = LAGS
+    current_only: bool = False
+    version: str = FEATURES_VERSION
+
+    def window_samples(self) -> list[int]:
+        """The distinct window lengths in samples (at least 2 each)."""
+        out: list[int] = []
+        for w in self.windows_s:
+            n = max(2, round(w / self.resolution_s))
+            if n not in out:
+                out.append(n)
+        return out
+
+    @property
+    def longest_samples(self) -> int:
+        """The longest window. [samples]"""
+        return max(self.window_samples())
+
+    @property
+    def lag_samples(self) -> int:
+        """How many samples after a sample its features are known (0 when causal)."""
+        if self.causal or self.current_only:
+            return 0
+        return self.longest_samples
+
+    @property
+    def context_samples(self) -> int:
+        """Samples of history a tail needs so its features equal the batch ones."""
+        return 2 * self.longest_samples + max(self.lags) + 1
+
+    def to_json(self) -> dict[str, object]:
+        out = asdict(self)
+        out["windows_s"] = list(self.windows_s)
+        out["lags"] = list(self.lags)
+        return out
+
+    @classmethod
+    def from_json(cls, raw: dict[str, object]) -> FeatureSpec:
+        return cls(
+            resolution_s=int(raw["resolution_s"]),  # type: ignore[arg-type]
+            edge_w=float(raw["edge_w"]),  # type: ignore[arg-type]
+            on_level_w=None if raw.get("on_level_w") is None else float(raw["on_level_w"]),  # type: ignore[arg-type]
+            causal=bool(raw.get("causal", False)),
+            windows_s=tuple(int(w) for w in raw.get("windows_s", WINDOWS_S)),  # type: ignore[attr-defined]
+            lags=tuple(int(k) for k in raw.get("lags", LAGS)),  # type: ignore[attr-defined]
+            current_only=bool(raw.get("current_only", False)),
+            version=str(raw.get("version", FEATURES_VERSION)),
+        )
+
+
+def hour_of_day(index: pd.DatetimeIndex, timezone: str) -> np.ndarray:
+    """Local hour of day as a fraction (0 ≤ h < 24) of each timestamp in ``timezone``. [h]"""
+    local = index.tz_convert(timezone)
+    return (local.hour + local.minute / 60.0).to_numpy(dtype=np.float32)
+
+
+def _steps(
+    diff: np.ndarray,
+    edge_w: float,
+    limit: int,
+    *,
+    sign: float,
+    backward: bool,
+    upper_w: float = np.inf,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Size [W] of the last (or, ``backward``, the next) step with ``sign`` between ``edge_w``
+    and ``upper_w``, and the distance to it [samples]; NaN / ``limit`` when none lies within
+    ``limit``."""
+    n = diff.size
+    hit = ((sign * diff) > edge_w) & ((sign * diff) < upper_w)
+    pos = np.where(hit, np.arange(n, dtype=np.float64), np.nan)
+    size = np.where(hit, np.abs(diff), np.nan)
+    frame = pd.DataFrame({"pos": pos, "size": size})
+    filled = frame.bfill() if backward else frame.ffill()
+    distance = np.abs(filled["pos"].to_numpy(dtype=np.float64, copy=True) - np.arange(n))
+    far = ~(distance <= limit)
+    step = filled["size"].to_numpy(dtype=np.float64, copy=True)
+    step[far] = np.nan
+    distance[far] = limit
+    return step, distance
+
+
+def build_features(
+    overall_w: np.ndarray,
+    hours: np.ndarray | None,
+    spec: FeatureSpec,
+) -> tuple[np.ndarray, list[str]]:
+    """Feature matrix ``(n, k)`` (float32) of the whole-house series ``overall_w`` [W], on a
+    regular grid at ``spec.resolution_s``, with local ``hours`` of day (or None to omit them).
+    Returns the matrix and the feature names."""
+    x = pd.Series(np.asarray(overall_w, dtype=np.float64))
+    cols: dict[str, np.ndarray] = {"overall_w": x.to_numpy()}
+    if not spec.current_only:
+        for k in spec.lags:
+            cols[f"diff_back_{k}"] = (x - x.shift(k)).to_numpy()
+            if not spec.causal:
+                cols[f"diff_fwd_{k}"] = (x.shift(-k) - x).to_numpy()
+        for n in spec.window_samples():
+            roll = x.rolling(n, min_periods=max(1, n // 2), center=not spec.causal)
+            mean, low, high, std = roll.mean(), roll.min(), roll.max(), roll.std()
+            cols[f"mean_{n}"] = mean.to_numpy()
+            cols[f"min_{n}"] = low.to_numpy()
+            cols[f"max_{n}"] = high.to_numpy()
+            cols[f"std_{n}"] = std.to_numpy()
+            cols[f"above_min_{n}"] = (x - low).to_numpy()
+            cols[f"below_max_{n}"] = (high - x).to_numpy()
+        limit = spec.longest_samples
+        back = (x - x.shift(1)).to_numpy()
+        for name, sign in (("up", 1.0), ("down", -1.0)):
+            step, dist = _steps(back, spec.edge_w, limit, sign=sign, backward=False)
+            cols[f"last_{name}_w"] = step
+            cols[f"since_{name}_s"] = dist * spec.resolution_s
+            if not spec.causal:
+                step, dist = _steps(back, spec.edge_w, limit, sign=sign, backward=True)
+                cols[f"next_{name}_w"] = step
+                cols[f"until_{name}_s"] = dist * spec.resolution_s
+        if spec.on_level_w:
+            # Steps the size of the appliance's own on level (within 0.6x-1.6x): an "on" stretch
+            # lies between a matching step up and a matching step down.
+            low, high = 0.6 * spec.on_level_w, 1.6 * spec.on_level_w
+            for name, sign in (("up", 1.0), ("down", -1.0)):
+                _, dist = _steps(back, low, limit, sign=sign, backward=False, upper_w=high)
+                cols[f"since_match_{name}_s"] = dist * spec.resolution_s
+                if not spec.causal:
+                    _, dist = _steps(back, low, limit, sign=sign, backward=True, upper_w=high)
+                    cols[f"until_match_{name}_s"] = dist * spec.resolution_s
+            cols["match_up_is_newer"] = cols["since_match_down_s"] - cols["since_match_up_s"]
+            if not spec.causal:
+                cols["match_down_is_sooner"] = cols["until_match_up_s"] - cols["until_match_down_s"]
+    if hours is not None:
+        cols["hour"] = np.asarray(hours, dtype=np.float64)
+    names: Sequence[str] = list(cols)
+    matrix = np.empty((x.size, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        matrix[:, j] = cols[name]
+    return matrix, list(names)

@@ -1,0 +1,321 @@
+"""Gridlight's appliance estimator: a :class:`Disaggregator` learns one appliance channel (AC,
+Geyser, HeaterAC, ...) from a household that has its sub-meter, then estimates that appliance's
+power from the whole-house ``Overall`` reading alone, in this household or another of its kind.
+
+Two gradient-boosted stages on the features of :mod:`server.nilm.features`: a classifier says
+whether the appliance is on (above ``on_threshold_w``), a regressor trained on the "on" samples
+gives its level; an "off" sample gets the appliance's usual off level (a fan, a standby draw).
+An estimate never exceeds the whole-house reading and is missing where that reading is.
+
+Model files (``save``/``load``) are one line of magic, one line of JSON header (appliance,
+threshold, resolution, features and their version, the household and period trained on) and a
+joblib pickle of the two estimators. Load only model files you trust: unpickling runs code.
+
+Live use: :meth:`Disaggregator.predict_tail` takes the most recent ``context_samples`` of
+Overall and returns one :class:`TailEstimate`; a causal model (``causal=True``) estimates the
+newest sample, a centred one the sample ``lag_s`` before it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sklearn
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
+
+from generator.dataset import HouseholdInfo
+from server.nilm.data import NilmError, regular_grid, to_resolution
+from server.nilm.features import FeatureSpec, build_features, hour_of_day
+
+__all__ = [
+    "MAGIC",
+    "MIN_HISTORY_DAYS",
+    "Disaggregator",
+    "TailEstimate",
+    "default_threshold_w",
+    "read_header",
+]
+
+MAGIC = b"GRIDLIGHT-NILM/1\n"
+MIN_HISTORY_DAYS = 7.0
+MAX_TRAIN_ROWS = 300_000
+MIN_THRESHOLD_W = 10.0
+#: OpenMP threads for fitting and predicting. One: on a shared host OpenMP's spinning threads
+#: made a 10,000-row fit take 54 s instead of 1.4 s (benchmarks/README.md, disaggregation).
+THREADS = 1
+
+
+def one_thread() -> Any:
+    """A context in which scikit-learn's OpenMP loops use :data:`THREADS` threads."""
+    return threadpool_limits(limits=THREADS, user_api="openmp")
+
+
+@dataclass(frozen=True)
+class TailEstimate:
+    """One live estimate: the appliance's average power over the sample starting at ``ts``."""
+
+    ts: pd.Timestamp
+    power_kw: float
+
+
+def default_threshold_w(target_w: np.ndarray) -> float:
+    """The "on" threshold of an appliance from its training readings: a tenth of its high
+    level (99.5th percentile), at least 10 W, so fans and standby draws count as off. [W]"""
+    values = target_w[np.isfinite(target_w)]
+    high = float(np.percentile(values, 99.5)) if values.size else 0.0
+    return max(MIN_THRESHOLD_W, round(0.1 * high, 1))
+
+
+def _estimators(random_state: int) -> tuple[Any, Any]:
+    common = dict(max_iter=200, learning_rate=0.1, max_leaf_nodes=31, min_samples_leaf=40)
+    return (
+        HistGradientBoostingClassifier(**common, random_state=random_state),
+        HistGradientBoostingRegressor(**common, random_state=random_state),
+    )
+
+
+class Disaggregator:
+    """A trained estimator of one appliance's power from the whole-house reading.
+
+    ``header`` is the JSON-able description saved with the model (see :meth:`fit`)."""
+
+    def __init__(self, header: dict[str, Any], classifier: Any, regressor: Any | None) -> None:
+        self.header = header
+        self.spec = FeatureSpec.from_json(header["features"])
+        self.classifier = classifier
+        self.regressor = regressor
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def appliance(self) -> str:
+        return str(self.header["appliance"])
+
+    @property
+    def resolution_s(self) -> int:
+        """The grid the model works on. [s]"""
+        return self.spec.resolution_s
+
+    @property
+    def on_threshold_w(self) -> float:
+        return float(self.header["on_threshold_w"])
+
+    @property
+    def lag_s(self) -> int:
+        """How long after a sample its estimate is known (0 for a causal model). [s]"""
+        return self.spec.lag_samples * self.spec.resolution_s
+
+    @property
+    def context_samples(self) -> int:
+        """Most recent samples of Overall that :meth:`predict_tail` needs."""
+        return self.spec.context_samples
+
+    # ------------------------------------------------------------------ training
+    @classmethod
+    def fit(
+        cls,
+        frame: pd.DataFrame,
+        appliance: str,
+        info: HouseholdInfo,
+        *,
+        causal: bool = False,
+        current_only: bool = False,
+        on_threshold_w: float | None = None,
+        min_history_days: float = MIN_HISTORY_DAYS,
+        max_train_rows: int = MAX_TRAIN_ROWS,
+        random_state: int = 0,
+    ) -> Disaggregator:
+        """Train on ``frame`` (columns ``Overall`` and ``appliance`` [kW], regular grid at
+        ``info.resolution_s``) of the household ``info``. Raise :class:`NilmError` with under
+        ``min_history_days`` of readings or an appliance that is never on."""
+        overall_w = frame["Overall"].to_numpy(dtype=np.float64) * 1000.0
+        target_w = frame[appliance].to_numpy(dtype=np.float64) * 1000.0
+        valid = np.isfinite(overall_w) & np.isfinite(target_w)
+        days = valid.sum() * info.resolution_s / 86400.0
+        if days < min_history_days:
+            raise NilmError(
+                f"household {info.id!r} has {days:.1f} days of readings with {appliance!r} to "
+                f"train on; at least {min_history_days:g} are needed"
+            )
+        threshold_w = (
+            default_threshold_w(target_w) if on_threshold_w is None else float(on_threshold_w)
+        )
+        on = target_w > threshold_w
+        if not (on & valid).any() or (on | ~valid).all():
+            raise NilmError(
+                f"appliance {appliance!r} of household {info.id!r} is never "
+                f"{'on' if not (on & valid).any() else 'off'} around {threshold_w:g} W in the "
+                "training readings; nothing to learn"
+            )
+        on_level_w = float(np.median(target_w[on & valid]))
+        spec = FeatureSpec(
+            resolution_s=info.resolution_s,
+            edge_w=max(50.0, round(0.4 * on_level_w, 1)),
+            on_level_w=round(on_level_w, 1),
+            causal=causal,
+            current_only=current_only,
+        )
+        hours = None if current_only else hour_of_day(frame.index, info.timezone)
+        features, names = build_features(overall_w, hours, spec)
+        rows = np.flatnonzero(valid)
+        if rows.size > max_train_rows:
+            rng = np.random.default_rng(random_state)
+            rows = np.sort(rng.choice(rows, size=max_train_rows, replace=False))
+        classifier, regressor = _estimators(random_state)
+        on_rows = rows[on[rows]]
+        with one_thread():
+            classifier.fit(features[rows], on[rows])
+            regressor.fit(features[on_rows], target_w[on_rows])
+        span = frame.index[valid]
+        header = {
+            "kind": "gridlight-nilm",
+            "appliance": appliance,
+            "on_threshold_w": threshold_w,
+            "on_level_w": round(on_level_w, 1),
+            "off_level_w": round(float(np.median(target_w[valid & ~on])), 1),
+            "resolution_s": info.resolution_s,
+            "lag_s": spec.lag_samples * spec.resolution_s,
+            "features_version": spec.version,
+            "features": spec.to_json(),
+            "feature_names": names,
+            "trained_on": {
+                "household": info.id,
+                "archetype": info.archetype,
+                "timezone": info.timezone,
+                "source": info.source,
+            },
+            "training_period": {
+                "start": span[0].isoformat(),
+                "end": span[-1].isoformat(),
+                "samples": int(valid.sum()),
+                "days": round(days, 2),
+            },
+            "sklearn_version": sklearn.__version__,
+        }
+        return cls(header, classifier, regressor)
+
+    # ------------------------------------------------------------------ estimating
+    def predict_w(self, overall_w: np.ndarray, hours: np.ndarray | None) -> np.ndarray:
+        """Estimates [W] on the model's own grid for a regular series of Overall [W]."""
+        features, _ = build_features(overall_w, hours, self.spec)
+        out = np.full(overall_w.shape, np.nan)
+        ok = np.isfinite(overall_w)
+        if ok.any():
+            x = features[ok]
+            level = np.full(x.shape[0], float(self.header["off_level_w"]))
+            with one_thread():
+                on = self.classifier.predict(x).astype(bool)
+                if on.any():
+                    level[on] = self.regressor.predict(x[on])
+            out[ok] = np.clip(level, 0.0, overall_w[ok])
+        return out
+
+    def _hours(self, index: pd.DatetimeIndex, timezone: str) -> np.ndarray | None:
+        return None if self.spec.current_only else hour_of_day(index, timezone)
+
+    def estimate(self, overall_kw: pd.Series, timezone: str, resolution_s: int) -> pd.Series:
+        """The appliance's estimated power [kW] at every timestamp of ``overall_kw`` (a regular
+        series at ``resolution_s``); finer readings are averaged onto the model's grid and each
+        sample gets its window's estimate. Coarser readings than the model's are refused."""
+        self.check_resolution(resolution_s)
+        series = overall_kw.astype("float64")
+        if resolution_s == self.resolution_s:
+            coarse = series
+        else:
+            coarse = to_resolution(series.to_frame("Overall"), self.resolution_s)["Overall"]
+        coarse = regular_grid(coarse.to_frame("Overall"), self.resolution_s)["Overall"]
+        est_w = self.predict_w(coarse.to_numpy() * 1000.0, self._hours(coarse.index, timezone))
+        est = pd.Series(est_w / 1000.0, index=coarse.index, name=self.appliance)
+        if resolution_s != self.resolution_s:
+            keys = series.index.floor(pd.Timedelta(seconds=self.resolution_s))
+            est = pd.Series(est.reindex(keys).to_numpy(), index=series.index)
+            est = est.clip(upper=series).where(series.notna())
+        return est.rename(self.appliance)
+
+    def check_resolution(self, resolution_s: int) -> None:
+        """Raise unless readings at ``resolution_s`` can be averaged onto the model's grid."""
+        if resolution_s > self.resolution_s:
+            raise NilmError(
+                f"readings at {resolution_s} s are coarser than the model's {self.resolution_s} "
+                f"s; train a model at {resolution_s} s for this household"
+            )
+        if self.resolution_s % resolution_s:
+            raise NilmError(
+                f"readings at {resolution_s} s do not divide the model's {self.resolution_s} s"
+            )
+
+    def predict_tail(self, overall_kw: np.ndarray, ts: pd.Timestamp, timezone: str) -> TailEstimate:
+        """Live estimate from the latest Overall readings [kW] on the model's grid, oldest
+        first, the newest starting at ``ts`` (UTC). Needs :attr:`context_samples` of them
+        (raise otherwise); returns the estimate of the sample :attr:`lag_s` before ``ts``
+        (the newest, for a causal model), equal to what :meth:`estimate` gives offline."""
+        values = np.asarray(overall_kw, dtype=np.float64)[-self.context_samples :]
+        if values.size < self.context_samples:
+            raise NilmError(
+                f"predict_tail needs the last {self.context_samples} readings at "
+                f"{self.resolution_s} s, got {values.size}"
+            )
+        end = pd.Timestamp(ts)
+        end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
+        step = pd.Timedelta(seconds=self.resolution_s)
+        index = pd.date_range(end=end, periods=values.size, freq=step)
+        est_w = self.predict_w(values * 1000.0, self._hours(index, timezone))
+        at = values.size - 1 - self.spec.lag_samples
+        return TailEstimate(ts=index[at], power_kw=float(est_w[at] / 1000.0))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model file (magic, JSON header line, joblib pickle) atomically."""
+        import joblib
+
+        out = Path(path)
+        tmp = out.with_name(f".{out.name}.tmp")
+        try:
+            with tmp.open("wb") as fh:
+                fh.write(MAGIC)
+                fh.write(json.dumps(self.header, allow_nan=False).encode() + b"\n")
+                joblib.dump({"classifier": self.classifier, "regressor": self.regressor}, fh)
+            os.replace(tmp, out)
+        except OSError as err:
+            tmp.unlink(missing_ok=True)
+            raise NilmError(f"cannot write the model to {str(out)!r}: {err}") from err
+        return out
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Disaggregator:
+        """Read a model file written by :meth:`save` (trusted files only: it unpickles)."""
+        import joblib
+
+        with _open_model(path) as fh:
+            header = _read_header(fh, path)
+            payload = joblib.load(fh)
+        return cls(header, payload["classifier"], payload["regressor"])
+
+
+def _open_model(path: str | os.PathLike[str]) -> Any:
+    try:
+        return Path(path).open("rb")
+    except OSError as err:
+        raise NilmError(f"cannot read the model file {str(path)!r}: {err.strerror}") from err
+
+
+def _read_header(fh: Any, path: str | os.PathLike[str]) -> dict[str, Any]:
+    if fh.readline() != MAGIC:
+        raise NilmError(f"{str(path)!r} is not a Gridlight disaggregation model file")
+    try:
+        header = json.loads(fh.readline())
+    except json.JSONDecodeError as err:
+        raise NilmError(f"{str(path)!r} has a damaged model header: {err}") from err
+    return header  # type: ignore[no-any-return]
+
+
+def read_header(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON header of a model file, without unpickling the estimators."""
+    with _open_model(path) as fh:
+        return _read_header(fh, path)
