@@ -25,9 +25,9 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
+from generator.times import parse_ts
 from server.storage import Reading
 
 __all__ = [
@@ -80,30 +80,21 @@ def _shown(raw: object) -> str:
 
 
 def parse_timestamp(raw: object) -> int:
-    """A reading's ``ts`` → epoch seconds (floored): ISO 8601 with a zone, or epoch seconds."""
+    """A reading's ``ts`` → epoch seconds (floored): ISO 8601 with a zone, or epoch seconds
+    (:func:`generator.times.parse_ts`), else :class:`InvalidReading` naming the value."""
     if isinstance(raw, bool):
         raise InvalidReading(f"ts {raw!r} is not a timestamp: expected ISO 8601 or epoch seconds")
-    if isinstance(raw, int | float):
-        if not math.isfinite(raw):
-            raise InvalidReading(f"ts {raw!r} is not a finite number of epoch seconds")
-        return math.floor(raw)
-    if isinstance(raw, str):
-        text = raw.strip()
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            return _bad_ts(raw)
-        if parsed.tzinfo is None:
-            raise InvalidReading(f"ts {_shown(raw)} has no time zone: give UTC as 'Z'")
-        return math.floor(parsed.timestamp())
-    return _bad_ts(raw)
-
-
-def _bad_ts(raw: object) -> int:
-    raise InvalidReading(
-        f"ts {_shown(raw)} is not a timestamp: expected ISO 8601 (e.g. "
-        "'2026-11-22T06:25:50Z') or epoch seconds"
-    )
+    try:
+        return parse_ts(raw)
+    except ValueError as err:
+        if isinstance(raw, int | float):
+            raise InvalidReading(f"ts {raw!r} is not a finite number of epoch seconds") from None
+        if "time zone" in str(err):
+            raise InvalidReading(f"ts {_shown(raw)} has no time zone: give UTC as 'Z'") from None
+        raise InvalidReading(
+            f"ts {_shown(raw)} is not a timestamp: expected ISO 8601 (e.g. "
+            "'2026-11-22T06:25:50Z') or epoch seconds"
+        ) from None
 
 
 def check_value(channel: str, raw: object) -> float | None:
