@@ -19,6 +19,8 @@ from pydantic import BaseModel
 
 from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
+from server.control.commands import CommandRequest  # control (server/control)
+from server.control.devices import ControlsDocument  # control
 from server.ingest.views import ReadingBatch
 from server.push.devices import DeviceRegistration, DeviceRemoval
 from server.validation import SchemaGenerator
@@ -33,6 +35,10 @@ BODIES: tuple[type[BaseModel], ...] = (
     DeviceRemoval,
     AlertSettingsDocument,
     StreamSetup,
+    # -- control (server/control)
+    ControlsDocument,
+    CommandRequest,
+    # -- (end of control)
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -433,6 +439,63 @@ SCHEMAS: dict[str, Any] = {
         "description": "``event: error`` (no id): an error after the stream started.",
         **ref("Error"),
     },
+    # -- control (server/control) ------------------------------------------------------------
+    "Controls": {
+        "type": "object",
+        "description": "A household's controllable devices.",
+        "required": ["household", "devices"],
+        "properties": {
+            "household": {"type": "string"},
+            "devices": {"type": "array", "items": ref("Device")},
+        },
+    },
+    "Command": {
+        "type": "object",
+        "description": "A command to a device and its status: pending (sent, resent with backoff "
+        "until acknowledged), acked or failed (the device's answer), expired (no answer in time).",
+        "required": [
+            "id",
+            "household",
+            "device",
+            "action",
+            "status",
+            "source",
+            "created_at",
+            "expires_at",
+            "attempts",
+            "done_at",
+            "state",
+            "error",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "household": {"type": "string"},
+            "device": {"type": "string"},
+            "action": {"type": "string", "enum": ["on", "off", "set"]},
+            "setpoint_c": {"type": "number", "description": "set commands [°C]"},
+            "status": {"type": "string", "enum": ["pending", "acked", "failed", "expired"]},
+            "source": {
+                "type": "string",
+                "enum": ["api", "mqtt", "schedule", "automation"],
+                "description": "what sent it (the audit log also names who)",
+            },
+            "created_at": TIMESTAMP,
+            "expires_at": TIMESTAMP,
+            "attempts": {"type": "integer", "minimum": 0, "description": "MQTT sends so far"},
+            "done_at": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+            "state": {
+                "type": ["object", "null"],
+                "description": "the device's reported state with its answer",
+            },
+            "error": {"type": ["string", "null"]},
+        },
+    },
+    "CommandEvent": {
+        "description": "``event: command`` (no id): a command of the household was created or "
+        "changed status (the Command).",
+        **ref("Command"),
+    },
+    # -- (end of control)
     **model_schemas(BODIES),
 }
 
@@ -481,6 +544,7 @@ RESPONSES: dict[str, Any] = {
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
     "NotFound": _json_error("unknown household"),
+    "Conflict": _json_error("the command id was used for another command"),  # control
     "NotEnoughHistory": _json_error("a live household has too little history for statistics"),
     "CompatBadRequest": _json_error("bad set-up (seed's error shape)", "CompatError"),
     "CompatNotFound": _json_error("no set-up: 'First try stream_setup.'", "CompatError"),

@@ -1,0 +1,80 @@
+"""Control routes under ``/api/v1/households/{h}``.
+
+==========================================  =======  ==================================================
+``…/controls``                              GET      the devices (read access: open demo, else key)
+``…/controls``                              PUT      replace them (the household's key)
+``…/controls/{device}/commands``            POST     a command → 202 (the household's key)
+``…/controls/{device}/commands/{id}``       GET      a command's status (the household's key)
+==========================================  =======  ==================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from server.auth import require_key, require_read
+from server.control.commands import CommandRequest
+from server.control.devices import ControlsDocument
+from server.errors import NotFound, UnknownHousehold
+from server.validation import parse
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("control", __name__, url_prefix="/api/v1/households")
+
+
+def _ext() -> Any:
+    return current_app.extensions["control"]
+
+
+def _known(household: str) -> None:
+    try:
+        current_app.extensions["gridlight"].households.info(household)
+    except Exception as err:
+        raise UnknownHousehold(f"unknown household {household!r}") from err
+
+
+def _body() -> Any:
+    return request.get_json(silent=True)
+
+
+# -- 1. devices ---------------------------------------------------------------------------------
+@blueprint.get("/<household>/controls")
+def get_controls(household: str):  # noqa: ANN201
+    _known(household)
+    require_read(household)
+    devices = _ext().service.devices.all(household)
+    return jsonify({"household": household, "devices": [d.public() for d in devices]})
+
+
+@blueprint.put("/<household>/controls")
+def put_controls(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    doc = parse(ControlsDocument, _body())
+    ext = _ext()
+    ext.service.devices.replace(household, doc.devices, ext.service.clock())
+    ext.service.on_devices_changed(household)
+    return jsonify({"household": household, "devices": [d.public() for d in doc.devices]})
+
+
+# -- 2. commands --------------------------------------------------------------------------------
+@blueprint.post("/<household>/controls/<device>/commands")
+def post_command(household: str, device: str):  # noqa: ANN201
+    _known(household)
+    key = require_key(household)
+    body = parse(CommandRequest, _body())
+    command, _ = _ext().service.command(household, device, body, source="api", actor=key)
+    return jsonify(command.public()), 202
+
+
+@blueprint.get("/<household>/controls/<device>/commands/<command_id>")
+def get_command(household: str, device: str, command_id: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    command = _ext().service.commands.get(household, command_id)
+    if command is None or command.device != device:
+        raise NotFound(f"no command {command_id!r} for device {device!r} of {household!r}")
+    return jsonify(command.public())
