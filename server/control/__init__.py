@@ -77,6 +77,7 @@ class Control:
             self.leader.nudge()
 
     def _make_leader(self, app: Flask) -> Any:
+        from server.control.homeassistant import HomeAssistant
         from server.control.leader import ControlLeader
         from server.leases import LocalLease, RedisLease
 
@@ -92,8 +93,14 @@ class Control:
             else LocalLease()
         )
 
+        ha_on = bool(cfg["CONTROL_HA_DISCOVERY"]) and self.link is not None
+        self.homeassistant = HomeAssistant(self, prefix=cfg["CONTROL_HA_PREFIX"]) if ha_on else None
+
         def wanted() -> set[str]:
-            return set()
+            out: set[str] = set()
+            if self.homeassistant is not None:
+                out |= {info.id for info in gl.households.all()}
+            return out
 
         leader = ControlLeader(
             lease,
@@ -116,6 +123,10 @@ class Control:
             retry_max_s=float(cfg["CONTROL_RETRY_MAX_S"]),
         )
         leader.add_task("commands", sender.sweep)
+        if self.homeassistant is not None:
+            leader.add_task("homeassistant", self.homeassistant.tick)
+            leader.window_parts.append(self.homeassistant.part)
+            self.service.on_devices_changed = self.homeassistant.changed
         self.service.is_leader = lambda: leader.leader
         self.service.nudge = leader.nudge
         self.sender = sender
