@@ -46,6 +46,7 @@ class Control:
 
     def init_app(self, app: Flask) -> None:
         from server.control import views
+        from server.control.schedules import ScheduleStore, default_inputs
 
         cfg = app.config
         gl = app.extensions["gridlight"]
@@ -54,6 +55,13 @@ class Control:
         self.service = ControlService(
             self.conn, gl.hub, ttl_s=float(cfg["CONTROL_COMMAND_TTL_S"]), clock=self._now
         )
+        self.schedules = ScheduleStore(self.conn, self.service.lock)
+        #: (household, start_s, hours) → PlanInputs: hourly prices, carbon and base load; the
+        #: default uses server.insights' pure functions (replace it to plug in stored tariffs)
+        self.inputs = default_inputs(gl.households)
+        self.step_s = int(cfg["SCHEDULE_STEP_S"])
+        self.horizon_h = int(cfg["SCHEDULE_HORIZON_H"])
+        self.limit_kw = float(cfg["SCHEDULE_CONNECTION_LIMIT_KW"])
         app.extensions["control"] = self
         app.register_blueprint(views.blueprint)
         if cfg["MQTT_URL"]:
@@ -77,6 +85,7 @@ class Control:
             self.leader.nudge()
 
     def _make_leader(self, app: Flask) -> Any:
+        from server.control.executor import Executor
         from server.control.homeassistant import HomeAssistant
         from server.control.leader import ControlLeader
         from server.leases import LocalLease, RedisLease
@@ -122,7 +131,9 @@ class Control:
             retry_s=float(cfg["CONTROL_RETRY_S"]),
             retry_max_s=float(cfg["CONTROL_RETRY_MAX_S"]),
         )
+        self.executor = Executor(self, replan_s=float(cfg["SCHEDULE_REPLAN_S"]))
         leader.add_task("commands", sender.sweep)
+        leader.add_task("schedules", self.executor.tick)
         if self.homeassistant is not None:
             leader.add_task("homeassistant", self.homeassistant.tick)
             leader.window_parts.append(self.homeassistant.part)

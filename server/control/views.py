@@ -17,6 +17,7 @@ from flask import Blueprint, current_app, jsonify, request
 from server.auth import require_key, require_read
 from server.control.commands import CommandRequest
 from server.control.devices import ControlsDocument
+from server.control.schedules import ScheduleDocument, plan_or_422
 from server.errors import NotFound, UnknownHousehold
 from server.validation import parse
 
@@ -78,3 +79,38 @@ def get_command(household: str, device: str, command_id: str):  # noqa: ANN201
     if command is None or command.device != device:
         raise NotFound(f"no command {command_id!r} for device {device!r} of {household!r}")
     return jsonify(command.public())
+
+
+# -- 4. schedule --------------------------------------------------------------------------------
+@blueprint.get("/<household>/schedule")
+def get_schedule(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    found = _ext().schedules.get(household)
+    if found is None:
+        return jsonify({"household": household, "schedule": None, "plan": None})
+    doc, plan = found
+    return jsonify({"household": household, "schedule": doc, "plan": plan})
+
+
+@blueprint.put("/<household>/schedule")
+def put_schedule(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    raw = _body()
+    doc = parse(ScheduleDocument, raw)
+    ext = _ext()
+    now_s = ext.service.clock()
+    horizon_h = doc.horizon_h or ext.horizon_h
+
+    def plan() -> dict:
+        inputs = ext.inputs(household, int(now_s // 3600 * 3600), horizon_h + 1)
+        return plan_or_422(
+            doc, inputs, now_s=now_s, step_s=ext.step_s, horizon_h=horizon_h, limit_kw=ext.limit_kw
+        )
+
+    # the MILP off the request greenlet: the worker's native pool under gevent
+    result = current_app.extensions["gridlight"].stats.runner(plan)
+    stored = doc.model_dump(mode="json", exclude_none=True)
+    ext.schedules.put(household, stored, result, now_s)
+    return jsonify({"household": household, "schedule": stored, "plan": result})

@@ -576,6 +576,38 @@ def control() -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/households/{household}/schedule": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getSchedule",
+                "tags": ["control"],
+                "summary": "The deferrable loads and the plan in force",
+                "security": KEY,
+                "responses": {
+                    "200": _json(ref("Schedule"), "the schedule (nulls: none)"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putSchedule",
+                "tags": ["control"],
+                "summary": "Plan deferrable loads over the next hours (MILP) and run the plan",
+                "description": "Planned at 15-minute steps against the household's prices, "
+                "carbon intensity and forecast base load, under the connection limit; the "
+                "control leader switches each load's device on and off at its slots, and "
+                "re-plans when the inputs change before a run starts.",
+                "security": KEY,
+                "requestBody": _body("ScheduleDocument"),
+                "responses": {
+                    "200": _json(ref("Schedule"), "the schedule and its plan"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "422": _r("Infeasible"),
+                },
+            },
+        },
     }
 
 

@@ -21,6 +21,7 @@ from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
 from server.control.commands import CommandRequest  # control (server/control)
 from server.control.devices import ControlsDocument  # control
+from server.control.schedules import ScheduleDocument  # control
 from server.ingest.views import ReadingBatch
 from server.push.devices import DeviceRegistration, DeviceRemoval
 from server.validation import SchemaGenerator
@@ -38,6 +39,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     # -- control (server/control)
     ControlsDocument,
     CommandRequest,
+    ScheduleDocument,
     # -- (end of control)
 )
 
@@ -490,6 +492,69 @@ SCHEMAS: dict[str, Any] = {
             "error": {"type": ["string", "null"]},
         },
     },
+    "Schedule": {
+        "type": "object",
+        "description": "The deferrable loads as PUT and the plan in force (null: none).",
+        "required": ["household", "schedule", "plan"],
+        "properties": {
+            "household": {"type": "string"},
+            "schedule": {"anyOf": [ref("ScheduleDocument"), {"type": "null"}]},
+            "plan": {"anyOf": [ref("Plan"), {"type": "null"}]},
+        },
+    },
+    "Plan": {
+        "type": "object",
+        "description": "Each load's runs (slots) with power, cost and CO2, and the saving "
+        "against running it at its earliest start. Money in ``currency``.",
+        "required": ["start", "end", "step_s", "currency", "loads", "cost", "co2_kg", "saving"],
+        "properties": {
+            "start": TIMESTAMP,
+            "end": TIMESTAMP,
+            "step_s": {"type": "integer"},
+            "currency": {"type": "string"},
+            "connection_limit_kw": {"type": "number"},
+            "cost": {"type": "number"},
+            "co2_kg": {"type": "number"},
+            "saving": {"type": "number"},
+            "inputs": {
+                "type": "object",
+                "description": "where prices, carbon, base load came from",
+            },
+            "inputs_fingerprint": {"type": "string"},
+            "loads": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "slots", "cost", "co2_kg", "saving"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "device": {"type": ["string", "null"]},
+                        "energy_kwh": {"type": "number"},
+                        "cost": {"type": "number"},
+                        "co2_kg": {"type": "number"},
+                        "earliest_start_cost": {"type": "number"},
+                        "saving": {"type": "number"},
+                        "co2_saving_kg": {"type": "number"},
+                        "slots": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["start", "end", "power_kw", "cost", "co2_kg"],
+                                "properties": {
+                                    "start": TIMESTAMP,
+                                    "end": TIMESTAMP,
+                                    "power_kw": {"type": "number"},
+                                    "energy_kwh": {"type": "number"},
+                                    "cost": {"type": "number"},
+                                    "co2_kg": {"type": "number"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
     "CommandEvent": {
         "description": "``event: command`` (no id): a command of the household was created or "
         "changed status (the Command).",
@@ -545,6 +610,7 @@ RESPONSES: dict[str, Any] = {
     },
     "NotFound": _json_error("unknown household"),
     "Conflict": _json_error("the command id was used for another command"),  # control
+    "Infeasible": _json_error("no schedule meets the constraints; the message says why"),
     "NotEnoughHistory": _json_error("a live household has too little history for statistics"),
     "CompatBadRequest": _json_error("bad set-up (seed's error shape)", "CompatError"),
     "CompatNotFound": _json_error("no set-up: 'First try stream_setup.'", "CompatError"),

@@ -97,7 +97,9 @@ def control_data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def h1_key(control_data_dir: Path) -> str:
     conn = connect(db_path(control_data_dir))
-    _, key = KeyStore(conn).add_household("H1", ["AC", "Geyser", "Overall"])
+    _, key = KeyStore(conn).add_household(
+        "H1", ["AC", "Geyser", "Overall"], timezone="Asia/Kolkata"
+    )
     conn.close()
     return key
 
