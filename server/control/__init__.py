@@ -46,6 +46,7 @@ class Control:
 
     def init_app(self, app: Flask) -> None:
         from server.control import views
+        from server.control.automations import AutomationStore
         from server.control.schedules import ScheduleStore, default_inputs
 
         cfg = app.config
@@ -56,6 +57,7 @@ class Control:
             self.conn, gl.hub, ttl_s=float(cfg["CONTROL_COMMAND_TTL_S"]), clock=self._now
         )
         self.schedules = ScheduleStore(self.conn, self.service.lock)
+        self.automations = AutomationStore(self.conn, self.service.lock)
         #: (household, start_s, hours) → PlanInputs: hourly prices, carbon and base load; the
         #: default uses server.insights' pure functions (replace it to plug in stored tariffs)
         self.inputs = default_inputs(gl.households)
@@ -85,6 +87,7 @@ class Control:
             self.leader.nudge()
 
     def _make_leader(self, app: Flask) -> Any:
+        from server.control.automations import Automations
         from server.control.executor import Executor
         from server.control.homeassistant import HomeAssistant
         from server.control.leader import ControlLeader
@@ -105,8 +108,10 @@ class Control:
         ha_on = bool(cfg["CONTROL_HA_DISCOVERY"]) and self.link is not None
         self.homeassistant = HomeAssistant(self, prefix=cfg["CONTROL_HA_PREFIX"]) if ha_on else None
 
+        self.automation = Automations(self)
+
         def wanted() -> set[str]:
-            out: set[str] = set()
+            out = self.automations.households()
             if self.homeassistant is not None:
                 out |= {info.id for info in gl.households.all()}
             return out
@@ -134,6 +139,7 @@ class Control:
         self.executor = Executor(self, replan_s=float(cfg["SCHEDULE_REPLAN_S"]))
         leader.add_task("commands", sender.sweep)
         leader.add_task("schedules", self.executor.tick)
+        leader.window_parts.append(self.automation.part)
         if self.homeassistant is not None:
             leader.add_task("homeassistant", self.homeassistant.tick)
             leader.window_parts.append(self.homeassistant.part)

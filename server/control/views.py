@@ -5,6 +5,8 @@
 ``…/controls``                              PUT      replace them (the household's key)
 ``…/controls/{device}/commands``            POST     a command → 202 (the household's key)
 ``…/controls/{device}/commands/{id}``       GET      a command's status (the household's key)
+``…/schedule``                              GET/PUT  deferrable loads and their plan (key)
+``…/automations``                           GET/PUT  automation rules (key)
 ==========================================  =======  ==================================================
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 
 from server.auth import require_key, require_read
+from server.control.automations import AutomationsDocument
 from server.control.commands import CommandRequest
 from server.control.devices import ControlsDocument
 from server.control.schedules import ScheduleDocument, plan_or_422
@@ -114,3 +117,23 @@ def put_schedule(household: str):  # noqa: ANN201
     stored = doc.model_dump(mode="json", exclude_none=True)
     ext.schedules.put(household, stored, result, now_s)
     return jsonify({"household": household, "schedule": stored, "plan": result})
+
+
+# -- 5. automations -----------------------------------------------------------------------------
+@blueprint.get("/<household>/automations")
+def get_automations(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    return jsonify({"household": household, "rules": _ext().automations.get(household)})
+
+
+@blueprint.put("/<household>/automations")
+def put_automations(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    doc = parse(AutomationsDocument, _body())
+    rules = [r.model_dump(mode="json", exclude_none=True) for r in doc.rules]
+    ext = _ext()
+    ext.automations.put(household, rules, ext.service.clock())
+    ext.service.nudge()  # the leader follows the household from its next round
+    return jsonify({"household": household, "rules": rules})

@@ -608,6 +608,33 @@ def control() -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/households/{household}/automations": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getAutomations",
+                "tags": ["control"],
+                "summary": "The automation rules",
+                "security": KEY,
+                "responses": {
+                    "200": _json(ref("Automations"), "the rules"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putAutomations",
+                "tags": ["control"],
+                "summary": "Replace the automation rules (a command when a channel stays red)",
+                "security": KEY,
+                "requestBody": _body("AutomationsDocument"),
+                "responses": {
+                    "200": _json(ref("Automations"), "the rules now"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
     }
 
 

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
-from server.control.commands import CommandRequest  # control (server/control)
+from server.control.automations import AutomationsDocument  # control (server/control)
+from server.control.commands import CommandRequest  # control
 from server.control.devices import ControlsDocument  # control
 from server.control.schedules import ScheduleDocument  # control
 from server.ingest.views import ReadingBatch
@@ -40,6 +41,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     ControlsDocument,
     CommandRequest,
     ScheduleDocument,
+    AutomationsDocument,
     # -- (end of control)
 )
 
@@ -553,6 +555,14 @@ SCHEMAS: dict[str, Any] = {
                     },
                 },
             },
+        },
+    },
+    "Automations": {
+        "type": "object",
+        "required": ["household", "rules"],
+        "properties": {
+            "household": {"type": "string"},
+            "rules": {"type": "array", "items": ref("Rule")},
         },
     },
     "CommandEvent": {
