@@ -106,13 +106,15 @@ def put_schedule(household: str):  # noqa: ANN201
     now_s = ext.service.clock()
     horizon_h = doc.horizon_h or ext.horizon_h
 
+    # inputs here (the household catalogue's lock belongs to this thread), the MILP off the
+    # request greenlet: the worker's native pool under gevent
+    inputs = ext.inputs(household, int(now_s // 3600 * 3600), horizon_h + 1)
+
     def plan() -> dict:
-        inputs = ext.inputs(household, int(now_s // 3600 * 3600), horizon_h + 1)
         return plan_or_422(
             doc, inputs, now_s=now_s, step_s=ext.step_s, horizon_h=horizon_h, limit_kw=ext.limit_kw
         )
 
-    # the MILP off the request greenlet: the worker's native pool under gevent
     result = current_app.extensions["gridlight"].stats.runner(plan)
     stored = doc.model_dump(mode="json", exclude_none=True)
     ext.schedules.put(household, stored, result, now_s)
