@@ -171,6 +171,32 @@ TWILIO_AUTH_TOKEN_FILE: str | None = None
 TWILIO_FROM: str | None = None
 TWILIO_BASE_URL = "https://api.twilio.com"
 
+# -- control and scheduling (server/control) ----------------------------------------------------
+#: Run the control leader (command sender, Home Assistant state, schedules, automations) in the
+#: worker's services; ``None``: unless ``TESTING`` (tests turn it on)
+CONTROL_ENABLED: bool | None = None
+#: A command not acknowledged by its device within this is ``expired`` (default of its ``ttl_s``) [s]
+CONTROL_COMMAND_TTL_S = 300
+#: First resend of an unacknowledged command after this, doubling up to the cap [s]
+CONTROL_RETRY_S = 2.0
+CONTROL_RETRY_MAX_S = 60.0
+#: Lease renewal and command sweep period of the control leader [s]
+CONTROL_SYNC_S = 1.0
+#: Redis lease lifetime of the control leader [s]
+CONTROL_LEASE_TTL_S = 15.0
+#: Windows the leader follows for Home Assistant states and automations [s]
+CONTROL_INTERVAL_S = 60
+#: Publish Home Assistant MQTT discovery payloads and states (with ``MQTT_URL``)
+CONTROL_HA_DISCOVERY = True
+#: Home Assistant's discovery prefix
+CONTROL_HA_PREFIX = "homeassistant"
+#: Schedules: planning step [s], horizon [h], a house's connection limit when none is given [kW]
+SCHEDULE_STEP_S = 900
+SCHEDULE_HORIZON_H = 24
+SCHEDULE_CONNECTION_LIMIT_KW = 7.0
+#: How often the leader checks whether a schedule's prices or forecast changed (re-plan) [s]
+SCHEDULE_REPLAN_S = 900
+
 #: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
 conventional_env = ("PORT", "REDIS_URL", "MQTT_URL")
 

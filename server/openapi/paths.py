@@ -67,8 +67,9 @@ V1_EVENTS = (
     "Starts with `retry: 3000`. Events: `event: reading` with an `id:` (ReadingEvent), "
     "`event: resync` (ResyncEvent, no id), `event: error` (ErrorEvent, no id), `event: end` at "
     "the end of a replay or of a bounded stream (EndEvent, no id), `event: stats` when a new "
-    "meter's statistics appear and its levels start (StatsEvent, no id); `: ping` comments keep idle "
-    "connections open."
+    "meter's statistics appear and its levels start (StatsEvent, no id), `event: command` when one "
+    "of the household's commands is created or changes status (CommandEvent, no id); `: ping` "
+    "comments keep idle connections open."
 )
 LEGACY_EVENTS = (
     "The seed's lines: `data: {values} status: {colours}` with colours `Green`, `Yellow`, "
@@ -81,6 +82,7 @@ V1_EVENT_SCHEMAS = {
     "error": ref("ErrorEvent"),
     "end": ref("EndEvent"),
     "stats": ref("StatsEvent"),
+    "command": ref("CommandEvent"),  # control (server/control)
 }
 _LEGACY_COLOUR = {"enum": ["Green", "Yellow", "Red", "Critical Red"]}
 LEGACY_EVENT_SCHEMAS = {
@@ -492,8 +494,155 @@ def compat() -> dict[str, Any]:
     }
 
 
+# -- control (server/control) ----------------------------------------------------------------------
+def control() -> dict[str, Any]:
+    device = {
+        "name": "device",
+        "in": "path",
+        "required": True,
+        "description": "the device id (``plug1``)",
+        "schema": {"type": "string"},
+        "example": "plug1",
+    }
+    command_id = {
+        "name": "command_id",
+        "in": "path",
+        "required": True,
+        "description": "the command's id",
+        "schema": {"type": "string"},
+    }
+    return {
+        "/api/v1/households/{household}/controls": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getControls",
+                "tags": ["control"],
+                "summary": "The household's controllable devices",
+                "security": OPEN_IN_DEMO,
+                "responses": {
+                    "200": _json(ref("Controls"), "the devices"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putControls",
+                "tags": ["control"],
+                "summary": "Replace the household's controllable devices",
+                "description": "Devices may also announce themselves over MQTT on "
+                "`gridlight/{household}/control/{device}/config` (see docs/api.md).",
+                "security": KEY,
+                "requestBody": _body("ControlsDocument"),
+                "responses": {
+                    "200": _json(ref("Controls"), "the devices now"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/controls/{device}/commands": {
+            "parameters": [_p("household"), device],
+            "post": {
+                "operationId": "postCommand",
+                "tags": ["control"],
+                "summary": "Send a command to a device (acknowledged over MQTT)",
+                "description": "Published QoS 1 on `gridlight/{household}/control/{device}/set` "
+                "and resent with backoff until the device answers on `…/state` or the command "
+                "expires. The same `id` with the same body is the same command (sent once); with "
+                "another body, 409.",
+                "security": KEY,
+                "requestBody": _body("CommandRequest"),
+                "responses": {
+                    "202": _json(ref("Command"), "accepted: the command, pending"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/controls/{device}/commands/{command_id}": {
+            "parameters": [_p("household"), device, command_id],
+            "get": {
+                "operationId": "getCommand",
+                "tags": ["control"],
+                "summary": "A command and its status",
+                "security": KEY,
+                "responses": {
+                    "200": _json(ref("Command"), "the command"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/schedule": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getSchedule",
+                "tags": ["control"],
+                "summary": "The deferrable loads and the plan in force",
+                "security": KEY,
+                "responses": {
+                    "200": _json(ref("Schedule"), "the schedule (nulls: none)"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putSchedule",
+                "tags": ["control"],
+                "summary": "Plan deferrable loads over the next hours (MILP) and run the plan",
+                "description": "Planned at 15-minute steps against the household's prices, "
+                "carbon intensity and forecast base load, under the connection limit; the "
+                "control leader switches each load's device on and off at its slots, and "
+                "re-plans when the inputs change before a run starts.",
+                "security": KEY,
+                "requestBody": _body("ScheduleDocument"),
+                "responses": {
+                    "200": _json(ref("Schedule"), "the schedule and its plan"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "422": _r("Infeasible"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/automations": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getAutomations",
+                "tags": ["control"],
+                "summary": "The automation rules",
+                "security": KEY,
+                "responses": {
+                    "200": _json(ref("Automations"), "the rules"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putAutomations",
+                "tags": ["control"],
+                "summary": "Replace the automation rules (a command when a channel stays red)",
+                "security": KEY,
+                "requestBody": _body("AutomationsDocument"),
+                "responses": {
+                    "200": _json(ref("Automations"), "the rules now"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+    }
+
+
+# -- (end of control)
+
+
 def paths() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for part in (households, ingest, widget, alerts, operational, compat):
+    for part in (households, ingest, widget, alerts, operational, compat, control):
         out.update(part())
     return dict(sorted(out.items()))

@@ -81,12 +81,18 @@ COLLECTION_VARIABLES = {
     "streamId": "",
     "lastEventId": "",
     "lastEventTs": "",
+    "device": "plug1",  # control: the device of PUT …/controls' example
+    "command_id": "",  # control: saved by POST …/commands
 }
 #: Lines added to an operation's test script: variables saved for later requests.
 SAVE = {
     "streamSetup": """
 if (pm.response.code === 200) {
     pm.collectionVariables.set("streamId", pm.response.json().stream_id);
+}""",
+    "postCommand": """
+if (pm.response.code === 202) {
+    pm.collectionVariables.set("command_id", pm.response.json().id);
 }""",
     "streamHousehold": """
 if (readings.length) {  // for a resume (Last-Event-ID) from here

@@ -19,6 +19,10 @@ from pydantic import BaseModel
 
 from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
+from server.control.automations import AutomationsDocument  # control (server/control)
+from server.control.commands import CommandRequest  # control
+from server.control.devices import ControlsDocument  # control
+from server.control.schedules import ScheduleDocument  # control
 from server.ingest.views import ReadingBatch
 from server.push.devices import DeviceRegistration, DeviceRemoval
 from server.validation import SchemaGenerator
@@ -33,6 +37,12 @@ BODIES: tuple[type[BaseModel], ...] = (
     DeviceRemoval,
     AlertSettingsDocument,
     StreamSetup,
+    # -- control (server/control)
+    ControlsDocument,
+    CommandRequest,
+    ScheduleDocument,
+    AutomationsDocument,
+    # -- (end of control)
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -433,6 +443,134 @@ SCHEMAS: dict[str, Any] = {
         "description": "``event: error`` (no id): an error after the stream started.",
         **ref("Error"),
     },
+    # -- control (server/control) ------------------------------------------------------------
+    "Controls": {
+        "type": "object",
+        "description": "A household's controllable devices.",
+        "required": ["household", "devices"],
+        "properties": {
+            "household": {"type": "string"},
+            "devices": {"type": "array", "items": ref("Device")},
+        },
+    },
+    "Command": {
+        "type": "object",
+        "description": "A command to a device and its status: pending (sent, resent with backoff "
+        "until acknowledged), acked or failed (the device's answer), expired (no answer in time).",
+        "required": [
+            "id",
+            "household",
+            "device",
+            "action",
+            "status",
+            "source",
+            "created_at",
+            "expires_at",
+            "attempts",
+            "done_at",
+            "state",
+            "error",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "household": {"type": "string"},
+            "device": {"type": "string"},
+            "action": {"type": "string", "enum": ["on", "off", "set"]},
+            "setpoint_c": {"type": "number", "description": "set commands [°C]"},
+            "status": {"type": "string", "enum": ["pending", "acked", "failed", "expired"]},
+            "source": {
+                "type": "string",
+                "enum": ["api", "mqtt", "schedule", "automation"],
+                "description": "what sent it (the audit log also names who)",
+            },
+            "created_at": TIMESTAMP,
+            "expires_at": TIMESTAMP,
+            "attempts": {"type": "integer", "minimum": 0, "description": "MQTT sends so far"},
+            "done_at": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+            "state": {
+                "type": ["object", "null"],
+                "description": "the device's reported state with its answer",
+            },
+            "error": {"type": ["string", "null"]},
+        },
+    },
+    "Schedule": {
+        "type": "object",
+        "description": "The deferrable loads as PUT and the plan in force (null: none).",
+        "required": ["household", "schedule", "plan"],
+        "properties": {
+            "household": {"type": "string"},
+            "schedule": {"anyOf": [ref("ScheduleDocument"), {"type": "null"}]},
+            "plan": {"anyOf": [ref("Plan"), {"type": "null"}]},
+        },
+    },
+    "Plan": {
+        "type": "object",
+        "description": "Each load's runs (slots) with power, cost and CO2, and the saving "
+        "against running it at its earliest start. Money in ``currency``.",
+        "required": ["start", "end", "step_s", "currency", "loads", "cost", "co2_kg", "saving"],
+        "properties": {
+            "start": TIMESTAMP,
+            "end": TIMESTAMP,
+            "step_s": {"type": "integer"},
+            "currency": {"type": "string"},
+            "connection_limit_kw": {"type": "number"},
+            "cost": {"type": "number"},
+            "co2_kg": {"type": "number"},
+            "saving": {"type": "number"},
+            "inputs": {
+                "type": "object",
+                "description": "where prices, carbon, base load came from",
+            },
+            "inputs_fingerprint": {"type": "string"},
+            "loads": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "slots", "cost", "co2_kg", "saving"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "device": {"type": ["string", "null"]},
+                        "energy_kwh": {"type": "number"},
+                        "cost": {"type": "number"},
+                        "co2_kg": {"type": "number"},
+                        "earliest_start_cost": {"type": "number"},
+                        "saving": {"type": "number"},
+                        "co2_saving_kg": {"type": "number"},
+                        "slots": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["start", "end", "power_kw", "cost", "co2_kg"],
+                                "properties": {
+                                    "start": TIMESTAMP,
+                                    "end": TIMESTAMP,
+                                    "power_kw": {"type": "number"},
+                                    "energy_kwh": {"type": "number"},
+                                    "cost": {"type": "number"},
+                                    "co2_kg": {"type": "number"},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+    },
+    "Automations": {
+        "type": "object",
+        "required": ["household", "rules"],
+        "properties": {
+            "household": {"type": "string"},
+            "rules": {"type": "array", "items": ref("Rule")},
+        },
+    },
+    "CommandEvent": {
+        "description": "``event: command`` (no id): a command of the household was created or "
+        "changed status (the Command).",
+        **ref("Command"),
+    },
+    # -- (end of control)
     **model_schemas(BODIES),
 }
 
@@ -481,6 +619,8 @@ RESPONSES: dict[str, Any] = {
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
     "NotFound": _json_error("unknown household"),
+    "Conflict": _json_error("the command id was used for another command"),  # control
+    "Infeasible": _json_error("no schedule meets the constraints; the message says why"),
     "NotEnoughHistory": _json_error("a live household has too little history for statistics"),
     "CompatBadRequest": _json_error("bad set-up (seed's error shape)", "CompatError"),
     "CompatNotFound": _json_error("no set-up: 'First try stream_setup.'", "CompatError"),

@@ -129,6 +129,71 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (household, period_end_s)
     ) WITHOUT ROWID;
     """,
+    # 6 (control, server/control): controllable devices, commands and their audit log,
+    # schedules with the claims that run each planned switch once, automation rules.
+    """
+    CREATE TABLE control_devices (
+        household   TEXT NOT NULL,
+        id          TEXT NOT NULL,
+        kind        TEXT NOT NULL,          -- relay, plug, water_heater, thermostat, ev_charger
+        doc         TEXT NOT NULL,          -- JSON (server.control.devices.Device)
+        source      TEXT NOT NULL,          -- 'http' or 'mqtt' (announced)
+        updated_s   REAL NOT NULL,
+        PRIMARY KEY (household, id)
+    ) WITHOUT ROWID;
+    CREATE TABLE control_commands (
+        household   TEXT NOT NULL,
+        id          TEXT NOT NULL,          -- the client's command id, or a generated one
+        device      TEXT NOT NULL,
+        action      TEXT NOT NULL,          -- 'on', 'off', 'set'
+        body        TEXT NOT NULL,          -- canonical JSON of what was asked (idempotency)
+        status      TEXT NOT NULL,          -- 'pending', 'acked', 'failed', 'expired'
+        source      TEXT NOT NULL,          -- 'api', 'mqtt', 'schedule', 'automation'
+        actor       TEXT,                   -- key id, or the schedule / rule that sent it
+        created_s   REAL NOT NULL,
+        expires_s   REAL NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        next_s      REAL NOT NULL,          -- next (re)send, while pending
+        done_s      REAL,                   -- when acked, failed or expired
+        state       TEXT,                   -- JSON: the device's answer
+        error       TEXT,
+        PRIMARY KEY (household, id)
+    ) WITHOUT ROWID;
+    CREATE INDEX control_commands_due ON control_commands(status, next_s);
+    CREATE TABLE control_audit (
+        id          INTEGER PRIMARY KEY,
+        household   TEXT NOT NULL,
+        command_id  TEXT NOT NULL,
+        device      TEXT NOT NULL,
+        event       TEXT NOT NULL,          -- 'created', 'repeated', 'sent', 'acked', 'failed', 'expired'
+        actor       TEXT,                   -- key id, 'mqtt:<topic>', 'schedule', 'automation:<n>'
+        detail      TEXT,                   -- JSON
+        ts_s        REAL NOT NULL
+    );
+    CREATE INDEX control_audit_household ON control_audit(household, ts_s);
+    CREATE TABLE control_schedules (
+        household   TEXT PRIMARY KEY,
+        doc         TEXT NOT NULL,          -- JSON: the loads and options as PUT
+        plan        TEXT,                   -- JSON: the plan in force
+        inputs_fp   TEXT,                   -- fingerprint of the prices/forecast it used
+        updated_s   REAL NOT NULL
+    );
+    CREATE TABLE control_schedule_claims (
+        household   TEXT NOT NULL,
+        load_id     TEXT NOT NULL,
+        at_s        INTEGER NOT NULL,       -- the planned switch time
+        action      TEXT NOT NULL,          -- 'on' or 'off'
+        command_id  TEXT NOT NULL,
+        claimed_s   REAL NOT NULL,
+        PRIMARY KEY (household, load_id, at_s, action)
+    ) WITHOUT ROWID;
+    CREATE TABLE control_automations (
+        household   TEXT PRIMARY KEY,
+        rules       TEXT NOT NULL,          -- JSON list (server.control.automations.Rule)
+        updated_s   REAL NOT NULL
+    );
+    """,
+    # (end of control's migration)
 )
 
 

@@ -1,0 +1,197 @@
+"""Controllable devices: their description (a pydantic model, also the MQTT announcement) and
+their store.
+
+A household's devices are set over HTTP (``PUT …/controls``, the whole list) or announced by a
+device over MQTT: ``gridlight/{h}/control/{device}/config`` with the JSON of one
+:class:`Device` (its ``id`` may be left out: the topic names it); an empty payload removes it.
+
+Capabilities: ``on_off`` (``on`` / ``off`` commands) and ``setpoint`` (``set`` commands with a
+``setpoint_c`` inside the device's ``setpoint_c`` range). A thermostat has a setpoint range;
+every other kind switches on and off.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from server.validation import Body, expect, number, problem
+
+__all__ = ["KINDS", "ControlsDocument", "Device", "DeviceStore", "SetpointRange"]
+
+KINDS = ("relay", "plug", "water_heater", "thermostat", "ev_charger")
+CAPABILITIES = ("on_off", "setpoint")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
+#: Devices one household may have.
+MAX_DEVICES = 64
+
+DeviceId = Annotated[
+    str,
+    Field(pattern=ID_PATTERN, description="letters, digits, '_' or '-'; at most 32"),
+    expect("an id of letters, digits, '_' or '-' (at most 32, starting with a letter or digit)"),
+]
+
+
+class SetpointRange(Body):
+    """The setpoints a device accepts. [°C]"""
+
+    min: number(-30, 100, description="lowest setpoint [°C]")
+    max: number(-30, 100, description="highest setpoint [°C]")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SetpointRange:
+        if self.min >= self.max:
+            raise problem(f"min ({self.min:g}) must be below max ({self.max:g})")
+        return self
+
+
+class Device(Body):
+    """A controllable device of a household."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"id": "plug1", "kind": "plug", "capabilities": ["on_off"], "power_kw": 2.0}
+            ]
+        }
+    )
+
+    id: DeviceId
+    kind: Annotated[
+        Literal["relay", "plug", "water_heater", "thermostat", "ev_charger"],
+        expect("one of " + ", ".join(KINDS)),
+    ] = Field(description="relay, plug, water_heater, thermostat or ev_charger")
+    capabilities: Annotated[
+        list[Annotated[Literal["on_off", "setpoint"], expect("on_off or setpoint")]],
+        Field(min_length=1, max_length=2),
+        expect("a list of on_off and/or setpoint"),
+    ] = Field(description="on_off and/or setpoint")
+    name: Annotated[str, Field(max_length=64), expect("a name of at most 64 characters")] = ""
+    power_kw: number(0, 1000, description="rated power when on [kW]") | None = None
+    setpoint_c: SetpointRange | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Device:
+        caps = self.capabilities
+        if len(set(caps)) != len(caps):
+            raise problem("capabilities: each capability once", at="capabilities")
+        if "setpoint" in caps and self.setpoint_c is None:
+            raise problem(
+                "a device with the setpoint capability needs setpoint_c {min, max} [°C]",
+                at="setpoint_c",
+            )
+        if "setpoint" not in caps and self.setpoint_c is not None:
+            raise problem("setpoint_c is for devices with the setpoint capability", at="setpoint_c")
+        if self.kind == "thermostat" and "setpoint" not in caps:
+            raise problem("a thermostat needs the setpoint capability", at="capabilities")
+        return self
+
+    def public(self) -> dict:
+        return self.model_dump(exclude_none=True)
+
+
+EXAMPLE = {
+    "devices": [
+        {"id": "plug1", "kind": "plug", "capabilities": ["on_off"], "power_kw": 2.0},
+        {
+            "id": "thermo1",
+            "kind": "thermostat",
+            "capabilities": ["on_off", "setpoint"],
+            "setpoint_c": {"min": 16, "max": 30},
+        },
+    ]
+}
+
+
+class ControlsDocument(Body):
+    """A household's controllable devices (``PUT`` replaces the list)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
+    devices: Annotated[
+        list[Device],
+        Field(max_length=MAX_DEVICES),
+        expect(f"a list of at most {MAX_DEVICES} devices"),
+    ] = Field(description="the devices")
+
+    @model_validator(mode="after")
+    def _unique(self) -> ControlsDocument:
+        seen: set[str] = set()
+        for i, device in enumerate(self.devices):
+            if device.id in seen:
+                raise problem(f"device id {device.id!r} appears twice", at=f"devices[{i}].id")
+            seen.add(device.id)
+        return self
+
+
+class DeviceStore:
+    """``control_devices`` rows; one connection shared by threads, serialised by ``lock``."""
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
+        self.conn = conn
+        self.lock = lock
+
+    def all(self, household: str) -> list[Device]:
+        with self.lock:
+            rows = self.conn.execute(
+                "SELECT doc FROM control_devices WHERE household = ? ORDER BY id", (household,)
+            ).fetchall()
+        return [Device.model_validate(json.loads(doc), strict=False) for (doc,) in rows]
+
+    def get(self, household: str, device: str) -> Device | None:
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT doc FROM control_devices WHERE household = ? AND id = ?",
+                (household, device),
+            ).fetchone()
+        return None if row is None else Device.model_validate(json.loads(row[0]), strict=False)
+
+    def households(self) -> set[str]:
+        with self.lock:
+            rows = self.conn.execute("SELECT DISTINCT household FROM control_devices").fetchall()
+        return {h for (h,) in rows}
+
+    def replace(self, household: str, devices: list[Device], now_s: float | None = None) -> None:
+        now_s = time.time() if now_s is None else now_s
+        with self.lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("DELETE FROM control_devices WHERE household = ?", (household,))
+                for device in devices:
+                    self._put(household, device, "http", now_s)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+
+    def announce(self, household: str, device: Device, now_s: float | None = None) -> bool:
+        """Upsert one announced device; True when it is new or changed."""
+        now_s = time.time() if now_s is None else now_s
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT doc FROM control_devices WHERE household = ? AND id = ?",
+                (household, device.id),
+            ).fetchone()
+            if row is not None and json.loads(row[0]) == device.public():
+                return False
+            self._put(household, device, "mqtt", now_s)
+        return True
+
+    def remove(self, household: str, device: str) -> bool:
+        with self.lock:
+            cur = self.conn.execute(
+                "DELETE FROM control_devices WHERE household = ? AND id = ?", (household, device)
+            )
+        return cur.rowcount > 0
+
+    def _put(self, household: str, device: Device, source: str, now_s: float) -> None:
+        self.conn.execute(
+            "INSERT OR REPLACE INTO control_devices (household, id, kind, doc, source, updated_s)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (household, device.id, device.kind, json.dumps(device.public()), source, now_s),
+        )

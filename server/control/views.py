@@ -1,0 +1,141 @@
+"""Control routes under ``/api/v1/households/{h}``.
+
+==========================================  =======  ==================================================
+``…/controls``                              GET      the devices (read access: open demo, else key)
+``…/controls``                              PUT      replace them (the household's key)
+``…/controls/{device}/commands``            POST     a command → 202 (the household's key)
+``…/controls/{device}/commands/{id}``       GET      a command's status (the household's key)
+``…/schedule``                              GET/PUT  deferrable loads and their plan (key)
+``…/automations``                           GET/PUT  automation rules (key)
+==========================================  =======  ==================================================
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from server.auth import require_key, require_read
+from server.control.automations import AutomationsDocument
+from server.control.commands import CommandRequest
+from server.control.devices import ControlsDocument
+from server.control.schedules import ScheduleDocument, plan_or_422
+from server.errors import NotFound, UnknownHousehold
+from server.validation import parse
+
+__all__ = ["blueprint"]
+
+blueprint = Blueprint("control", __name__, url_prefix="/api/v1/households")
+
+
+def _ext() -> Any:
+    return current_app.extensions["control"]
+
+
+def _known(household: str) -> None:
+    try:
+        current_app.extensions["gridlight"].households.info(household)
+    except Exception as err:
+        raise UnknownHousehold(f"unknown household {household!r}") from err
+
+
+def _body() -> Any:
+    return request.get_json(silent=True)
+
+
+# -- 1. devices ---------------------------------------------------------------------------------
+@blueprint.get("/<household>/controls")
+def get_controls(household: str):  # noqa: ANN201
+    _known(household)
+    require_read(household)
+    devices = _ext().service.devices.all(household)
+    return jsonify({"household": household, "devices": [d.public() for d in devices]})
+
+
+@blueprint.put("/<household>/controls")
+def put_controls(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    doc = parse(ControlsDocument, _body())
+    ext = _ext()
+    ext.service.devices.replace(household, doc.devices, ext.service.clock())
+    ext.service.on_devices_changed(household)
+    return jsonify({"household": household, "devices": [d.public() for d in doc.devices]})
+
+
+# -- 2. commands --------------------------------------------------------------------------------
+@blueprint.post("/<household>/controls/<device>/commands")
+def post_command(household: str, device: str):  # noqa: ANN201
+    _known(household)
+    key = require_key(household)
+    body = parse(CommandRequest, _body())
+    command, _ = _ext().service.command(household, device, body, source="api", actor=key)
+    return jsonify(command.public()), 202
+
+
+@blueprint.get("/<household>/controls/<device>/commands/<command_id>")
+def get_command(household: str, device: str, command_id: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    command = _ext().service.commands.get(household, command_id)
+    if command is None or command.device != device:
+        raise NotFound(f"no command {command_id!r} for device {device!r} of {household!r}")
+    return jsonify(command.public())
+
+
+# -- 4. schedule --------------------------------------------------------------------------------
+@blueprint.get("/<household>/schedule")
+def get_schedule(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    found = _ext().schedules.get(household)
+    if found is None:
+        return jsonify({"household": household, "schedule": None, "plan": None})
+    doc, plan = found
+    return jsonify({"household": household, "schedule": doc, "plan": plan})
+
+
+@blueprint.put("/<household>/schedule")
+def put_schedule(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    raw = _body()
+    doc = parse(ScheduleDocument, raw)
+    ext = _ext()
+    now_s = ext.service.clock()
+    horizon_h = doc.horizon_h or ext.horizon_h
+
+    # inputs here (the household catalogue's lock belongs to this thread), the MILP off the
+    # request greenlet: the worker's native pool under gevent
+    inputs = ext.inputs(household, int(now_s // 3600 * 3600), horizon_h + 1)
+
+    def plan() -> dict:
+        return plan_or_422(
+            doc, inputs, now_s=now_s, step_s=ext.step_s, horizon_h=horizon_h, limit_kw=ext.limit_kw
+        )
+
+    result = current_app.extensions["gridlight"].stats.runner(plan)
+    stored = doc.model_dump(mode="json", exclude_none=True)
+    ext.schedules.put(household, stored, result, now_s)
+    return jsonify({"household": household, "schedule": stored, "plan": result})
+
+
+# -- 5. automations -----------------------------------------------------------------------------
+@blueprint.get("/<household>/automations")
+def get_automations(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    return jsonify({"household": household, "rules": _ext().automations.get(household)})
+
+
+@blueprint.put("/<household>/automations")
+def put_automations(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    doc = parse(AutomationsDocument, _body())
+    rules = [r.model_dump(mode="json", exclude_none=True) for r in doc.rules]
+    ext = _ext()
+    ext.automations.put(household, rules, ext.service.clock())
+    ext.service.nudge()  # the leader follows the household from its next round
+    return jsonify({"household": household, "rules": rules})
