@@ -20,6 +20,9 @@ from pydantic import BaseModel
 from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
 from server.ingest.views import ReadingBatch
+from server.insights.schemas import CARBON as INSIGHTS_CARBON
+from server.insights.schemas import SCHEMAS as INSIGHTS_SCHEMAS
+from server.insights.views import TariffDocument
 from server.push.devices import DeviceRegistration, DeviceRemoval
 from server.validation import SchemaGenerator
 
@@ -33,6 +36,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     DeviceRemoval,
     AlertSettingsDocument,
     StreamSetup,
+    TariffDocument,  # insights
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -236,6 +240,9 @@ SCHEMAS: dict[str, Any] = {
             "resolution": {"type": "string", "enum": ["raw", "1m", "15m", "1h", "1d"]},
             "from": TIMESTAMP,
             "to": TIMESTAMP,
+            "currency": {"type": ["string", "null"], "description": "of the rows' cost"},
+            "tariff": {"type": "string", "enum": ["stored", "default", "none"]},
+            "carbon": INSIGHTS_CARBON,
             "readings": {
                 "type": "array",
                 "items": {
@@ -247,6 +254,10 @@ SCHEMAS: dict[str, Any] = {
                         "min_kw": by_channel(NULLABLE_KW, "aggregated rows [kW]"),
                         "max_kw": by_channel(NULLABLE_KW, "aggregated rows [kW]"),
                         "count": by_channel({"type": "integer"}, "readings in the row"),
+                        # insights: what the row's readings measured, priced and weighed
+                        "energy_kwh": by_channel(NULLABLE_KW, "power × seconds reported [kWh]"),
+                        "cost": by_channel(NULLABLE_KW, "in currency; null without a tariff"),
+                        "co2_kg": by_channel(NULLABLE_KW, "at the zone's intensity [kg]"),
                     },
                 },
             },
@@ -335,7 +346,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {
                 "type": "string",
                 "enum": ["ok", "degraded", "unavailable"],
-                "description": "degraded: streams work, the MQTT subscriber is down or silent",
+                "description": "degraded: streams work, the MQTT subscriber is down or silent "
+                "or the carbon feed failing",
             },
             "worker": {"type": "integer", "description": "process id of the answering worker"},
             "broker": {
@@ -348,6 +360,7 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "readers": {"type": "object", "description": "stream readers of this worker"},
+            "carbon_feed": ref("FeedHealth"),
             "mqtt": {
                 "type": "object",
                 "description": "the MQTT subscriber (with MQTT_URL), as it last reported",
@@ -433,6 +446,7 @@ SCHEMAS: dict[str, Any] = {
         "description": "``event: error`` (no id): an error after the stream started.",
         **ref("Error"),
     },
+    **INSIGHTS_SCHEMAS,
     **model_schemas(BODIES),
 }
 

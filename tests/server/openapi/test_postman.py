@@ -74,7 +74,7 @@ def test_every_request_tests_status_content_type_and_schema() -> None:
     spec = build_spec()
     doc = collection(spec)
     items = [r for folder in doc["item"] for r in folder["item"]]
-    assert len(items) == 24
+    assert len(items) == 28  # 24 + insights: forecast, tariff (get, put), recommendations
     for item in items:
         script = _script(item)
         assert "pm.response.to.have.jsonSchema(documented.schema)" in script
