@@ -54,6 +54,9 @@ __all__ = ["InsightsNotReady", "InsightsService", "Trainer"]
 
 log = logging.getLogger(__name__)
 Runner = Callable[[Callable[[], Any]], Any]
+#: Forecast answers kept per worker (by household, model, data, first hour, horizon, tariff,
+#: carbon): a cached answer is a dictionary lookup.
+MAX_ANSWERS = 256
 
 
 class InsightsNotReady(ServiceUnavailable):
@@ -155,6 +158,7 @@ class InsightsService:
         self._entries: dict[str, Entry] = {}
         self._loads: dict[str, _Load] = {}
         self._tariffs: dict[tuple[str, int, str], Tariff] = {}
+        self._answers: dict[tuple[Any, ...], dict[str, Any]] = {}  # forecasts, oldest first
 
     # -- data ------------------------------------------------------------------------------------
     def _read(self, household: str) -> HouseholdData:
@@ -338,20 +342,38 @@ class InsightsService:
             )
         at = data.as_of(self.clock())
         model = self.model(household, entry, at)
-        tariff, _, _ = self.tariff(household)
-        try:
-            return forecast(
-                data.hourly,
-                data.timezone,
-                at,
-                horizon_h,
-                tariff,
-                self.carbon_of(household),
-                household=household,
-                model=model,
-            )
-        except ForecastError as err:  # no readings in the 40 days before now
-            raise NotEnoughHistory(f"household {household!r}: {err}") from err
+        tariff, _, revision = self.tariff(household)
+        carbon = self.carbon_of(household)
+        # An answer depends on the issue time only through its first whole hour: cached by it.
+        key = (
+            household,
+            (id(model), model.name, model.trained_at, model.train_s),
+            data.loaded_s,
+            at.ceil("h"),
+            horizon_h,
+            revision,
+            None if carbon is None else (carbon["g_per_kwh"], carbon["source"]),
+        )
+        found = self._answers.get(key)
+        if found is None:
+            try:
+                found = forecast(
+                    data.hourly,
+                    data.timezone,
+                    at,
+                    horizon_h,
+                    tariff,
+                    carbon,
+                    household=household,
+                    model=model,
+                )
+            except ForecastError as err:  # no readings in the 40 days before now
+                raise NotEnoughHistory(f"household {household!r}: {err}") from err
+            with self._lock:
+                if len(self._answers) >= MAX_ANSWERS:
+                    self._answers.pop(next(iter(self._answers)))
+                self._answers[key] = found
+        return {**found, "issued_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
 
     def recommendations(self, household: str) -> dict[str, Any]:
         entry = self.entry(household)
