@@ -38,6 +38,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server.alerts import Alerts
     from server.api import init_app as init_api
     from server.ingest import Ingest
+    from server.insights.extension import Insights
     from server.services import Services
 
     errors.init_app(app)
@@ -53,6 +54,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     Control(app)
     # -- (end of control)
+    Insights(app)  # insights: forecast, tariff, recommendations (after Ingest: readings' cost)
     compat.init_app(app)
     openapi.init_app(app)
     cors.init_app(app)

@@ -196,6 +196,34 @@ SCHEDULE_HORIZON_H = 24
 SCHEDULE_CONNECTION_LIMIT_KW = 7.0
 #: How often the leader checks whether a schedule's prices or forecast changed (re-plan) [s]
 SCHEDULE_REPLAN_S = 900
+# -- insights (server.insights) ---------------------------------------------------------------
+#: ``None``: run the leader's refresh job (data arrival, hourly at most, and daily) unless
+#: ``TESTING`` (tests turn it on)
+INSIGHTS_ENABLED: bool | None = None
+#: Windows the data-arrival listener follows (seed 000's ``energy_data_received``) [s]
+INSIGHTS_INTERVAL_S = 60
+#: Lease renewal and refresh check period of the leader [s]
+INSIGHTS_SYNC_S = 5.0
+#: Redis lease lifetime of the refresh job [s]
+INSIGHTS_LEASE_TTL_S = 15.0
+#: A household's insights are refreshed at most this often as data arrives [s]
+INSIGHTS_REFRESH_MIN_S = 3600
+#: ... and at least this often [s]
+INSIGHTS_REFRESH_DAILY_S = 86_400
+#: A live household's forecast model is refitted when it is this old [s]
+INSIGHTS_RETRAIN_S = 86_400
+#: Longest a request waits for a household's readings to be read before a 503 [s]
+INSIGHTS_WAIT_S = 30.0
+#: How often every worker looks for new insights to announce on its streams [s]
+INSIGHTS_ANNOUNCE_S = 5.0
+#: Days of a live household's stored 1-minute rollups read for its insights
+INSIGHTS_HISTORY_DAYS = 365
+#: Live carbon-intensity feed (HTTP JSON; server.insights.feeds); ``None``: the shipped table
+CARBON_FEED_URL: str | None = None
+#: Its polling period and per-request timeout [s]
+CARBON_FEED_EVERY_S = 300.0
+CARBON_FEED_TIMEOUT_S = 10.0
+# -- end insights -----------------------------------------------------------------------------
 
 #: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
 conventional_env = ("PORT", "REDIS_URL", "MQTT_URL")

@@ -94,6 +94,9 @@ class Services:
     def __init__(self, app: Flask | None = None) -> None:
         self._jobs: list[_Registered] = []
         self._lock = threading.Lock()
+        #: name → a check that ``/healthz`` reports under that name; ``{"ok": false, ...}``
+        #: makes the answer ``degraded`` (still 200): see :meth:`add_health`
+        self.health_checks: dict[str, Callable[[], dict[str, Any]]] = {}
         self.started = False
         self.stopped = False
         if app is not None:
@@ -163,6 +166,10 @@ class Services:
             started = self.started and not self.stopped
         if started:
             job.start()
+
+    def add_health(self, name: str, check: Callable[[], dict[str, Any]]) -> None:
+        """Report ``check()`` in ``/healthz`` under ``name`` (a feature's external feed, say)."""
+        self.health_checks[name] = check
 
     def job(self, name: str) -> Job | None:
         return next((r.job for r in self._jobs if r.name == name), None)

@@ -22,7 +22,32 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ("alerts", "insights", "control", "reports", "accounts", "nilm")
-PURE = ("server.stats", "server.nilm", "server.insights")
+PURE = ("server.stats", "server.nilm")
+#: server/insights is a pure core (these modules: arrays in, values out) plus its HTTP and
+#: service adapters; every module of the package must be listed in one of the two.
+INSIGHTS_PURE = (
+    "__init__",
+    "carbon",
+    "cli",
+    "currencies",
+    "errors",
+    "features",
+    "forecast",
+    "hourly",
+    "recommend",
+    "schemas",
+    "tariff",
+)
+INSIGHTS_ADAPTERS = (
+    "data",
+    "extension",
+    "feeds",
+    "history",
+    "refresh",
+    "service",
+    "store",
+    "views",
+)
 #: The OpenAPI document's schemas gather the request-body models of every layer.
 WIRING = {"server", "server.cli", "server.__main__", "server.openapi.schemas"}
 
@@ -133,6 +158,34 @@ def test_pure_packages_use_no_flask_or_redis(package: str):
             if t.split(".")[0] in ("flask", "redis", "paho", "gevent", "widget_api")
         }
         assert not bad, f"{module_name(path)} is pure but imports {sorted(bad)}"
+
+
+def _impure(path: Path) -> set[str]:
+    return {
+        t
+        for t in imports_of(path)
+        if t.split(".")[0] in ("flask", "redis", "paho", "gevent", "widget_api", "sqlite3")
+        or (t.startswith("server.") and layer_of(t) == "core")
+    }
+
+
+@pytest.mark.parametrize("name", INSIGHTS_PURE)
+def test_the_insights_core_is_pure(name: str):
+    """The insights' pure modules import neither Flask, Redis, gevent nor the server's core
+    (storage, streaming, ...): only numpy/pandas/scikit-learn and each other."""
+    path = ROOT / "server" / "insights" / f"{name}.py"
+    bad = _impure(path) - {"server.insights"}
+    bad = {t for t in bad if not t.startswith("server.insights")}
+    assert not bad, f"server.insights.{name} is pure but imports {sorted(bad)}"
+
+
+def test_every_insights_module_is_classified():
+    found = {p.stem for p in (ROOT / "server" / "insights").glob("*.py")}
+    assert found == set(INSIGHTS_PURE) | set(INSIGHTS_ADAPTERS), (
+        "classify each server/insights module as pure (INSIGHTS_PURE) or an adapter"
+    )
+    # the adapters really are the impure part (else they belong to the core)
+    assert any(_impure(ROOT / "server" / "insights" / f"{n}.py") for n in INSIGHTS_ADAPTERS)
 
 
 def test_the_checker_sees_function_level_and_string_imports(tmp_path: Path):

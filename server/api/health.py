@@ -1,7 +1,9 @@
 """``GET /healthz`` and ``GET /metrics``, and the timing of every request for the latter.
 
 ``/healthz`` answers 503 while the broker or a stream reader is down; with ``MQTT_URL`` it also
-reports the MQTT subscriber (``"status": "degraded"`` while it is down or silent, still 200).
+reports the MQTT subscriber (``"status": "degraded"`` while it is down or silent, still 200), and
+every check a feature added with ``services.add_health`` (the insights' carbon feed, when one is
+configured) under its name, degraded likewise while it says ``"ok": false``.
 
 ``/metrics`` is ``prometheus_client``'s exposition (:mod:`server.metrics`: merged over the
 server's workers in multiprocess mode). Every request is timed from Flask's ``request_started``
@@ -54,6 +56,14 @@ def healthz():  # noqa: ANN201
         # worker's streams, so it does not turn the answer into a 503
         body["mqtt"] = read_status(status_path(current_app.config["DATA_DIR"]), time.time())
         if ok and not body["mqtt"]["ok"]:
+            body["status"] = "degraded"
+    for name, check in gl.health_checks.items():  # features' feeds (insights' carbon feed)
+        try:
+            found = check()
+        except Exception as err:  # noqa: BLE001 - a check must never turn /healthz into a 500
+            found = {"ok": False, "error": f"{type(err).__name__}: {err}"}
+        body[name] = found
+        if ok and not found.get("ok", True):
             body["status"] = "degraded"
     return jsonify(body), 200 if ok else 503
 

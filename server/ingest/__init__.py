@@ -152,6 +152,10 @@ class Ingest:
 
     def init_app(self, app: Flask) -> None:
         from server.ingest.views import blueprint
+
+        #: ``extra(info, resolution, start_s, end_s, frame, body)`` called on every ``GET
+        #: …/readings`` answer before it is sent (feature packages add fields to its rows)
+        self.history_extras: list[Any] = []
         from server.services import Services
 
         gl: Services = app.extensions["gridlight"]

@@ -14,7 +14,9 @@ GET ``?from=&to=&resolution=raw|1m|15m|1h|1d`` (ISO 8601 or epoch seconds; ``to`
 now and ``from`` to ``to`` minus the resolution's default span; each resolution has a longest
 range) answers ``{"household", "resolution", "from", "to", "readings": [{"ts", "power_kw": {...}
 [, "min_kw", "max_kw", "count"]}]}``; aggregated rows give the mean as ``power_kw``. It is open
-for the demo households in demo mode and needs the key otherwise.
+for the demo households in demo mode and needs the key otherwise. Feature packages may add
+fields to the answer (``Ingest.history_extras``: the insights add each row's ``energy_kwh``,
+``cost`` and ``co2_kg``).
 """
 
 from __future__ import annotations
@@ -215,15 +217,16 @@ def get_readings(household: str) -> Response:
                 for c in channels
             }
             rows.append(row)
-    return jsonify(
-        {
-            "household": household,
-            "resolution": resolution,
-            "from": format_ts(start_s),
-            "to": format_ts(end_s),
-            "readings": rows,
-        }
-    )
+    body: dict[str, Any] = {
+        "household": household,
+        "resolution": resolution,
+        "from": format_ts(start_s),
+        "to": format_ts(end_s),
+        "readings": rows,
+    }
+    for extra in ing.history_extras:  # features add to the rows (insights: cost and co2_kg)
+        extra(info, resolution, start_s, end_s, frame, body)
+    return jsonify(body)
 
 
 def blueprint() -> Blueprint:

@@ -121,6 +121,10 @@ class Tariff(ABC):
         stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         return float(self._prices_ns(np.array([stamp.as_unit("ns").value]))[0])
 
+    def prices_at(self, index: pd.DatetimeIndex) -> np.ndarray:
+        """The price at each instant of a UTC ``index`` [currency/kWh] (NaN when unknown)."""
+        return self._prices_ns(pd.DatetimeIndex(index).as_unit("ns").asi8)
+
     def quarter_prices(self, hours: pd.DatetimeIndex) -> np.ndarray:
         """Prices at the four quarter-hours of each UTC hour start, shape (n, 4)."""
         ns = hours.as_unit("ns").asi8[:, None] + _QUARTERS_NS[None, :]

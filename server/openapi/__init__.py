@@ -57,6 +57,7 @@ def build_spec() -> dict[str, Any]:
             {"name": "widget", "description": "widget state, push devices, web widget"},
             {"name": "alerts", "description": "alert settings and log"},
             {"name": "control", "description": "devices, commands, schedules, automations"},
+            {"name": "insights", "description": "forecast, tariff, cost, carbon, recommendations"},
             {"name": "compatibility", "description": "the seed's routes, same shapes"},
             {"name": "operations", "description": "health, metrics, this document"},
         ],

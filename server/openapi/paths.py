@@ -68,8 +68,9 @@ V1_EVENTS = (
     "`event: resync` (ResyncEvent, no id), `event: error` (ErrorEvent, no id), `event: end` at "
     "the end of a replay or of a bounded stream (EndEvent, no id), `event: stats` when a new "
     "meter's statistics appear and its levels start (StatsEvent, no id), `event: command` when one "
-    "of the household's commands is created or changes status (CommandEvent, no id); `: ping` "
-    "comments keep idle connections open."
+    "of the household's commands is created or changes status (CommandEvent, no id), "
+    "`event: insights` when the household's forecast and recommendations were refreshed "
+    "(InsightsEvent, no id); `: ping` comments keep idle connections open."
 )
 LEGACY_EVENTS = (
     "The seed's lines: `data: {values} status: {colours}` with colours `Green`, `Yellow`, "
@@ -83,6 +84,7 @@ V1_EVENT_SCHEMAS = {
     "end": ref("EndEvent"),
     "stats": ref("StatsEvent"),
     "command": ref("CommandEvent"),  # control (server/control)
+    "insights": ref("InsightsEvent"),  # insights (server.insights.refresh)
 }
 _LEGACY_COLOUR = {"enum": ["Green", "Yellow", "Red", "Critical Red"]}
 LEGACY_EVENT_SCHEMAS = {
@@ -641,8 +643,96 @@ def control() -> dict[str, Any]:
 # -- (end of control)
 
 
+# -- insights (server.insights.views) ----------------------------------------------------------
+def insights() -> dict[str, Any]:
+    horizon = _query(
+        "horizon_h",
+        {"type": "integer", "minimum": 1, "maximum": 168, "default": 24},
+        "hours ahead, 1-168",
+        example=24,
+    )
+    not_ready = _json(
+        ref("Error"),
+        "the household's readings are still being read (first request); retry after Retry-After",
+        headers={"Retry-After": {"schema": {"type": "string"}}},
+    )
+    return {
+        "/api/v1/households/{household}/forecast": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getForecast",
+                "tags": ["insights"],
+                "summary": "Hourly P10/P50/P90 demand forecast with cost and CO2",
+                "description": "From the household's cached model (gradient-boosted quantile "
+                "models fitted in the background and refitted daily; with under 14 days of "
+                "history, or while the first fit runs, the same-hour baseline, and `model.reason` "
+                "says why). A dataset household is forecast as of the end of its data (the local "
+                "midnight after its last complete day), a live one as of now.",
+                "security": OPEN_IN_DEMO,
+                "parameters": [horizon],
+                "responses": {
+                    "200": _json(ref("Forecast"), "the forecast"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "409": _json(ref("Error"), "a live household without a complete hour yet"),
+                    "503": not_ready,
+                },
+            },
+        },
+        "/api/v1/households/{household}/tariff": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getTariff",
+                "tags": ["insights"],
+                "summary": "The household's tariff (the demo's default INR time-of-use for A/B/C)",
+                "security": OPEN_IN_DEMO,
+                "responses": {
+                    "200": _json(ref("TariffAnswer"), "the tariff, or null without one"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "put": {
+                "operationId": "putTariff",
+                "tags": ["insights"],
+                "summary": "Set the household's tariff (prices the next answers at once)",
+                "security": KEY,
+                "requestBody": _body("TariffDocument"),
+                "responses": {
+                    "200": _json(ref("TariffAnswer"), "the tariff now"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/recommendations": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getRecommendations",
+                "tags": ["insights"],
+                "summary": "Saving recommendations ranked by what they save per month",
+                "security": OPEN_IN_DEMO,
+                "responses": {
+                    "200": _json(
+                        ref("Recommendations"),
+                        "ranked; empty with a note when there is too little history",
+                    ),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "503": not_ready,
+                },
+            },
+        },
+    }
+
+
+# -- end insights ---------------------------------------------------------------------------
+
+
 def paths() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for part in (households, ingest, widget, alerts, operational, compat, control):
+    for part in (households, ingest, widget, alerts, operational, compat, control, insights):
         out.update(part())
     return dict(sorted(out.items()))

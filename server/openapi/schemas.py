@@ -24,6 +24,9 @@ from server.control.commands import CommandRequest  # control
 from server.control.devices import ControlsDocument  # control
 from server.control.schedules import ScheduleDocument  # control
 from server.ingest.views import ReadingBatch
+from server.insights.schemas import CARBON as INSIGHTS_CARBON
+from server.insights.schemas import SCHEMAS as INSIGHTS_SCHEMAS
+from server.insights.views import TariffDocument
 from server.push.devices import DeviceRegistration, DeviceRemoval
 from server.validation import SchemaGenerator
 
@@ -43,6 +46,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     ScheduleDocument,
     AutomationsDocument,
     # -- (end of control)
+    TariffDocument,  # insights
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -246,6 +250,9 @@ SCHEMAS: dict[str, Any] = {
             "resolution": {"type": "string", "enum": ["raw", "1m", "15m", "1h", "1d"]},
             "from": TIMESTAMP,
             "to": TIMESTAMP,
+            "currency": {"type": ["string", "null"], "description": "of the rows' cost"},
+            "tariff": {"type": "string", "enum": ["stored", "default", "none"]},
+            "carbon": INSIGHTS_CARBON,
             "readings": {
                 "type": "array",
                 "items": {
@@ -257,6 +264,10 @@ SCHEMAS: dict[str, Any] = {
                         "min_kw": by_channel(NULLABLE_KW, "aggregated rows [kW]"),
                         "max_kw": by_channel(NULLABLE_KW, "aggregated rows [kW]"),
                         "count": by_channel({"type": "integer"}, "readings in the row"),
+                        # insights: what the row's readings measured, priced and weighed
+                        "energy_kwh": by_channel(NULLABLE_KW, "power × seconds reported [kWh]"),
+                        "cost": by_channel(NULLABLE_KW, "in currency; null without a tariff"),
+                        "co2_kg": by_channel(NULLABLE_KW, "at the zone's intensity [kg]"),
                     },
                 },
             },
@@ -345,7 +356,8 @@ SCHEMAS: dict[str, Any] = {
             "status": {
                 "type": "string",
                 "enum": ["ok", "degraded", "unavailable"],
-                "description": "degraded: streams work, the MQTT subscriber is down or silent",
+                "description": "degraded: streams work, the MQTT subscriber is down or silent "
+                "or the carbon feed failing",
             },
             "worker": {"type": "integer", "description": "process id of the answering worker"},
             "broker": {
@@ -358,6 +370,7 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "readers": {"type": "object", "description": "stream readers of this worker"},
+            "carbon_feed": ref("FeedHealth"),
             "mqtt": {
                 "type": "object",
                 "description": "the MQTT subscriber (with MQTT_URL), as it last reported",
@@ -571,6 +584,7 @@ SCHEMAS: dict[str, Any] = {
         **ref("Command"),
     },
     # -- (end of control)
+    **INSIGHTS_SCHEMAS,
     **model_schemas(BODIES),
 }
 

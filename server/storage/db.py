@@ -194,6 +194,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # (end of control's migration)
+    # -- insights (server.insights.store) ------------------------------------------------------
+    # 7: each household's tariff document (PUT …/tariff; demo households fall back to the
+    # default), and the version of its insights, bumped by the leader's refresh (every worker
+    # announces a new version on its streams). IF NOT EXISTS: the number may move in a merge.
+    """
+    CREATE TABLE IF NOT EXISTS tariffs (
+        household   TEXT PRIMARY KEY,
+        document    TEXT NOT NULL,          -- JSON (server.insights.tariff.Tariff.to_json)
+        revision    INTEGER NOT NULL,       -- +1 on every PUT
+        updated_s   REAL NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS insights_state (
+        household   TEXT PRIMARY KEY,
+        version     INTEGER NOT NULL,       -- +1 on every refresh that changed something
+        refreshed_s REAL NOT NULL,          -- the leader's last refresh (changed or not)
+        reason      TEXT NOT NULL           -- 'data', 'daily', 'tariff'
+    ) WITHOUT ROWID;
+    """,
+    # -- end insights ---------------------------------------------------------------------------
 )
 
 
