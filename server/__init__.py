@@ -49,12 +49,12 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for entry in sorted(entry_points(group=EXTENSIONS_GROUP), key=lambda e: e.name):
         entry.load()(app)
     Alerts(app)
-    # -- control (server/control): devices, commands, Home Assistant, schedules, automations
+    Insights(app)  # insights: forecast, tariff, recommendations (after Ingest: readings' cost)
+    # control: devices, commands, Home Assistant, schedules (planned on the insights' tariff,
+    # carbon and forecast), automations
     from server.control import Control
 
     Control(app)
-    # -- (end of control)
-    Insights(app)  # insights: forecast, tariff, recommendations (after Ingest: readings' cost)
     compat.init_app(app)
     openapi.init_app(app)
     cors.init_app(app)

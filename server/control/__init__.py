@@ -47,7 +47,7 @@ class Control:
     def init_app(self, app: Flask) -> None:
         from server.control import views
         from server.control.automations import AutomationStore
-        from server.control.schedules import ScheduleStore, default_inputs
+        from server.control.schedules import ScheduleStore, default_inputs, insights_inputs
 
         cfg = app.config
         gl = app.extensions["gridlight"]
@@ -58,9 +58,15 @@ class Control:
         )
         self.schedules = ScheduleStore(self.conn, self.service.lock)
         self.automations = AutomationStore(self.conn, self.service.lock)
-        #: (household, start_s, hours) → PlanInputs: hourly prices, carbon and base load; the
-        #: default uses server.insights' pure functions (replace it to plug in stored tariffs)
-        self.inputs = default_inputs(gl.households)
+        #: (household, start_s, hours) → PlanInputs: hourly prices, carbon and base load: the
+        #: household's tariff, carbon and forecast from the insights service when it is wired,
+        #: else server.insights' pure defaults
+        insights = app.extensions.get("insights")
+        self.inputs = (
+            insights_inputs(insights.service, gl.households)
+            if insights is not None
+            else default_inputs(gl.households)
+        )
         self.step_s = int(cfg["SCHEDULE_STEP_S"])
         self.horizon_h = int(cfg["SCHEDULE_HORIZON_H"])
         self.limit_kw = float(cfg["SCHEDULE_CONNECTION_LIMIT_KW"])

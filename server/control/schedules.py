@@ -32,6 +32,7 @@ from server.validation import Body, Flag, expect, number, problem, whole
 __all__ = [
     "Load",
     "PlanInputs",
+    "insights_inputs",
     "ScheduleDocument",
     "ScheduleStore",
     "default_inputs",
@@ -163,6 +164,58 @@ def default_inputs(households: Any) -> Inputs:
             tariff.currency,
             {"tariff": tariff.name, "carbon": info, "base_load": "none (0 kW)"},
         )
+
+    return inputs
+
+
+def insights_inputs(service: Any, households: Any) -> Inputs:
+    """Inputs from the insights service (:class:`server.insights.service.InsightsService`): the
+    household's own tariff (stored, or the demo default), its zone's carbon intensity (live feed
+    or table) and the P50 of its demand forecast as the base load. A forecast issued for other
+    hours than the plan's (a dataset household is judged as of the end of its data) is used by
+    local hour of day; without a tariff or forecast, the pure defaults stand in and ``sources``
+    says so."""
+    fallback = default_inputs(households)
+
+    def inputs(household: str, start_s: int, hours: int) -> PlanInputs:
+        base = fallback(household, start_s, hours)
+        sources = dict(base.sources)
+        prices, currency = base.price_per_kwh, base.currency
+        index = pd.date_range(pd.Timestamp(start_s, unit="s", tz="UTC"), periods=hours, freq="h")
+        tariff, source, _ = service.tariff(household)
+        if tariff is not None:
+            prices, currency = tariff.hourly_prices(index), tariff.currency
+            sources["tariff"] = f"{tariff.name} ({source})"
+        carbon = np.asarray(base.g_co2_per_kwh, dtype=float)
+        found = service.carbon_of(household)
+        if found is not None:
+            carbon = np.full(hours, float(found["g_per_kwh"]))
+            sources["carbon"] = found
+        base_kw = np.zeros(hours)
+        try:
+            answer = service.forecast(household, min(max(hours, 24), 168))
+        except Exception as err:  # noqa: BLE001 - no forecast yet: plan without a base load
+            sources["base_load"] = f"none (0 kW): {err}"[:200]
+        else:
+            by_ts = {h["ts"]: h["power_kw"]["p50"] for h in answer["hours"]}
+            stamps = index.strftime("%Y-%m-%dT%H:%M:%SZ")
+            if all(s in by_ts for s in stamps):
+                base_kw = np.array([by_ts[s] for s in stamps], dtype=float)
+                sources["base_load"] = f"forecast P50 ({answer['model']['name']})"
+            else:
+                zone = households.info(household).timezone
+                by_hour: dict[int, list[float]] = {}
+                for h in answer["hours"]:
+                    local = pd.Timestamp(h["ts"]).tz_convert(zone).hour
+                    by_hour.setdefault(local, []).append(h["power_kw"]["p50"])
+                hour_means = {k: float(np.mean(v)) for k, v in by_hour.items()}
+                local_hours = index.tz_convert(zone).hour
+                base_kw = np.array([hour_means.get(int(x), 0.0) for x in local_hours])
+                sources["base_load"] = (
+                    f"forecast P50 by local hour, issued {answer['issued_at']} "
+                    f"({answer['model']['name']})"
+                )
+        return PlanInputs(start_s, prices, carbon, np.nan_to_num(base_kw), currency, sources)
 
     return inputs
 

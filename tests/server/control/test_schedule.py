@@ -122,3 +122,50 @@ def test_a_changed_price_replans_before_the_runs_start(make_app, h1_key):  # noq
     assert after["inputs_fingerprint"] != before["inputs_fingerprint"]
     assert after["loads"][0]["slots"] != before["loads"][0]["slots"]
     assert parse_ts(after["loads"][0]["slots"][0]["start"]) >= T0 + 20 * 3600
+
+
+def test_a_plan_uses_the_households_own_tariff_once_it_is_put(make_app, h1_key):  # noqa: ANN001
+    """Schedules are planned on the insights' inputs: a tariff PUT while the server runs is the
+    next plan's price, with no restart; a household without a forecast yet plans without a base
+    load and says so."""
+    app, client = setup(make_app, h1_key)
+    tariff = {"type": "flat", "currency": "EUR", "price_per_kwh": 0.25}
+    r = client.put("/api/v1/households/H1/tariff", json=tariff, headers=auth(h1_key))
+    assert r.status_code == 200, r.json
+    deadline = format_ts(T0 + 24 * 3600)
+    r = client.put(URL, json={"loads": [{**GEYSER, "deadline": deadline}]}, headers=auth(h1_key))
+    assert r.status_code == 200, r.json
+    plan = r.json["plan"]
+    assert plan["currency"] == "EUR" and "(stored)" in plan["inputs"]["tariff"]
+    ((slot),) = plan["loads"][0]["slots"]
+    np.testing.assert_allclose(slot["cost"], 3.0 * 0.25, atol=1e-6)  # flat: any window costs this
+    assert plan["inputs"]["base_load"].startswith("none (0 kW)")  # H1 has no readings yet
+
+
+def test_the_base_load_is_the_forecast_p50_by_hour_or_by_local_hour_of_day():
+    from types import SimpleNamespace
+
+    from server.control.schedules import insights_inputs
+
+    start = int(T0 // 3600 * 3600)
+
+    def hours(first_s: int, n: int) -> list[dict]:
+        return [
+            {"ts": format_ts(first_s + 3600 * i), "power_kw": {"p50": 0.1 * (i % 24)}}
+            for i in range(n)
+        ]
+
+    households = SimpleNamespace(info=lambda h: SimpleNamespace(timezone="Asia/Kolkata"))
+    answer = {"issued_at": format_ts(start), "model": {"name": "m"}, "hours": hours(start, 24)}
+    service = SimpleNamespace(
+        tariff=lambda h: (None, "none", 0), carbon_of=lambda h: None, forecast=lambda h, n: answer
+    )
+    same = insights_inputs(service, households)("X", start, 6)
+    np.testing.assert_allclose(same.base_kw, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert same.sources["base_load"] == "forecast P50 (m)"
+    # a forecast of other days (a dataset household's, issued at the end of its data): by the
+    # local hour of day, one week earlier here
+    answer["hours"] = hours(start - 7 * 86_400, 24)
+    other = insights_inputs(service, households)("X", start, 6)
+    np.testing.assert_allclose(other.base_kw, [0.0, 0.1, 0.2, 0.3, 0.4, 0.5])
+    assert "by local hour" in other.sources["base_load"]
