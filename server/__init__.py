@@ -48,6 +48,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for entry in sorted(entry_points(group=EXTENSIONS_GROUP), key=lambda e: e.name):
         entry.load()(app)
     Alerts(app)
+    # -- reports (#17): after the alerts, whose settings and log it reads
+    from server.reports import Reports
+
+    Reports(app)
+    # -- end reports
     compat.init_app(app)
     openapi.init_app(app)
     cors.init_app(app)
