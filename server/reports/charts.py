@@ -48,7 +48,9 @@ def daily_chart(fig: Figures) -> bytes:
     if fig.prev_daily_kwh is not None:
         prev = fig.prev_daily_kwh.to_numpy(dtype="float64")
         prev_days = np.arange(1, len(prev) + 1)
-        ax.bar(prev_days - width / 2, np.nan_to_num(prev), width, color=BEFORE, label=fig.prev_label)
+        ax.bar(
+            prev_days - width / 2, np.nan_to_num(prev), width, color=BEFORE, label=fig.prev_label
+        )
         ax.bar(
             days + width / 2,
             np.nan_to_num(fig.daily_kwh.to_numpy(dtype="float64")),
@@ -102,9 +104,7 @@ def shares_chart(fig: Figures) -> bytes:
     shares = fig.shares
     figure = Figure(figsize=(7.2, 0.9 + 0.62 * len(shares)), layout="constrained")
     ax = figure.add_subplot()
-    labels = [
-        s["channel"] + (" (estimated)" if s.get("estimated") else "") for s in shares
-    ]
+    labels = [s["channel"] + (" (estimated)" if s.get("estimated") else "") for s in shares]
     values = [s["energy_kwh"] for s in shares]
     colors = [BEFORE if s["channel"] == "untracked" else THIS for s in shares]
     y = np.arange(len(shares))[::-1]

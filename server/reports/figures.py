@@ -319,14 +319,16 @@ def compute(inp: ReportInput) -> Figures:
     prev_start, prev_end = month_bounds(prev, tz)
     prev_overall = _month_hours(hourly, prev_start, prev_end)["Overall"]
     if prev_overall.notna().any():
-        prev_days = (prev_end.tz_convert(tz).normalize() - prev_start.tz_convert(tz).normalize()).days
+        prev_days = (
+            prev_end.tz_convert(tz).normalize() - prev_start.tz_convert(tz).normalize()
+        ).days
         fig.prev_daily_kwh = _daily(prev_overall, tz, prev_days)
     fig.prev_label = month_label(prev)
     # hour of day × day of month
     local = overall.index.tz_convert(tz)
     grid = overall.groupby([local.hour, local.day]).sum(min_count=1).unstack()
-    fig.heatmap_kwh = (
-        grid.reindex(index=range(24), columns=range(1, days + 1)).to_numpy(dtype="float64")
+    fig.heatmap_kwh = grid.reindex(index=range(24), columns=range(1, days + 1)).to_numpy(
+        dtype="float64"
     )
     # channel shares
     tracked = 0.0
@@ -339,7 +341,11 @@ def compute(inp: ReportInput) -> Figures:
             {"channel": channel, "energy_kwh": energy, "estimated": channel in inp.estimated}
         )
     fig.shares.append(
-        {"channel": "untracked", "energy_kwh": max(fig.energy_kwh - tracked, 0.0), "estimated": False}
+        {
+            "channel": "untracked",
+            "energy_kwh": max(fig.energy_kwh - tracked, 0.0),
+            "estimated": False,
+        }
     )
     total = sum(s["energy_kwh"] for s in fig.shares) or 1.0
     for share in fig.shares:

@@ -142,9 +142,7 @@ def figures_of(task: ReportTask, frame: pd.DataFrame | None = None) -> Figures:
     info = HouseholdInfo.from_json(task.info)
     if frame is None:
         frame = load_frame(info, task.month, dataset=task.dataset, database=task.database)
-    tariff = (
-        None if task.tariff is None else Tariff.from_json(task.tariff, timezone=info.timezone)
-    )
+    tariff = None if task.tariff is None else Tariff.from_json(task.tariff, timezone=info.timezone)
     return compute(
         ReportInput(
             household=info.id,

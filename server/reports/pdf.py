@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 from functools import cache
 from pathlib import Path
+
 import matplotlib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
@@ -160,7 +161,13 @@ def _glance(doc: _Doc, fig: Figures) -> None:
         doc.tile(15 + WIDTH / 2 + 3, y, "Cost", "–", "no tariff set")
     y += 38
     if fig.co2_kg is not None:
-        doc.tile(15, y, "Carbon", f"{_num(fig.co2_kg)} kg CO2", f"at {fig.g_per_kwh:.0f} g/kWh ({fig.zone})")
+        doc.tile(
+            15,
+            y,
+            "Carbon",
+            f"{_num(fig.co2_kg)} kg CO2",
+            f"at {fig.g_per_kwh:.0f} g/kWh ({fig.zone})",
+        )
     else:
         doc.tile(15, y, "Carbon", "–", "no grid intensity for the zone")
     peak_note = f"on {fig.peak_at:%a %d %b at %H:%M}" if fig.peak_at is not None else ""
@@ -246,7 +253,13 @@ def _savings(doc: _Doc, fig: Figures) -> None:
 def _page_charts(doc: _Doc, fig: Figures) -> None:
     doc.add_page()
     doc.heading("Energy by day")
-    doc.para(f"{fig.label} (dark) beside {fig.prev_label} (light)." if fig.prev_daily_kwh is not None else f"{fig.label}.", 12, MUTED)
+    doc.para(
+        f"{fig.label} (dark) beside {fig.prev_label} (light)."
+        if fig.prev_daily_kwh is not None
+        else f"{fig.label}.",
+        12,
+        MUTED,
+    )
     doc.chart(charts.daily_chart(fig), 180 * 3.9 / 7.2)
     doc.heading("When you used energy")
     doc.para("Each square is one hour of one day; darker means more energy.", 12, MUTED)
@@ -258,6 +271,14 @@ def _page_where(doc: _Doc, fig: Figures) -> None:
     doc.heading("Where it went")
     n = len(fig.shares)
     doc.chart(charts.shares_chart(fig), 180 * (0.9 + 0.62 * n) / 7.2)
+    doc.para(
+        " · ".join(
+            f"{s['channel']}: {_num(s['energy_kwh'])} kWh ({s['share_pct']:.0f}%)"
+            for s in fig.shares
+        ),
+        12,
+        MUTED,
+    )
     if any(s.get("estimated") for s in fig.shares):
         doc.para("Estimated channels come from the whole-house meter, not a sub-meter.", 12, MUTED)
     doc.heading("Cost by tariff period")
@@ -268,7 +289,9 @@ def _page_where(doc: _Doc, fig: Figures) -> None:
         doc.row(["Period", "kWh", f"Cost ({fig.currency})"], widths, bold=True)
         for p in fig.by_period:
             doc.row([p["period"], _num(p["energy_kwh"]), f"{p['cost']:,.2f}"], widths)
-        doc.row(["Standing charge", f"{fig.days_in_month} days", f"{fig.standing_charge:,.2f}"], widths)
+        doc.row(
+            ["Standing charge", f"{fig.days_in_month} days", f"{fig.standing_charge:,.2f}"], widths
+        )
         doc.row(["Total", _num(fig.energy_kwh), f"{fig.cost:,.2f}"], widths, bold=True)
         doc.para(f"Tariff: {fig.tariff_name}.", 12, MUTED)
     doc.heading("Alerts this month")
@@ -310,7 +333,9 @@ def _page_advice(doc: _Doc, fig: Figures) -> None:
         f"readings cover {fig.coverage * 100:.0f}% of them.",
     ]
     if fig.g_per_kwh is not None:
-        notes.append(f"Carbon: {fig.g_per_kwh:.0f} g CO2/kWh for zone {fig.zone} ({fig.carbon_source}).")
+        notes.append(
+            f"Carbon: {fig.g_per_kwh:.0f} g CO2/kWh for zone {fig.zone} ({fig.carbon_source})."
+        )
     if fig.tariff_name:
         notes.append(f"Cost: tariff '{fig.tariff_name}' in {fig.currency}.")
     model = fig.saving.get("model") if fig.saving.get("available") else None

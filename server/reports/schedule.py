@@ -104,7 +104,9 @@ class ReportScheduler:
         clock: Callable[[], float] = time.time,
     ) -> None:
         if context not in ("spawn", "forkserver"):
-            raise ValueError(f"REPORTS_POOL_CONTEXT must be 'spawn' or 'forkserver', got {context!r}")
+            raise ValueError(
+                f"REPORTS_POOL_CONTEXT must be 'spawn' or 'forkserver', got {context!r}"
+            )
         self.sources = sources
         self.store = sources.store
         self.lease = lease
@@ -145,9 +147,7 @@ class ReportScheduler:
     # -- one check --------------------------------------------------------------------------------
     def due(self, info: HouseholdInfo, now_s: float) -> list[str]:
         start_s, end_s = self.sources.span(info)
-        months = due_months(
-            info.timezone, now_s, start_s, data_end_s=end_s, catch_up=self.catch_up
-        )
+        months = due_months(info.timezone, now_s, start_s, data_end_s=end_s, catch_up=self.catch_up)
         have = self.store.months(info.id)
         return [m for m in months if m not in have]
 

@@ -63,9 +63,7 @@ class ReportStore:
         self.lock = threading.Lock()
 
     # -- the index -----------------------------------------------------------------------------
-    def save(
-        self, household: str, month: str, pdf: bytes, summary: dict[str, Any]
-    ) -> StoredReport:
+    def save(self, household: str, month: str, pdf: bytes, summary: dict[str, Any]) -> StoredReport:
         """Write the PDF (atomically) and index it, replacing an earlier one of the month."""
         path = report_path(self.data_dir, household, month)
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, current_app, jsonify, send_file
+from flask import Blueprint, Response, current_app, jsonify, request
 
 from generator.times import format_ts
 from server.auth import require_read
@@ -75,12 +75,10 @@ def report_pdf(household: str, month: str):  # noqa: ANN201
             f"household {household!r} has no report for {month} (reports are made at midnight "
             f"on the 1st of the next month; GET /api/v1/households/{household}/reports lists them)"
         )
-    response = send_file(
-        report.path,
-        mimetype="application/pdf",
-        download_name=f"gridlight-{household}-{month}.pdf",
-        etag=report.sha256,
-        conditional=True,
-        max_age=0,
+    response = Response(report.path.read_bytes(), mimetype="application/pdf")
+    response.set_etag(report.sha256)
+    response.headers["Content-Disposition"] = (
+        f'inline; filename="gridlight-{household}-{month}.pdf"'
     )
-    return response
+    response.headers["Cache-Control"] = "no-cache"
+    return response.make_conditional(request)
