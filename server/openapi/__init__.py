@@ -56,6 +56,7 @@ def build_spec() -> dict[str, Any]:
             {"name": "readings", "description": "ingest and history"},
             {"name": "widget", "description": "widget state, push devices, web widget"},
             {"name": "alerts", "description": "alert settings and log"},
+            {"name": "reports", "description": "monthly PDF reports"},
             {"name": "compatibility", "description": "the seed's routes, same shapes"},
             {"name": "operations", "description": "health, metrics, this document"},
         ],
