@@ -13,6 +13,9 @@ import pandas as pd
 
 from server.reports.store import MONTH_RE
 
+#: Months of these years only (readings are epoch seconds; the month after must exist too).
+FIRST_YEAR, LAST_YEAR = 1970, 9998
+
 __all__ = [
     "add_months",
     "due_months",
@@ -27,6 +30,8 @@ def parse_month(text: str) -> str:
     """``text`` if it is ``YYYY-MM`` (months 01-12), else :class:`ValueError` naming it."""
     if not isinstance(text, str) or not MONTH_RE.match(text):
         raise ValueError(f"month: expected YYYY-MM (e.g. 2026-04), got {text!r}")
+    if not FIRST_YEAR <= int(text[:4]) <= LAST_YEAR:
+        raise ValueError(f"month: expected a year from {FIRST_YEAR} to {LAST_YEAR}, got {text!r}")
     return text
 
 

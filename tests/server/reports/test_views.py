@@ -49,6 +49,7 @@ def test_the_pdf_is_served_with_its_hash_as_etag(app):  # noqa: ANN001
         ("/api/v1/households/Z/reports/2026-02.pdf", 404, "not_found"),  # not generated
         ("/api/v1/households/Z/reports/2026-13.pdf", 400, "invalid_parameter"),
         ("/api/v1/households/Z/reports/2099-01.pdf", 400, "invalid_parameter"),  # future
+        ("/api/v1/households/Z/reports/0000-01.pdf", 400, "invalid_parameter"),  # found by fuzzing
         ("/api/v1/households/nope/reports", 404, "unknown_household"),
         ("/api/v1/households/nope/reports/2026-01.pdf", 404, "unknown_household"),
         ("/api/v1/households/Y/reports", 401, "unauthorized"),  # not open, no key
