@@ -32,8 +32,9 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check generator server widget_api tests benchmarks
 	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
 
-# chromium for the browser tests; promtool (Debian's prometheus package) checks /metrics
-test: DEBS += chromium prometheus
+# chromium for the browser tests; promtool (Debian's prometheus package) checks /metrics;
+# poppler-utils (pdftoppm, pdftotext) renders and reads the monthly reports
+test: DEBS += chromium prometheus poppler-utils
 test: $(STAMP) system-deps lint kotlin-test newman
 	$(VENV)/bin/pytest
 

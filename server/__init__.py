@@ -55,6 +55,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server.control import Control
 
     Control(app)
+    # reports: after the alerts and insights, whose settings, log and tariffs it reads
+    from server.reports import Reports
+
+    Reports(app)
     compat.init_app(app)
     openapi.init_app(app)
     cors.init_app(app)

@@ -1,4 +1,4 @@
-"""Command line of the server: ``python -m server {run,stats,households,keys,nilm} ...``.
+"""Command line of the server: ``python -m server {run,stats,households,keys,nilm,reports} ...``.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds its
 parser and sets ``func`` (taking the parsed namespace, returning an exit status). Bad input
@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.storage.cli",
     "server.insights.cli",
     "server.nilm.cli",
+    # -- reports (#17)
+    "server.reports.cli",
 )
 
 

@@ -10,7 +10,7 @@ that run without an app, such as ``python -m server ingest``):
 3. the ``overrides`` mapping (``create_app(test_config)``), which wins.
 
 The sections below follow the packages that read them: streaming, widget and pushes, ingest and
-storage, alerts. Secrets (``SMTP_PASSWORD``, ``TWILIO_AUTH_TOKEN``) come from the environment or
+storage, alerts, monthly reports. Secrets (``SMTP_PASSWORD``, ``TWILIO_AUTH_TOKEN``) come from the environment or
 the files their ``*_FILE`` settings name, never from the repository.
 """
 
@@ -224,6 +224,25 @@ CARBON_FEED_URL: str | None = None
 CARBON_FEED_EVERY_S = 300.0
 CARBON_FEED_TIMEOUT_S = 10.0
 # -- end insights -----------------------------------------------------------------------------
+# -- monthly reports (server.reports) ---------------------------------------------------------
+#: ``None``: run the report scheduler unless ``TESTING`` (tests start it themselves)
+REPORTS_ENABLED: bool | None = None
+#: How often the scheduler looks for months that have ended (and renews its lease) [s]
+REPORTS_CHECK_S = 60.0
+#: Redis lease lifetime of the scheduler [s]
+REPORTS_LEASE_TTL_S = 120.0
+#: Processes that render PDFs (a pool, never a request greenlet); 0: in the scheduler's thread
+REPORTS_WORKERS = 1
+#: How the pool starts its processes: ``spawn`` or ``forkserver`` (never ``fork``: workers run
+#: gevent)
+REPORTS_POOL_CONTEXT = "spawn"
+#: Months caught up after downtime, counted back from the last one that ended
+REPORTS_CATCH_UP_MONTHS = 12
+#: A claimed month not finished within this long (a process died) may be claimed again [s]
+REPORTS_CLAIM_TTL_S = 3600.0
+#: Attempts per report email, and the first pause between them (doubling) [s]
+REPORTS_EMAIL_ATTEMPTS = 3
+REPORTS_EMAIL_BACKOFF_S = 5.0
 
 #: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
 conventional_env = ("PORT", "REDIS_URL", "MQTT_URL")

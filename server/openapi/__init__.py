@@ -58,6 +58,7 @@ def build_spec() -> dict[str, Any]:
             {"name": "alerts", "description": "alert settings and log"},
             {"name": "control", "description": "devices, commands, schedules, automations"},
             {"name": "insights", "description": "forecast, tariff, cost, carbon, recommendations"},
+            {"name": "reports", "description": "monthly PDF reports"},
             {"name": "compatibility", "description": "the seed's routes, same shapes"},
             {"name": "operations", "description": "health, metrics, this document"},
         ],

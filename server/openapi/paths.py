@@ -392,6 +392,70 @@ def alerts() -> dict[str, Any]:
     }
 
 
+# -- reports (#17) ----------------------------------------------------------------------------
+def reports() -> dict[str, Any]:
+    month = {
+        "name": "month",
+        "in": "path",
+        "required": True,
+        "description": "a calendar month of the household's time zone, YYYY-MM",
+        "schema": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+        "example": "2026-04",
+    }
+    return {
+        "/api/v1/households/{household}/reports": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "listReports",
+                "tags": ["reports"],
+                "summary": "The household's monthly reports, newest first",
+                "description": "Made at midnight on the 1st of each month in the household's "
+                "time zone (missed months caught up).",
+                "security": OPEN_IN_DEMO,
+                "responses": {
+                    "200": _json(ref("ReportList"), "the reports"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
+        "/api/v1/households/{household}/reports/{month}.pdf": {
+            "parameters": [_p("household"), month],
+            "get": {
+                "operationId": "getReportPdf",
+                "tags": ["reports"],
+                "summary": "One month's report as a PDF (ETag: its SHA-256)",
+                "security": OPEN_IN_DEMO,
+                "parameters": [
+                    {
+                        "name": "If-None-Match",
+                        "in": "header",
+                        "required": False,
+                        "description": "the ETag of a copy held: 304 if unchanged",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "the PDF",
+                        "headers": {"ETag": {"schema": {"type": "string"}}},
+                        "content": {
+                            "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                        },
+                    },
+                    "304": {"description": "unchanged since the ETag given"},
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _json(ref("Error"), "unknown household, or no report of that month"),
+                },
+            },
+        },
+    }
+
+
+# -- end reports
+
+
 def operational() -> dict[str, Any]:
     return {
         "/healthz": {
@@ -733,6 +797,16 @@ def insights() -> dict[str, Any]:
 
 def paths() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for part in (households, ingest, widget, alerts, operational, compat, control, insights):
+    for part in (
+        households,
+        ingest,
+        widget,
+        alerts,
+        reports,
+        operational,
+        compat,
+        control,
+        insights,
+    ):
         out.update(part())
     return dict(sorted(out.items()))

@@ -19,13 +19,22 @@ files can be checked to be current: ``python -m server.openapi postman --out doc
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 from server.openapi.postman_tests import script_event, test_lines
 
-__all__ = ["COLLECTION_FILE", "ENVIRONMENTS", "collection", "environments", "render", "write"]
+__all__ = [
+    "COLLECTION_FILE",
+    "ENVIRONMENTS",
+    "collection",
+    "environments",
+    "postman_segment",
+    "render",
+    "write",
+]
 
 SCHEMA_URL = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 NAMESPACE = uuid.UUID("6f1f6b1e-4f7e-4c57-9a43-6772696c6967")  # fixed: stable ids
@@ -83,6 +92,7 @@ COLLECTION_VARIABLES = {
     "lastEventTs": "",
     "device": "plug1",  # control: the device of PUT …/controls' example
     "command_id": "",  # control: saved by POST …/commands
+    "month": "",  # a report's month, saved by the reports' list
 }
 #: Lines added to an operation's test script: variables saved for later requests.
 SAVE = {
@@ -93,6 +103,10 @@ if (pm.response.code === 200) {
     "postCommand": """
 if (pm.response.code === 202) {
     pm.collectionVariables.set("command_id", pm.response.json().id);
+}""",
+    "listReports": """
+if (pm.response.code === 200 && pm.response.json().reports.length) {  // for the PDF request
+    pm.collectionVariables.set("month", pm.response.json().reports[0].month);
 }""",
     "streamHousehold": """
 if (readings.length) {  // for a resume (Last-Event-ID) from here
@@ -149,6 +163,11 @@ server and copy the key it prints on its last line:
 
     python -m server households add H1 --channels AC,Geyser,Overall
 
+The reports' PDF request reads the month the reports' list names first (`month`); a server
+makes the demo households' reports of their data's month when it starts, or make one yourself:
+
+    python -m server reports generate --household A --month 2026-04
+
 Every request tests its answer against the OpenAPI document (status, content type, body or each
 stream event against its schema); streams are bounded (`limit=3`), so the whole collection runs
 to the end in Postman's runner or with newman:
@@ -158,7 +177,7 @@ to the end in Postman's runner or with newman:
 
 (`make test` does this against a server it starts: `tests/server/openapi/test_newman.py`.)
 Variables carried between requests: `streamId` (from the seed's set-up), `lastEventId` and
-`lastEventTs` (from a bounded stream, for the resume)."""
+`lastEventTs` (from a bounded stream, for the resume), `month` (from the reports' list)."""
 TRY_IT_DOC = """\
 Runs end to end against a server with the demo (`make run`): list the households, read one's
 statistics, read a bounded stream of it (`limit=3`: three readings, then `event: end`), resume
@@ -226,6 +245,15 @@ def _query_values(op: dict[str, Any], given: dict[str, str] | None) -> dict[str,
     return values | (given or {})
 
 
+def postman_segment(segment: str) -> str:
+    """A path segment in Postman's terms: ``{household}`` → the path variable ``:household``; a
+    parameter inside a segment (``{month}.pdf``) → the variable ``{{month}}.pdf``."""
+    whole = re.fullmatch(r"\{(\w+)\}", segment)
+    if whole:
+        return ":" + whole.group(1)
+    return re.sub(r"\{(\w+)\}", r"{{\1}}", segment)
+
+
 def _request(
     spec: dict[str, Any],
     path: str,
@@ -235,8 +263,7 @@ def _request(
     given: dict[str, str] | None = None,
 ) -> dict:
     params = [_resolve(spec, p) for p in item.get("parameters", []) + op.get("parameters", [])]
-    segments = [s for s in path.strip("/").split("/") if s]
-    segments = [":" + s[1:-1] if s.startswith("{") else s for s in segments]
+    segments = [postman_segment(s) for s in path.strip("/").split("/") if s]
     enabled = _query_values(op, given)
     query = [
         {
@@ -274,7 +301,7 @@ def _request(
             "description": p.get("description", ""),
         }
         for p in params
-        if p["in"] == "path"
+        if p["in"] == "path" and ":" + p["name"] in segments
     ]
     if variables:
         url["variable"] = variables

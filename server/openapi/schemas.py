@@ -588,6 +588,52 @@ SCHEMAS: dict[str, Any] = {
     **model_schemas(BODIES),
 }
 
+# -- reports (#17) ----------------------------------------------------------------------------
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+SCHEMAS.update(
+    {
+        "Report": {
+            "type": "object",
+            "required": ["month", "size_bytes", "sha256", "created_at", "url", "summary"],
+            "properties": {
+                "month": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+                "size_bytes": {"type": "integer", "minimum": 0},
+                "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "created_at": TIMESTAMP,
+                "url": {"type": "string", "description": "the PDF (GET …/reports/{month}.pdf)"},
+                "summary": {
+                    "type": "object",
+                    "description": "headline figures; null where unknown (no tariff, no "
+                    "carbon zone, no forecast baseline)",
+                    "properties": {
+                        "energy_kwh": _NUMBER_OR_NULL,
+                        "coverage": _NUMBER_OR_NULL,
+                        "cost": _NUMBER_OR_NULL,
+                        "currency": {"type": ["string", "null"]},
+                        "co2_kg": _NUMBER_OR_NULL,
+                        "peak_kw": _NUMBER_OR_NULL,
+                        "saved_kwh": _NUMBER_OR_NULL,
+                        "saved_co2_kg": _NUMBER_OR_NULL,
+                    },
+                },
+            },
+        },
+        "ReportList": {
+            "type": "object",
+            "required": ["household", "reports"],
+            "properties": {
+                "household": {"type": "string"},
+                "reports": {
+                    "type": "array",
+                    "items": ref("Report"),
+                    "description": "newest month first",
+                },
+            },
+        },
+    }
+)
+# -- end reports
+
 PARAMETERS: dict[str, Any] = {
     "household": {
         "name": "household",

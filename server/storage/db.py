@@ -213,6 +213,29 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     """,
     # -- end insights ---------------------------------------------------------------------------
+    # -- 8 (reports): the monthly reports' index and the claims that make each month's report
+    # once across processes and hosts (server.reports.store).
+    """
+    CREATE TABLE reports (
+        household   TEXT NOT NULL,
+        month       TEXT NOT NULL,          -- 'YYYY-MM', the household's calendar month
+        path        TEXT NOT NULL,          -- the PDF, relative to the data directory
+        size_bytes  INTEGER NOT NULL,
+        sha256      TEXT NOT NULL,          -- hex digest of the PDF (the ETag)
+        created_s   REAL NOT NULL,
+        summary     TEXT NOT NULL,          -- JSON: the month's headline figures
+        PRIMARY KEY (household, month)
+    ) WITHOUT ROWID;
+    CREATE TABLE report_claims (
+        household   TEXT NOT NULL,
+        month       TEXT NOT NULL,
+        owner       TEXT NOT NULL,          -- host:pid of the claiming process
+        claimed_s   REAL NOT NULL,
+        done_s      REAL,                   -- NULL while being generated
+        PRIMARY KEY (household, month)
+    ) WITHOUT ROWID;
+    """,
+    # -- end 8 (reports)
 )
 
 

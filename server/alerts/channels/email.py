@@ -55,6 +55,11 @@ class EmailChannel:
         return msg
 
     def send(self, notice: Notice, target: Target, timeout_s: float) -> None:
+        self.deliver(self.message(notice, target.address), timeout_s)
+
+    def deliver(self, msg: EmailMessage, timeout_s: float) -> None:
+        """Send a prepared message (e.g. a monthly report with its PDF attached) through the
+        relay; raise :class:`DeliveryError` as :meth:`send` does."""
         context = ssl.create_default_context(cafile=self.ca_file)
         try:
             if self.use_ssl:
@@ -70,7 +75,7 @@ class EmailChannel:
                     smtp.ehlo()
                 if self.username:
                     smtp.login(self.username, self.password or "")
-                smtp.send_message(self.message(notice, target.address))
+                smtp.send_message(msg)
         except smtplib.SMTPAuthenticationError as err:
             raise DeliveryError(f"SMTP login refused: {err.smtp_code}") from err
         except smtplib.SMTPRecipientsRefused as err:

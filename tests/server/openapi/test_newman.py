@@ -26,6 +26,7 @@ NEWMAN = Path(__file__).resolve().parent / ".tools" / "node_modules" / ".bin" / 
 LIVE = "H1"  # the collection's liveHousehold
 REQUEST_TIMEOUT_MS = 60_000  # a stats fit on a cold cache is the slowest request
 RUN_TIMEOUT_S = 240
+REPORT_MONTH = "2026-04"  # the demo data's month (python -m generator demo)
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +75,17 @@ def test_postman_collection_passes_under_newman(demo_data: Path, tmp_path: Path)
     )
     key = added.stdout.strip().splitlines()[-1]
     assert key.startswith("gl_"), added.stdout
+    # -- reports (#17): one report for the collection's PDF request, made as its doc says
+    subprocess.run(
+        [sys.executable, "-m", "server", "reports", "generate"]
+        + ["--household", "A", "--month", REPORT_MONTH],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    # -- end reports
     processes = Processes()
     try:
         run = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "run.log")
