@@ -52,6 +52,7 @@ PAGE = """<!doctype html>
   li { display: flex; align-items: center; gap: 8px; font-size: 1.05em; margin: 4px 0; }
   .dot { width: 12px; height: 12px; border-radius: 50%; border: 1px solid rgba(0,0,0,.35); }
   .ch { flex: 1; }
+  .est { font-size: .75em; opacity: .75; text-decoration: none; }
   .kw { font-variant-numeric: tabular-nums; font-weight: 600; }
   #message { font-weight: 600; margin: 8px 0 4px; }
 </style>
@@ -115,6 +116,14 @@ function render(state) {
     const name = document.createElement("span");
     name.className = "ch";
     name.textContent = channel;
+    if ((state.estimated || []).includes(channel)) {  // an estimate, not a meter reading
+      const est = document.createElement("abbr");
+      est.className = "est";
+      est.title = "estimated from the whole-house meter";
+      est.textContent = " est.";
+      name.append(est);
+      li.dataset.estimated = "true";
+    }
     const value = document.createElement("span");
     value.className = "kw";
     value.textContent = kw === null ? "—" : kw.toFixed(2) + " kW";

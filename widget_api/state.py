@@ -14,7 +14,8 @@ of the last reading in it (for a window without readings, of the reading before 
 orders states like the stream orders events. A household whose broker stream holds nothing has a
 state without values (``seq`` ``"0-0"``, ``stale: true``); a live household with too little
 stored history for statistics has values but no levels (``null``) yet. ``power_kw`` is rounded
-to watts; ``null`` is a meter that reported nothing, never 0.
+to watts; ``null`` is a meter that reported nothing, never 0. A household with estimated
+channels (disaggregated from the whole-house meter) has ``estimated``, the list of them, last.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "average_window",
     "classified_state",
     "encode",
+    "estimated_of",
     "etag_of",
     "last_window",
     "message",
@@ -176,6 +178,7 @@ def state_of(
             "worst": None,
             "message": NO_READINGS,
             "stale": True,
+            **estimated_of(info),
         }
     return classified_state(info, classify_window(info.id, window, stats, channels), stale)
 
@@ -205,7 +208,14 @@ def classified_state(info: HouseholdInfo, window: ClassifiedWindow, stale: bool)
         "worst": worst_level,
         "message": text,
         "stale": stale,
+        **estimated_of(info),
     }
+
+
+def estimated_of(info: HouseholdInfo) -> dict[str, list[str]]:
+    """``{"estimated": [...]}`` when some of the household's channels are estimates
+    (disaggregated from the whole-house meter), else ``{}``: the state gains the key last."""
+    return {"estimated": list(info.estimated)} if info.estimated else {}
 
 
 def encode(state: dict[str, Any]) -> bytes:

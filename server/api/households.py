@@ -17,6 +17,9 @@ def _summary(household: str) -> dict:
     gl = state()
     info = gl.households.info(household)
     out = info.to_json()
+    out.pop("estimated", None)  # as written (a list, or ``true``): normalised below
+    if info.estimated:  # channels that are estimates (``python -m server nilm apply``)
+        out["estimated"] = list(info.estimated)
     path = gl.households.dataset_path(household)
     out["dataset"] = path.name if path is not None else None  # None: a live household
     out["replayed"] = (

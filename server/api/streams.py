@@ -88,7 +88,11 @@ def open_stream(
             stats = None
         ref = gl.learning.ref(household, interval_s, stats)
         return gl.hub.channel(
-            household, tuple(info.channels), interval_s, fmt, encoder(fmt, household, ref)
+            household,
+            tuple(info.channels),
+            interval_s,
+            fmt,
+            encoder(fmt, household, ref, info.estimated),
         )
 
     writer = socket_writer(request.environ) if bound == UNBOUNDED else None

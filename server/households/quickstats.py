@@ -100,7 +100,8 @@ class QuickStats:
             raise InvalidParameter(f"cannot compute statistics: {err}") from err
 
     def report(self, household: str, interval_s: int, *, by_hour: bool = False) -> dict[str, Any]:
-        return stats_report(self.get(household, interval_s, by_hour=by_hour), household)
+        stats = self.get(household, interval_s, by_hour=by_hour)
+        return stats_report(stats, household, self.households.info(household).estimated)
 
     def warm(self, households: list[str], should_stop: Callable[[], bool]) -> None:
         """Precompute the common intervals of ``households`` (called from a background thread).

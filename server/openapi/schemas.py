@@ -53,6 +53,18 @@ HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
 TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-11-22T06:25:50Z"]}
 LEVEL = {"type": "string", "enum": ["green", "yellow", "red", "critical"]}
 
+#: Channels whose values are estimates (disaggregated from the whole-house meter, ``python -m
+#: server nilm apply``); present only for a household that has any.
+ESTIMATED = {
+    "type": "array",
+    "items": {"type": "string"},
+    "minItems": 1,
+    "uniqueItems": True,
+    "description": "channels whose values are estimates from the whole-house meter, not meter "
+    "readings; absent when every channel is metered",
+    "examples": [["Geyser"]],
+}
+
 
 def ref(name: str) -> dict[str, str]:
     return {"$ref": REF_TEMPLATE.format(model=name)}
@@ -135,6 +147,12 @@ SCHEMAS: dict[str, Any] = {
                 "description": "dataset directory; null for a live household",
             },
             "replayed": {"type": "boolean", "description": "replayed live by the demo"},
+            "estimated": ESTIMATED,
+            "estimates": {
+                "type": "object",
+                "description": "per estimated channel, how it was estimated (model provenance)",
+                "additionalProperties": {"type": "object"},
+            },
             "data": {
                 "type": "object",
                 "description": "the dataset's span (households with a dataset only)",
@@ -190,6 +208,7 @@ SCHEMAS: dict[str, Any] = {
             ),
             "hours": {"type": "object", "description": "per hour of day (by=hour only)"},
             "day_hours": {"type": "object", "description": "per day type and hour (by=hour)"},
+            "estimated": ESTIMATED,
         },
         "additionalProperties": True,
     },
@@ -219,6 +238,7 @@ SCHEMAS: dict[str, Any] = {
             "worst": {"anyOf": [LEVEL, {"type": "null"}]},
             "message": {"type": ["string", "null"]},
             "stale": {"type": "boolean"},
+            "estimated": ESTIMATED,
         },
         "additionalProperties": True,
     },
@@ -418,6 +438,7 @@ SCHEMAS: dict[str, Any] = {
                 "description": "present while the household has no statistics yet (a new "
                 "meter): values without levels; a StatsEvent announces the levels",
             },
+            "estimated": ESTIMATED,
         },
     },
     "StatsEvent": {

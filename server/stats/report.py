@@ -7,11 +7,13 @@ body: the seed's keys (``25p``, ``median``, ``75p``, ``rt_critical_value_0.01``,
 ``interval_s``, ``n_samples``, ``by_hour``, ``fingerprint``, per-channel ``method``, ``params``,
 ``empirical_p99``, ``goodness_of_fit``; with ``by_hour`` also ``hours`` (channel → local hour →
 thresholds) and ``day_hours`` (``weekday``/``weekend`` → channel → hour → thresholds), holding
-only the groups with enough history).
+only the groups with enough history); for a household with estimated channels, last,
+``estimated`` (the channels that are estimates, not meter readings).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from server.stats.model import HouseholdStats, compute_stats
@@ -49,12 +51,20 @@ def household_stats(
     )
 
 
-def stats_report(stats: HouseholdStats, household: str) -> dict[str, Any]:
-    """The JSON body for ``household``'s statistics (JSON-safe: only finite numbers)."""
+def stats_report(
+    stats: HouseholdStats, household: str, estimated: Sequence[str] = ()
+) -> dict[str, Any]:
+    """The JSON body for ``household``'s statistics (JSON-safe: only finite numbers).
+
+    ``estimated`` names the channels whose values are estimates (disaggregated from the
+    whole-house meter); when there are any the body ends with ``"estimated": [...]``, and is
+    otherwise unchanged."""
     body = stats.to_json()
     out: dict[str, Any] = {k: body.pop(k) for k in _COMPAT}
     out["household"] = household
     out.update(body)
+    if estimated:
+        out["estimated"] = list(estimated)
     return out
 
 
@@ -68,7 +78,7 @@ def build_report(
 ) -> dict[str, Any]:
     """:func:`household_stats` rendered by :func:`stats_report`."""
     stats = household_stats(dataset, household, interval_s, by_hour=by_hour, cache=cache)
-    return stats_report(stats, household)
+    return stats_report(stats, household, dataset.household(household).estimated)
 
 
 _COMPAT = ("25p", "median", "75p", "rt_critical_value_0.01", "best_distribution")

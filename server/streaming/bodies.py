@@ -108,11 +108,15 @@ def event_bytes(
     power_kw: dict[str, float | None],
     event_id: str,
     index: int | None,
+    estimated: tuple[str, ...] = (),
 ) -> bytes:
     """One window as SSE bytes: ``fmt`` is ``"v1"`` (DESIGN.md's event) or ``"legacy"``.
 
     Without ``stats`` (a household still learning its usual use) the v1 event carries its values
-    with ``level`` ``null`` and ``"learning": true``."""
+    with ``level`` ``null`` and ``"learning": true``. ``estimated`` names the channels whose values
+    are estimates (disaggregated from the whole-house meter): the v1 event then ends with
+    ``"estimated": [...]``; without any, the event is byte for byte what it was before the key
+    (the legacy format never carries it)."""
     values = {c: _round(v) for c, v in power_kw.items()}
     levels = (
         None
@@ -135,16 +139,22 @@ def event_bytes(
         body.update(level=None, worst=None, learning=True)
     else:
         body.update(level=levels, worst=worst(levels))
+    if estimated:
+        body["estimated"] = list(estimated)
     data = json.dumps(body, separators=(",", ":"), allow_nan=False)
     return Event(data=data, event="reading", id=event_id).encode()
 
 
 def encoder(
-    fmt: str, household: str, stats: HouseholdStats | StatsRef
+    fmt: str,
+    household: str,
+    stats: HouseholdStats | StatsRef,
+    estimated: tuple[str, ...] = (),
 ) -> Callable[[Window], bytes]:
     """The channel's encoder: with a :class:`StatsRef`, the statistics it holds when each window
-    closes (none while the household is learning)."""
+    closes (none while the household is learning); ``estimated`` as in :func:`event_bytes`."""
     ref = stats if isinstance(stats, StatsRef) else StatsRef(stats)
+    estimated = tuple(estimated)
 
     def encode(window: Window) -> bytes:
         return event_bytes(
@@ -156,6 +166,7 @@ def encoder(
             window.power_kw,
             str(window.key),
             window.index,
+            estimated,
         )
 
     return encode
@@ -374,6 +385,7 @@ def replay_stream(
         yield error_event(err)
         return
     household = replay.info.id
+    estimated = replay.info.estimated
     first = start_index if resume_after is None else resume_after + interval_s
     t0 = clock()
     count = 0
@@ -403,7 +415,9 @@ def replay_stream(
             metrics.add("gridlight_sse_events_sent_total")
             last_id = str(index)
             count += 1
-            event = event_bytes(fmt, household, stats, start_s, interval_s, power, last_id, index)
+            event = event_bytes(
+                fmt, household, stats, start_s, interval_s, power, last_id, index, estimated
+            )
             if bound.limit is not None and count >= bound.limit:  # the event and the end at once
                 end = end_event(
                     "limit", count, last_id, household=household, index=index + interval_s
