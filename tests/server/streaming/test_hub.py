@@ -138,7 +138,7 @@ def test_a_replay_ends_when_the_hub_stops():
     from server.streaming.bodies import replay_stream
 
     hub = Hub(MemoryBroker(), Metrics())
-    info = type("Info", (), {"id": "A", "channels": ["AC"]})()
+    info = type("Info", (), {"id": "A", "channels": ["AC"], "estimated": ()})()
     replayable = Replayable(info, 1_700_000_000, 1, [[1.0]] * 100)  # type: ignore[arg-type]
     stats = object()
     body = replay_stream(
