@@ -122,13 +122,14 @@ def plan_loads(
         x = k * n
         s = nx + k * n
         add({x + t: 1.0 for t in range(n)}, needs[k], needs[k])
+        min_on = min(load.min_on, needs[k])  # a run never needs to be longer than the energy
         for t in range(n):
             prev = {x + t - 1: -1.0} if t > 0 else {}
             add({x + t: 1.0, **prev, s + t: -1.0}, -np.inf, 0.0)  # s ≥ x[t] - x[t-1]
             add({s + t: 1.0, x + t: -1.0}, -np.inf, 0.0)  # s ≤ x[t]
             if t > 0:
                 add({s + t: 1.0, x + t - 1: 1.0}, -np.inf, 1.0)  # no start while running
-            for j in range(1, load.min_on):
+            for j in range(1, min_on):
                 if t + j < n:
                     add({s + t: 1.0, x + t + j: -1.0}, -np.inf, 0.0)
                 else:  # a run must fit inside the horizon (the window ends before it)
@@ -143,7 +144,9 @@ def plan_loads(
         elif load.max_starts is not None:
             add(starts, 1.0, float(load.max_starts))
     for t in range(n):
-        add({k * n + t: loads[k].power_kw for k in range(K)}, -np.inf, limit_kw - base_kw[t])
+        # where the base load alone exceeds the limit, no load runs (the row stays feasible)
+        room = max(limit_kw - base_kw[t], 0.0)
+        add({k * n + t: loads[k].power_kw for k in range(K)}, -np.inf, room)
     matrix = sparse.lil_matrix((len(rows), 2 * nx))
     for i, coefs in enumerate(rows):
         for j, v in coefs.items():
