@@ -129,15 +129,17 @@ def plan_loads(
             add({s + t: 1.0, x + t: -1.0}, -np.inf, 0.0)  # s ≤ x[t]
             if t > 0:
                 add({s + t: 1.0, x + t - 1: 1.0}, -np.inf, 1.0)  # no start while running
-            for j in range(1, min_on):
-                if t + j < n:
-                    add({s + t: 1.0, x + t + j: -1.0}, -np.inf, 0.0)
-                else:  # a run must fit inside the horizon (the window ends before it)
+            if min_on > 1:  # every start of the last min_on slots still runs at t
+                add(
+                    {**{s + u: 1.0 for u in range(max(0, t - min_on + 1), t + 1)}, x + t: -1.0},
+                    -np.inf,
+                    0.0,
+                )
+                if t > n - min_on:  # a run must fit inside the horizon
                     add({s + t: 1.0}, -np.inf, 0.0)
-                    break
-            if t > 0:
-                for j in range(1, min(load.min_off, n - t)):
-                    add({x + t - 1: 1.0, x + t: -1.0, x + t + j: 1.0}, -np.inf, 1.0)
+            if t > 0 and load.min_off > 1:  # on at a-1: no start in a..t (a pause ≥ min_off)
+                a = max(1, t - load.min_off + 1)
+                add({x + a - 1: 1.0, **{s + u: 1.0 for u in range(a, t + 1)}}, -np.inf, 1.0)
         starts = {s + t: 1.0 for t in range(n)}
         if load.contiguous:
             add(starts, 1.0, 1.0)
@@ -154,6 +156,7 @@ def plan_loads(
     result = milp(
         cost,
         constraints=LinearConstraint(matrix.tocsr(), np.array(lo), np.array(hi)),
+        # s is x[t]·(1 - x[t-1]) exactly once x is integral (its three rows), so only x is integer
         integrality=np.ones(2 * nx),
         bounds=Bounds(np.zeros(2 * nx), upper),
         options={"time_limit": time_limit_s},
