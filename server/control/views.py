@@ -127,8 +127,8 @@ def put_schedule(household: str):  # noqa: ANN201
     return jsonify(_plan_and_store(household, _body()))
 
 
-@blueprint.post("/<household>/recommendations/<rec_id>/apply")
-def apply_recommendation(household: str, rec_id: str):  # noqa: ANN201
+@blueprint.post("/<household>/recommendations/<recommendation_id>/apply")
+def apply_recommendation(household: str, recommendation_id: str):  # noqa: ANN201
     """The recommendation's action as a deferrable load in the schedule, re-planned."""
     _known(household)
     require_key(household)
@@ -137,10 +137,10 @@ def apply_recommendation(household: str, rec_id: str):  # noqa: ANN201
     if insights is None:
         raise NotFound("recommendations are not available on this server")
     recs = insights.service.recommendations(household)["recommendations"]
-    rec = next((r for r in recs if r.get("id") == rec_id), None)
+    rec = next((r for r in recs if r.get("id") == recommendation_id), None)
     if rec is None:
         raise NotFound(
-            f"household {household!r} has no current recommendation {rec_id!r} "
+            f"household {household!r} has no current recommendation {recommendation_id!r} "
             f"(current: {', '.join(r['id'] for r in recs) or 'none'})"
         )
     ext = _ext()
