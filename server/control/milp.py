@@ -122,28 +122,33 @@ def plan_loads(
         x = k * n
         s = nx + k * n
         add({x + t: 1.0 for t in range(n)}, needs[k], needs[k])
+        min_on = min(load.min_on, needs[k])  # a run never needs to be longer than the energy
         for t in range(n):
             prev = {x + t - 1: -1.0} if t > 0 else {}
             add({x + t: 1.0, **prev, s + t: -1.0}, -np.inf, 0.0)  # s ≥ x[t] - x[t-1]
             add({s + t: 1.0, x + t: -1.0}, -np.inf, 0.0)  # s ≤ x[t]
             if t > 0:
                 add({s + t: 1.0, x + t - 1: 1.0}, -np.inf, 1.0)  # no start while running
-            for j in range(1, load.min_on):
-                if t + j < n:
-                    add({s + t: 1.0, x + t + j: -1.0}, -np.inf, 0.0)
-                else:  # a run must fit inside the horizon (the window ends before it)
+            if min_on > 1:  # every start of the last min_on slots still runs at t
+                add(
+                    {**{s + u: 1.0 for u in range(max(0, t - min_on + 1), t + 1)}, x + t: -1.0},
+                    -np.inf,
+                    0.0,
+                )
+                if t > n - min_on:  # a run must fit inside the horizon
                     add({s + t: 1.0}, -np.inf, 0.0)
-                    break
-            if t > 0:
-                for j in range(1, min(load.min_off, n - t)):
-                    add({x + t - 1: 1.0, x + t: -1.0, x + t + j: 1.0}, -np.inf, 1.0)
+            if t > 0 and load.min_off > 1:  # on at a-1: no start in a..t (a pause ≥ min_off)
+                a = max(1, t - load.min_off + 1)
+                add({x + a - 1: 1.0, **{s + u: 1.0 for u in range(a, t + 1)}}, -np.inf, 1.0)
         starts = {s + t: 1.0 for t in range(n)}
         if load.contiguous:
             add(starts, 1.0, 1.0)
         elif load.max_starts is not None:
             add(starts, 1.0, float(load.max_starts))
     for t in range(n):
-        add({k * n + t: loads[k].power_kw for k in range(K)}, -np.inf, limit_kw - base_kw[t])
+        # where the base load alone exceeds the limit, no load runs (the row stays feasible)
+        room = max(limit_kw - base_kw[t], 0.0)
+        add({k * n + t: loads[k].power_kw for k in range(K)}, -np.inf, room)
     matrix = sparse.lil_matrix((len(rows), 2 * nx))
     for i, coefs in enumerate(rows):
         for j, v in coefs.items():
@@ -151,6 +156,7 @@ def plan_loads(
     result = milp(
         cost,
         constraints=LinearConstraint(matrix.tocsr(), np.array(lo), np.array(hi)),
+        # s is x[t]·(1 - x[t-1]) exactly once x is integral (its three rows), so only x is integer
         integrality=np.ones(2 * nx),
         bounds=Bounds(np.zeros(2 * nx), upper),
         options={"time_limit": time_limit_s},

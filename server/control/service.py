@@ -158,6 +158,8 @@ class ControlService:
         for channel in self.hub.channels_of(household):
             if channel.fmt == "v1":
                 channel.ping(item)
+        if raw.get("status") == "pending" and self.is_leader():
+            self.nudge()  # created in another worker: send it now, not at the next sweep
 
     def _answer(self, household: str, device: str, payload: bytes) -> None:
         body = _json(payload, "state")

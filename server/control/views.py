@@ -7,16 +7,19 @@
 ``…/controls/{device}/commands/{id}``       GET      a command's status (the household's key)
 ``…/schedule``                              GET/PUT  deferrable loads and their plan (key)
 ``…/automations``                           GET/PUT  automation rules (key)
+``…/recommendations/{id}/apply``            POST     a recommendation's action as a load (key)
 ==========================================  =======  ==================================================
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
 from server.auth import require_key, require_read
+from server.control.apply import ApplyRequest, load_of
 from server.control.automations import AutomationsDocument
 from server.control.commands import CommandRequest
 from server.control.devices import ControlsDocument
@@ -96,11 +99,7 @@ def get_schedule(household: str):  # noqa: ANN201
     return jsonify({"household": household, "schedule": doc, "plan": plan})
 
 
-@blueprint.put("/<household>/schedule")
-def put_schedule(household: str):  # noqa: ANN201
-    _known(household)
-    require_key(household)
-    raw = _body()
+def _plan_and_store(household: str, raw: Any) -> dict:
     doc = parse(ScheduleDocument, raw)
     ext = _ext()
     now_s = ext.service.clock()
@@ -118,7 +117,43 @@ def put_schedule(household: str):  # noqa: ANN201
     result = current_app.extensions["gridlight"].stats.runner(plan)
     stored = doc.model_dump(mode="json", exclude_none=True)
     ext.schedules.put(household, stored, result, now_s)
-    return jsonify({"household": household, "schedule": stored, "plan": result})
+    return {"household": household, "schedule": stored, "plan": result}
+
+
+@blueprint.put("/<household>/schedule")
+def put_schedule(household: str):  # noqa: ANN201
+    _known(household)
+    require_key(household)
+    return jsonify(_plan_and_store(household, _body()))
+
+
+@blueprint.post("/<household>/recommendations/<recommendation_id>/apply")
+def apply_recommendation(household: str, recommendation_id: str):  # noqa: ANN201
+    """The recommendation's action as a deferrable load in the schedule, re-planned."""
+    _known(household)
+    require_key(household)
+    body = parse(ApplyRequest, _body() if request.content_length else {})
+    insights = current_app.extensions.get("insights")
+    if insights is None:
+        raise NotFound("recommendations are not available on this server")
+    recs = insights.service.recommendations(household)["recommendations"]
+    rec = next((r for r in recs if r.get("id") == recommendation_id), None)
+    if rec is None:
+        raise NotFound(
+            f"household {household!r} has no current recommendation {recommendation_id!r} "
+            f"(current: {', '.join(r['id'] for r in recs) or 'none'})"
+        )
+    ext = _ext()
+    now_s = ext.service.clock()
+    load = load_of(rec, ext.service.devices.all(household), body, now_s, ext.step_s)
+    found = ext.schedules.get(household)
+    doc = dict(found[0]) if found is not None else {"loads": []}
+    doc["loads"] = [x for x in doc.get("loads", []) if x.get("id") != load["id"]] + [load]
+    need_h = math.ceil((load["deadline"] - now_s) / 3600)
+    if need_h > (doc.get("horizon_h") or ext.horizon_h):
+        doc["horizon_h"] = min(48, need_h)
+    out = _plan_and_store(household, doc)
+    return jsonify({**out, "recommendation": rec["id"], "load": load}), 201
 
 
 # -- 5. automations -----------------------------------------------------------------------------

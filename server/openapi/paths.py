@@ -674,6 +674,43 @@ def control() -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/households/{household}/recommendations/{recommendation_id}/apply": {
+            "parameters": [
+                _p("household"),
+                {
+                    "name": "recommendation_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "a current recommendation's id (GET …/recommendations)",
+                    "schema": {"type": "string"},
+                    "example": "shift-water-heating",
+                },
+            ],
+            "post": {
+                "operationId": "applyRecommendation",
+                "tags": ["control"],
+                "summary": "Apply a recommendation's action as a deferrable load, re-planned",
+                "description": "The household's current recommendation of that id (its "
+                "`action`: a `schedule` that switches a channel on in a window, as "
+                "`shift-water-heating`) becomes a load of the schedule, id the recommendation's: "
+                "on the body's `device`, else the device whose id or name is the channel's, else "
+                "the only `water_heater`; in the window's next occurrence; a day's share of the "
+                "movable energy at the device's rated power unless the body says. A load of the "
+                "same id is replaced; the schedule is planned again. 404: no such recommendation "
+                "now; 400: no action, or one that is not a load to deliver (switching off); 409: "
+                "no device to switch; 422: no plan meets the constraints.",
+                "security": KEY,
+                "requestBody": {**_body("ApplyRequest"), "required": False},
+                "responses": {
+                    "201": _json(ref("AppliedRecommendation"), "the schedule with the load"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "409": _r("Conflict"),
+                    "422": _r("Infeasible"),
+                },
+            },
+        },
         "/api/v1/households/{household}/automations": {
             "parameters": [_p("household")],
             "get": {

@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
-from server.control.automations import AutomationsDocument  # control (server/control)
+from server.control.apply import ApplyRequest  # control (server/control)
+from server.control.automations import AutomationsDocument  # control
 from server.control.commands import CommandRequest  # control
 from server.control.devices import ControlsDocument  # control
 from server.control.schedules import ScheduleDocument  # control
@@ -45,6 +46,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     CommandRequest,
     ScheduleDocument,
     AutomationsDocument,
+    ApplyRequest,
     # -- (end of control)
     TariffDocument,  # insights
 )
@@ -536,6 +538,37 @@ SCHEMAS: dict[str, Any] = {
             "household": {"type": "string"},
             "schedule": {"anyOf": [ref("ScheduleDocument"), {"type": "null"}]},
             "plan": {"anyOf": [ref("Plan"), {"type": "null"}]},
+        },
+    },
+    "AppliedRecommendation": {
+        "type": "object",
+        "description": "The schedule and its plan with the recommendation's load in it.",
+        "required": ["household", "schedule", "plan", "recommendation", "load"],
+        "properties": {
+            "household": {"type": "string"},
+            "schedule": ref("ScheduleDocument"),
+            "plan": ref("Plan"),
+            "recommendation": {"type": "string", "description": "the recommendation's id"},
+            "load": {
+                "type": "object",
+                "description": "the load the action became (times in epoch seconds)",
+                "required": [
+                    "id",
+                    "device",
+                    "energy_kwh",
+                    "power_kw",
+                    "earliest_start",
+                    "deadline",
+                ],
+                "properties": {
+                    "id": {"type": "string"},
+                    "device": {"type": "string"},
+                    "energy_kwh": {"type": "number"},
+                    "power_kw": {"type": "number"},
+                    "earliest_start": {"type": "integer"},
+                    "deadline": {"type": "integer"},
+                },
+            },
         },
     },
     "Plan": {

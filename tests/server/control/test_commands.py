@@ -219,3 +219,21 @@ def test_status_changes_are_command_events_on_the_v1_streams(control, h1_key):  
     assert body == r.json
     command = ext.service.commands.get("H1", "ev")
     assert command_event(command) == data
+
+
+def test_the_leader_wakes_for_a_command_created_in_another_worker(control):  # noqa: ANN001
+    app, client, ext = control
+    woken = []
+    ext.service.is_leader = lambda: True
+    ext.service.nudge = lambda: woken.append(1)
+    command = {"id": "c-x", "household": "H1", "device": "plug1", "status": "pending"}
+    other = json.dumps({"origin": "another-worker", "command": command}).encode()
+    ext.service.on_message("gridlight/H1/control/events", other)
+    assert woken == [1]
+    acked = json.dumps({"origin": "another-worker", "command": {**command, "status": "acked"}})
+    ext.service.on_message("gridlight/H1/control/events", acked.encode())
+    mine = json.dumps({"origin": ext.link.origin, "command": command}).encode()
+    ext.service.on_message("gridlight/H1/control/events", mine)
+    ext.service.is_leader = lambda: False
+    ext.service.on_message("gridlight/H1/control/events", other)
+    assert woken == [1]  # not for other statuses, its own events, or a worker not leading

@@ -103,3 +103,15 @@ def test_48_hours_at_15_minutes_for_5_loads_in_under_a_second():
     runs = plan(loads, price, base=np.full(n, 1.0), limit=7.0, step_s=900)
     assert time.perf_counter() - started < 1.0
     assert {r.load for r in runs} == {f"l{i}" for i in range(5)}
+
+
+def test_slots_where_the_base_load_alone_exceeds_the_limit_are_left_empty():
+    price = np.array([1.0, 1.0, 5.0, 5.0])
+    base = np.array([9.0, 1.0, 1.0, 1.0])  # slot 0: the base load alone is over the 7 kW limit
+    runs = plan([LoadSpec("a", 2.0, 1.0, 0, 4)], price, base=base, limit=7.0, step_s=900)
+    assert [(r.first, r.end) for r in runs] == [(1, 3)]
+
+
+def test_a_minimum_on_time_longer_than_the_energy_needs_is_not_infeasible():
+    runs = plan([LoadSpec("a", 2.0, 0.5, 0, 8, min_on=4)], np.ones(8), step_s=900)
+    assert sum(r.end - r.first for r in runs) == 1
