@@ -70,6 +70,11 @@ def _raise_fd_limit() -> None:
 
 _raise_fd_limit()
 
+# scikit-learn's joblib (loky) counts physical cores by running lscpu in a subprocess the first
+# time it fits, which a gevent worker cannot start off its default loop (a traceback in the log);
+# stating the count skips the probe. Fits run with one thread anyway (server.insights, nilm).
+os.environ.setdefault("LOKY_MAX_CPU_COUNT", str(os.cpu_count() or 1))
+
 
 def post_worker_init(worker):  # noqa: ANN001, ANN201
     """Start the app's services (replay, ingest, alert evaluator, push sender: nothing starts in

@@ -23,8 +23,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 __all__ = ["LoadSpec", "PlanError", "Run", "plan_loads"]
 
@@ -149,6 +147,9 @@ def plan_loads(
         # where the base load alone exceeds the limit, no load runs (the row stays feasible)
         room = max(limit_kw - base_kw[t], 0.0)
         add({k * n + t: loads[k].power_kw for k in range(K)}, -np.inf, room)
+    from scipy import sparse  # imported when a plan is made, not with the app
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     matrix = sparse.lil_matrix((len(rows), 2 * nx))
     for i, coefs in enumerate(rows):
         for j, v in coefs.items():

@@ -19,12 +19,13 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingRegressor
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingRegressor
-from threadpoolctl import ThreadpoolController
 
 from server.insights.errors import ForecastError
 from server.insights.features import BASE_FEATURES, HourGrid, feature_names
@@ -55,11 +56,17 @@ _MAX_ROWS = 16_000
 _SEASON_DAYS = 365
 # scikit-learn's OpenMP threads, limited to one: the host's cores are shared, and with other
 # work running, over-subscription made training ten times slower (measured).
-_THREADS = ThreadpoolController()
+# scikit-learn is imported when a model is first fitted (about 90 MB a process): a web worker
+# that never fits one does not carry it.
+_THREADS: list = []
 
 
 def _one_thread():  # type: ignore[no-untyped-def]
-    return _THREADS.limit(limits=1, user_api="openmp")
+    if not _THREADS:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADS.append(ThreadpoolController())
+    return _THREADS[0].limit(limits=1, user_api="openmp")
 
 
 _HGB_PARAMS = {
@@ -288,6 +295,8 @@ def _anchor(x: np.ndarray) -> np.ndarray:
 
 
 def _fit_one(alpha: float, x: np.ndarray, y: np.ndarray) -> HistGradientBoostingRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     reg = HistGradientBoostingRegressor(loss="quantile", quantile=alpha, **_HGB_PARAMS)
     return reg.fit(x, y)
 

@@ -184,7 +184,12 @@ class InsightsService:
             issued_at = dataset_issue_time(frame, info.timezone) if len(frame) else None
             return prepare(household, frame, info.timezone, "dataset", issued_at)
 
-        return self.runner(work)
+        try:
+            return self.runner(work)
+        finally:
+            # only the hourly and recent 1-minute frames are kept: the table (about 100 MB for
+            # the demo) is let go, as the statistics let it go once cached
+            self.households.release_tables()
 
     def _start_load(self, household: str, version: int) -> _Load:
         with self._lock:

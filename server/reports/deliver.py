@@ -24,8 +24,7 @@ from generator.dataset import HouseholdInfo
 from server.alerts.channels.base import DeliveryError, mask
 from server.push.devices import token_ref
 from server.push.fcm import Message, Outcome
-from server.reports.months import month_label
-from server.reports.pdf import SEED_MESSAGE
+from server.reports.months import SEED_MESSAGE, month_label
 from server.reports.store import StoredReport
 
 __all__ = ["Delivered", "Delivery", "SEED_MESSAGE", "report_email"]

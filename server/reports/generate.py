@@ -25,7 +25,6 @@ from server.insights import CarbonIntensity, Tariff, default_tariff, zone_for_ti
 from server.insights.errors import CarbonError
 from server.reports.figures import Figures, ReportInput, compute
 from server.reports.months import add_months, month_bounds
-from server.reports.pdf import render_pdf
 
 __all__ = [
     "ReportTask",
@@ -166,6 +165,8 @@ def run_task(task: ReportTask) -> tuple[bytes, dict[str, Any]]:
     pool process (or inline where no pool is wanted)."""
     began = time.perf_counter()
     fig = figures_of(task)
+    from server.reports.pdf import render_pdf  # matplotlib and fpdf2: in the pool only
+
     pdf = render_pdf(fig)
     summary = fig.summary()
     summary["render_s"] = round(time.perf_counter() - began, 3)

@@ -88,3 +88,7 @@ def due_months(
         out.append(month)
         month = add_months(month, 1)
     return out
+
+
+#: Seed 000's announcement of a new report (push and email).
+SEED_MESSAGE = "Your monthly energy usage and carbon footprint reduction report is ready."

@@ -22,10 +22,9 @@ from fpdf.enums import XPos, YPos
 from server.reports import charts
 from server.reports.figures import Figures
 
-__all__ = ["SEED_MESSAGE", "render_pdf"]
+__all__ = ["render_pdf"]
 
 #: Seed 000's monthly report notification, word for word.
-SEED_MESSAGE = "Your monthly energy usage and carbon footprint reduction report is ready."
 FONT = "DejaVu"
 INK = (33, 37, 41)
 MUTED = (95, 99, 104)

@@ -188,7 +188,15 @@ class ReportScheduler:
                     stored.append(report)
                 if queues[info.id][1] and not self.stopped.is_set():
                     submit(info.id)
+        self._release_pool()
         return stored
+
+    def _release_pool(self) -> None:
+        """Let the pool's processes go once a check's reports are done: reports are due once a
+        month, and an idle renderer (pandas, matplotlib, the app's modules) holds ~200 MB."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _submit(self, task: ReportTask) -> Future:
         if self.workers == 0:

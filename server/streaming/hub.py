@@ -319,6 +319,8 @@ class HouseholdReader:
                 backoff_s = min(backoff_s * 2, hub.max_backoff_s)
                 continue
             except Exception:  # a bug must not silently end the stream of every client
+                if hub.stopped.is_set():
+                    break  # the hub closed the broker under a blocked read: stopping, not a bug
                 log.exception("reader of %s failed; retrying", self.household)
                 hub.stopped.wait(backoff_s)
                 backoff_s = min(backoff_s * 2, hub.max_backoff_s)
