@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from flask import request
@@ -22,6 +23,9 @@ __all__ = [
 ]
 
 
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
 def _whole(name: str, raw: Any) -> int:
     if isinstance(raw, bool):
         raise InvalidParameter(f"{name} must be an integer, got {raw!r}")
@@ -29,7 +33,7 @@ def _whole(name: str, raw: Any) -> int:
         return raw
     if isinstance(raw, str):
         text = raw.strip()
-        if text.lstrip("+-").isdigit():
+        if _WHOLE.fullmatch(text):  # ASCII digits once signed: "+-5" and "²" are not numbers
             return int(text)
     raise InvalidParameter(f"{name} must be an integer, got {raw!r}")
 

@@ -42,6 +42,9 @@ def test_stats_have_the_seed_keys(client):
         ("/api/v1/households/A/stats?interval=2.5", 400, "invalid_parameter", "got '2.5'"),
         ("/api/v1/households/A/stats?interval=0", 400, "invalid_parameter", "positive, got 0"),
         ("/api/v1/households/A/stats?interval=-5", 400, "invalid_parameter", "got -5"),
+        # signs and digits that str.isdigit accepts but int() does not (were a 500)
+        ("/api/v1/households/A/stats?interval=%2B-5", 400, "invalid_parameter", "got '+-5'"),
+        ("/api/v1/households/A/stats?interval=%C2%B2", 400, "invalid_parameter", "got '²'"),
         ("/api/v1/households/A/stats?interval=86401", 400, "invalid_parameter", "at most 86400"),
         ("/api/v1/households/A/stats?interval=5&by=day", 400, "invalid_parameter", "got 'day'"),
         ("/api/v1/households/A/stream?interval=x", 400, "invalid_parameter", "got 'x'"),
