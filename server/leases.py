@@ -23,7 +23,15 @@ from typing import Any
 import redis
 import redis.exceptions
 
-__all__ = ["LEASE_KEY", "Lease", "LeasedFollowers", "LocalLease", "RedisLease", "control_loop"]
+__all__ = [
+    "LEASE_KEY",
+    "Lease",
+    "LeasedFollowers",
+    "LocalLease",
+    "RedisLease",
+    "control_loop",
+    "lease_for",
+]
 
 log = logging.getLogger(__name__)
 LEASE_KEY = "gridlight:push:sender"
@@ -199,3 +207,12 @@ class LeasedFollowers:
         for following in followings:
             following.join()
         self.lease.release()
+
+
+def lease_for(cfg: Any, key: str, ttl_s: float) -> Lease:
+    """The lease of a leader-only job named by its Redis ``key``: a :class:`RedisLease` when
+    ``REDIS_URL`` is set (several workers or hosts), else the one embedded worker's
+    :class:`LocalLease`."""
+    if cfg["REDIS_URL"]:
+        return RedisLease(cfg["REDIS_URL"], ttl_s=float(ttl_s), key=key)
+    return LocalLease()

@@ -50,7 +50,7 @@ class WidgetApi:
             gl.add("widget-push", self.pusher, leader=True)
 
     def _make_pusher(self, app: Flask):  # noqa: ANN202
-        from server.leases import LocalLease, RedisLease
+        from server.leases import LEASE_KEY, lease_for
         from widget_api.push import Pusher, Sender
 
         cfg = app.config
@@ -58,11 +58,7 @@ class WidgetApi:
         if gl.fcm is None:
             return None
         sender = Sender(gl.fcm, self.devices, gl.metrics, int(cfg["PUSH_QUEUE_LEN"]))
-        lease = (
-            RedisLease(cfg["REDIS_URL"], ttl_s=float(cfg["PUSH_LEASE_TTL_S"]))
-            if cfg["REDIS_URL"]
-            else LocalLease()
-        )
+        lease = lease_for(cfg, LEASE_KEY, cfg["PUSH_LEASE_TTL_S"])
         return Pusher(
             gl,
             self.devices,

@@ -123,7 +123,7 @@ class Alerts:
         from server.alerts.dispatch import Dispatcher
         from server.alerts.engine import AlertEngine
         from server.ingest.retention import claim
-        from server.leases import LocalLease, RedisLease
+        from server.leases import lease_for
 
         cfg = app.config
         metrics = app.extensions["gridlight"].metrics
@@ -137,15 +137,7 @@ class Alerts:
                 f"gridlight_alert_deliveries_{a.status}_total"
             ),
         )
-        lease = (
-            RedisLease(
-                cfg["REDIS_URL"],
-                ttl_s=float(cfg["ALERTS_LEASE_TTL_S"]),
-                key="gridlight:alerts:evaluator",
-            )
-            if cfg["REDIS_URL"]
-            else LocalLease()
-        )
+        lease = lease_for(cfg, "gridlight:alerts:evaluator", cfg["ALERTS_LEASE_TTL_S"])
         every_s = float(cfg["ALERTS_RETENTION_EVERY_S"])
 
         def retention(now_s: float) -> None:

@@ -97,19 +97,11 @@ class Control:
         from server.control.executor import Executor
         from server.control.homeassistant import HomeAssistant
         from server.control.leader import ControlLeader
-        from server.leases import LocalLease, RedisLease
+        from server.leases import lease_for
 
         cfg = app.config
         gl = self.gridlight
-        lease = (
-            RedisLease(
-                cfg["REDIS_URL"],
-                ttl_s=float(cfg["CONTROL_LEASE_TTL_S"]),
-                key="gridlight:control:leader",
-            )
-            if cfg["REDIS_URL"]
-            else LocalLease()
-        )
+        lease = lease_for(cfg, "gridlight:control:leader", cfg["CONTROL_LEASE_TTL_S"])
 
         ha_on = bool(cfg["CONTROL_HA_DISCOVERY"]) and self.link is not None
         self.homeassistant = HomeAssistant(self, prefix=cfg["CONTROL_HA_PREFIX"]) if ha_on else None

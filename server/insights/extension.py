@@ -101,19 +101,11 @@ class Insights:
 
     def _make_refresh(self, app: Flask) -> Any:
         from server.insights.refresh import RefreshJob, RefreshPolicy
-        from server.leases import LocalLease, RedisLease
+        from server.leases import lease_for
 
         cfg = app.config
         gl = app.extensions["gridlight"]
-        lease = (
-            RedisLease(
-                cfg["REDIS_URL"],
-                ttl_s=float(cfg["INSIGHTS_LEASE_TTL_S"]),
-                key="gridlight:insights:refresh",
-            )
-            if cfg["REDIS_URL"]
-            else LocalLease()
-        )
+        lease = lease_for(cfg, "gridlight:insights:refresh", cfg["INSIGHTS_LEASE_TTL_S"])
         policy = RefreshPolicy(
             min_s=float(cfg["INSIGHTS_REFRESH_MIN_S"]),
             daily_s=float(cfg["INSIGHTS_REFRESH_DAILY_S"]),

@@ -81,7 +81,7 @@ class Reports:
     def _make_scheduler(self, app: Flask):  # noqa: ANN202
         from server.alerts import secret
         from server.alerts.channels import EmailChannel
-        from server.leases import LocalLease, RedisLease
+        from server.leases import lease_for
         from server.reports.schedule import ReportScheduler, Sources
 
         cfg = app.config
@@ -123,15 +123,7 @@ class Reports:
             backoff_s=float(cfg["REPORTS_EMAIL_BACKOFF_S"]),
             timeout_s=float(cfg["ALERTS_TIMEOUT_S"]),
         )
-        lease = (
-            RedisLease(
-                cfg["REDIS_URL"],
-                ttl_s=float(cfg["REPORTS_LEASE_TTL_S"]),
-                key="gridlight:reports:scheduler",
-            )
-            if cfg["REDIS_URL"]
-            else LocalLease()
-        )
+        lease = lease_for(cfg, "gridlight:reports:scheduler", cfg["REPORTS_LEASE_TTL_S"])
         sources = Sources(
             households=gl.households,
             database=db_path(cfg["DATA_DIR"]),
