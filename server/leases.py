@@ -28,6 +28,7 @@ __all__ = [
     "Lease",
     "LeasedFollowers",
     "LocalLease",
+    "Periodic",
     "RedisLease",
     "control_loop",
     "lease_for",
@@ -216,3 +217,26 @@ def lease_for(cfg: Any, key: str, ttl_s: float) -> Lease:
     if cfg["REDIS_URL"]:
         return RedisLease(cfg["REDIS_URL"], ttl_s=float(ttl_s), key=key)
     return LocalLease()
+
+
+class Periodic:
+    """A background job that calls ``tick`` every ``every_s`` in a daemon thread until stopped
+    (an error is logged and the next period tries again: :func:`control_loop`)."""
+
+    def __init__(self, name: str, tick: Callable[[], object], every_s: float) -> None:
+        self.name = name
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(
+            target=control_loop,
+            args=(tick, self.stopped, float(every_s), name),
+            name=name,
+            daemon=True,
+        )
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        if self.thread.is_alive() and self.thread is not threading.current_thread():
+            self.thread.join(timeout=5)

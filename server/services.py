@@ -119,6 +119,10 @@ class Services:
         self.stats = QuickStats(self.households, cache_dir, default_runner())
         self.hub.household_channels = lambda h: tuple(self.households.info(h).channels)
         self.hub.household_stats = self.stats.get
+        self.hub.follow_defaults = {
+            "retry_s": float(cfg["FOLLOW_STATS_RETRY_S"]),
+            "refresh_s": float(cfg["FOLLOW_STATS_REFRESH_S"]),
+        }
         self.learning = Learning(self.hub, retry_s=float(cfg["FOLLOW_STATS_RETRY_S"]))
         self.setups = (
             RedisSetups(cfg["REDIS_URL"])

@@ -68,8 +68,6 @@ class WidgetApi:
             hold_windows=int(cfg["PUSH_HOLD_WINDOWS"]),
             sync_s=float(cfg["PUSH_SYNC_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
-            stats_retry_s=float(cfg["FOLLOW_STATS_RETRY_S"]),
-            stats_refresh_s=float(cfg["FOLLOW_STATS_REFRESH_S"]),
         )
 
     def stop(self) -> None:

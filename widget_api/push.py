@@ -183,8 +183,6 @@ class Pusher:
         hold_windows: int = 3,
         sync_s: float = 5.0,
         queue_len: int = 256,
-        stats_retry_s: float = 30.0,
-        stats_refresh_s: float = 3600.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"PUSH_INTERVAL_S must be positive, got {interval_s!r}")
@@ -202,11 +200,7 @@ class Pusher:
             listener_for=lambda household: PushListener(self, household),
             wanted=self._wanted,
             sync_s=sync_s,
-            follow_options={
-                "queue_len": queue_len,
-                "retry_s": stats_retry_s,
-                "refresh_s": stats_refresh_s,
-            },
+            follow_options={"queue_len": queue_len},
         )
 
     @property

@@ -157,8 +157,6 @@ class Alerts:
             sync_s=float(cfg["ALERTS_SYNC_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
             retention=retention,
-            stats_retry_s=float(cfg["FOLLOW_STATS_RETRY_S"]),
-            stats_refresh_s=float(cfg["FOLLOW_STATS_REFRESH_S"]),
             on_alert=lambda alert: metrics.add("gridlight_alerts_total"),
         )
 

@@ -113,8 +113,6 @@ class AlertEngine:
         retention: Callable[[float], None] | None = None,
         on_alert: Callable[[Alert], None] = lambda alert: None,
         digest_delay_s: float | None = None,
-        stats_retry_s: float = 30.0,
-        stats_refresh_s: float = 3600.0,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"ALERTS_INTERVAL_S must be positive, got {interval_s!r}")
@@ -144,12 +142,7 @@ class AlertEngine:
             wanted=self._wanted,
             sync_s=sync_s,
             on_sync=self._after_sync,
-            follow_options={
-                "queue_len": queue_len,
-                "clock": clock,
-                "retry_s": stats_retry_s,
-                "refresh_s": stats_refresh_s,
-            },
+            follow_options={"queue_len": queue_len, "clock": clock},
         )
 
     @property

@@ -121,11 +121,6 @@ class Control:
             sync_s=float(cfg["CONTROL_SYNC_S"]),
             wanted=wanted,
             clock=self._now,
-            follow_options={
-                "queue_len": int(cfg["CLIENT_QUEUE_LEN"]),
-                "retry_s": float(cfg["FOLLOW_STATS_RETRY_S"]),
-                "refresh_s": float(cfg["FOLLOW_STATS_REFRESH_S"]),
-            },
         )
         sender = Sender(
             self.service.commands,

@@ -20,7 +20,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,6 +29,7 @@ from urllib.parse import urlsplit
 
 from server.insights.carbon import CarbonIntensity
 from server.insights.errors import CarbonError
+from server.leases import Periodic
 
 __all__ = ["CarbonFeed", "parse_feed"]
 
@@ -91,21 +91,13 @@ class CarbonFeed:
         self.error: str | None = None
         self.last_ok_s: float | None = None
         self.polls = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="carbon-feed", daemon=True)
+        self.job = Periodic("carbon-feed", self.poll, self.every_s)
 
     def start(self) -> None:
-        self.thread.start()
+        self.job.start()
 
     def stop(self) -> None:
-        self.stopped.set()
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self.stopped.is_set():
-            self.poll()
-            self.stopped.wait(self.every_s)
+        self.job.stop()
 
     def poll(self) -> bool:
         """Fetch once; True when new values are in use."""

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from server.leases import Lease, LeasedFollowers
+from server.leases import Lease, LeasedFollowers, Periodic
 from server.streaming.classified import ClassifiedWindow
 from server.streaming.sse import Event
 
@@ -185,24 +185,13 @@ class Announcer:
         self.every_s = float(every_s)
         self.seen: dict[str, int] | None = None
         self.announced = 0
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="insights-announcer", daemon=True)
+        self.job = Periodic("insights-announcer", self.poll, self.every_s)
 
     def start(self) -> None:
-        self.thread.start()
+        self.job.start()
 
     def stop(self) -> None:
-        self.stopped.set()
-        if self.thread.is_alive() and self.thread is not threading.current_thread():
-            self.thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self.stopped.is_set():
-            try:
-                self.poll()
-            except Exception:
-                log.exception("insights announcer failed; retrying")
-            self.stopped.wait(self.every_s)
+        self.job.stop()
 
     def poll(self) -> int:
         """Announce every version newer than the last seen; how many households."""

@@ -391,6 +391,9 @@ class Hub:
         #: at an interval (raising while it has none). Set by the services that own the hub.
         self.household_channels: Callable[[str], tuple[str, ...]] | None = None
         self.household_stats: Callable[[str, int], Any] | None = None
+        #: Options every :meth:`follow` gets unless it says otherwise (the services set the
+        #: statistics' retry and refresh periods from the configuration).
+        self.follow_defaults: dict[str, Any] = {}
 
     def follow(self, household: str, interval_s: int, listener: Any, **options: Any) -> Following:
         """Deliver every closed window of ``household`` at ``interval_s`` to ``listener`` as a
@@ -398,7 +401,7 @@ class Hub:
         ``stop()`` ends. ``options`` go to :class:`~server.streaming.follow.Following`."""
         if self.household_channels is None or self.household_stats is None:
             raise RuntimeError("the hub was not told how to describe households")
-        options.setdefault("queue_len", self.queue_len)
+        options = {"queue_len": self.queue_len, **self.follow_defaults, **options}
         return Following(
             self,
             household,

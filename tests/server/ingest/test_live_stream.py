@@ -30,6 +30,23 @@ def served(app) -> Iterator[str]:  # noqa: ANN001
     server.shutdown()
 
 
+def usual_history(first_s: int, *, seed: int, seconds: int = 1200) -> list[dict]:
+    """``seconds`` of a home's usual readings from ``first_s``: AC and geyser cycles, a noisy
+    whole house (enough history for statistics once ``min_history_s`` is 600)."""
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "ts": first_s + i,
+            "power_kw": {
+                "AC": float(1.5 * (i % 300 < 120)),
+                "Geyser": float(2.0 * (i % 600 < 60)),
+                "Overall": float(0.3 + rng.gamma(2.0, 0.2)),
+            },
+        }
+        for i in range(seconds)
+    ]
+
+
 def wait_subscribed(app, household: str, timeout_s: float = 30.0) -> None:  # noqa: ANN001
     """Wait until an SSE client of ``household`` is subscribed to its channel. The ``retry:``
     block is sent before the stream subscribes (its first bytes go out at once), so readings
@@ -45,19 +62,7 @@ def test_live_household_stream(app, served, live_key) -> None:  # noqa: ANN001
     headers = {"Authorization": f"Bearer {live_key}"}
     url = f"{served}/api/v1/households/L1/readings"
     app.extensions["gridlight_ingest"].pipeline.live.min_history_s = 600
-    now = int(time.time())
-    rng = np.random.default_rng(5)
-    history = [
-        {
-            "ts": now - 2000 + i,
-            "power_kw": {
-                "AC": float(1.5 * (i % 300 < 120)),
-                "Geyser": float(2.0 * (i % 600 < 60)),
-                "Overall": float(0.3 + rng.gamma(2.0, 0.2)),
-            },
-        }
-        for i in range(1200)
-    ]
+    history = usual_history(int(time.time()) - 2000, seed=5)
     assert requests.post(url, json={"readings": history}, headers=headers, timeout=30).ok
     stream = requests.get(
         f"{served}/api/v1/households/L1/stream?interval={INTERVAL}",
@@ -139,19 +144,7 @@ def test_a_new_meter_streams_at_once_and_gains_levels(app, served, live_key) -> 
         assert learning["ts"] == _iso(window) and learning["power_kw"]["Overall"] == 0.5
         assert learning["level"] is None and learning["learning"] is True
         # twenty minutes of history (back-dated) give it statistics
-        rng = np.random.default_rng(7)
-        now = int(time.time())
-        history = [
-            {
-                "ts": now - 1500 + i,
-                "power_kw": {
-                    "AC": float(1.5 * (i % 300 < 120)),
-                    "Geyser": float(2.0 * (i % 600 < 60)),
-                    "Overall": float(0.3 + rng.gamma(2.0, 0.2)),
-                },
-            }
-            for i in range(1200)
-        ]
+        history = usual_history(int(time.time()) - 1500, seed=7)
         assert requests.post(url, json={"readings": history}, headers=headers, timeout=60).ok
         announced = next(b for b in blocks if b.event == "stats")
         assert announced.id is None and announced.json()["learning"] is False
