@@ -5,6 +5,7 @@ values and degrades ``/healthz``. Clocks are injected; nothing sleeps to wait.""
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
 from collections.abc import Iterator
@@ -150,6 +151,19 @@ def test_new_data_reaches_open_streams_as_an_insights_event(served_app, live_key
             line.decode().rstrip("\r\n") for line in iter(stream.raw.readline, b"")
         )
         assert next(blocks).retry is not None
+        # read the stream while posting: a client that stops reading while ~300 windows of the
+        # back-dated history pass is dropped as too slow (its queue is bounded), as it should be
+        received: queue.Queue = queue.Queue()
+
+        def read() -> None:
+            try:
+                for block in blocks:
+                    received.put(block)
+            except (OSError, ValueError, AttributeError):
+                pass  # the test closed the response under the read
+            received.put(None)  # the stream ended
+
+        threading.Thread(target=read, daemon=True).start()
         hub = app.extensions["gridlight"].hub
         while not any(c.fmt == "v1" and c.subscribers for c in hub.channels_of("L1")):
             assert time.monotonic() < deadline
@@ -170,7 +184,12 @@ def test_new_data_reaches_open_streams_as_an_insights_event(served_app, live_key
                 timeout=30,
             )
             assert r.status_code == 200, r.text
-        event = next(b for b in blocks if b.event == "insights" and b.json()["reason"] == "data")
+        event = None
+        while event is None:
+            block = received.get(timeout=max(deadline - time.monotonic(), 0.1))
+            assert block is not None, "the stream ended before the insights event"
+            if block.event == "insights" and block.json()["reason"] == "data":
+                event = block
     finally:
         stream.close()
     assert event.id is None
