@@ -67,7 +67,7 @@ class Alerts:
         cfg = app.config
         conn = self.conn = connect(db_path(cfg["DATA_DIR"]))
         self.log = AlertLog(conn)
-        self.settings = SettingsStore(conn)
+        self.settings = SettingsStore(conn, lock=self.log.lock)
         app.extensions["alerts"] = self
         app.register_blueprint(views.blueprint)
         enabled = cfg["ALERTS_ENABLED"]
@@ -85,8 +85,7 @@ class Alerts:
     def settings_doc(self, info: Any) -> dict:
         from server.alerts.settings import default_settings
 
-        with self.log.lock:
-            doc = self.settings.get(info.id)
+        doc = self.settings.get(info.id)
         return doc if doc is not None else default_settings(info.timezone, tuple(info.channels))
 
     def channels(self, app: Flask) -> dict[str, Any]:

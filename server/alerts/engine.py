@@ -182,8 +182,7 @@ class AlertEngine:
         return found
 
     def settings_of(self, household: str) -> dict:
-        with self.log.lock:  # the log's connection: one user at a time
-            doc = self.settings.get(household)
+        doc = self.settings.get(household)  # takes the log connection's lock
         if doc is not None:
             return doc
         try:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import copy
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
@@ -299,22 +300,36 @@ def public(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class SettingsStore:
-    """Settings rows in ``alert_settings``; a household without a row has the defaults."""
+    """Settings rows in ``alert_settings``; a household without a row has the defaults.
 
-    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
+    ``lock`` guards the connection, which the alert log's threads share: a statement run
+    without it while another thread's read is open fails at once with "database is locked"
+    (SQLite does not wait for a writer when the connection already holds a read snapshot).
+    """
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        lock: threading.Lock | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.conn = conn
+        self.lock = lock if lock is not None else threading.Lock()
         self.clock = clock
 
     def get(self, household: str) -> dict[str, Any] | None:
-        row = self.conn.execute(
-            "SELECT settings FROM alert_settings WHERE household = ?", (household,)
-        ).fetchone()
+        with self.lock:
+            row = self.conn.execute(
+                "SELECT settings FROM alert_settings WHERE household = ?", (household,)
+            ).fetchone()
         return None if row is None else json.loads(row[0])
 
     def put(self, household: str, doc: Mapping[str, Any]) -> None:
-        self.conn.execute(
-            "INSERT INTO alert_settings (household, settings, updated_s) VALUES (?, ?, ?)"
-            " ON CONFLICT (household) DO UPDATE SET settings = excluded.settings,"
-            " updated_s = excluded.updated_s",
-            (household, json.dumps(doc), int(self.clock())),
-        )
+        with self.lock:
+            self.conn.execute(
+                "INSERT INTO alert_settings (household, settings, updated_s) VALUES (?, ?, ?)"
+                " ON CONFLICT (household) DO UPDATE SET settings = excluded.settings,"
+                " updated_s = excluded.updated_s",
+                (household, json.dumps(doc), int(self.clock())),
+            )

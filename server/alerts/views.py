@@ -89,8 +89,7 @@ def put_settings(household: str):  # noqa: ANN201
         if hook.get("secret") is None:
             hook.pop("secret", None)
     doc = validate(merge(current, body), tuple(info.channels))
-    with ext.log.lock:
-        ext.settings.put(household, doc)
+    ext.settings.put(household, doc)
     return jsonify({"household": household, "settings": public(doc)})
 
 
