@@ -1,4 +1,5 @@
-"""Shared fixtures: real Redis and Mosquitto servers, temporary data directories."""
+"""Shared fixtures: real Redis, Mosquitto and PostgreSQL servers, temporary data directories,
+and ``database_url`` that runs a storage test on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services import MosquittoServer, RedisServer
+from tests.services import MosquittoServer, PostgresServer, RedisServer
 
 REAL_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
 
@@ -41,3 +42,26 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path.mkdir()
     monkeypatch.setenv("GRIDLIGHT_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the session (each test takes its own database from it)."""
+    with PostgresServer(tmp_path_factory.mktemp("postgres")) as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    url = postgres_server.create_database()
+    yield url
+    postgres_server.drop_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database, once SQLite (a file under ``tmp_path``) and once PostgreSQL."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db' / 'gridlight.sqlite3'}"
+    return request.getfixturevalue("postgres_url")

@@ -5,9 +5,9 @@ Plain ``sqlite3`` and pandas: nothing here imports Flask, Redis or MQTT, so the 
 and the ingest workers use it as the web app does.
 """
 
-from server.storage.db import DB_FILE, connect, db_path
 from server.storage.deadletters import DeadLetter, DeadLetters
 from server.storage.keys import KeyStore, LiveHousehold, RegistryError
+from server.storage.legacy import DB_FILE, connect, db_path
 from server.storage.readings import RESOLUTIONS, Reading, ReadingStore, WriteResult
 
 __all__ = [

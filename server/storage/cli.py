@@ -10,8 +10,8 @@ import argparse
 import os
 
 from server.cli import CommandError
-from server.storage.db import connect, db_path
 from server.storage.keys import KeyStore, RegistryError
+from server.storage.legacy import connect, db_path
 
 
 def _store(args: argparse.Namespace) -> KeyStore:

@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from server.storage import Reading, ReadingStore, connect, db_path
-from server.storage.db import MIGRATIONS
+from server.storage.legacy import MIGRATIONS
 
 T0 = 1_763_769_600  # 2025-11-22T00:00:00Z, a multiple of 86400
 

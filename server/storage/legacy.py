@@ -1,8 +1,8 @@
-"""The SQLite database under the data directory: connection settings and schema migrations.
+"""The schema as Gridlight versioned it before alembic: ``PRAGMA user_version`` 1–8.
 
-One file, ``{DATA_DIR}/gridlight.sqlite3``, in WAL mode so readers never block the writer.
-The schema is versioned with ``PRAGMA user_version``; :data:`MIGRATIONS` are applied in order
-and each runs once. Timestamps are integer UTC epoch seconds (``ts_s``), powers are kW
+:mod:`server.storage.migrate` uses :data:`MIGRATIONS` to finish an old installation's SQLite file
+before stamping it with alembic's baseline revision (which equals version 8), so an existing
+installation upgrades in place. New schema changes go to ``server/storage/migrations``. Timestamps are integer UTC epoch seconds (``ts_s``), powers are kW
 (``power_kw``), and a missing reading is NULL, never zero.
 """
 
@@ -12,7 +12,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-__all__ = ["DB_FILE", "MIGRATIONS", "connect", "db_path"]
+__all__ = ["DB_FILE", "MIGRATIONS", "apply_legacy", "connect", "db_path"]
 
 DB_FILE = "gridlight.sqlite3"
 
@@ -257,7 +257,7 @@ def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
-    _migrate(conn)
+    _upgrade(path)
     return conn
 
 
@@ -274,7 +274,8 @@ def _statements(script: str) -> list[str]:
     return out
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
+def apply_legacy(conn: sqlite3.Connection) -> None:
+    """Apply the legacy migrations the file does not have yet (one transaction)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -286,3 +287,20 @@ def _migrate(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+_upgraded: set[Path] = set()
+
+
+def _upgrade(path: Path) -> None:
+    from server.storage.database import Database, sqlite_url
+    from server.storage.migrate import upgrade
+
+    if path.resolve() in _upgraded and path.exists():
+        return
+    _upgraded.add(path.resolve())
+    db = Database(sqlite_url(path))
+    try:
+        upgrade(db)
+    finally:
+        db.dispose()

@@ -1,0 +1,320 @@
+"""Every table of an installation, as SQLAlchemy Core metadata (one schema for SQLite and
+PostgreSQL; alembic's migrations under ``server/storage/migrations`` create and change it, and
+a test checks that the migrated database matches this module).
+
+Units and conventions: ``*_s`` are UTC epoch seconds (integers for readings' seconds, floats
+where sub-second times matter), ``power_kw``/``*_kw`` kW, JSON documents as text, and a missing
+reading NULL, never zero. On PostgreSQL ``readings`` and ``rollups_1m`` are partitioned by month
+on ``ts_s`` (:mod:`server.storage.partitions` creates and drops the partitions).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+__all__ = ["metadata"]
+
+metadata = MetaData()
+
+#: An autoincrementing id: INTEGER PRIMARY KEY (the rowid) on SQLite, BIGINT identity on PostgreSQL.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+#: Epoch seconds of a reading or a minute.
+Seconds = BigInteger
+#: Tables partitioned by month on PostgreSQL; plain (and WITHOUT ROWID) on SQLite.
+PARTITIONED = {"postgresql_partition_by": "RANGE (ts_s)", "sqlite_with_rowid": False}
+
+# -- households, keys, readings (server.storage) --------------------------------------------------
+households = Table(
+    "households",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("timezone", Text, nullable=False),
+    Column("channels", Text, nullable=False),  # JSON list of channel names
+    Column("created_s", BigInteger, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("key_id", Text, primary_key=True),
+    Column(
+        "household",
+        Text,
+        ForeignKey("households.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("secret_hash", Text, nullable=False),  # sha256 hex of the secret part; never the key
+    Column("created_s", BigInteger, nullable=False),
+    Column("revoked_s", BigInteger),
+    Index("api_keys_household", "household"),
+)
+
+readings = Table(
+    "readings",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("ts_s", Seconds, primary_key=True),
+    Column("power_kw", Float),  # NULL: the meter reported the channel unavailable
+    Index("readings_ts", "ts_s"),
+    **PARTITIONED,
+)
+
+rollups_1m = Table(
+    "rollups_1m",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("ts_s", Seconds, primary_key=True),  # start of the minute
+    Column("sum_kw", Float, nullable=False),
+    Column("min_kw", Float),
+    Column("max_kw", Float),
+    Column("count", Integer, nullable=False),  # readings with a value
+    Column("missing", Integer, nullable=False),  # readings reported unavailable
+    Index("rollups_1m_ts", "ts_s"),
+    **PARTITIONED,
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("received_s", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),  # 'http', 'mqtt', ...
+    Column("household", Text),
+    Column("reason", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+    Index("dead_letters_received", "received_s"),
+)
+
+# -- widget devices' push tokens (server.push.devices) --------------------------------------------
+devices = Table(
+    "devices",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("token", Text, primary_key=True),  # FCM registration token
+    Column("platform", Text, nullable=False),  # 'android', 'ios' or 'web'
+    Column("created_s", BigInteger, nullable=False),
+    Column("updated_s", BigInteger, nullable=False),
+    Index("devices_token", "token"),
+    sqlite_with_rowid=False,
+)
+
+# -- jobs run once per period, and leader leases ----------------------------------------------------
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("last_run_s", BigInteger, nullable=False),
+)
+
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("owner", Text, nullable=False),  # host:pid:random of the holder
+    Column("expires_s", Float, nullable=False),
+)
+
+# -- alerts (server.alerts) ---------------------------------------------------------------------
+alert_settings = Table(
+    "alert_settings",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("settings", Text, nullable=False),  # JSON document (server.alerts.settings)
+    Column("updated_s", BigInteger, nullable=False),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("household", Text, nullable=False),
+    Column("rule", Text, nullable=False),  # 'spike', 'level', 'offline', 'digest'
+    Column("kind", Text, nullable=False),  # 'alert', 'recovery' or 'digest'
+    Column("level", Text, nullable=False),
+    Column("ts_s", BigInteger, nullable=False),  # when the condition was seen
+    Column("created_s", Float, nullable=False),  # when it was logged
+    Column("message", Text, nullable=False),
+    Column("values_json", Text, nullable=False),
+    Column("quiet", Integer, nullable=False),  # 1: inside quiet hours, not delivered
+    Index("alerts_household_ts", "household", "ts_s", "id"),
+    Index("alerts_ts", "ts_s"),
+    sqlite_autoincrement=True,
+)
+
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column(
+        "alert_id",
+        Id,
+        ForeignKey("alerts.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("channel", Text, nullable=False),  # 'push', 'email', 'sms', 'webhook'
+    Column("target", Text, nullable=False),  # masked address or URL host
+    Column("attempt", Integer, nullable=False),
+    Column("status", Text, nullable=False),  # 'sent', 'failed', 'skipped'
+    Column("error", Text),
+    Column("ts_s", Float, nullable=False),
+    Index("alert_deliveries_alert", "alert_id"),
+)
+
+alert_digests = Table(
+    "alert_digests",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("period_end_s", BigInteger, primary_key=True),  # the end of the quiet period
+    Column("period_start_s", BigInteger, nullable=False),
+    Column("claimed_s", Float, nullable=False),
+    # NULL: nothing was held
+    Column("alert_id", Id, ForeignKey("alerts.id", ondelete="SET NULL")),
+    sqlite_with_rowid=False,
+)
+
+# -- control (server.control) -------------------------------------------------------------------
+control_devices = Table(
+    "control_devices",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),  # relay, plug, water_heater, thermostat, ev_charger
+    Column("doc", Text, nullable=False),  # JSON (server.control.devices.Device)
+    Column("source", Text, nullable=False),  # 'http' or 'mqtt' (announced)
+    Column("updated_s", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+control_commands = Table(
+    "control_commands",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("id", Text, primary_key=True),  # the client's command id, or a generated one
+    Column("device", Text, nullable=False),
+    Column("action", Text, nullable=False),  # 'on', 'off', 'set'
+    Column("body", Text, nullable=False),  # canonical JSON of what was asked (idempotency)
+    Column("status", Text, nullable=False),  # 'pending', 'acked', 'failed', 'expired'
+    Column("source", Text, nullable=False),  # 'api', 'mqtt', 'schedule', 'automation'
+    Column("actor", Text),  # key id, or the schedule / rule that sent it
+    Column("created_s", Float, nullable=False),
+    Column("expires_s", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_s", Float, nullable=False),  # next (re)send, while pending
+    Column("done_s", Float),  # when acked, failed or expired
+    Column("state", Text),  # JSON: the device's answer
+    Column("error", Text),
+    Index("control_commands_due", "status", "next_s"),
+    sqlite_with_rowid=False,
+)
+
+control_audit = Table(
+    "control_audit",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("household", Text, nullable=False),
+    Column("command_id", Text, nullable=False),
+    Column("device", Text, nullable=False),
+    Column("event", Text, nullable=False),  # 'created', 'repeated', 'sent', 'acked', ...
+    Column("actor", Text),  # key id, 'mqtt:<topic>', 'schedule', 'automation:<n>'
+    Column("detail", Text),  # JSON
+    Column("ts_s", Float, nullable=False),
+    Index("control_audit_household", "household", "ts_s"),
+)
+
+control_schedules = Table(
+    "control_schedules",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("doc", Text, nullable=False),  # JSON: the loads and options as PUT
+    Column("plan", Text),  # JSON: the plan in force
+    Column("inputs_fp", Text),  # fingerprint of the prices/forecast it used
+    Column("updated_s", Float, nullable=False),
+)
+
+control_schedule_claims = Table(
+    "control_schedule_claims",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("load_id", Text, primary_key=True),
+    Column("at_s", BigInteger, primary_key=True),  # the planned switch time
+    Column("action", Text, primary_key=True),  # 'on' or 'off'
+    Column("command_id", Text, nullable=False),
+    Column("claimed_s", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+control_automations = Table(
+    "control_automations",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("rules", Text, nullable=False),  # JSON list (server.control.automations.Rule)
+    Column("updated_s", Float, nullable=False),
+)
+
+# -- insights (server.insights.store) --------------------------------------------------------------
+tariffs = Table(
+    "tariffs",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("document", Text, nullable=False),  # JSON (server.insights.tariff.Tariff.to_json)
+    Column("revision", Integer, nullable=False),  # +1 on every PUT
+    Column("updated_s", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+insights_state = Table(
+    "insights_state",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("version", Integer, nullable=False),  # +1 on every refresh that changed something
+    Column("refreshed_s", Float, nullable=False),  # the leader's last refresh
+    Column("reason", Text, nullable=False),  # 'data', 'daily', 'tariff'
+    sqlite_with_rowid=False,
+)
+
+# -- monthly reports (server.reports.store) ---------------------------------------------------------
+reports = Table(
+    "reports",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("month", Text, primary_key=True),  # 'YYYY-MM', the household's calendar month
+    Column("path", Text, nullable=False),  # the PDF, relative to the data directory
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),  # hex digest of the PDF (the ETag)
+    Column("created_s", Float, nullable=False),
+    Column("summary", Text, nullable=False),  # JSON: the month's headline figures
+    sqlite_with_rowid=False,
+)
+
+report_claims = Table(
+    "report_claims",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("month", Text, primary_key=True),
+    Column("owner", Text, nullable=False),  # host:pid of the claiming process
+    Column("claimed_s", Float, nullable=False),
+    Column("done_s", Float),  # NULL while being generated
+    sqlite_with_rowid=False,
+)
+
+# -- /stream_data setups of the compatibility API (server.compat.setups) ----------------------------
+stream_setups = Table(
+    "stream_setups",
+    metadata,
+    Column("stream_id", Text, primary_key=True),
+    Column("setup", Text, nullable=False),  # JSON (server.compat.setups.Setup)
+    Column("created_at", Float, nullable=False),
+)
