@@ -31,6 +31,9 @@ PORT = 5000
 REDIS_URL: str | None = None
 #: ``mqtt://...`` turns on MQTT ingest (its own issue); unused by the stream server.
 MQTT_URL: str | None = None
+#: The installation's database: ``None`` is the embedded SQLite file ``DATA_DIR/gridlight.sqlite3``;
+#: ``postgresql://user:password@host/db`` is shared by every host of a deployment.
+DATABASE_URL: str | None = None
 #: Directory holding the datasets (each a sub-directory with ``households.json``) and SQLite.
 DATA_DIR = "data"
 #: Demo mode: replayed households readable by anyone, ``*`` CORS on read-only routes, and (with

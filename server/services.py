@@ -35,6 +35,7 @@ from server.metrics import Metrics
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
 from server.storage import KeyStore, connect, db_path
+from server.storage.database import Database, database_url, open_database
 from server.streaming.bodies import StreamSettings
 from server.streaming.hub import Hub
 from server.streaming.learning import Learning
@@ -105,6 +106,9 @@ class Services:
     def init_app(self, app: Flask) -> None:
         cfg = app.config
         data_dir = Path(cfg["DATA_DIR"])
+        # the installation's database (DATABASE_URL, or SQLite under DATA_DIR), its schema
+        # upgraded; every store of every feature uses this one engine and pool
+        self.db: Database = open_database(database_url(cfg))
         self.households = Households(data_dir)
         self.broker = create_broker(cfg["REDIS_URL"], int(cfg["HISTORY_LEN"]))
         self.metrics = Metrics()
@@ -210,6 +214,7 @@ class Services:
         self.hub.stop()
         for registered in reversed([r for r in jobs if not r.leader]):
             _stop(registered)
+        self.db.dispose()
 
     # -- the demo replay ------------------------------------------------------------------------
     def _replay(
