@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.ingest.cli",
     "server.stats.cli",
     "server.storage.cli",
+    "server.storage.dbcli",
     "server.insights.cli",
     "server.nilm.cli",
     # -- reports (#17)

@@ -6,7 +6,7 @@ that run without an app, such as ``python -m server ingest``):
 1. these defaults;
 2. the environment: every ``GRIDLIGHT_*`` variable with the prefix stripped (e.g.
    ``GRIDLIGHT_DATA_DIR`` → ``DATA_DIR``; values parsed as JSON when they are JSON), plus the
-   conventional ``PORT``, ``REDIS_URL`` and ``MQTT_URL``;
+   conventional ``PORT``, ``REDIS_URL``, ``MQTT_URL`` and ``DATABASE_URL``;
 3. the ``overrides`` mapping (``create_app(test_config)``), which wins.
 
 The sections below follow the packages that read them: streaming, widget and pushes, ingest and
@@ -248,7 +248,7 @@ REPORTS_EMAIL_ATTEMPTS = 3
 REPORTS_EMAIL_BACKOFF_S = 5.0
 
 #: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
-conventional_env = ("PORT", "REDIS_URL", "MQTT_URL")
+conventional_env = ("PORT", "REDIS_URL", "MQTT_URL", "DATABASE_URL")
 
 
 def defaults() -> dict[str, Any]:

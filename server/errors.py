@@ -12,6 +12,9 @@ One hierarchy; every error knows its HTTP status and a stable machine-readable c
     └── ServiceUnavailable (503, "unavailable")
         └── BrokerUnavailable (503, "broker_unavailable")  also a ``ConnectionError``
 
+plus :class:`server.storage.database.DatabaseUnavailable` (the database cannot be reached), which
+storage raises without depending on Flask and which answers 503 ``database_unavailable``.
+
 Versioned routes answer ``{"error": {"code": ..., "message": ...}}``; the seed's compatibility
 routes answer ``{"error": message}`` (see :mod:`server.compat`). Werkzeug's own HTTP errors
 (unknown route, wrong method) are rendered the same way, never as HTML.
@@ -23,6 +26,8 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
+
+from server.storage.database import DatabaseUnavailable
 
 __all__ = [
     "BadRequest",
@@ -106,6 +111,14 @@ def _handle_http(err: HTTPException) -> Response:
     return response
 
 
+def _handle_database(err: DatabaseUnavailable) -> tuple[Response, int]:
+    body = error_body("database_unavailable", "the database cannot be reached; retry later")
+    response = jsonify(body)
+    response.headers["Retry-After"] = "5"
+    return response, 503
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(GridlightError, _handle_gridlight)
+    app.register_error_handler(DatabaseUnavailable, _handle_database)
     app.register_error_handler(HTTPException, _handle_http)

@@ -119,6 +119,7 @@ def run(args: argparse.Namespace) -> int:
     env[FRESH_METRICS_DIR] = env["PROMETHEUS_MULTIPROC_DIR"]
     procs = {name: subprocess.Popen(cmd, env=env) for name, cmd in planned}
     mode = "Redis at " + env["REDIS_URL"] if env.get("REDIS_URL") else "embedded broker"
+    mode += ", PostgreSQL" if env.get("DATABASE_URL", "").startswith("postgres") else ", SQLite"
     print(f"Gridlight on http://localhost:{port}/ ({mode}; processes: {', '.join(procs)})")
     print(f"  try: curl -N 'http://localhost:{port}/api/v1/households/A/stream?interval=5'")
     sys.stdout.flush()

@@ -96,7 +96,14 @@ def test_compose_has_web_replay_redis_and_mosquitto() -> None:
     ).is_file()
     assert web["environment"]["REDIS_URL"].startswith("redis://redis:")
     assert web["environment"]["MQTT_URL"].startswith("mqtt://mosquitto:")
-    assert {"redis", "mosquitto"} <= set(web["depends_on"])
+    assert web["environment"]["DATABASE_URL"].startswith("postgresql://")
+    assert "@postgres:5432/" in web["environment"]["DATABASE_URL"]
+    assert {"redis", "mosquitto", "postgres"} <= set(web["depends_on"])
+    # one database for every process that stores something
+    for name in ("replay", "ingest"):
+        assert services[name]["environment"]["DATABASE_URL"] == web["environment"]["DATABASE_URL"]
+    assert services["postgres"]["image"].startswith("postgres:")
+    assert "pg_isready" in services["postgres"]["healthcheck"]["test"]
 
     replay = services["replay"]
     assert replay["image"] == web["image"], "replay runs the web image"
@@ -151,6 +158,10 @@ def test_render_blueprint_wires_web_replay_and_key_value() -> None:
             "property": "connectionString",
         }
     assert kv["maxmemoryPolicy"] == "noeviction"
+    (database,) = blueprint["databases"]
+    for service in (web, worker):
+        url = next(e for e in service["envVars"] if e["key"] == "DATABASE_URL")
+        assert url["fromDatabase"] == {"name": database["name"], "property": "connectionString"}
 
 
 @pytest.mark.parametrize("path", ["Procfile", "render.yaml", "docker/compose.yaml"])

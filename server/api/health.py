@@ -1,6 +1,6 @@
 """``GET /healthz`` and ``GET /metrics``, and the timing of every request for the latter.
 
-``/healthz`` answers 503 while the broker or a stream reader is down; with ``MQTT_URL`` it also
+``/healthz`` answers 503 while the broker, the database or a stream reader is down; with ``MQTT_URL`` it also
 reports the MQTT subscriber (``"status": "degraded"`` while it is down or silent, still 200), and
 every check a feature added with ``services.add_health`` (the insights' carbon feed, when one is
 configured) under its name, degraded likewise while it says ``"ok": false``.
@@ -31,6 +31,7 @@ from server.errors import BrokerUnavailable
 from server.ingest.status import read_status, status_path
 from server.metrics import UNMATCHED, render
 from server.services import state
+from server.storage.database import DatabaseUnavailable
 
 __all__ = ["register"]
 
@@ -43,12 +44,19 @@ def healthz():  # noqa: ANN201
         broker["ok"] = True
     except BrokerUnavailable as err:
         broker.update(ok=False, error=err.message)
+    database: dict = {"kind": "postgresql" if gl.db.is_postgres else "sqlite"}
+    try:
+        gl.db.ping()
+        database["ok"] = True
+    except DatabaseUnavailable as err:
+        database.update(ok=False, error=str(err).splitlines()[0][:200])
     readers = gl.hub.health()
-    ok = broker["ok"] and readers.ok
+    ok = broker["ok"] and database["ok"] and readers.ok
     body = {
         "status": "ok" if ok else "unavailable",
         "worker": os.getpid(),
         "broker": broker,
+        "database": database,
         "readers": readers.readers,
     }
     if current_app.config.get("MQTT_URL"):

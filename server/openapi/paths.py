@@ -462,10 +462,12 @@ def operational() -> dict[str, Any]:
             "get": {
                 "operationId": "healthz",
                 "tags": ["operations"],
-                "summary": "Broker and stream readers of the answering worker",
+                "summary": "Broker, database and stream readers of the answering worker",
                 "responses": {
                     "200": _json(ref("Health"), "healthy"),
-                    "503": _json(ref("Health"), "the broker or a stream reader is down"),
+                    "503": _json(
+                        ref("Health"), "the broker, the database or a stream reader is down"
+                    ),
                 },
             }
         },

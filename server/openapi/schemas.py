@@ -373,7 +373,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Health": {
         "type": "object",
-        "required": ["status", "worker", "broker", "readers"],
+        "required": ["status", "worker", "broker", "database", "readers"],
         "properties": {
             "status": {
                 "type": "string",
@@ -387,6 +387,16 @@ SCHEMAS: dict[str, Any] = {
                 "required": ["kind", "ok"],
                 "properties": {
                     "kind": {"type": "string", "enum": ["memory", "redis"]},
+                    "ok": {"type": "boolean"},
+                    "error": {"type": "string"},
+                },
+            },
+            "database": {
+                "type": "object",
+                "description": "the installation's database (DATABASE_URL)",
+                "required": ["kind", "ok"],
+                "properties": {
+                    "kind": {"type": "string", "enum": ["sqlite", "postgresql"]},
                     "ok": {"type": "boolean"},
                     "error": {"type": "string"},
                 },

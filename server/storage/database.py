@@ -199,9 +199,10 @@ def open_database(url: str, *, upgrade: bool = True) -> Database:
 
 
 def command_database(data_dir: str | os.PathLike[str] | None = None) -> Database:
-    """The database a command-line tool works on: ``GRIDLIGHT_DATABASE_URL`` when set, else the
-    SQLite file under ``data_dir`` (or ``GRIDLIGHT_DATA_DIR``, or ``data``); upgraded."""
-    url = os.environ.get("GRIDLIGHT_DATABASE_URL") or None
+    """The database a command-line tool works on: ``DATABASE_URL`` (or ``GRIDLIGHT_DATABASE_URL``)
+    when set, else the SQLite file under ``data_dir`` (or ``GRIDLIGHT_DATA_DIR``, or ``data``);
+    upgraded."""
+    url = os.environ.get("DATABASE_URL") or os.environ.get("GRIDLIGHT_DATABASE_URL") or None
     if data_dir is None:
         data_dir = os.environ.get("GRIDLIGHT_DATA_DIR", "data")
     return open_database(database_url({"DATABASE_URL": url, "DATA_DIR": data_dir}))
