@@ -2,12 +2,17 @@
 (:class:`LeasedFollowers`) by which the alert evaluator and the push sender follow households
 while they hold it.
 
-* :class:`LocalLease` — the embedded default (one worker, in-process broker): always held.
 * :class:`RedisLease` — with ``REDIS_URL`` (several workers, maybe several hosts): the key
   ``gridlight:push:sender`` holds the owner's id, taken with ``SET key owner NX PX ttl`` and
   renewed (only by its owner, atomically in a Lua script) every few seconds. A worker that dies
   stops renewing and another takes over within ``ttl_s``. A renewal that fails (Redis down)
   means "not the sender": two senders for a moment would push twice, a gap only delays.
+* :class:`DatabaseLease` — without Redis: the row ``name`` of the ``leases`` table in the
+  installation's database (SQLite for one host's workers, PostgreSQL shared by every host), taken
+  or renewed by one upsert that succeeds only for its owner or once the row has expired. A
+  database that cannot be reached means "not the leader", as with Redis.
+* :class:`LocalLease` — always held: a process that is alone by construction (pure unit tests,
+  a single embedded worker without a database at hand).
 """
 
 from __future__ import annotations
@@ -17,14 +22,19 @@ import os
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import redis
 import redis.exceptions
+import sqlalchemy as sa
+
+from server.storage.database import Database, DatabaseUnavailable
 
 __all__ = [
     "LEASE_KEY",
+    "DatabaseLease",
     "Lease",
     "LeasedFollowers",
     "LocalLease",
@@ -112,6 +122,76 @@ class RedisLease(Lease):
 
     def close(self) -> None:
         self._client.close()
+
+
+# Take the lease if it is free or expired, renew it if it is ours: one statement, atomic on both
+# backends (the conflict's row is locked while its WHERE is checked); a row comes back when held.
+_TAKE = sa.text(
+    "INSERT INTO leases (name, owner, expires_s) VALUES (:name, :owner, :expires)"
+    " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_s = excluded.expires_s"
+    " WHERE leases.owner = excluded.owner OR leases.expires_s < :now"
+    " RETURNING owner"
+)
+_GIVE_UP = sa.text("DELETE FROM leases WHERE name = :name AND owner = :owner")
+
+
+class DatabaseLease(Lease):
+    """The lease ``name`` as a row of the ``leases`` table: ``(name, owner, expires_s)``.
+
+    :meth:`hold` takes the row when it is missing or expired and extends it (``ttl_s`` from the
+    ``clock``'s now) while this owner holds it; :meth:`release` deletes it only if it is still
+    this owner's, so another worker or host takes over at its next :meth:`hold`.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        ttl_s: float = 15.0,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if ttl_s <= 0:
+            raise ValueError(f"ttl_s must be positive, got {ttl_s!r}")
+        self.db = db
+        self.name = name
+        self.ttl_s = float(ttl_s)
+        self.clock = clock
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._held = False
+
+    def hold(self) -> bool:
+        now_s = float(self.clock())
+        params = {
+            "name": self.name,
+            "owner": self.owner,
+            "expires": now_s + self.ttl_s,
+            "now": now_s,
+        }
+        try:
+            with self.db.write() as conn:
+                taken = conn.execute(_TAKE, params).first() is not None
+        except (DatabaseUnavailable, sa.exc.SQLAlchemyError) as err:
+            if self._held:
+                log.warning("lease %s lost: database unavailable (%s)", self.name, err)
+            self._held = False
+            return False
+        if taken and not self._held:
+            log.info("this worker (%s) now holds the lease %s", self.owner, self.name)
+        elif self._held and not taken:
+            log.warning("lease %s lost to another worker", self.name)
+        self._held = taken
+        return taken
+
+    def release(self) -> None:
+        if not self._held:
+            return
+        self._held = False
+        try:
+            with self.db.write() as conn:
+                conn.execute(_GIVE_UP, {"name": self.name, "owner": self.owner})
+        except (DatabaseUnavailable, sa.exc.SQLAlchemyError) as err:
+            log.warning("could not release the lease %s: %s", self.name, err)
 
 
 def control_loop(
@@ -210,12 +290,14 @@ class LeasedFollowers:
         self.lease.release()
 
 
-def lease_for(cfg: Any, key: str, ttl_s: float) -> Lease:
-    """The lease of a leader-only job named by its Redis ``key``: a :class:`RedisLease` when
-    ``REDIS_URL`` is set (several workers or hosts), else the one embedded worker's
-    :class:`LocalLease`."""
+def lease_for(cfg: Any, key: str, ttl_s: float, db: Database | None = None) -> Lease:
+    """The lease of a leader-only job named ``key``: a :class:`RedisLease` when ``REDIS_URL`` is
+    set, else a :class:`DatabaseLease` in ``db`` (the app's database: every worker and host
+    sharing it elects one leader), else (no database at hand) a :class:`LocalLease`."""
     if cfg["REDIS_URL"]:
         return RedisLease(cfg["REDIS_URL"], ttl_s=float(ttl_s), key=key)
+    if db is not None:
+        return DatabaseLease(db, key, float(ttl_s))
     return LocalLease()
 
 

@@ -28,13 +28,13 @@ from typing import Any, Protocol
 from flask import Flask, current_app
 
 from server.broker import Broker, create_broker
-from server.compat.setups import RedisSetups, SetupStore, SqliteSetups
+from server.compat.setups import DatabaseSetups, RedisSetups, SetupStore
 from server.households.catalogue import Households
 from server.households.quickstats import QuickStats, default_runner
 from server.metrics import Metrics
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore
 from server.storage.database import Database, database_url, open_database
 from server.streaming.bodies import StreamSettings
 from server.streaming.hub import Hub
@@ -128,20 +128,14 @@ class Services:
             "refresh_s": float(cfg["FOLLOW_STATS_REFRESH_S"]),
         }
         self.learning = Learning(self.hub, retry_s=float(cfg["FOLLOW_STATS_RETRY_S"]))
-        self.setups = (
-            RedisSetups(cfg["REDIS_URL"])
-            if cfg["REDIS_URL"]
-            else SqliteSetups(data_dir / "gridlight.sqlite3")
-        )
+        self.setups = RedisSetups(cfg["REDIS_URL"]) if cfg["REDIS_URL"] else DatabaseSetups(self.db)
         self.settings = StreamSettings(
             retry_ms=int(cfg["RETRY_MS"]),
             ping_s=float(cfg["PING_INTERVAL_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
-        # keys and push tokens share one connection, serialised by the device store's lock
-        conn = connect(db_path(data_dir))
-        self.devices = DeviceStore(conn)
-        self.keys = KeyStore(conn)
+        self.devices = DeviceStore(self.db)
+        self.keys = KeyStore(self.db)
         self.fcm = make_fcm_client(cfg)
         app.extensions["gridlight"] = self
         embedded = cfg["EMBEDDED_REPLAY"]

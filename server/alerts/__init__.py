@@ -18,7 +18,6 @@ from flask import Flask
 
 from server.alerts.rules import SPIKE_MESSAGE, Alert, HouseholdRules, Observation, RuleSettings
 from server.metrics import register_counter
-from server.storage import connect, db_path
 
 __all__ = [
     "SPIKE_MESSAGE",
@@ -65,9 +64,9 @@ class Alerts:
         from server.alerts.store import AlertLog
 
         cfg = app.config
-        conn = self.conn = connect(db_path(cfg["DATA_DIR"]))
-        self.log = AlertLog(conn)
-        self.settings = SettingsStore(conn, lock=self.log.lock)
+        self.db = app.extensions["gridlight"].db  # the app's database (its services dispose it)
+        self.log = AlertLog(self.db)
+        self.settings = SettingsStore(self.db)
         app.extensions["alerts"] = self
         app.register_blueprint(views.blueprint)
         enabled = cfg["ALERTS_ENABLED"]
@@ -75,7 +74,7 @@ class Alerts:
             enabled = not app.testing
         if enabled:
             self.engine = self._make_engine(app)
-        # started and stopped with the worker's services; stopping closes the connection
+        # started and stopped with the worker's services (stopping releases the evaluator's lease)
         app.extensions["gridlight"].add("alerts", self, leader=True)
 
     def start(self) -> None:
@@ -121,8 +120,8 @@ class Alerts:
     def _make_engine(self, app: Flask):  # noqa: ANN202
         from server.alerts.dispatch import Dispatcher
         from server.alerts.engine import AlertEngine
-        from server.ingest.retention import claim
         from server.leases import lease_for
+        from server.storage.jobs import claim
 
         cfg = app.config
         metrics = app.extensions["gridlight"].metrics
@@ -136,13 +135,11 @@ class Alerts:
                 f"gridlight_alert_deliveries_{a.status}_total"
             ),
         )
-        lease = lease_for(cfg, "gridlight:alerts:evaluator", cfg["ALERTS_LEASE_TTL_S"])
+        lease = lease_for(cfg, "gridlight:alerts:evaluator", cfg["ALERTS_LEASE_TTL_S"], self.db)
         every_s = float(cfg["ALERTS_RETENTION_EVERY_S"])
 
         def retention(now_s: float) -> None:
-            with self.log.lock:
-                claimed = claim(self.log.conn, "alert_retention", now_s, every_s)
-            if claimed:
+            if claim(self.db, "alert_retention", now_s, every_s):
                 removed = self.log.purge(now_s)
                 log.info("alert retention: deleted %d alerts older than 6 months", removed)
 
@@ -160,8 +157,6 @@ class Alerts:
         )
 
     def stop(self) -> None:
-        """Stop the evaluator (its lease is released) and close the connection. Idempotent."""
+        """Stop the evaluator (its lease is released). Idempotent."""
         if self.engine is not None:
             self.engine.stop()
-        with self.log.lock:
-            self.conn.close()

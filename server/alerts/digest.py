@@ -15,7 +15,7 @@ end repeated by a fall-back is the later one (quiet resumes between the two, so 
 one digest, sent when it is really over). A period's start is the local start time's first
 occurrence, the day before when the hours wrap midnight.
 
-No Flask, no SQL, no I/O: the engine claims each period once in SQLite
+No Flask, no SQL, no I/O: the engine claims each period once in the database
 (:meth:`server.alerts.store.AlertLog.claim_digest`) and hands :func:`digest_of` the period's
 quiet rows.
 """

@@ -9,9 +9,9 @@
 
 One evaluator per deployment, elected by the same leased-follower mechanism as the widget's push
 sender (:class:`server.leases.LeasedFollowers`) on its own lease key
-``gridlight:alerts:evaluator``: with
-``REDIS_URL`` a Redis lease (several gunicorn workers, several hosts: one holds it, another takes
-over within the lease's TTL if it dies), else the one embedded worker. It runs in the web
+``gridlight:alerts:evaluator``: in Redis with ``REDIS_URL``, else in the installation's database
+(several gunicorn workers, several hosts: one holds it, another takes over within the lease's TTL
+if it dies, at once if it stops). It runs in the web
 workers, where the hub already averages the windows, rather than in the replay or ingest process,
 which do not see live households' HTTP readings in every configuration. A control thread renews
 the lease every ``ALERTS_SYNC_S``, reloads settings, starts or stops followings, sends the
@@ -20,7 +20,7 @@ processes, like the readings').
 
 Digests (:mod:`server.alerts.digest`): once a household's quiet period has ended (its local
 time) and ``digest_delay_s`` more has passed for the windows that closed at its end to be
-judged, the leader claims the period in SQLite (``alert_digests``, one row per household and
+judged, the leader claims the period in the database (``alert_digests``, one row per household and
 period end, so a restart or another worker taking over the lease never sends it again), logs one
 ``digest`` alert listing the period's quiet alerts and delivers it on the household's channels
 like any alert. A night without quiet alerts sends nothing; a period that ended while no
@@ -182,7 +182,7 @@ class AlertEngine:
         return found
 
     def settings_of(self, household: str) -> dict:
-        doc = self.settings.get(household)  # takes the log connection's lock
+        doc = self.settings.get(household)
         if doc is not None:
             return doc
         try:
@@ -221,7 +221,7 @@ class AlertEngine:
         """Send the digest of each quiet period of ``household`` that ended between a day and
         ``digest_delay_s`` ago and nobody claimed yet; the deliveries' futures.
 
-        Cheap when there is nothing to do: a few local-time conversions, and one SQLite
+        Cheap when there is nothing to do: a few local-time conversions, and one database
         transaction per period the first time this engine sees it.
         """
         if not doc.get("enabled", True):

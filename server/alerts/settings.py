@@ -1,4 +1,4 @@
-"""A household's alert settings: the JSON document, its validation and its SQLite row.
+"""A household's alert settings: the JSON document, its validation and its database row.
 
 The document (``GET|PUT /api/v1/households/{h}/alert-settings``)::
 
@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import copy
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
 from pydantic import (
     AfterValidator,
     ConfigDict,
@@ -41,6 +40,7 @@ from pydantic import (
 )
 
 from server.alerts.rules import RuleSettings
+from server.storage.database import Database
 from server.validation import Body, Flag, expect, expected, number, parse, problem, whole
 
 __all__ = [
@@ -300,36 +300,28 @@ def public(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class SettingsStore:
-    """Settings rows in ``alert_settings``; a household without a row has the defaults.
+    """Settings rows in ``alert_settings``; a household without a row has the defaults."""
 
-    ``lock`` guards the connection, which the alert log's threads share: a statement run
-    without it while another thread's read is open fails at once with "database is locked"
-    (SQLite does not wait for a writer when the connection already holds a read snapshot).
-    """
-
-    def __init__(
-        self,
-        conn: sqlite3.Connection,
-        *,
-        lock: threading.Lock | None = None,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.conn = conn
-        self.lock = lock if lock is not None else threading.Lock()
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
         self.clock = clock
 
     def get(self, household: str) -> dict[str, Any] | None:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT settings FROM alert_settings WHERE household = ?", (household,)
-            ).fetchone()
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.text("SELECT settings FROM alert_settings WHERE household = :household"),
+                {"household": household},
+            ).first()
         return None if row is None else json.loads(row[0])
 
     def put(self, household: str, doc: Mapping[str, Any]) -> None:
-        with self.lock:
-            self.conn.execute(
-                "INSERT INTO alert_settings (household, settings, updated_s) VALUES (?, ?, ?)"
-                " ON CONFLICT (household) DO UPDATE SET settings = excluded.settings,"
-                " updated_s = excluded.updated_s",
-                (household, json.dumps(doc), int(self.clock())),
+        with self.db.write() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alert_settings (household, settings, updated_s)"
+                    " VALUES (:household, :settings, :now)"
+                    " ON CONFLICT (household) DO UPDATE SET settings = excluded.settings,"
+                    " updated_s = excluded.updated_s"
+                ),
+                {"household": household, "settings": json.dumps(doc), "now": int(self.clock())},
             )

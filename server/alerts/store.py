@@ -1,4 +1,4 @@
-"""The alert log in SQLite: alerts, every delivery attempt, keyset pages and retention.
+"""The alert log in the installation's database: alerts, every delivery attempt, keyset pages and retention.
 
 ``alerts`` holds one row per alert, recovery notice or quiet-hours digest (``values`` as JSON),
 ``alert_deliveries`` one row per delivery *attempt* (channel, target, attempt number, status
@@ -13,16 +13,19 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 
 from generator.times import format_ts
 from server.alerts.rules import Alert
 from server.errors import InvalidParameter
+from server.storage.database import Database
 
 __all__ = ["RETENTION_S", "AlertLog", "Attempt", "decode_cursor", "encode_cursor"]
 
@@ -57,35 +60,45 @@ def decode_cursor(raw: str) -> tuple[int, int]:
         ) from None
 
 
-class AlertLog:
-    """Writes and reads the log. One connection shared by threads, serialised by a lock."""
+_INSERT_ALERT = sa.text(
+    "INSERT INTO alerts (household, rule, kind, level, ts_s, created_s, message, values_json,"
+    " quiet) VALUES (:household, :rule, :kind, :level, :ts_s, :created_s, :message, :values,"
+    " :quiet) RETURNING id"
+)
 
-    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
-        self.conn = conn
+
+class AlertLog:
+    """Writes and reads the log; each call is its own transaction."""
+
+    #: Nothing to serialise (each call checks out its own pooled connection); a no-op context
+    #: for callers that still wrap calls in ``with store.lock:``. To be removed with them.
+    lock = nullcontext()
+
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
         self.clock = clock
-        self.lock = threading.Lock()
 
     def add(self, alert: Alert) -> int:
-        with self.lock:
-            return self._insert(alert)
+        with self.db.write() as conn:
+            return self._insert(conn, alert)
 
-    def _insert(self, alert: Alert) -> int:
-        cur = self.conn.execute(
-            "INSERT INTO alerts (household, rule, kind, level, ts_s, created_s, message,"
-            " values_json, quiet) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                alert.household,
-                alert.rule,
-                alert.kind,
-                alert.level,
-                int(alert.ts_s),
-                self.clock(),
-                alert.message,
-                json.dumps(alert.values, allow_nan=False),
-                int(alert.quiet),
-            ),
+    def _insert(self, conn: Connection, alert: Alert) -> int:
+        return int(
+            conn.execute(
+                _INSERT_ALERT,
+                {
+                    "household": alert.household,
+                    "rule": alert.rule,
+                    "kind": alert.kind,
+                    "level": alert.level,
+                    "ts_s": int(alert.ts_s),
+                    "created_s": float(self.clock()),
+                    "message": alert.message,
+                    "values": json.dumps(alert.values, allow_nan=False),
+                    "quiet": int(alert.quiet),
+                },
+            ).scalar_one()
         )
-        return int(cur.lastrowid or 0)
 
     def claim_digest(
         self,
@@ -98,59 +111,70 @@ class AlertLog:
         transaction: ``(alert_id, digest)``, or None when the period was claimed before (by this
         process or another) or ``build`` found nothing to send.
 
-        The claim is the row ``(household, end_s)`` of ``alert_digests``; ``build`` gets the
-        period's quiet rows (digests excluded), oldest first. A process that dies after this
-        commits leaves the digest logged without deliveries, never sent twice.
+        The claim is the row ``(household, end_s)`` of ``alert_digests``, inserted unless it
+        exists: of two workers or hosts claiming at once, the second waits for the first's
+        transaction and finds the row. ``build`` gets the period's quiet rows (digests
+        excluded), oldest first. A process that dies after this commits leaves the digest
+        logged without deliveries, never sent twice.
         """
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = self.conn.execute(
-                    "INSERT OR IGNORE INTO alert_digests (household, period_end_s,"
-                    " period_start_s, claimed_s) VALUES (?, ?, ?, ?)",
-                    (household, int(end_s), int(start_s), self.clock()),
-                )
-                if cur.rowcount != 1:
-                    self.conn.execute("ROLLBACK")
-                    return None
-                names = ("id", "rule", "kind", "level", "ts_s", "message")
-                rows = [
-                    dict(zip(names, r, strict=True))
-                    for r in self.conn.execute(
+        with self.db.write() as conn:
+            claimed = conn.execute(
+                sa.text(
+                    "INSERT INTO alert_digests (household, period_end_s, period_start_s, claimed_s)"
+                    " VALUES (:household, :end_s, :start_s, :now)"
+                    " ON CONFLICT (household, period_end_s) DO NOTHING RETURNING household"
+                ),
+                {
+                    "household": household,
+                    "end_s": int(end_s),
+                    "start_s": int(start_s),
+                    "now": float(self.clock()),
+                },
+            ).first()
+            if claimed is None:
+                return None
+            names = ("id", "rule", "kind", "level", "ts_s", "message")
+            rows = [
+                dict(zip(names, r, strict=True))
+                for r in conn.execute(
+                    sa.text(
                         "SELECT id, rule, kind, level, ts_s, message FROM alerts"
-                        " WHERE household = ? AND quiet = 1 AND rule != 'digest'"
-                        " AND ts_s >= ? AND ts_s < ? ORDER BY ts_s, id",
-                        (household, int(start_s), int(end_s)),
-                    )
-                ]
-                digest = build(rows)
-                alert_id = None if digest is None else self._insert(digest)
-                if alert_id is not None:
-                    self.conn.execute(
-                        "UPDATE alert_digests SET alert_id = ? WHERE household = ?"
-                        " AND period_end_s = ?",
-                        (alert_id, household, int(end_s)),
-                    )
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        return None if digest is None or alert_id is None else (alert_id, digest)
+                        " WHERE household = :household AND quiet = 1 AND rule != 'digest'"
+                        " AND ts_s >= :start_s AND ts_s < :end_s ORDER BY ts_s, id"
+                    ),
+                    {"household": household, "start_s": int(start_s), "end_s": int(end_s)},
+                )
+            ]
+            digest = build(rows)
+            if digest is None:
+                return None
+            alert_id = self._insert(conn, digest)
+            conn.execute(
+                sa.text(
+                    "UPDATE alert_digests SET alert_id = :alert_id"
+                    " WHERE household = :household AND period_end_s = :end_s"
+                ),
+                {"alert_id": alert_id, "household": household, "end_s": int(end_s)},
+            )
+        return alert_id, digest
 
     def record(self, alert_id: int, attempt: Attempt) -> None:
-        with self.lock:
-            self.conn.execute(
-                "INSERT INTO alert_deliveries (alert_id, channel, target, attempt, status, error,"
-                " ts_s) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    alert_id,
-                    attempt.channel,
-                    attempt.target,
-                    attempt.attempt,
-                    attempt.status,
-                    attempt.error,
-                    attempt.ts_s,
+        with self.db.write() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO alert_deliveries (alert_id, channel, target, attempt, status,"
+                    " error, ts_s) VALUES (:alert_id, :channel, :target, :attempt, :status,"
+                    " :error, :ts_s)"
                 ),
+                {
+                    "alert_id": alert_id,
+                    "channel": attempt.channel,
+                    "target": attempt.target,
+                    "attempt": attempt.attempt,
+                    "status": attempt.status,
+                    "error": attempt.error,
+                    "ts_s": attempt.ts_s,
+                },
             )
 
     def page(
@@ -163,34 +187,39 @@ class AlertLog:
         limit: int = 50,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; ``(alerts, next_cursor)`` with ``next_cursor`` None on the last page."""
-        where, args = ["household = ?"], [household]
+        where = ["household = :household"]
+        args: dict[str, Any] = {"household": household, "limit": limit + 1}
         if from_s is not None:
-            where.append("ts_s >= ?")
-            args.append(from_s)
+            where.append("ts_s >= :from_s")
+            args["from_s"] = from_s
         if to_s is not None:
-            where.append("ts_s < ?")
-            args.append(to_s)
+            where.append("ts_s < :to_s")
+            args["to_s"] = to_s
         if cursor:
-            ts_s, alert_id = decode_cursor(cursor)
-            where.append("(ts_s < ? OR (ts_s = ? AND id < ?))")
-            args += [ts_s, ts_s, alert_id]
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT id, rule, kind, level, ts_s, created_s, message, values_json, quiet"
-                f" FROM alerts WHERE {' AND '.join(where)} ORDER BY ts_s DESC, id DESC LIMIT ?",
-                (*args, limit + 1),
-            ).fetchall()
+            args["cursor_ts"], args["cursor_id"] = decode_cursor(cursor)
+            where.append("(ts_s < :cursor_ts OR (ts_s = :cursor_ts AND id < :cursor_id))")
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, rule, kind, level, ts_s, created_s, message, values_json, quiet"
+                    f" FROM alerts WHERE {' AND '.join(where)}"
+                    " ORDER BY ts_s DESC, id DESC LIMIT :limit"
+                ),
+                args,
+            ).all()
             more = len(rows) > limit
             rows = rows[:limit]
             ids = [r[0] for r in rows]
             deliveries: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
             if ids:
-                marks = ",".join("?" * len(ids))
-                for d in self.conn.execute(
-                    "SELECT alert_id, channel, target, attempt, status, error, ts_s"
-                    f" FROM alert_deliveries WHERE alert_id IN ({marks}) ORDER BY id",
-                    ids,
-                ):
+                found = conn.execute(
+                    sa.text(
+                        "SELECT alert_id, channel, target, attempt, status, error, ts_s"
+                        " FROM alert_deliveries WHERE alert_id IN :ids ORDER BY id"
+                    ).bindparams(sa.bindparam("ids", expanding=True)),
+                    {"ids": ids},
+                )
+                for d in found:
                     deliveries[d[0]].append(
                         {
                             "channel": d[1],
@@ -220,29 +249,32 @@ class AlertLog:
         return alerts, next_cursor
 
     def attempts(self, alert_id: int) -> list[Attempt]:
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT channel, target, attempt, status, error, ts_s FROM alert_deliveries"
-                " WHERE alert_id = ? ORDER BY id",
-                (alert_id,),
-            ).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT channel, target, attempt, status, error, ts_s FROM alert_deliveries"
+                    " WHERE alert_id = :alert_id ORDER BY id"
+                ),
+                {"alert_id": alert_id},
+            ).all()
         return [Attempt(*r) for r in rows]
 
     def purge(self, now_s: float | None = None, retention_s: int = RETENTION_S) -> int:
         """Delete alerts (and their deliveries) older than ``retention_s``; the alerts deleted."""
         cutoff = int((self.clock() if now_s is None else now_s) - retention_s)
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.conn.execute("DELETE FROM alert_digests WHERE period_end_s < ?", (cutoff,))
-                self.conn.execute(
+        with self.db.write() as conn:
+            conn.execute(
+                sa.text("DELETE FROM alert_digests WHERE period_end_s < :cutoff"),
+                {"cutoff": cutoff},
+            )
+            conn.execute(
+                sa.text(
                     "DELETE FROM alert_deliveries WHERE alert_id IN"
-                    " (SELECT id FROM alerts WHERE ts_s < ?)",
-                    (cutoff,),
-                )
-                cur = self.conn.execute("DELETE FROM alerts WHERE ts_s < ?", (cutoff,))
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        return cur.rowcount
+                    " (SELECT id FROM alerts WHERE ts_s < :cutoff)"
+                ),
+                {"cutoff": cutoff},
+            )
+            result = conn.execute(
+                sa.text("DELETE FROM alerts WHERE ts_s < :cutoff"), {"cutoff": cutoff}
+            )
+            return int(result.rowcount)

@@ -3,22 +3,23 @@
 ``POST /stream_setup`` stores ``{household, interval_s, start_index}`` under a new random
 ``stream_id``; ``/stream_qstats`` and ``/stream_data`` find it by cookie or ``?stream_id=``. With
 Redis the set-ups live there (``gridlight:setup:{id}``, expiring after ``ttl_s``); otherwise in
-SQLite under the data directory.
+the installation's database (``stream_setups``, rows older than ``ttl_s`` ignored and purged).
 """
 
 from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
+
+import sqlalchemy as sa
 
 from server.errors import BrokerUnavailable
+from server.storage.database import Database
 
-__all__ = ["Setup", "SetupStore", "SqliteSetups", "RedisSetups", "new_stream_id"]
+__all__ = ["DatabaseSetups", "RedisSetups", "Setup", "SetupStore", "new_stream_id"]
 
 TTL_S = 7 * 86_400
 
@@ -50,52 +51,42 @@ class SetupStore:
         raise NotImplementedError
 
 
-class SqliteSetups(SetupStore):
-    def __init__(self, path: str | Path, ttl_s: int = TTL_S) -> None:
-        self.path = Path(path)
-        self.ttl_s = ttl_s
-        self._lock = threading.Lock()
-        self._ready = False
+class DatabaseSetups(SetupStore):
+    """Set-ups in the ``stream_setups`` table, ``(stream_id, setup JSON, created_at)``."""
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10)
-        if not self._ready:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS stream_setups (stream_id TEXT PRIMARY KEY, "
-                "setup TEXT NOT NULL, created_at REAL NOT NULL)"
-            )
-            conn.commit()
-            self._ready = True
-        return conn
+    def __init__(
+        self, db: Database, ttl_s: int = TTL_S, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
+        self.ttl_s = ttl_s
+        self.clock = clock
 
     def put(self, stream_id: str, setup: Setup) -> None:
-        now = time.time()
-        with self._lock:
-            conn = self._connect()
-            try:
-                with conn:
-                    conn.execute(
-                        "INSERT OR REPLACE INTO stream_setups VALUES (?, ?, ?)",
-                        (stream_id, json.dumps(asdict(setup)), now),
-                    )
-                    conn.execute(
-                        "DELETE FROM stream_setups WHERE created_at < ?", (now - self.ttl_s,)
-                    )
-            finally:
-                conn.close()
+        now = float(self.clock())
+        with self.db.write() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO stream_setups (stream_id, setup, created_at)"
+                    " VALUES (:stream_id, :setup, :now)"
+                    " ON CONFLICT (stream_id) DO UPDATE SET setup = excluded.setup,"
+                    " created_at = excluded.created_at"
+                ),
+                {"stream_id": stream_id, "setup": json.dumps(asdict(setup)), "now": now},
+            )
+            conn.execute(
+                sa.text("DELETE FROM stream_setups WHERE created_at < :cutoff"),
+                {"cutoff": now - self.ttl_s},
+            )
 
     def get(self, stream_id: str) -> Setup | None:
-        with self._lock:
-            conn = self._connect()
-            try:
-                row = conn.execute(
-                    "SELECT setup FROM stream_setups WHERE stream_id = ? AND created_at >= ?",
-                    (stream_id, time.time() - self.ttl_s),
-                ).fetchone()
-            finally:
-                conn.close()
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT setup FROM stream_setups"
+                    " WHERE stream_id = :stream_id AND created_at >= :cutoff"
+                ),
+                {"stream_id": stream_id, "cutoff": float(self.clock()) - self.ttl_s},
+            ).first()
         return Setup(**json.loads(row[0])) if row else None
 
 

@@ -1,4 +1,4 @@
-"""Push tokens of widget devices, stored in SQLite (the ``devices`` table of migration 2).
+"""Push tokens of widget devices, stored in the installation's database (the ``devices`` table).
 
 A token is an FCM registration token: whoever holds it can push to the device, so it is a
 credential. It is stored as given (FCM needs it whole) but never logged whole: logs show
@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Annotated, Any, Literal, get_args
 
+import sqlalchemy as sa
 from pydantic import ConfigDict, Field, ValidationError, WrapValidator
 
+from server.storage.database import Database
 from server.validation import Body, expect, problem
 
 __all__ = [
@@ -100,57 +101,75 @@ class DeviceRemoval(Body):
     token: Token
 
 
-class DeviceStore:
-    """Registered devices per household. One connection, serialised by a lock."""
+_REFRESH = sa.text(
+    "UPDATE devices SET platform = :platform, updated_s = :now"
+    " WHERE household = :household AND token = :token"
+)
+_INSERT = sa.text(
+    "INSERT INTO devices (household, token, platform, created_s, updated_s)"
+    " VALUES (:household, :token, :platform, :now, :now)"
+    " ON CONFLICT (household, token) DO NOTHING RETURNING token"
+)
 
-    def __init__(self, conn: sqlite3.Connection, *, clock: Callable[[], float] = time.time) -> None:
-        self.conn = conn
+
+class DeviceStore:
+    """Registered devices per household."""
+
+    #: Nothing to serialise (each call checks out its own pooled connection); a no-op context
+    #: for callers that still wrap calls in ``with store.lock:``. To be removed with them.
+    lock = nullcontext()
+
+    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
         self.clock = clock
-        self.lock = threading.RLock()
 
     def register(self, household: str, token: str, platform: str) -> bool:
         """Store ``token`` for ``household``; True when it is new, False when refreshed."""
         now = int(self.clock())
-        with self.lock:
-            cur = self.conn.execute(
-                "UPDATE devices SET platform = ?, updated_s = ? WHERE household = ? AND token = ?",
-                (platform, now, household, token),
-            )
-            if cur.rowcount:
+        params = {"household": household, "token": token, "platform": platform, "now": now}
+        with self.db.write() as conn:
+            if conn.execute(_REFRESH, params).rowcount:
                 return False
-            self.conn.execute(
-                "INSERT INTO devices (household, token, platform, created_s, updated_s)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (household, token, platform, now, now),
-            )
-            return True
+            if conn.execute(_INSERT, params).first() is not None:
+                return True
+            # another worker registered it since the refresh above (PostgreSQL: the insert
+            # waited for its commit): refresh what it wrote
+            conn.execute(_REFRESH, params)
+            return False
 
     def unregister(self, household: str, token: str) -> bool:
         """Forget ``token`` for ``household``; True when it was registered."""
-        with self.lock:
-            cur = self.conn.execute(
-                "DELETE FROM devices WHERE household = ? AND token = ?", (household, token)
+        with self.db.write() as conn:
+            result = conn.execute(
+                sa.text("DELETE FROM devices WHERE household = :household AND token = :token"),
+                {"household": household, "token": token},
             )
-            return cur.rowcount > 0
+            return result.rowcount > 0
 
     def prune(self, token: str) -> int:
         """Forget ``token`` everywhere (FCM said it is gone); the number of rows removed."""
-        with self.lock:
-            return self.conn.execute("DELETE FROM devices WHERE token = ?", (token,)).rowcount
+        with self.db.write() as conn:
+            result = conn.execute(
+                sa.text("DELETE FROM devices WHERE token = :token"), {"token": token}
+            )
+            return int(result.rowcount)
 
     def devices(self, household: str) -> list[tuple[str, str]]:
         """``(token, platform)`` of the household's devices, oldest registration first."""
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT token, platform FROM devices WHERE household = ? ORDER BY created_s, token",
-                (household,),
-            ).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT token, platform FROM devices WHERE household = :household"
+                    " ORDER BY created_s, token"
+                ),
+                {"household": household},
+            ).all()
         return [(r[0], r[1]) for r in rows]
 
     def households(self) -> list[str]:
         """Households with at least one device."""
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT DISTINCT household FROM devices ORDER BY household"
-            ).fetchall()
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.text("SELECT DISTINCT household FROM devices ORDER BY household")
+            ).all()
         return [r[0] for r in rows]

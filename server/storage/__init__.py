@@ -1,18 +1,28 @@
-"""Storage in SQLite under the data directory: live households and API keys, raw readings
+"""Storage in the installation's database (``DATABASE_URL``: the embedded SQLite file under the
+data directory, or PostgreSQL shared by every host): live households and API keys, raw readings
 with 1-minute rollups and retention, and the dead-letter table.
 
-Plain ``sqlite3`` and pandas: nothing here imports Flask, Redis or MQTT, so the command line
-and the ingest workers use it as the web app does.
+SQLAlchemy Core and pandas: nothing here imports Flask, Redis or MQTT, so the command line and
+the ingest workers use it as the web app does.
 """
 
+from server.storage.database import (
+    Database,
+    DatabaseUnavailable,
+    command_database,
+    database_url,
+    open_database,
+)
 from server.storage.deadletters import DeadLetter, DeadLetters
-from server.storage.keys import KeyStore, LiveHousehold, RegistryError
+from server.storage.keys import KeyStore, LiveHousehold, RegistryError, key_id
 from server.storage.legacy import DB_FILE, connect, db_path
 from server.storage.readings import RESOLUTIONS, Reading, ReadingStore, WriteResult
 
 __all__ = [
     "DB_FILE",
     "RESOLUTIONS",
+    "Database",
+    "DatabaseUnavailable",
     "DeadLetter",
     "DeadLetters",
     "KeyStore",
@@ -21,6 +31,10 @@ __all__ = [
     "ReadingStore",
     "RegistryError",
     "WriteResult",
+    "command_database",
     "connect",
+    "database_url",
     "db_path",
+    "key_id",
+    "open_database",
 ]

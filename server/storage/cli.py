@@ -1,32 +1,41 @@
 """``python -m server households add H --channels AC,Geyser,Overall [--timezone Z]`` and
 ``python -m server keys create H``: register live households and issue their API keys.
 
-The key is printed alone on the last line (it is shown once; only its hash is stored).
+The key is printed alone on the last line (it is shown once; only its hash is stored). They work
+on ``GRIDLIGHT_DATABASE_URL`` when set (a deployment's PostgreSQL), else on the SQLite file under
+``--data-dir``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from server.cli import CommandError
+from server.storage.database import command_database
 from server.storage.keys import KeyStore, RegistryError
-from server.storage.legacy import connect, db_path
 
 
-def _store(args: argparse.Namespace) -> KeyStore:
-    data_dir = args.data_dir or os.environ.get("GRIDLIGHT_DATA_DIR", "data")
-    return KeyStore(connect(db_path(data_dir)))
+@contextmanager
+def _store(args: argparse.Namespace) -> Iterator[KeyStore]:
+    """The key store of the database the command works on (GRIDLIGHT_DATABASE_URL, else the
+    SQLite file under ``--data-dir``); a refused request is a :class:`CommandError`."""
+    db = command_database(args.data_dir)
+    try:
+        yield KeyStore(db)
+    except RegistryError as err:
+        raise CommandError(str(err)) from err
+    finally:
+        db.dispose()
 
 
 def _add(args: argparse.Namespace) -> int:
     channels = [c.strip() for c in args.channels.split(",") if c.strip()]
-    try:
-        info, key = _store(args).add_household(
+    with _store(args) as keys:
+        info, key = keys.add_household(
             args.household, channels, timezone=args.timezone, name=args.name
         )
-    except RegistryError as err:
-        raise CommandError(str(err)) from err
     print(f"registered household {info.id} ({', '.join(info.channels)}; {info.timezone})")
     print("API key (shown once; send it as 'Authorization: Bearer <key>'):")
     print(key)
@@ -34,10 +43,8 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _create_key(args: argparse.Namespace) -> int:
-    try:
-        key = _store(args).create_key(args.household)
-    except RegistryError as err:
-        raise CommandError(str(err)) from err
+    with _store(args) as keys:
+        key = keys.create_key(args.household)
     print(f"new API key for household {args.household} (shown once):")
     print(key)
     return 0

@@ -3,7 +3,8 @@
 A key looks like ``gl_{key_id}_{secret}``: ``key_id`` (12 hex digits) finds the row, and only
 the SHA-256 of the secret is stored, compared in constant time. The secret carries 256 random
 bits, so a fast hash is enough (a slow password hash protects guessable secrets; these are not).
-A key is shown once, when it is made.
+A key is shown once, when it is made. Households and keys live in the installation's database,
+so a key made through one host works on every host sharing it.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ import hashlib
 import hmac
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
 from generator.dataset import DatasetError, validate_channel, validate_household_id
+from server.storage.database import Database
 
 __all__ = ["KeyStore", "LiveHousehold", "RegistryError"]
 
@@ -45,8 +49,8 @@ def _hash(secret: str) -> str:
 class KeyStore:
     """Registers live households and issues, checks and revokes their API keys."""
 
-    def __init__(self, conn: sqlite3.Connection, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
-        self.conn = conn
+    def __init__(self, db: Database, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+        self.db = db
         self.clock = clock
 
     def add_household(
@@ -75,50 +79,76 @@ class KeyStore:
             ) from err
         created = int(self.clock())
         info = LiveHousehold(household, name or household, timezone, channels, created)
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            self.conn.execute(
-                "INSERT INTO households (id, name, timezone, channels, created_s)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (household, info.name, timezone, json.dumps(list(channels)), created),
-            )
-            key = self._issue(household, created)
-            self.conn.execute("COMMIT")
-        except sqlite3.IntegrityError as err:
-            self.conn.execute("ROLLBACK")
-            raise RegistryError(f"household {household!r} is already registered") from err
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
+        with self.db.write() as conn:
+            inserted = conn.execute(
+                sa.text(
+                    "INSERT INTO households (id, name, timezone, channels, created_s)"
+                    " VALUES (:id, :name, :timezone, :channels, :created)"
+                    " ON CONFLICT (id) DO NOTHING RETURNING id"
+                ),
+                {
+                    "id": household,
+                    "name": info.name,
+                    "timezone": timezone,
+                    "channels": json.dumps(list(channels)),
+                    "created": created,
+                },
+            ).first()
+            if inserted is None:
+                raise RegistryError(f"household {household!r} is already registered")
+            key = self._issue(conn, household, created)
         return info, key
 
     def get(self, household: str) -> LiveHousehold | None:
-        row = self.conn.execute(
-            "SELECT id, name, timezone, channels, created_s FROM households WHERE id = ?",
-            (household,),
-        ).fetchone()
-        if row is None:
-            return None
-        return LiveHousehold(row[0], row[1], row[2], tuple(json.loads(row[3])), row[4])
+        with self.db.read() as conn:
+            row = conn.execute(
+                sa.text(
+                    "SELECT id, name, timezone, channels, created_s FROM households WHERE id = :id"
+                ),
+                {"id": household},
+            ).first()
+        return None if row is None else _household(row)
 
     def list(self) -> list[LiveHousehold]:
-        ids = [r[0] for r in self.conn.execute("SELECT id FROM households ORDER BY id")]
-        return [h for h in (self.get(i) for i in ids) if h is not None]
+        with self.db.read() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT id, name, timezone, channels, created_s FROM households ORDER BY id"
+                )
+            ).all()
+        return [_household(r) for r in rows]
 
     def create_key(self, household: str) -> str:
         """Issue another key for a registered household."""
-        if self.get(household) is None:
-            raise RegistryError(f"household {household!r} is not registered")
-        return self._issue(household, int(self.clock()))
+        with self.db.write() as conn:
+            known = conn.execute(
+                sa.text("SELECT 1 FROM households WHERE id = :id"), {"id": household}
+            ).first()
+            if known is None:
+                raise RegistryError(f"household {household!r} is not registered")
+            return self._issue(conn, household, int(self.clock()))
 
-    def _issue(self, household: str, created: int) -> str:
+    @staticmethod
+    def _issue(conn: Connection, household: str, created: int) -> str:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
-        self.conn.execute(
-            "INSERT INTO api_keys (key_id, household, secret_hash, created_s) VALUES (?, ?, ?, ?)",
-            (key_id, household, _hash(secret), created),
+        conn.execute(
+            sa.text(
+                "INSERT INTO api_keys (key_id, household, secret_hash, created_s)"
+                " VALUES (:key_id, :household, :hash, :created)"
+            ),
+            {"key_id": key_id, "household": household, "hash": _hash(secret), "created": created},
         )
         return f"gl_{key_id}_{secret}"
+
+    def _key_row(self, key_id: str):  # noqa: ANN202
+        with self.db.read() as conn:
+            return conn.execute(
+                sa.text(
+                    "SELECT household, secret_hash, revoked_s FROM api_keys WHERE key_id = :key_id"
+                ),
+                {"key_id": key_id},
+            ).first()
 
     def check(self, household: str, key: str | None) -> bool:
         """True when ``key`` is a live key of ``household``."""
@@ -127,9 +157,7 @@ class KeyStore:
         key_id, sep, secret = key[3:].partition("_")
         if not sep:
             return False
-        row = self.conn.execute(
-            "SELECT household, secret_hash, revoked_s FROM api_keys WHERE key_id = ?", (key_id,)
-        ).fetchone()
+        row = self._key_row(key_id)
         if row is None or row[2] is not None:
             _hash(secret)  # same work whether or not the id exists
             return False
@@ -138,19 +166,25 @@ class KeyStore:
     def is_live(self, household: str, key_id: str) -> bool:
         """True while the key with id ``key_id`` (see :func:`key_id`) is a live key of
         ``household`` (a capability granted with it, such as a stream set-up, still holds)."""
-        row = self.conn.execute(
-            "SELECT household, revoked_s FROM api_keys WHERE key_id = ?", (key_id,)
-        ).fetchone()
-        return row is not None and row[1] is None and row[0] == household
+        row = self._key_row(key_id)
+        return row is not None and row[2] is None and row[0] == household
 
     def revoke(self, key: str) -> bool:
         """Revoke ``key``; True when it was live."""
         key_id = key[3:].partition("_")[0] if key.startswith("gl_") else ""
-        cur = self.conn.execute(
-            "UPDATE api_keys SET revoked_s = ? WHERE key_id = ? AND revoked_s IS NULL",
-            (int(self.clock()), key_id),
-        )
-        return cur.rowcount == 1
+        with self.db.write() as conn:
+            result = conn.execute(
+                sa.text(
+                    "UPDATE api_keys SET revoked_s = :now"
+                    " WHERE key_id = :key_id AND revoked_s IS NULL"
+                ),
+                {"now": int(self.clock()), "key_id": key_id},
+            )
+            return result.rowcount == 1
+
+
+def _household(row: Sequence) -> LiveHousehold:  # type: ignore[type-arg]
+    return LiveHousehold(row[0], row[1], row[2], tuple(json.loads(row[3])), int(row[4]))
 
 
 def key_id(key: str) -> str | None:
