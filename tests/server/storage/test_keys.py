@@ -178,7 +178,9 @@ def test_cli_add_prints_key_last_and_rejects_bad_input(database_url: str, tmp_pa
 
 
 def test_cli_uses_the_data_directory_without_a_database_url(tmp_path):
-    ok = _run("households", "add", "home-1", "--channels", "Overall", env_url=None, data_dir=tmp_path)
+    ok = _run(
+        "households", "add", "home-1", "--channels", "Overall", env_url=None, data_dir=tmp_path
+    )
     assert ok.returncode == 0, ok.stderr
     key = ok.stdout.strip().splitlines()[-1]
     db = open_database(f"sqlite:///{tmp_path / 'gridlight.sqlite3'}")
