@@ -7,7 +7,6 @@ import pytest
 
 from server.alerts.rules import SPIKE_MESSAGE, Alert
 from server.alerts.store import RETENTION_S, Attempt
-from server.storage import KeyStore, connect, db_path
 
 T0 = 1_763_792_760
 URL = "/api/v1/households/A/alert-settings"
@@ -20,10 +19,8 @@ def app(app):  # noqa: ANN001, ANN201 - the shared app, where A is not an open d
 
 
 @pytest.fixture
-def key_a(server_data_dir) -> str:  # noqa: ANN001
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household(
-        "A", ["AC", "Geyser", "Overall"]
-    )
+def key_a(app) -> str:  # noqa: ANN001
+    _, key = app.extensions["gridlight"].keys.add_household("A", ["AC", "Geyser", "Overall"])
     return key
 
 
@@ -256,18 +253,13 @@ def test_retention_keeps_six_months(app):  # noqa: ANN001
     assert [a["id"] for a in alerts] == [kept]
 
 
-def test_the_connection_is_closed_when_the_worker_stops(app):  # noqa: ANN001
-    import sqlite3
-    import time
-
+def test_the_log_and_settings_use_the_apps_database_and_hold_no_connection(app):  # noqa: ANN001
     ext = app.extensions["alerts"]
-    app.extensions["gridlight"].stop()
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            with ext.log.lock:
-                ext.conn.execute("SELECT 1")
-        except sqlite3.ProgrammingError:
-            break  # closed
-        assert time.monotonic() < deadline, "the alerts connection is still open"
-        time.sleep(0.01)
+    db = app.extensions["gridlight"].db
+    assert ext.log.db is db and ext.settings.db is db
+    add(app, 0, T0)
+    ext.settings.put("A", {"enabled": False})
+    assert ext.settings.get("A") == {"enabled": False}
+    assert db.engine.pool.checkedout() == 0  # every call returned its connection
+    app.extensions["gridlight"].stop()  # disposes the pool with the worker
+    assert db.engine.pool.checkedout() == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Iterator
 from concurrent.futures import wait
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -17,7 +18,7 @@ from server.alerts.settings import default_settings, merge
 from server.alerts.store import AlertLog
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient
-from server.storage import connect
+from server.storage import Database, open_database
 from tests.server.alerts.servers import (
     SID,
     TOKEN,
@@ -33,8 +34,15 @@ ALERT = Alert("A", "spike", "alert", "red", 1_763_792_760, SPIKE_MESSAGE, {"powe
 
 
 @pytest.fixture
-def alert_log(tmp_path: Path) -> AlertLog:
-    return AlertLog(connect(tmp_path / "g.sqlite3"))
+def db(tmp_path: Path) -> Iterator[Database]:
+    db = open_database(f"sqlite:///{tmp_path / 'g.sqlite3'}")
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def alert_log(db: Database) -> AlertLog:
+    return AlertLog(db)
 
 
 def settings(**channels: dict) -> dict:
@@ -199,9 +207,8 @@ def test_quiet_hours_and_unconfigured_channels_are_logged_as_skipped(alert_log: 
     ]
 
 
-def test_push_through_the_widget_fcm_client(alert_log: AlertLog, tmp_path: Path):
-    conn = connect(tmp_path / "g.sqlite3")
-    devices = DeviceStore(conn)
+def test_push_through_the_widget_fcm_client(alert_log: AlertLog, db: Database, tmp_path: Path):
+    devices = DeviceStore(db)
     good, dead = "device-one:APA91b" + "a" * 140, "device-two:APA91b" + "b" * 140
     devices.register("A", good, "android")
     devices.register("A", dead, "android")

@@ -108,12 +108,9 @@ def test_a_new_meter_is_watched_from_its_first_minute(make_engine_app):  # noqa:
     """A live household registered with no history: followed at once (offline rule only), its
     back-dated upload of 20 minutes is no outage, and once its statistics exist the level rule
     judges it, without a restart."""
-    from server.storage import KeyStore
-
     app = make_engine_app(LIVE_STATS_MIN_S=600, FOLLOW_STATS_RETRY_S=0.05)
     services = app.extensions["gridlight"]
-    with services.devices.lock:
-        _, key = KeyStore(services.devices.conn).add_household("L1", ("AC", "Geyser", "Overall"))
+    _, key = services.keys.add_household("L1", ("AC", "Geyser", "Overall"))
     ext = app.extensions["alerts"]
     doc = default_settings("UTC", ("AC", "Geyser", "Overall"))
     ext.settings.put("L1", merge(doc, {"rules": {"level": {"intervals": 1}}}))

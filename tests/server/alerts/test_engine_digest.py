@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from server.alerts.channels import WebhookChannel, sign
@@ -21,7 +22,7 @@ from server.alerts.rules import HouseholdRules, Observation
 from server.alerts.settings import SettingsStore, default_settings, merge, rule_settings
 from server.alerts.store import AlertLog
 from server.leases import LocalLease
-from server.storage import connect, db_path
+from server.storage import open_database
 from tests.server.alerts.conftest import ENGINE_INTERVAL_S
 from tests.server.alerts.servers import HttpStandIn, webhook_receiver
 from tests.server.alerts.test_engine import wait_for
@@ -49,12 +50,19 @@ def hook() -> Iterator[HttpStandIn]:
         yield receiver
 
 
-@pytest.fixture
-def night(make_engine_app, hook: HttpStandIn) -> Iterator[tuple[Flask, dict, Callable]]:  # noqa: ANN001
+@pytest.fixture(params=["sqlite", "postgresql"])
+def night(
+    request: pytest.FixtureRequest,
+    make_engine_app,  # noqa: ANN001
+    hook: HttpStandIn,
+) -> Iterator[tuple[Flask, dict, Callable]]:
     """An app without its own evaluator, household A's settings (quiet hours, a webhook) and a
-    factory of engines on the app's database (``own_db``: a connection of their own, like
-    another worker's)."""
-    app = make_engine_app(ALERTS_ENABLED=False)
+    factory of engines on the app's database (``own_db``: an engine and pool of their own, like
+    another worker's or host's); once on the embedded SQLite, once on PostgreSQL."""
+    config: dict[str, object] = {"ALERTS_ENABLED": False}
+    if request.param == "postgresql":
+        config["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    app = make_engine_app(**config)
     ext = app.extensions["alerts"]
     doc = merge(
         default_settings("Asia/Kolkata", ("AC", "Geyser", "Overall")),
@@ -69,12 +77,16 @@ def night(make_engine_app, hook: HttpStandIn) -> Iterator[tuple[Flask, dict, Cal
     )
     ext.settings.put("A", doc)
     engines: list[AlertEngine] = []
+    databases = []
 
     def make(clock: Clock, *, own_db: bool = False) -> AlertEngine:
-        log = AlertLog(connect(db_path(app.config["DATA_DIR"]))) if own_db else ext.log
+        log = ext.log
+        if own_db:
+            databases.append(open_database(app.extensions["gridlight"].db.url))
+            log = AlertLog(databases[-1])
         engine = AlertEngine(
             app.extensions["gridlight"],
-            SettingsStore(log.conn),
+            SettingsStore(log.db),
             log,
             Dispatcher(log, {"webhook": WebhookChannel()}, backoff_s=0.01),
             LocalLease(),
@@ -87,6 +99,8 @@ def night(make_engine_app, hook: HttpStandIn) -> Iterator[tuple[Flask, dict, Cal
     yield app, doc, make
     for engine in engines:
         engine.stop()
+    for db in databases:
+        db.dispose()
 
 
 def overnight(doc: dict, start_s: int, overall_kw: list[float], level: str = "red") -> list:
@@ -189,7 +203,11 @@ def test_a_night_without_quiet_alerts_sends_no_digest(night, hook):  # noqa: ANN
     engine.stop()
     assert digests(log) == []
     assert len(hook.requests) == 1
-    claims = log.conn.execute("SELECT period_end_s, alert_id FROM alert_digests").fetchall()
+    with log.db.read() as conn:
+        claims = [
+            tuple(r)
+            for r in conn.execute(sa.text("SELECT period_end_s, alert_id FROM alert_digests"))
+        ]
     assert (MORNING, None) in claims  # looked at once, and nothing to say
 
 
