@@ -226,10 +226,10 @@ def test_cors(server_data_dir, stats_cache_dir):
 def test_reads_of_a_household_outside_the_demo_need_its_key(app, client, server_data_dir):
     """Outside demo mode (or for a household not in DEMO_HOUSEHOLDS) a household's statistics,
     streams and the seed's set-up need its key; the list and its description stay open."""
-    from server.storage import KeyStore, connect, db_path
+    from server.storage import KeyStore, command_database
 
     app.config["DEMO_HOUSEHOLDS"] = ["B"]  # A is not an open demo household here
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("A", ["AC"])
+    _, key = KeyStore(command_database(server_data_dir)).add_household("A", ["AC"])
     assert client.get("/api/v1/households").status_code == 200
     assert client.get("/api/v1/households/A").status_code == 200
     reads = [
@@ -263,7 +263,7 @@ def test_reads_of_a_household_outside_the_demo_need_its_key(app, client, server_
     stream_id = r.json["stream_id"]
     assert client.get(f"/stream_qstats?stream_id={stream_id}").status_code == 200
     # ... while its key is live: revoked, the set-up stops working too
-    assert KeyStore(connect(db_path(server_data_dir))).revoke(key)
+    assert KeyStore(command_database(server_data_dir)).revoke(key)
     for path in ("/stream_qstats", "/stream_data"):
         r = client.get(f"{path}?stream_id={stream_id}")
         assert r.status_code == 401 and "no longer valid" in r.json["error"], path

@@ -21,7 +21,7 @@ import requests
 from numpy.testing import assert_allclose
 
 from server.run import STOP_GRACE_S
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 from tests.promtool import check_metrics, samples
 from tests.server.streaming.sse_client import SSE, SSEClient
 from tests.services import free_port, wait_for_port
@@ -355,7 +355,7 @@ def metric(base: str, name: str) -> float:
 def test_compat_setups_are_shared_by_workers_through_redis(redis_stack, dataset, server_data_dir):
     base = redis_stack
     # A is the open demo household here; B is not: its set-up needs B's key
-    _, key_b = KeyStore(connect(db_path(server_data_dir))).add_household("B", ["AC"])
+    _, key_b = KeyStore(command_database(server_data_dir)).add_household("B", ["AC"])
     body = {"household": "B", "interval": INTERVAL, "start_index": 600, "speed": 500}
     r = requests.post(f"{base}/stream_setup", json=body, timeout=30)
     assert r.status_code == 401 and "needs its API key" in r.json()["error"], r.text

@@ -15,7 +15,7 @@ from generator.synth import generate
 from generator.times import format_ts
 from server import create_app
 from server.stats import StatsCache
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 from tests.server.push.fcm_server import FakeFcm, FakeFcmServer
 
 CHANNELS = ("AC", "Geyser", "Overall")
@@ -89,10 +89,14 @@ def client(app: Flask):  # noqa: ANN201
 
 @pytest.fixture
 def keys(widget_data_dir: Path) -> dict[str, str]:
-    """API keys of households A (the dataset's) and Z (another), registered in SQLite."""
-    store = KeyStore(connect(db_path(widget_data_dir)))
-    _, key_a = store.add_household("A", list(CHANNELS))
-    _, key_z = store.add_household("Z", ["Overall"])
+    """API keys of households A (the dataset's) and Z (another), registered in the database."""
+    db = command_database(widget_data_dir)
+    try:
+        store = KeyStore(db)
+        _, key_a = store.add_household("A", list(CHANNELS))
+        _, key_z = store.add_household("Z", ["Overall"])
+    finally:
+        db.dispose()
     return {"A": key_a, "Z": key_z}
 
 

@@ -18,7 +18,7 @@ from flask import Flask
 from paho.mqtt.enums import CallbackAPIVersion
 
 from server import create_app
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 
 T0 = 1_763_792_700.0  # 2025-11-22T06:25:00Z
 
@@ -96,11 +96,9 @@ def control_data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def h1_key(control_data_dir: Path) -> str:
-    conn = connect(db_path(control_data_dir))
-    _, key = KeyStore(conn).add_household(
-        "H1", ["AC", "Geyser", "Overall"], timezone="Asia/Kolkata"
-    )
-    conn.close()
+    db = command_database(control_data_dir)
+    _, key = KeyStore(db).add_household("H1", ["AC", "Geyser", "Overall"], timezone="Asia/Kolkata")
+    db.dispose()
     return key
 
 

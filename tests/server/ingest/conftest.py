@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 
 CHANNELS = ("AC", "Geyser", "Overall")
 
@@ -14,5 +14,5 @@ CHANNELS = ("AC", "Geyser", "Overall")
 @pytest.fixture
 def live_key(server_data_dir: Path) -> str:
     """Register live household ``L1`` (AC, Geyser, Overall); its API key."""
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("L1", CHANNELS)
+    _, key = KeyStore(command_database(server_data_dir)).add_household("L1", CHANNELS)
     return key

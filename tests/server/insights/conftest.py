@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from server import create_app
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 
 CHANNELS = ("AC", "Geyser", "Overall")
 
@@ -43,7 +43,7 @@ def make_app(server_data_dir: Path, stats_cache_dir: Path) -> Iterator[Callable[
 @pytest.fixture
 def live_key(server_data_dir: Path) -> str:
     """Register live household ``L1`` (Europe/Paris); its API key."""
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household(
+    _, key = KeyStore(command_database(server_data_dir)).add_household(
         "L1", CHANNELS, timezone="Europe/Paris"
     )
     return key

@@ -16,7 +16,7 @@ from werkzeug.serving import make_server
 from generator.dataset import write_dataset
 from generator.synth import generate
 from server import create_app
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 
 CHANNELS = ("AC", "Geyser", "Overall")
 
@@ -37,7 +37,7 @@ def openapi_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def served(openapi_data_dir: Path) -> Iterator[Served]:
     """The app on 127.0.0.1 (demo mode for A; L1 live), shared by the module's tests."""
-    store = KeyStore(connect(db_path(openapi_data_dir)))
+    store = KeyStore(command_database(openapi_data_dir))
     keys = {
         "A": store.add_household("A", CHANNELS, timezone="Asia/Kolkata")[1],
         "L1": store.add_household("L1", CHANNELS)[1],
