@@ -91,9 +91,17 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
         assert json.loads(first["body"])["alert"]["rule"] == "spike"
 
 
-def test_one_evaluator_per_deployment(make_engine_app, redis_server):  # noqa: ANN001
-    first = make_engine_app(REDIS_URL=redis_server.url, ALERTS_LEASE_TTL_S=1.0)
-    second = make_engine_app(REDIS_URL=redis_server.url, ALERTS_LEASE_TTL_S=1.0)
+@pytest.mark.parametrize("lease_in", ["redis", "sqlite", "postgresql"])
+def test_one_evaluator_per_deployment(make_engine_app, lease_in, request):  # noqa: ANN001
+    """Two workers (or hosts) elect one evaluator: by a Redis lease with REDIS_URL, else by a
+    lease in the database they share (the data directory's SQLite file, or PostgreSQL)."""
+    config: dict[str, object] = {"ALERTS_LEASE_TTL_S": 1.0}
+    if lease_in == "redis":
+        config["REDIS_URL"] = request.getfixturevalue("redis_server").url
+    elif lease_in == "postgresql":
+        config["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    first = make_engine_app(**config)
+    second = make_engine_app(**config)
     engines = [app.extensions["alerts"].engine for app in (first, second)]
     wait_for(lambda: any(e.followers for e in engines), what="one evaluator following A")
     leaders = [e for e in engines if e.leader]
