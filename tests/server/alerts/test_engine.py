@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from generator.times import format_ts
 from server.alerts.channels import sign
 from server.alerts.rules import SPIKE_MESSAGE
