@@ -15,7 +15,6 @@ import base64
 import json
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +68,6 @@ _INSERT_ALERT = sa.text(
 
 class AlertLog:
     """Writes and reads the log; each call is its own transaction."""
-
-    #: Nothing to serialise (each call checks out its own pooled connection); a no-op context
-    #: for callers that still wrap calls in ``with store.lock:``. To be removed with them.
-    lock = nullcontext()
 
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db

@@ -130,7 +130,9 @@ def test_dead_letters_keep_reason_and_cut_payload(tmp_path):
 
 
 def _run(*args: str, env_url: str | None, data_dir) -> subprocess.CompletedProcess:  # noqa: ANN001
-    env = {k: v for k, v in os.environ.items() if k != "GRIDLIGHT_DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "GRIDLIGHT_DATABASE_URL")
+    }
     if env_url is not None:
         env["GRIDLIGHT_DATABASE_URL"] = env_url
     return subprocess.run(
