@@ -57,6 +57,7 @@ async function boot() {
     showMessage("live-msg", answer.message);
     return;
   }
+  performance.mark("gridlight-households");
   const households = answer.data.households;
   const select = $("household");
   select.replaceChildren(...households.map((h) => el("option", {value: h.id, text: h.name ? `${h.name} (${h.id})` : h.id})));
@@ -89,6 +90,7 @@ async function choose(household, households) {
   statsMessage = statsAnswer.ok ? "" : `Thresholds not drawn: ${statsAnswer.message}`;
   await Promise.all([history(), forecast(), loadMoney(ctx), loadAlerts(ctx), loadTips(ctx),
     loadDevices(ctx), loadReports(ctx)].map((p) => p.catch((err) => console.warn(err))));
+  performance.mark(`gridlight-loaded-${household}`);
   document.body.dataset.loaded = household;
 }
 
