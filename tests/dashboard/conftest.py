@@ -26,8 +26,9 @@ from tests.widget_api.conftest import (  # noqa: F401  (fixtures shared with the
 
 CHANNELS = ("AC", "Geyser", "Overall")
 INTERVAL_S = 5
-#: Seconds of back-dated history posted for L1 (enough for statistics once min_history_s = 600).
-HISTORY_S = 1200
+#: Seconds of back-dated history posted for L1: statistics (min_history_s = 600) and complete
+#: hours for a forecast.
+HISTORY_S = 7200
 
 
 @pytest.fixture
@@ -135,6 +136,6 @@ def live_household(served: Served, live_key: str) -> dict:
     """L1 with :data:`HISTORY_S` seconds of back-dated history (statistics at 5 s follow): its
     key and the history's first second."""
     served.app.extensions["gridlight_ingest"].pipeline.live.min_history_s = 600
-    first_s = int(time.time()) - 2000
+    first_s = int(time.time()) - HISTORY_S - 60
     post_readings(served.url, live_key, usual_history(first_s, seed=5))
     return {"key": live_key, "first_s": first_s}

@@ -30,6 +30,15 @@ export const RANGES = {
   year: {resolution: "1d", span_s: 365 * DAY_S},
 };
 
+/** A chart with nothing to draw takes no room; its section's message says why. */
+function clear(node, message) {
+  if (window.Plotly) window.Plotly.purge(node);
+  node.hidden = true;
+  delete node.dataset.points;
+  delete node.dataset.hours;
+  return {message};
+}
+
 const LAYOUT = {
   margin: {l: 48, r: 12, t: 8, b: 40},
   showlegend: true,
@@ -62,11 +71,12 @@ export async function drawHistory(node, {plotly, household, range, channel, stat
   const from = nowS - spec.span_s;
   const answer = await api(`/api/v1/households/${encodeURIComponent(household)}/readings` +
     `?resolution=${spec.resolution}&from=${from}&to=${nowS}`, {household});
-  if (!answer.ok) return {message: answer.message};
+  if (!answer.ok) return clear(node, answer.message);
   const rows = answer.data.readings;
   const x = rows.map((r) => r.ts);
   const y = rows.map((r) => (r.power_kw[channel] === undefined ? null : r.power_kw[channel]));
   const Plotly = await loadPlotly(plotly);
+  node.hidden = false;
   const {shapes, annotations} = thresholdShapes(stats, channel);
   performance.mark("gridlight-history-start");
   await Plotly.react(node, [{x, y, type: "scatter", mode: rows.length > 60 ? "lines" : "lines+markers",
@@ -85,10 +95,11 @@ export async function drawHistory(node, {plotly, household, range, channel, stat
 /** Draw the forecast's P10–P90 band and P50 line; resolves to {note} or {message}. */
 export async function drawForecast(node, {plotly, household}) {
   const answer = await api(`/api/v1/households/${encodeURIComponent(household)}/forecast?horizon_h=24`, {household});
-  if (!answer.ok) return {message: answer.message};
+  if (!answer.ok) return clear(node, answer.message);
   const hours = answer.data.hours;
   const x = hours.map((h) => h.ts);
   const Plotly = await loadPlotly(plotly);
+  node.hidden = false;
   await Plotly.react(node, [
     {x, y: hours.map((h) => h.power_kw.p90), type: "scatter", mode: "lines", line: {width: 0},
       name: "P90", showlegend: false, hoverinfo: "skip"},
