@@ -20,7 +20,7 @@ import requests
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
 
-from server.dashboard.views import plotly_js
+from server.dashboard.views import plotly_js, version
 from tests.dashboard.conftest import HISTORY_S, INTERVAL_S, post_readings
 from tests.dashboard.proxy import DropProxy
 from tests.widget_api.browser import chromium_page, ensure_chromium
@@ -39,6 +39,13 @@ TILE = """(channel) => {
 }"""
 
 
+#: The service worker's caches once it is ready: their names and the cached paths.
+SHELL_CACHED = """async () => {
+  await navigator.serviceWorker.ready;
+  const names = await caches.keys();
+  const cache = await caches.open(names[0]);
+  return {names, paths: (await cache.keys()).map((r) => new URL(r.url).pathname)};
+}"""
 #: Plotly drawing 10,080 one-minute points in the page (as charts.js draws history), in ms.
 WEEK_RENDER = """async () => {
   const node = document.createElement("div");
@@ -163,6 +170,13 @@ def test_live_tile_shows_the_level_and_turns_red_on_a_spike(
     page.wait_for_selector("#device-list li[data-device='plug1'] .pill[data-command]")
     pill = page.text_content("#device-list li[data-device='plug1'] .pill")
     assert pill.startswith("on: ")  # pending until a device answers over MQTT
+    # the service worker has cached the shell (Plotly included), and nothing of the API
+    cached = page.evaluate(SHELL_CACHED)
+    assert cached["names"] == [f"gridlight-shell-{version()}"]
+    assert {"/", "/dashboard/vendor/plotly.min.js", "/dashboard/static/js/app.js"} <= set(
+        cached["paths"]
+    )
+    assert not [p for p in cached["paths"] if p.startswith("/api/")]
     # then the screenshots
     page.evaluate("() => window.scrollTo(0, 0)")
     page.wait_for_selector("#history-chart[data-points]")
@@ -283,6 +297,7 @@ def test_first_load_of_a_demo_household(make_app, live_key: str, page: Page, out
             const plotly = resources.filter((r) => r.name.endsWith("/plotly.min.js"));
             const rest = resources.filter((r) => !r.name.endsWith("/plotly.min.js"));
             return {
+              document_response_ms: nav.responseEnd,
               dom_content_loaded_ms: nav.domContentLoadedEventEnd,
               load_ms: nav.loadEventEnd,
               document_bytes: nav.transferSize,
@@ -299,6 +314,10 @@ def test_first_load_of_a_demo_household(make_app, live_key: str, page: Page, out
         assert "No readings stored" in page.text_content("#history-msg")
         assert page.get_attribute("#history-chart", "data-thresholds") == "2"  # A's statistics
         assert "No alerts" in page.text_content("#alerts-msg")
+        page.keyboard.press("Tab")  # keyboard first: the skip link, then the household picker
+        assert page.evaluate("() => document.activeElement.className") == "skip"
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.id") == "household"
 
         page.goto(f"{served.url}/?household=L1")  # a live household, and no key in the browser
         page.wait_for_selector("body[data-loaded='L1']")
