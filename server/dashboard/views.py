@@ -40,6 +40,8 @@ SHELL = (
     "icon-192.png",
     "icon-512.png",
 )
+#: The live tiles' averaging interval [s] (the stream's ``interval``; the statistics' too).
+INTERVAL_S = 5
 #: Seconds browsers may keep the static files (they are revalidated by ETag afterwards).
 STATIC_MAX_AGE_S = 3600
 
@@ -75,7 +77,7 @@ def index() -> str:
     cfg = current_app.config
     config = {
         "api": "/api/v1",
-        "interval_s": int(cfg.get("DASHBOARD_INTERVAL_S", 5)),
+        "interval_s": INTERVAL_S,
         "demo": bool(cfg.get("DEMO")),
         "demo_households": list(cfg.get("DEMO_HOUSEHOLDS") or []),
         "plotly": url_for("dashboard.plotly"),

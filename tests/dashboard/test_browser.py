@@ -267,8 +267,11 @@ def test_a_dropped_connection_resumes_without_a_gap(served, live_household, page
     assert stream_requests[0].get("last-event-id") is None
     resumed = [h.get("last-event-id") for h in stream_requests[1:]]
     before_cut = next(e["id"] for e in events if e["ts"] == iso[0])
-    assert resumed == [before_cut]  # the reconnect asked for what followed the last event
-    assert states[-3:] == ["reconnecting", "reconnecting", "live"]
+    # every reconnect (some may fail while the network is still down) asked for what followed
+    # the last event seen
+    assert resumed and set(resumed) == {before_cut}
+    assert states[:2] == ["connecting", "live"] and states[-1] == "live"
+    assert set(states[2:-1]) == {"reconnecting"}
     assert errors == []
 
 

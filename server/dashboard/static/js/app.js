@@ -85,10 +85,13 @@ async function choose(household, households) {
   if (channels.includes("Overall")) $("history-channel").value = "Overall";
   startLive();
   // the sections load side by side; each shows its own message when its route refuses
-  const statsAnswer = await api(`${cfg.api}/households/${encodeURIComponent(household)}/stats?interval=${cfg.interval_s}`, {household});
-  stats = statsAnswer.ok ? statsAnswer.data : null;
-  statsMessage = statsAnswer.ok ? "" : `Thresholds not drawn: ${statsAnswer.message}`;
-  await Promise.all([history(), forecast(), loadMoney(ctx), loadAlerts(ctx), loadTips(ctx),
+  const withStats = api(`${cfg.api}/households/${encodeURIComponent(household)}/stats?interval=${cfg.interval_s}`, {household})
+    .then((answer) => {
+      stats = answer.ok ? answer.data : null;
+      statsMessage = answer.ok ? "" : `Thresholds not drawn: ${answer.message}`;
+      return history();
+    });
+  await Promise.all([withStats, forecast(), loadMoney(ctx), loadAlerts(ctx), loadTips(ctx),
     loadDevices(ctx), loadReports(ctx)].map((p) => p.catch((err) => console.warn(err))));
   performance.mark(`gridlight-loaded-${household}`);
   document.body.dataset.loaded = household;
