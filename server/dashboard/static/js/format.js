@@ -1,0 +1,65 @@
+// Formatting shared by the sections: levels as words (colour is never the only signal), power,
+// money, carbon and times in the household's own timezone.
+
+export const LEVEL_TEXT = {
+  green: "Green · usual",
+  yellow: "Yellow · above usual",
+  red: "Red · high",
+  critical: "Critical · check now",
+};
+
+export function levelText(level, learning = false) {
+  if (learning) return "Learning · no levels yet";
+  return LEVEL_TEXT[level] || "No level";
+}
+
+export function kw(value) {
+  return value === null || value === undefined || Number.isNaN(value) ? "—" : `${value.toFixed(2)} kW`;
+}
+
+export function number(value, digits = 2) {
+  return value === null || value === undefined ? "—" : value.toFixed(digits);
+}
+
+export function money(value, currency) {
+  if (value === null || value === undefined) return "—";
+  try {
+    return new Intl.NumberFormat(undefined, {style: "currency", currency: currency || "XXX",
+      maximumFractionDigits: 2}).format(value);
+  } catch (err) {
+    return `${value.toFixed(2)} ${currency || ""}`.trim();
+  }
+}
+
+/** "YYYY-MM-DD" of an instant in an IANA timezone (the household's). */
+export function localDate(date, timeZone) {
+  const parts = new Intl.DateTimeFormat("en-CA", {timeZone, year: "numeric", month: "2-digit",
+    day: "2-digit"}).formatToParts(date);
+  const get = (t) => parts.find((p) => p.type === t).value;
+  return `${get("year")}-${get("month")}-${get("day")}`;
+}
+
+export function time(iso, timeZone) {
+  const options = {hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false};
+  if (timeZone) options.timeZone = timeZone;
+  return new Date(iso).toLocaleTimeString([], options);
+}
+
+export function dateTime(iso, timeZone) {
+  const options = {dateStyle: "medium", timeStyle: "short"};
+  if (timeZone) options.timeZone = timeZone;
+  return new Date(iso).toLocaleString([], options);
+}
+
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "dataset") Object.assign(node.dataset, value);
+    else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}

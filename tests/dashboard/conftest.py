@@ -1,0 +1,141 @@
+"""Fixtures of the dashboard tests: the app with the dashboard registered, demo household A (the
+widget tests' small synthetic dataset and its precomputed statistics), and live household L1
+with a key and a stored history that gives it statistics."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from flask import Flask
+from werkzeug.serving import make_server
+
+from server import create_app
+from server.dashboard import Dashboard
+from server.storage import KeyStore, connect, db_path
+from tests.widget_api.conftest import (  # noqa: F401  (fixtures shared with the widget tests)
+    widget_data_dir,
+    widget_dataset_dir,
+    widget_stats_dir,
+)
+
+CHANNELS = ("AC", "Geyser", "Overall")
+INTERVAL_S = 5
+#: Seconds of back-dated history posted for L1: statistics (min_history_s = 600) and complete
+#: hours for a forecast.
+HISTORY_S = 7200
+
+
+@pytest.fixture
+def make_app(widget_data_dir: Path, widget_stats_dir: Path) -> Iterator[Callable[..., Flask]]:  # noqa: F811
+    apps: list[Flask] = []
+
+    def make(**config: object) -> Flask:
+        base = {
+            "TESTING": True,
+            "DATA_DIR": str(widget_data_dir),
+            "STATS_CACHE_DIR": str(widget_stats_dir),
+            "REDIS_URL": None,
+            "DEMO": True,
+            "DEMO_HOUSEHOLDS": ["A"],
+            "EMBEDDED_REPLAY": False,
+            "WARM_STATS": False,
+            "PUSH_ENABLED": False,
+        }
+        base.update(config)
+        app = create_app(base)
+        # In production the entry point `dashboard = "server.dashboard:Dashboard"` (group
+        # gridlight.extensions) registers it inside create_app; until it is, the tests do.
+        if "dashboard" not in app.extensions:
+            Dashboard(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["gridlight"].stop()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask):  # noqa: ANN201
+    return app.test_client()
+
+
+@pytest.fixture
+def live_key(widget_data_dir: Path) -> str:  # noqa: F811
+    """Register live household ``L1`` (AC, Geyser, Overall); its API key."""
+    _, key = KeyStore(connect(db_path(widget_data_dir))).add_household("L1", CHANNELS)
+    return key
+
+
+class Served:
+    """The app served for real on loopback in a thread: ``url``, ``app``."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=5)
+        self.server.server_close()
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[Served]:
+    with Served(app) as served:
+        yield served
+
+
+def usual_history(first_s: int, *, seed: int, seconds: int = HISTORY_S) -> list[dict]:
+    """``seconds`` of a home's usual readings from ``first_s`` (as the ingest tests')."""
+    rng = np.random.default_rng(seed)
+    return [
+        {
+            "ts": first_s + i,
+            "power_kw": {
+                "AC": float(1.5 * (i % 300 < 120)),
+                "Geyser": float(2.0 * (i % 600 < 60)),
+                "Overall": float(0.3 + rng.gamma(2.0, 0.2)),
+            },
+        }
+        for i in range(seconds)
+    ]
+
+
+def post_readings(base: str, key: str, readings: list[dict], household: str = "L1") -> None:
+    r = requests.post(
+        f"{base}/api/v1/households/{household}/readings",
+        json={"readings": readings},
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=60,
+    )
+    assert r.ok, r.text
+
+
+@pytest.fixture
+def live_household(served: Served, live_key: str) -> dict:
+    """L1 with :data:`HISTORY_S` seconds of back-dated history (statistics at 5 s follow): its
+    key and the history's first second."""
+    served.app.extensions["gridlight_ingest"].pipeline.live.min_history_s = 600
+    first_s = int(time.time()) - HISTORY_S - 60
+    post_readings(served.url, live_key, usual_history(first_s, seed=5))
+    return {"key": live_key, "first_s": first_s}
