@@ -58,7 +58,7 @@ class WidgetApi:
         if gl.fcm is None:
             return None
         sender = Sender(gl.fcm, self.devices, gl.metrics, int(cfg["PUSH_QUEUE_LEN"]))
-        lease = lease_for(cfg, LEASE_KEY, cfg["PUSH_LEASE_TTL_S"])
+        lease = lease_for(cfg, LEASE_KEY, cfg["PUSH_LEASE_TTL_S"], gl.db)
         return Pusher(
             gl,
             self.devices,

@@ -13,7 +13,6 @@ import hashlib
 import re
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 from typing import Annotated, Any, Literal, get_args
 
 import sqlalchemy as sa
@@ -114,10 +113,6 @@ _INSERT = sa.text(
 
 class DeviceStore:
     """Registered devices per household."""
-
-    #: Nothing to serialise (each call checks out its own pooled connection); a no-op context
-    #: for callers that still wrap calls in ``with store.lock:``. To be removed with them.
-    lock = nullcontext()
 
     def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
         self.db = db
