@@ -6,7 +6,7 @@ NOTHING``; each batch is one transaction on the target. An interrupted copy star
 continues after the largest key the target already holds (rows already there are skipped, never
 doubled). At the end it counts every table on both sides: a mismatch is an error.
 
-On PostgreSQL the monthly partitions of ``readings`` and ``rollups_1m`` are created as rows
+On PostgreSQL the monthly partitions of the readings and rollups are created as rows
 arrive, and the id sequences are moved past the copied ids so new rows do not collide.
 """
 
@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from server.storage import schema
 from server.storage.database import Database
+from server.storage.partitions import PARTITIONED_TABLES, Partitions
 
 __all__ = ["CopyMismatch", "TableCopy", "copy_database"]
 
@@ -76,6 +77,7 @@ def _copy_table(
     with target.read() as c:
         last = c.execute(sa.select(*pk).order_by(*(col.desc() for col in pk)).limit(1)).first()
     insert = _insert_ignoring_duplicates(target, table)
+    partitions = Partitions(target) if table.name in PARTITIONED_TABLES else None
     copied = 0
     while True:
         query = sa.select(table).order_by(*pk).limit(batch)
@@ -85,9 +87,9 @@ def _copy_table(
             rows = [dict(r._mapping) for r in c.execute(query)]
         if not rows:
             return copied
+        if partitions is not None:  # their months' partitions first (PostgreSQL)
+            partitions.ensure(r["ts_s"] for r in rows)
         with target.write() as c:
-            if target.is_postgres and table.name in ("readings", "rollups_1m"):
-                _ensure_partitions(c, table.name, rows)
             copied += c.execute(insert, rows).rowcount or 0
         last = tuple(rows[-1][col.name] for col in pk)
         progress(table.name, copied)
@@ -99,13 +101,6 @@ def _insert_ignoring_duplicates(db: Database, table: sa.Table) -> sa.Insert:
     else:
         from sqlalchemy.dialects.sqlite import insert
     return insert(table).on_conflict_do_nothing()
-
-
-def _ensure_partitions(conn: sa.Connection, table: str, rows: list[dict]) -> None:
-    from server.storage.partitions import ensure_partitions
-
-    stamps = [r["ts_s"] for r in rows]
-    ensure_partitions(conn, table, min(stamps), max(stamps))
 
 
 def _advance_sequences(db: Database, table: sa.Table) -> None:
