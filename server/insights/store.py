@@ -40,9 +40,7 @@ class TariffStore:
     def get(self, household: str) -> StoredTariff | None:
         with self.db.read() as c:
             row = c.execute(
-                sa.text(
-                    "SELECT document, revision, updated_s FROM tariffs WHERE household = :h"
-                ),
+                sa.text("SELECT document, revision, updated_s FROM tariffs WHERE household = :h"),
                 {"h": household},
             ).first()
         if row is None:
@@ -86,9 +84,7 @@ class InsightsState:
     def rows(self) -> dict[str, tuple[int, str]]:
         """household → (version, reason of the last refresh)."""
         with self.db.read() as c:
-            rows = c.execute(
-                sa.text("SELECT household, version, reason FROM insights_state")
-            ).all()
+            rows = c.execute(sa.text("SELECT household, version, reason FROM insights_state")).all()
         return {h: (int(v), str(r)) for h, v, r in rows}
 
     def refreshed(self) -> dict[str, float]:
