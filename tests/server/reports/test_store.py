@@ -98,3 +98,35 @@ def test_concurrent_claimers_of_a_month_win_once(db: Database, tmp_path: Path) -
     with ThreadPoolExecutor(8) as pool:
         won = list(pool.map(take_over, range(8)))
     assert sum(won) == 1, won
+
+
+def test_a_live_households_month_is_read_in_a_pool_process_from_the_database_url(make_app):  # noqa: ANN001
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import pandas as pd
+    from numpy.testing import assert_allclose
+
+    from generator.dataset import HouseholdInfo
+    from server.reports.generate import load_frame
+    from server.storage import Reading
+    from tests.server.reports.conftest import ZONE, utc
+
+    app = make_app()
+    ts_s = int(utc("2026-01-10 12:00:00"))
+    readings = [Reading("L1", "Overall", ts_s + i, 1.5 if i < 60 else 0.5) for i in range(120)]
+    app.extensions["gridlight_ingest"].store.write(readings)
+    info = HouseholdInfo(
+        id="L1", name="Live", archetype="live", timezone=ZONE, channels=("Overall", "Heater"),
+        resolution_s=60, source="live",
+    )  # fmt: skip
+    url = app.extensions["gridlight"].db.url
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        frame = pool.submit(load_frame, info, "2026-01", database=url).result(timeout=120)
+    assert list(frame.columns) == ["Overall", "Heater"]
+    assert list(frame.index) == [
+        pd.Timestamp(ts_s, unit="s", tz="UTC"),
+        pd.Timestamp(ts_s + 60, unit="s", tz="UTC"),
+    ]
+    assert_allclose(frame["Overall"].to_numpy(), [1.5, 0.5])
+    assert frame["Heater"].isna().all()  # never reported: unavailable, not zero
