@@ -27,7 +27,6 @@ from flask import Flask
 from server.control.commands import Command, CommandRequest, Sender
 from server.control.devices import ControlsDocument, Device
 from server.control.service import ControlService
-from server.storage import connect, db_path
 
 __all__ = ["Command", "CommandRequest", "Control", "ControlsDocument", "Device"]
 
@@ -52,12 +51,12 @@ class Control:
         cfg = app.config
         gl = app.extensions["gridlight"]
         self.gridlight = gl
-        self.conn = connect(db_path(cfg["DATA_DIR"]))
+        self.db = gl.db  # the app's one Database, disposed by the services
         self.service = ControlService(
-            self.conn, gl.hub, ttl_s=float(cfg["CONTROL_COMMAND_TTL_S"]), clock=self._now
+            self.db, gl.hub, ttl_s=float(cfg["CONTROL_COMMAND_TTL_S"]), clock=self._now
         )
-        self.schedules = ScheduleStore(self.conn, self.service.lock)
-        self.automations = AutomationStore(self.conn, self.service.lock)
+        self.schedules = ScheduleStore(self.db)
+        self.automations = AutomationStore(self.db)
         #: (household, start_s, hours) → PlanInputs: hourly prices, carbon and base load: the
         #: household's tariff, carbon and forecast from the insights service when it is wired,
         #: else server.insights' pure defaults
@@ -101,7 +100,7 @@ class Control:
 
         cfg = app.config
         gl = self.gridlight
-        lease = lease_for(cfg, "gridlight:control:leader", cfg["CONTROL_LEASE_TTL_S"])
+        lease = lease_for(cfg, "gridlight:control:leader", cfg["CONTROL_LEASE_TTL_S"], gl.db)
 
         ha_on = bool(cfg["CONTROL_HA_DISCOVERY"]) and self.link is not None
         self.homeassistant = HomeAssistant(self, prefix=cfg["CONTROL_HA_PREFIX"]) if ha_on else None
@@ -149,10 +148,8 @@ class Control:
             self.leader.start()
 
     def stop(self) -> None:
-        """Stop the leader (its lease is released), the link, and close the connection."""
+        """Stop the leader (its lease is released) and the link (the app owns the database)."""
         if self.leader is not None:
             self.leader.stop()
         if self.link is not None:
             self.link.stop()
-        with self.service.lock:
-            self.conn.close()

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from pydantic import ConfigDict, Field, model_validator
 
 from server.control.commands import CommandRequest
 from server.control.devices import DeviceId
+from server.storage.database import Database
 from server.streaming.classified import ClassifiedWindow
 from server.validation import Body, expect, number, problem, whole
 
@@ -82,30 +82,35 @@ class AutomationsDocument(Body):
 
 
 class AutomationStore:
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.conn = conn
-        self.lock = lock
+    """``control_automations``: each household's rules, in the installation's database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def put(self, household: str, rules: list[dict], now_s: float) -> None:
-        with self.lock:
-            self.conn.execute(
-                "INSERT OR REPLACE INTO control_automations (household, rules, updated_s)"
-                " VALUES (?, ?, ?)",
-                (household, json.dumps(rules), now_s),
+        with self.db.write() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO control_automations (household, rules, updated_s)"
+                    " VALUES (:h, :rules, :now) ON CONFLICT (household) DO UPDATE SET"
+                    " rules = excluded.rules, updated_s = excluded.updated_s"
+                ),
+                {"h": household, "rules": json.dumps(rules), "now": now_s},
             )
 
     def get(self, household: str) -> list[dict]:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT rules FROM control_automations WHERE household = ?", (household,)
-            ).fetchone()
+        with self.db.read() as c:
+            row = c.execute(
+                sa.text("SELECT rules FROM control_automations WHERE household = :h"),
+                {"h": household},
+            ).first()
         return [] if row is None else json.loads(row[0])
 
     def households(self) -> set[str]:
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT household FROM control_automations WHERE rules != '[]'"
-            ).fetchall()
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text("SELECT household FROM control_automations WHERE rules != '[]'")
+            ).all()
         return {h for (h,) in rows}
 
 

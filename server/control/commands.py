@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 from pydantic import ConfigDict, Field, model_validator
 
 from generator.times import format_ts
 from server.control.devices import Device
 from server.control.errors import Conflict
 from server.errors import InvalidParameter
+from server.storage.database import Database
 from server.validation import Body, expect, number, problem, whole
 
 __all__ = ["Command", "CommandRequest", "CommandStore", "check_against", "set_payload"]
@@ -172,11 +172,10 @@ def _row(row: tuple) -> Command:
 
 
 class CommandStore:
-    """``control_commands`` and ``control_audit``; one connection, serialised by ``lock``."""
+    """``control_commands`` and ``control_audit``, in the installation's database."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.conn = conn
-        self.lock = lock
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def create(
         self,
@@ -189,69 +188,65 @@ class CommandStore:
         now_s: float,
         ttl_s: float,
     ) -> tuple[Command, bool]:
-        """The command (new, or the one with the same id and body) and whether it is new."""
+        """The command (new, or the one with the same id and body) and whether it is new.
+
+        The insert decides: of several workers or hosts creating the same id at once, one
+        inserts it and the others find it (``ON CONFLICT DO NOTHING`` waits for the winner)."""
         cid = request.id or f"c-{secrets.token_hex(8)}"
         canonical = request.canonical(device)
         ttl = float(request.ttl_s or ttl_s)
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = self.conn.execute(
-                    f"SELECT {_COLUMNS} FROM control_commands WHERE household = ? AND id = ?",
-                    (household, cid),
-                ).fetchone()
-                if row is not None:
-                    existing = _row(row)
-                    if row[4] != canonical:
-                        raise Conflict(
-                            f"command id {cid!r} was used for another command ("
-                            f"{existing.device} {existing.action}): use a new id"
-                        )
-                    self._audit(household, cid, device, "repeated", actor, None, now_s)
-                    self.conn.execute("COMMIT")
-                    return existing, False
-                self.conn.execute(
-                    f"INSERT INTO control_commands ({_COLUMNS}) VALUES"
-                    " (?, ?, ?, ?, ?, 'pending', ?, ?, ?, 0, ?, NULL, NULL, NULL)",
-                    (household, cid, device, request.action, canonical, source, now_s,
-                     now_s + ttl, now_s),
-                )  # fmt: skip
-                self._audit(household, cid, device, "created", actor, json.loads(canonical), now_s)
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        found = self.get(household, cid)
-        assert found is not None
-        return found, True
+        with self.db.write() as c:
+            row = c.execute(
+                sa.text(
+                    f"INSERT INTO control_commands ({_COLUMNS}) VALUES (:h, :id, :device,"
+                    " :action, :body, 'pending', :source, :now, :expires, 0, :now, NULL, NULL,"
+                    f" NULL) ON CONFLICT (household, id) DO NOTHING RETURNING {_COLUMNS}"
+                ),
+                {"h": household, "id": cid, "device": device, "action": request.action,
+                 "body": canonical, "source": source, "now": now_s, "expires": now_s + ttl},
+            ).first()  # fmt: skip
+            if row is not None:
+                _audit(c, household, cid, device, "created", actor, json.loads(canonical), now_s)
+                return _row(tuple(row)), True
+            row = c.execute(_SELECT, {"h": household, "id": cid}).first()
+            assert row is not None  # a conflict means the row exists
+            existing = _row(tuple(row))
+            if row[4] != canonical:
+                raise Conflict(
+                    f"command id {cid!r} was used for another command ("
+                    f"{existing.device} {existing.action}): use a new id"
+                )
+            _audit(c, household, cid, device, "repeated", actor, None, now_s)
+        return existing, False
 
     def get(self, household: str, cid: str) -> Command | None:
-        with self.lock:
-            row = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM control_commands WHERE household = ? AND id = ?",
-                (household, cid),
-            ).fetchone()
-        return None if row is None else _row(row)
+        with self.db.read() as c:
+            row = c.execute(_SELECT, {"h": household, "id": cid}).first()
+        return None if row is None else _row(tuple(row))
 
     def due(self, now_s: float, limit: int = 200) -> list[Command]:
         """Pending commands whose (re)send time has come, oldest first."""
-        with self.lock:
-            rows = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM control_commands WHERE status = 'pending'"
-                " AND next_s <= ? ORDER BY next_s LIMIT ?",
-                (now_s, limit),
-            ).fetchall()
-        return [_row(r) for r in rows]
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text(
+                    f"SELECT {_COLUMNS} FROM control_commands WHERE status = 'pending'"
+                    " AND next_s <= :now ORDER BY next_s LIMIT :n"
+                ),
+                {"now": now_s, "n": limit},
+            ).all()
+        return [_row(tuple(r)) for r in rows]
 
     def sent(self, command: Command, now_s: float, next_s: float) -> None:
-        with self.lock:
-            self.conn.execute(
-                "UPDATE control_commands SET attempts = attempts + 1, next_s = ?"
-                " WHERE household = ? AND id = ? AND status = 'pending'",
-                (next_s, command.household, command.id),
+        with self.db.write() as c:
+            c.execute(
+                sa.text(
+                    "UPDATE control_commands SET attempts = attempts + 1, next_s = :next"
+                    " WHERE household = :h AND id = :id AND status = 'pending'"
+                ),
+                {"next": next_s, "h": command.household, "id": command.id},
             )
-            self._audit(
-                command.household, command.id, command.device, "sent", None,
+            _audit(
+                c, command.household, command.id, command.device, "sent", None,
                 {"attempt": command.attempts + 1}, now_s,
             )  # fmt: skip
 
@@ -267,56 +262,67 @@ class CommandStore:
         actor: str | None = None,
     ) -> Command | None:
         """Move a pending command to ``status``; the command when it moved, else ``None``
-        (unknown, or already finished: a repeated answer changes nothing)."""
+        (unknown, or already finished: a repeated answer changes nothing). Of two workers
+        finishing it at once, one moves it (the update re-checks ``pending`` under its lock)."""
         if status not in STATUSES[1:]:
             raise ValueError(f"not a final status: {status!r}")
-        with self.lock:
-            cur = self.conn.execute(
-                "UPDATE control_commands SET status = ?, done_s = ?, state = ?, error = ?"
-                " WHERE household = ? AND id = ? AND status = 'pending'",
-                (status, now_s, None if state is None else json.dumps(state), error,
-                 household, cid),
-            )  # fmt: skip
-            if cur.rowcount == 0:
+        with self.db.write() as c:
+            row = c.execute(
+                sa.text(
+                    "UPDATE control_commands SET status = :status, done_s = :now, state = :state,"
+                    " error = :error WHERE household = :h AND id = :id AND status = 'pending'"
+                    f" RETURNING {_COLUMNS}"
+                ),
+                {"status": status, "now": now_s,
+                 "state": None if state is None else json.dumps(state), "error": error,
+                 "h": household, "id": cid},
+            ).first()  # fmt: skip
+            if row is None:
                 return None
-            row = self.conn.execute(
-                f"SELECT {_COLUMNS} FROM control_commands WHERE household = ? AND id = ?",
-                (household, cid),
-            ).fetchone()
-            command = _row(row)
+            command = _row(tuple(row))
             detail = {"state": state} if state is not None else {"error": error}
-            self._audit(household, cid, command.device, status, actor, detail, now_s)
+            _audit(c, household, cid, command.device, status, actor, detail, now_s)
         return command
 
     def audit(self, household: str, limit: int = 100) -> list[dict[str, Any]]:
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT command_id, device, event, actor, detail, ts_s FROM control_audit"
-                " WHERE household = ? ORDER BY id DESC LIMIT ?",
-                (household, limit),
-            ).fetchall()
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text(
+                    "SELECT command_id, device, event, actor, detail, ts_s FROM control_audit"
+                    " WHERE household = :h ORDER BY id DESC LIMIT :n"
+                ),
+                {"h": household, "n": limit},
+            ).all()
         return [
             {"command_id": c, "device": d, "event": e, "actor": a,
              "detail": None if x is None else json.loads(x), "at": format_ts(t)}
             for c, d, e, a, x, t in rows
         ]  # fmt: skip
 
-    def _audit(
-        self,
-        household: str,
-        cid: str,
-        device: str,
-        event: str,
-        actor: str | None,
-        detail: Any,
-        now_s: float,
-    ) -> None:
-        self.conn.execute(
-            "INSERT INTO control_audit (household, command_id, device, event, actor, detail, ts_s)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (household, cid, device, event, actor,
-             None if detail is None else json.dumps(detail), now_s),
-        )  # fmt: skip
+
+_SELECT = sa.text(f"SELECT {_COLUMNS} FROM control_commands WHERE household = :h AND id = :id")
+_AUDIT = sa.text(
+    "INSERT INTO control_audit (household, command_id, device, event, actor, detail, ts_s)"
+    " VALUES (:h, :cid, :device, :event, :actor, :detail, :ts)"
+)
+
+
+def _audit(
+    c: sa.Connection,
+    household: str,
+    cid: str,
+    device: str,
+    event: str,
+    actor: str | None,
+    detail: Any,
+    now_s: float,
+) -> None:
+    """One row of the audit log, in the caller's transaction."""
+    c.execute(
+        _AUDIT,
+        {"h": household, "cid": cid, "device": device, "event": event, "actor": actor,
+         "detail": None if detail is None else json.dumps(detail), "ts": now_s},
+    )  # fmt: skip
 
 
 def backoff_s(attempts: int, first_s: float, max_s: float) -> float:

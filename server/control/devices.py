@@ -13,13 +13,13 @@ every other kind switches on and off.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from pydantic import ConfigDict, Field, model_validator
 
+from server.storage.database import Database
 from server.validation import Body, expect, number, problem
 
 __all__ = ["KINDS", "ControlsDocument", "Device", "DeviceStore", "SetpointRange"]
@@ -130,68 +130,67 @@ class ControlsDocument(Body):
 
 
 class DeviceStore:
-    """``control_devices`` rows; one connection shared by threads, serialised by ``lock``."""
+    """``control_devices`` rows, in the installation's database."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.conn = conn
-        self.lock = lock
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def all(self, household: str) -> list[Device]:
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT doc FROM control_devices WHERE household = ? ORDER BY id", (household,)
-            ).fetchall()
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text("SELECT doc FROM control_devices WHERE household = :h ORDER BY id"),
+                {"h": household},
+            ).all()
         return [Device.model_validate(json.loads(doc), strict=False) for (doc,) in rows]
 
     def get(self, household: str, device: str) -> Device | None:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT doc FROM control_devices WHERE household = ? AND id = ?",
-                (household, device),
-            ).fetchone()
+        with self.db.read() as c:
+            row = c.execute(_GET, {"h": household, "id": device}).first()
         return None if row is None else Device.model_validate(json.loads(row[0]), strict=False)
 
     def households(self) -> set[str]:
-        with self.lock:
-            rows = self.conn.execute("SELECT DISTINCT household FROM control_devices").fetchall()
+        with self.db.read() as c:
+            rows = c.execute(sa.text("SELECT DISTINCT household FROM control_devices")).all()
         return {h for (h,) in rows}
 
     def replace(self, household: str, devices: list[Device], now_s: float | None = None) -> None:
         now_s = time.time() if now_s is None else now_s
-        with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                self.conn.execute("DELETE FROM control_devices WHERE household = ?", (household,))
-                for device in devices:
-                    self._put(household, device, "http", now_s)
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+        with self.db.write() as c:
+            c.execute(sa.text("DELETE FROM control_devices WHERE household = :h"), {"h": household})
+            for device in devices:
+                _put(c, household, device, "http", now_s)
 
     def announce(self, household: str, device: Device, now_s: float | None = None) -> bool:
         """Upsert one announced device; True when it is new or changed."""
         now_s = time.time() if now_s is None else now_s
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT doc FROM control_devices WHERE household = ? AND id = ?",
-                (household, device.id),
-            ).fetchone()
+        with self.db.write() as c:
+            row = c.execute(_GET, {"h": household, "id": device.id}).first()
             if row is not None and json.loads(row[0]) == device.public():
                 return False
-            self._put(household, device, "mqtt", now_s)
+            _put(c, household, device, "mqtt", now_s)
         return True
 
     def remove(self, household: str, device: str) -> bool:
-        with self.lock:
-            cur = self.conn.execute(
-                "DELETE FROM control_devices WHERE household = ? AND id = ?", (household, device)
+        with self.db.write() as c:
+            cur = c.execute(
+                sa.text("DELETE FROM control_devices WHERE household = :h AND id = :id"),
+                {"h": household, "id": device},
             )
         return cur.rowcount > 0
 
-    def _put(self, household: str, device: Device, source: str, now_s: float) -> None:
-        self.conn.execute(
-            "INSERT OR REPLACE INTO control_devices (household, id, kind, doc, source, updated_s)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (household, device.id, device.kind, json.dumps(device.public()), source, now_s),
-        )
+
+_GET = sa.text("SELECT doc FROM control_devices WHERE household = :h AND id = :id")
+_PUT = sa.text(
+    "INSERT INTO control_devices (household, id, kind, doc, source, updated_s)"
+    " VALUES (:h, :id, :kind, :doc, :source, :now)"
+    " ON CONFLICT (household, id) DO UPDATE SET kind = excluded.kind, doc = excluded.doc,"
+    " source = excluded.source, updated_s = excluded.updated_s"
+)
+
+
+def _put(c: sa.Connection, household: str, device: Device, source: str, now_s: float) -> None:
+    c.execute(
+        _PUT,
+        {"h": household, "id": device.id, "kind": device.kind,
+         "doc": json.dumps(device.public()), "source": source, "now": now_s},
+    )  # fmt: skip

@@ -3,7 +3,7 @@
 Each round (``CONTROL_SYNC_S``), for every stored plan: every run of a load with a ``device``
 switches it ``on`` at the run's start and ``off`` at its end. A switch whose time has come (and
 is at most ``GRACE_S`` old: a leader that was down longer does not replay stale switches) is
-claimed in SQLite (``control_schedule_claims``, one row per household, load, time and action)
+claimed in the database (``control_schedule_claims``, one row per household, load, time and action)
 before its command is created, so it is issued once across workers and hosts even when two
 leaders overlap for a moment; the command's id (``sched-{load}-{at_s}-{action}``) makes the
 command itself idempotent too.

@@ -14,19 +14,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sqlite3
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+import sqlalchemy as sa
 from pydantic import ConfigDict, Field, model_validator
 
 from generator.times import format_ts, parse_ts
 from server.control.devices import DeviceId
 from server.control.milp import LoadSpec, PlanError, plan_loads, slots_needed
+from server.storage.database import Database
 from server.validation import Body, Flag, expect, number, problem, whole
 
 __all__ = [
@@ -327,43 +327,54 @@ def make_plan(
 
 
 class ScheduleStore:
-    """``control_schedules`` and its claims; one connection, serialised by ``lock``."""
+    """``control_schedules`` and its claims, in the installation's database."""
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.Lock) -> None:
-        self.conn = conn
-        self.lock = lock
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     def put(self, household: str, doc: dict, plan: dict, now_s: float) -> None:
-        with self.lock:
-            self.conn.execute(
-                "INSERT OR REPLACE INTO control_schedules (household, doc, plan, inputs_fp,"
-                " updated_s) VALUES (?, ?, ?, ?, ?)",
-                (household, json.dumps(doc), json.dumps(plan), plan["inputs_fingerprint"], now_s),
-            )
+        with self.db.write() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO control_schedules (household, doc, plan, inputs_fp, updated_s)"
+                    " VALUES (:h, :doc, :plan, :fp, :now) ON CONFLICT (household) DO UPDATE SET"
+                    " doc = excluded.doc, plan = excluded.plan, inputs_fp = excluded.inputs_fp,"
+                    " updated_s = excluded.updated_s"
+                ),
+                {"h": household, "doc": json.dumps(doc), "plan": json.dumps(plan),
+                 "fp": plan["inputs_fingerprint"], "now": now_s},
+            )  # fmt: skip
 
     def get(self, household: str) -> tuple[dict, dict] | None:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT doc, plan FROM control_schedules WHERE household = ?", (household,)
-            ).fetchone()
+        with self.db.read() as c:
+            row = c.execute(
+                sa.text("SELECT doc, plan FROM control_schedules WHERE household = :h"),
+                {"h": household},
+            ).first()
         return None if row is None else (json.loads(row[0]), json.loads(row[1]))
 
     def households(self) -> list[str]:
-        with self.lock:
-            rows = self.conn.execute("SELECT household FROM control_schedules").fetchall()
+        with self.db.read() as c:
+            rows = c.execute(sa.text("SELECT household FROM control_schedules")).all()
         return [h for (h,) in rows]
 
     def claim(
         self, household: str, load_id: str, at_s: int, action: str, command_id: str, now_s: float
     ) -> bool:
-        """Claim one planned switch (once across processes and hosts sharing the database)."""
-        with self.lock:
-            cur = self.conn.execute(
-                "INSERT OR IGNORE INTO control_schedule_claims (household, load_id, at_s, action,"
-                " command_id, claimed_s) VALUES (?, ?, ?, ?, ?, ?)",
-                (household, load_id, at_s, action, command_id, now_s),
-            )
-        return cur.rowcount == 1
+        """Claim one planned switch (once across processes and hosts sharing the database):
+        True for the one caller whose row went in; the others find it there (on PostgreSQL
+        ``ON CONFLICT DO NOTHING`` waits for a concurrent inserter, then yields to it)."""
+        with self.db.write() as c:
+            row = c.execute(
+                sa.text(
+                    "INSERT INTO control_schedule_claims (household, load_id, at_s, action,"
+                    " command_id, claimed_s) VALUES (:h, :load, :at, :action, :cid, :now)"
+                    " ON CONFLICT (household, load_id, at_s, action) DO NOTHING RETURNING at_s"
+                ),
+                {"h": household, "load": load_id, "at": int(at_s), "action": action,
+                 "cid": command_id, "now": now_s},
+            ).first()  # fmt: skip
+        return row is not None
 
 
 def plan_or_422(*args: Any, **kwargs: Any) -> dict[str, Any]:

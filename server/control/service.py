@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +26,7 @@ from typing import Any
 from server.control.commands import Command, CommandRequest, CommandStore, check_against
 from server.control.devices import Device, DeviceStore
 from server.errors import GridlightError, InvalidParameter, NotFound
+from server.storage.database import Database
 from server.streaming.sse import Event
 from server.validation import parse
 
@@ -45,16 +44,15 @@ def command_event(command: Command) -> bytes:
 class ControlService:
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        db: Database,
         hub: Any,
         *,
         ttl_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.conn = conn
-        self.lock = threading.Lock()
-        self.devices = DeviceStore(conn, self.lock)
-        self.commands = CommandStore(conn, self.lock)
+        self.db = db
+        self.devices = DeviceStore(db)
+        self.commands = CommandStore(db)
         self.hub = hub
         self.ttl_s = ttl_s
         self.clock = clock

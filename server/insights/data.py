@@ -6,8 +6,8 @@
   same days again on the wall clock; those readings are not new history, so a replayed
   household's insights do not change while it replays (they are refreshed daily all the same).
 * A **live household** is judged as of the request: its history is its stored 1-minute rollups
-  (a year at most, ``INSIGHTS_HISTORY_DAYS``), read with a connection of its own, off the request
-  greenlets; ``issued_at`` is ``None`` and each answer is issued at the time it is asked.
+  (a year at most, ``INSIGHTS_HISTORY_DAYS``) in the installation's database, read off the
+  request greenlets; ``issued_at`` is ``None`` and each answer is issued at the time it is asked.
 
 :func:`prepare` turns a household's frame into what the insights need: hourly whole-house power
 (``Overall``; kW over an hour = kWh) for the forecasts, and 1-minute means of every channel over
@@ -23,9 +23,17 @@ import pandas as pd
 
 from server.insights.forecast import TEMPERATURE_CHANNELS
 from server.insights.hourly import hourly_power_kw, resolution_s
-from server.storage import ReadingStore, connect
+from server.storage import ReadingStore
+from server.storage.database import Database
 
-__all__ = ["RECENT_DAYS", "HouseholdData", "dataset_issue_time", "live_frame", "prepare"]
+__all__ = [
+    "RECENT_DAYS",
+    "HouseholdData",
+    "dataset_issue_time",
+    "live_frame",
+    "prepare",
+    "rollups_1m",
+]
 
 #: Days of readings the recommendations look at.
 RECENT_DAYS = 28
@@ -103,16 +111,22 @@ def prepare(
     )
 
 
-def live_frame(store_path: str, household: str, now_s: float, days: int) -> pd.DataFrame:
-    """1-minute means of a live household's stored readings over the last ``days`` days [kW],
-    one column per channel (a connection of its own: call it off the request greenlets)."""
-    conn = connect(store_path)
+def rollups_1m(db: Database, household: str, start_s: int, end_s: int) -> pd.DataFrame:
+    """A live household's 1-minute rollups with ``start_s <= ts < end_s``, as
+    :meth:`ReadingStore.query <server.storage.ReadingStore.query>` gives them (columns
+    ``(channel, stat)``); a pooled connection of its own: call it off the request greenlets."""
+    raw = db.engine.raw_connection()
     try:
-        store = ReadingStore(conn)
-        end_s = int(now_s) + 1
-        wide = store.query(household, end_s - days * DAY_S, end_s, "1m")
+        return ReadingStore(raw.driver_connection).query(household, start_s, end_s, "1m")
     finally:
-        conn.close()
+        raw.close()
+
+
+def live_frame(db: Database, household: str, now_s: float, days: int) -> pd.DataFrame:
+    """1-minute means of a live household's stored readings over the last ``days`` days [kW],
+    one column per channel (call it off the request greenlets)."""
+    end_s = int(now_s) + 1
+    wide = rollups_1m(db, household, end_s - days * DAY_S, end_s)
     if wide.empty:
         return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="ts"), dtype="float64")
     channels = list(dict.fromkeys(c for c, _ in wide.columns))

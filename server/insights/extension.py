@@ -25,7 +25,6 @@ from typing import Any
 from flask import Flask, Response, jsonify
 
 from server.errors import error_body
-from server.storage import connect, db_path
 
 __all__ = ["Insights"]
 
@@ -52,10 +51,8 @@ class Insights:
 
         cfg = app.config
         gl = app.extensions["gridlight"]
-        path = db_path(cfg["DATA_DIR"])
-        self.conn = connect(path)
-        self.tariffs = TariffStore(self.conn)
-        self.state = InsightsState(self.conn, self.tariffs.lock)
+        self.tariffs = TariffStore(gl.db)
+        self.state = InsightsState(gl.db)
         self.carbon = CarbonIntensity()
         self.trainer = Trainer(default_runner())
         self.clock = time.time
@@ -64,7 +61,7 @@ class Insights:
             self.tariffs,
             self.state,
             self.carbon,
-            store_path=str(path),
+            db=gl.db,
             runner=default_runner(),
             trainer=self.trainer,
             history_days=int(cfg["INSIGHTS_HISTORY_DAYS"]),
@@ -97,7 +94,6 @@ class Insights:
         if enabled:
             self.refresh = self._make_refresh(app)
             gl.add("insights-refresh", self.refresh, leader=True)
-        gl.add("insights", self)  # closes the connection when the services stop
 
     def _make_refresh(self, app: Flask) -> Any:
         from server.insights.refresh import RefreshJob, RefreshPolicy
@@ -105,7 +101,7 @@ class Insights:
 
         cfg = app.config
         gl = app.extensions["gridlight"]
-        lease = lease_for(cfg, "gridlight:insights:refresh", cfg["INSIGHTS_LEASE_TTL_S"])
+        lease = lease_for(cfg, "gridlight:insights:refresh", cfg["INSIGHTS_LEASE_TTL_S"], gl.db)
         policy = RefreshPolicy(
             min_s=float(cfg["INSIGHTS_REFRESH_MIN_S"]),
             daily_s=float(cfg["INSIGHTS_REFRESH_DAILY_S"]),
@@ -134,13 +130,6 @@ class Insights:
         revision = self.tariffs.put(household, tariff.to_json(), self.clock())
         self.state.record(household, self.clock(), "tariff", changed=True)
         return revision
-
-    def start(self) -> None:
-        pass
-
-    def stop(self) -> None:
-        with self.tariffs.lock:
-            self.conn.close()
 
 
 def _not_ready(err: Any) -> tuple[Response, int]:

@@ -49,6 +49,7 @@ from server.insights.forecast import MIN_MODEL_DAYS, ForecastModel, fit_model, f
 from server.insights.recommend import recommendations
 from server.insights.store import InsightsState, TariffStore
 from server.insights.tariff import DEMO_HOUSEHOLDS, Tariff, default_tariff
+from server.storage.database import Database
 
 __all__ = ["InsightsNotReady", "InsightsService", "Trainer"]
 
@@ -135,7 +136,7 @@ class InsightsService:
         state: InsightsState,
         carbon: CarbonIntensity,
         *,
-        store_path: str,
+        db: Database,
         runner: Runner = _inline,
         trainer: Trainer | None = None,
         history_days: int = 365,
@@ -147,7 +148,7 @@ class InsightsService:
         self.tariffs = tariffs
         self.state = state
         self.carbon = carbon
-        self.store_path = store_path
+        self.db = db
         self.runner = runner
         self.trainer = trainer or Trainer()
         self.history_days = int(history_days)
@@ -171,7 +172,7 @@ class InsightsService:
             return self.runner(
                 lambda: prepare(
                     household,
-                    live_frame(self.store_path, household, now_s, self.history_days),
+                    live_frame(self.db, household, now_s, self.history_days),
                     info.timezone,
                     "live",
                     None,

@@ -30,7 +30,6 @@ from server.insights import Tariff
 from server.reports.deliver import SEED_MESSAGE, Delivery
 from server.reports.generate import ReportTask, TariffFor, default_tariff_for, run_task
 from server.reports.store import ReportStore, StoredReport
-from server.storage import connect, db_path
 
 __all__ = [
     "SEED_MESSAGE",
@@ -66,8 +65,8 @@ class Reports:
         from server.reports import views
 
         cfg = app.config
-        self.conn = connect(db_path(cfg["DATA_DIR"]))
-        self.store = ReportStore(self.conn, cfg["DATA_DIR"])
+        self.db = app.extensions["gridlight"].db  # the app's; disposed by the services
+        self.store = ReportStore(self.db, cfg["DATA_DIR"])
         insights = app.extensions.get("insights")
         if insights is not None:  # the household's stored tariff, else the default
             self.tariff_for = _stored_tariff(insights.service)
@@ -123,10 +122,10 @@ class Reports:
             backoff_s=float(cfg["REPORTS_EMAIL_BACKOFF_S"]),
             timeout_s=float(cfg["ALERTS_TIMEOUT_S"]),
         )
-        lease = lease_for(cfg, "gridlight:reports:scheduler", cfg["REPORTS_LEASE_TTL_S"])
+        lease = lease_for(cfg, "gridlight:reports:scheduler", cfg["REPORTS_LEASE_TTL_S"], gl.db)
         sources = Sources(
             households=gl.households,
-            database=db_path(cfg["DATA_DIR"]),
+            db=self.db,
             store=self.store,
             tariff_for=lambda: self.tariff_for,
             alerts=alerts_of,
@@ -147,7 +146,5 @@ class Reports:
             self.scheduler.start()
 
     def stop(self) -> None:
-        """Stop the scheduler (its lease is released, its pool shut down); close the index."""
+        """Stop the scheduler (its lease is released, its pool shut down)."""
         self.scheduler.stop()
-        with self.store.lock:
-            self.conn.close()

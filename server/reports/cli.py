@@ -5,7 +5,8 @@ households: ``python -m generator import uci … --out DIR``); without it, from 
 (``GRIDLIGHT_DATA_DIR``: its datasets, else a live household's stored rollups). ``--out`` writes
 the PDF there; without it the report is stored under the data directory and indexed, as the
 schedule does (it is then listed and served by the API; nothing is emailed). The month's alerts
-and earlier months' savings are read from the data directory's database when it exists.
+and earlier months' savings are read from the installation's database when there is one
+(``GRIDLIGHT_DATABASE_URL``, else the data directory's SQLite file).
 ``--tariff FILE`` (a tariff document) replaces the default tariff; ``--zone`` the carbon zone.
 Bad input (an unknown household, a month not ``YYYY-MM`` or not begun) exits with status 2.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from datetime import UTC
@@ -79,15 +81,20 @@ def run_generate(args: argparse.Namespace) -> int:
     from server.reports.generate import ReportTask, carbon_for, default_tariff_for, run_task
     from server.reports.months import month_bounds
     from server.reports.store import ReportStore
-    from server.storage import DB_FILE, KeyStore, connect
+    from server.storage import KeyStore
+    from server.storage.database import DB_FILE, command_database
 
     cfg = config.load()
     data_dir = Path(cfg["DATA_DIR"])
-    db_file = data_dir / DB_FILE
-    conn = connect(db_file) if (db_file.exists() or not args.out) else None
+    # --out with no database yet: nothing to read, nothing created
+    has_db = (
+        bool(os.environ.get("DATABASE_URL") or os.environ.get("GRIDLIGHT_DATABASE_URL"))
+        or (data_dir / DB_FILE).exists()
+    )
+    db = command_database(data_dir) if (has_db or not args.out) else None
     try:
         dataset: Path | None = None
-        database: Path | None = None
+        database: str | None = None
         joined_s: float | None = None
         if args.dataset:
             dataset = Path(args.dataset)
@@ -104,7 +111,7 @@ def run_generate(args: argparse.Namespace) -> int:
                 info = catalogue.info(args.household)
                 dataset = catalogue.dataset_path(args.household)
             except Exception:  # noqa: BLE001 - not in a dataset: a live household?
-                live = KeyStore(conn).get(args.household) if conn is not None else None
+                live = KeyStore(db).get(args.household) if db is not None else None
                 if live is None:
                     raise DatasetError(
                         f"unknown household {args.household!r}: not in a dataset under "
@@ -112,7 +119,8 @@ def run_generate(args: argparse.Namespace) -> int:
                     ) from None
                 from server.ingest.history import live_info
 
-                info, database, joined_s = live_info(live), db_file, float(live.created_s)
+                assert db is not None
+                info, database, joined_s = live_info(live), db.url, float(live.created_s)
         if dataset is not None:
             joined_s = _first_ts(dataset, info.id)
         start, _ = month_bounds(args.month, info.timezone)
@@ -131,11 +139,11 @@ def run_generate(args: argparse.Namespace) -> int:
         alerts: list[dict[str, Any]] = []
         prior: dict[str, dict[str, Any]] = {}
         store = None
-        if conn is not None:
+        if db is not None:
             from server.alerts.store import AlertLog
 
             end = month_bounds(args.month, info.timezone)[1]
-            log, cursor = AlertLog(conn), None
+            log, cursor = AlertLog(db), None
             while True:
                 page, cursor = log.page(
                     info.id,
@@ -149,13 +157,13 @@ def run_generate(args: argparse.Namespace) -> int:
                 ]
                 if cursor is None:
                     break
-            store = ReportStore(conn, data_dir)
+            store = ReportStore(db, data_dir)
             prior = {m: s for m, s in store.summaries(info.id).items() if m < args.month}
         task = ReportTask(
             info=info.to_json(),
             month=args.month,
             dataset=None if dataset is None else str(dataset),
-            database=None if database is None else str(database),
+            database=database,
             tariff=None if tariff is None else tariff.to_json(),
             carbon=carbon_for(info),
             alerts=alerts,
@@ -179,5 +187,5 @@ def run_generate(args: argparse.Namespace) -> int:
         )
         return 0
     finally:
-        if conn is not None:
-            conn.close()
+        if db is not None:
+            db.dispose()

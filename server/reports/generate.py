@@ -3,7 +3,8 @@ and :func:`run_task`, which returns the PDF and its headline figures.
 
 A :class:`ReportTask` is plain data (picklable), so it crosses into a pool process started with
 ``spawn`` or ``forkserver``; the process reads the readings itself: a dataset household's
-columns from its dataset directory, a live household's 1-minute rollups from the SQLite file.
+columns from its dataset directory, a live household's 1-minute rollups from the installation's
+database (the task carries its URL; the process opens an engine of its own for the task).
 
 Tariffs come from a :data:`TariffFor` callable (a household → its tariff or ``None``);
 :func:`default_tariff_for` gives every household :func:`server.insights.default_tariff` in its
@@ -63,7 +64,7 @@ class ReportTask:
     info: dict[str, Any]  # HouseholdInfo.to_json()
     month: str
     dataset: str | None = None  # the dataset directory, or
-    database: str | None = None  # the SQLite file of a live household's rollups
+    database: str | None = None  # the database URL of a live household's rollups
     tariff: dict[str, Any] | None = None  # a tariff document
     carbon: dict[str, Any] | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)
@@ -86,14 +87,15 @@ def load_frame(
     month: str,
     *,
     dataset: str | Path | None = None,
-    database: str | Path | None = None,
+    database: str | None = None,
 ) -> pd.DataFrame:
-    """The household's readings from 13 months before ``month`` to its end [kW, UTC index]."""
+    """The household's readings from 13 months before ``month`` to its end [kW, UTC index]:
+    from the ``dataset`` directory, or the database at the URL ``database``."""
     start, end = _window(info, month)
     if dataset is not None:
         return _dataset_frame(Path(dataset), info, start, end)
     if database is not None:
-        return _live_frame(Path(database), info, start, end)
+        return _live_frame(database, info, start, end)
     raise ValueError("a report needs a dataset directory or a database")
 
 
@@ -120,15 +122,16 @@ def _dataset_frame(
 
 
 def _live_frame(
-    path: Path, info: HouseholdInfo, start: pd.Timestamp, end: pd.Timestamp
+    url: str, info: HouseholdInfo, start: pd.Timestamp, end: pd.Timestamp
 ) -> pd.DataFrame:
-    from server.storage import ReadingStore, connect
+    from server.insights.data import rollups_1m
+    from server.storage.database import open_database
 
-    conn = connect(path)
+    db = open_database(url)  # already upgraded by whoever made the task: a quick check
     try:
-        wide = ReadingStore(conn).query(info.id, int(start.timestamp()), int(end.timestamp()), "1m")
+        wide = rollups_1m(db, info.id, int(start.timestamp()), int(end.timestamp()))
     finally:
-        conn.close()
+        db.dispose()
     if wide.empty:
         return pd.DataFrame(
             columns=list(info.channels), index=pd.DatetimeIndex([], tz="UTC", name="ts")

@@ -29,14 +29,16 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from generator.dataset import HouseholdInfo
 from server.leases import Lease, control_loop
 from server.reports.generate import ReportTask, TariffFor, carbon_for, run_task
 from server.reports.months import due_months, month_bounds
 from server.reports.store import ReportStore, StoredReport
+from server.storage.database import Database
 
 __all__ = ["ReportScheduler", "Sources"]
 
@@ -48,7 +50,7 @@ class Sources:
     """Where the scheduler finds households, their readings' span, tariffs and alerts."""
 
     households: Any  # server.households.catalogue.Households
-    database: Path  # the SQLite file (live households' rollups)
+    db: Database  # the installation's database (live households' rollups)
     store: ReportStore
     tariff_for: Callable[[], TariffFor]  # read at each use: a tariff store may replace it
     alerts: Callable[[str, int, int], list[dict[str, Any]]]  # household, from_s, to_s
@@ -63,11 +65,11 @@ class Sources:
             if rows == 0:
                 return None, None
             return float(start_s), float(start_s + span_s - 1)
-        with self.store.lock:
-            row = self.store.conn.execute(
-                "SELECT MIN(ts_s) FROM rollups_1m WHERE household = ?", (info.id,)
-            ).fetchone()
-        return (None if row[0] is None else float(row[0])), None
+        with self.db.read() as c:
+            first = c.execute(
+                sa.text("SELECT MIN(ts_s) FROM rollups_1m WHERE household = :h"), {"h": info.id}
+            ).scalar()
+        return (None if first is None else float(first)), None
 
     def task(self, info: HouseholdInfo, month: str) -> ReportTask:
         start, end = month_bounds(month, info.timezone)
@@ -77,7 +79,7 @@ class Sources:
             info=info.to_json(),
             month=month,
             dataset=None if dataset is None else str(dataset),
-            database=None if dataset is not None else str(self.database),
+            database=None if dataset is not None else self.db.url,
             tariff=None if tariff is None else tariff.to_json(),
             carbon=carbon_for(info),
             alerts=self.alerts(info.id, int(start.timestamp()), int(end.timestamp())),

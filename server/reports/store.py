@@ -8,7 +8,9 @@ time and headline figures (``summary``: what the next months' cumulative figures
 ``report_claims`` makes the schedule's work happen once across processes and hosts sharing the
 database: :meth:`ReportStore.claim` inserts ``(household, month)`` or, when a claim exists that
 never finished and is older than ``ttl_s`` (its process died), takes it over, in one statement;
-only the caller that changed the row generates, stores and delivers the report.
+only the caller that changed the row generates, stores and delivers the report. On PostgreSQL a
+concurrent claimer waits for the row's first writer and then re-checks the takeover condition
+against the committed row, so two claimers never both win (READ COMMITTED is enough).
 """
 
 from __future__ import annotations
@@ -17,13 +19,16 @@ import hashlib
 import json
 import os
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
+
+from server.storage.database import Database
 
 __all__ = ["MONTH_RE", "ReportStore", "StoredReport", "report_path"]
 
@@ -48,19 +53,18 @@ def report_path(data_dir: str | os.PathLike[str], household: str, month: str) ->
 
 
 class ReportStore:
-    """The index, the files and the claims; one connection shared by threads behind a lock."""
+    """The index, the files and the claims (in the installation's database)."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        db: Database,
         data_dir: str | os.PathLike[str],
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.conn = conn
+        self.db = db
         self.data_dir = Path(data_dir)
         self.clock = clock
-        self.lock = threading.Lock()
 
     # -- the index -----------------------------------------------------------------------------
     def save(self, household: str, month: str, pdf: bytes, summary: dict[str, Any]) -> StoredReport:
@@ -72,51 +76,55 @@ class ReportStore:
         os.replace(tmp, path)
         digest = hashlib.sha256(pdf).hexdigest()
         created = self.clock()
-        with self.lock:
-            self.conn.execute(
-                "INSERT OR REPLACE INTO reports (household, month, path, size_bytes, sha256,"
-                " created_s, summary) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    household,
-                    month,
-                    str(path.relative_to(self.data_dir)),
-                    len(pdf),
-                    digest,
-                    created,
-                    json.dumps(summary, allow_nan=False),
+        with self.db.write() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO reports (household, month, path, size_bytes, sha256, created_s,"
+                    " summary) VALUES (:h, :month, :path, :size, :sha, :created, :summary)"
+                    " ON CONFLICT (household, month) DO UPDATE SET path = excluded.path,"
+                    " size_bytes = excluded.size_bytes, sha256 = excluded.sha256,"
+                    " created_s = excluded.created_s, summary = excluded.summary"
                 ),
+                {
+                    "h": household,
+                    "month": month,
+                    "path": str(path.relative_to(self.data_dir)),
+                    "size": len(pdf),
+                    "sha": digest,
+                    "created": created,
+                    "summary": json.dumps(summary, allow_nan=False),
+                },
             )
         return StoredReport(household, month, path, len(pdf), digest, created, summary)
 
-    def _row(self, row: tuple) -> StoredReport:
+    def _row(self, row: Any) -> StoredReport:
         return StoredReport(
-            row[0], row[1], self.data_dir / row[2], row[3], row[4], row[5], json.loads(row[6])
-        )
+            row[0], row[1], self.data_dir / row[2], int(row[3]), row[4], float(row[5]),
+            json.loads(row[6]),
+        )  # fmt: skip
 
     def get(self, household: str, month: str) -> StoredReport | None:
-        with self.lock:
-            row = self.conn.execute(
-                "SELECT household, month, path, size_bytes, sha256, created_s, summary"
-                " FROM reports WHERE household = ? AND month = ?",
-                (household, month),
-            ).fetchone()
+        with self.db.read() as c:
+            row = c.execute(
+                sa.text(f"SELECT {_COLUMNS} FROM reports WHERE household = :h AND month = :month"),
+                {"h": household, "month": month},
+            ).first()
         return None if row is None else self._row(row)
 
     def list(self, household: str) -> list[StoredReport]:
         """The household's reports, newest month first."""
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT household, month, path, size_bytes, sha256, created_s, summary"
-                " FROM reports WHERE household = ? ORDER BY month DESC",
-                (household,),
-            ).fetchall()
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text(f"SELECT {_COLUMNS} FROM reports WHERE household = :h ORDER BY month DESC"),
+                {"h": household},
+            ).all()
         return [self._row(r) for r in rows]
 
     def months(self, household: str) -> set[str]:
-        with self.lock:
-            rows = self.conn.execute(
-                "SELECT month FROM reports WHERE household = ?", (household,)
-            ).fetchall()
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text("SELECT month FROM reports WHERE household = :h"), {"h": household}
+            ).all()
         return {r[0] for r in rows}
 
     def summaries(self, household: str) -> dict[str, dict[str, Any]]:
@@ -128,20 +136,29 @@ class ReportStore:
         """True for exactly one caller per ``(household, month)`` across every process sharing
         the database; a claim left unfinished for ``ttl_s`` may be taken over."""
         now = self.clock()
-        with self.lock:
-            cur = self.conn.execute(
-                "INSERT INTO report_claims (household, month, owner, claimed_s) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (household, month) DO UPDATE SET owner = excluded.owner,"
-                " claimed_s = excluded.claimed_s"
-                " WHERE report_claims.done_s IS NULL AND report_claims.claimed_s < ?",
-                (household, month, owner, now, now - ttl_s),
-            )
-        return cur.rowcount == 1
+        with self.db.write() as c:
+            row = c.execute(
+                sa.text(
+                    "INSERT INTO report_claims (household, month, owner, claimed_s)"
+                    " VALUES (:h, :month, :owner, :now) ON CONFLICT (household, month) DO UPDATE"
+                    " SET owner = excluded.owner, claimed_s = excluded.claimed_s"
+                    " WHERE report_claims.done_s IS NULL AND report_claims.claimed_s < :stale"
+                    " RETURNING owner"
+                ),
+                {"h": household, "month": month, "owner": owner, "now": now,
+                 "stale": now - ttl_s},
+            ).first()  # fmt: skip
+        return row is not None
 
     def finish(self, household: str, month: str, owner: str) -> None:
-        with self.lock:
-            self.conn.execute(
-                "UPDATE report_claims SET done_s = ? WHERE household = ? AND month = ?"
-                " AND owner = ?",
-                (self.clock(), household, month, owner),
+        with self.db.write() as c:
+            c.execute(
+                sa.text(
+                    "UPDATE report_claims SET done_s = :now WHERE household = :h"
+                    " AND month = :month AND owner = :owner"
+                ),
+                {"now": self.clock(), "h": household, "month": month, "owner": owner},
             )
+
+
+_COLUMNS = "household, month, path, size_bytes, sha256, created_s, summary"

@@ -91,7 +91,7 @@ def test_report_is_emailed_with_the_pdf_and_pushed_with_the_seed_text(make_app, 
         alerts = app.extensions["alerts"]
         doc = default_settings(ZONE, ("Overall", "Heater"))
         doc["channels"]["email"] = {"enabled": True, "to": ["owner@example.org"]}
-        alerts.settings.put("Z", doc)  # the store takes the connection's lock
+        alerts.settings.put("Z", doc)
         app.extensions["gridlight"].devices.register("Z", TOKEN, "android")
         assert sorted(_run(app, utc("2026-02-01 00:00:01"))) == [("Y", "2026-01"), ("Z", "2026-01")]
         (envelope,) = smtp.messages  # Y has no recipients
@@ -122,7 +122,7 @@ def test_a_failing_smtp_server_is_retried_and_the_report_still_stored(
     alerts = app.extensions["alerts"]
     doc = default_settings(ZONE, ("Overall", "Heater"))
     doc["channels"]["email"] = {"enabled": True, "to": ["owner@example.org"]}
-    alerts.settings.put("Z", doc)  # the store takes the connection's lock
+    alerts.settings.put("Z", doc)
     made = _run(app, utc("2026-02-01 00:00:01"))
     assert ("Z", "2026-01") in made
     failures = [r.getMessage() for r in caplog.records if "report email" in r.getMessage()]
