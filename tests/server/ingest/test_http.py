@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from server.storage import DeadLetters, connect, db_path
+from server.storage import DeadLetters
 
 URL = "/api/v1/households/L1/readings"
 
@@ -60,7 +60,7 @@ def test_partial_rejects_idempotency_dead_letters_and_stream(app, client, live_k
     again = _post(client, live_key, readings[:1] + readings[3:])
     assert again.status_code == 200
     assert again.json == {"accepted": 0, "duplicates": 4, "rejected": []}
-    dead = DeadLetters(connect(db_path(app.config["DATA_DIR"]))).recent(household="L1")
+    dead = DeadLetters(app.extensions["gridlight"].db).recent(household="L1")
     assert len(dead) == 1 and dead[0].source == "http" and "Fridge" in dead[0].reason
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "gridlight_ingest_rejected_total 2" in metrics
