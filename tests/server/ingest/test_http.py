@@ -191,3 +191,50 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
 def test_unknown_household_404(client, resolution) -> None:  # noqa: ANN001
     r = client.get(f"/api/v1/households/ZZ/readings?resolution={resolution}")
     assert r.status_code == 404
+
+
+def test_a_database_that_is_down_answers_503_and_recovers_by_itself(
+    server_data_dir, stats_cache_dir, postgres_server, postgres_url
+) -> None:  # noqa: ANN001
+    from server import create_app
+    from tests.server.ingest.conftest import CHANNELS, keys_of
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(server_data_dir),
+            "STATS_CACHE_DIR": str(stats_cache_dir),
+            "DATABASE_URL": postgres_url,
+            "REDIS_URL": None,
+            "EMBEDDED_REPLAY": False,
+            "WARM_STATS": False,
+            "RETENTION_ENABLED": False,
+        }
+    )
+    try:
+        client = app.test_client()
+        _, key = keys_of(server_data_dir, app.extensions["gridlight"].db).add_household(
+            "L1", CHANNELS
+        )
+        t0 = _minute_start()
+        first = [{"ts": t0 + i, "power_kw": {"AC": 1.0, "Overall": 2.0}} for i in range(10)]
+        assert _post(client, key, first).json["accepted"] == 20
+        later = [{"ts": t0 + 10 + i, "power_kw": {"Overall": 3.0}} for i in range(10)]
+        postgres_server.stop()
+        try:
+            r = _post(client, key, later)
+            assert r.status_code == 503, r.json
+            assert r.json["error"]["code"] == "unavailable"
+            r = client.get(URL, query_string={"from": t0, "to": t0 + 60}, headers=_auth(key))
+            assert r.status_code == 503 and r.json["error"]["code"] == "unavailable"
+        finally:
+            postgres_server.start()
+        r = _post(client, key, first + later)  # the client's retry, nothing else
+        assert r.status_code == 200, r.json
+        assert (r.json["accepted"], r.json["duplicates"]) == (10, 20)
+        r = client.get(
+            URL, query_string={"from": t0, "to": t0 + 60, "resolution": "raw"}, headers=_auth(key)
+        )
+        assert r.status_code == 200 and len(r.json["readings"]) == 20
+    finally:
+        app.extensions["gridlight"].stop()
