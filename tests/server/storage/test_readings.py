@@ -260,3 +260,18 @@ def test_concurrent_partition_creation(postgres_url) -> None:
     finally:
         for db in dbs:
             db.dispose()
+
+
+def test_dead_letters_keep_reason_and_cut_payload(db) -> None:
+    from server.storage import DeadLetters
+
+    dead = DeadLetters(db, clock=lambda: 100)
+    dead.add("mqtt", "h1", "power_kw 'abc' is not a number", b"abc\x00")
+    dead.add("http", None, "body is not JSON", "x" * 10_000)
+    recent = dead.recent()
+    assert [d.source for d in recent] == ["http", "mqtt"]
+    assert recent[1].reason.startswith("power_kw") and recent[1].payload == "abc\ufffd"
+    assert len(recent[0].payload) < 4200 and recent[0].payload.endswith("cut]")
+    assert [d.source for d in dead.recent(household="h1")] == ["mqtt"]
+    assert len(dead.recent(limit=1)) == 1
+    assert dead.purge(older_than_s=101) == 2
