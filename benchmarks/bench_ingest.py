@@ -440,6 +440,7 @@ def main() -> int:
     try:
         for name in args.backends.split(","):
             if name == "postgresql" and pg is None:
+                (workdir / "postgres").mkdir()
                 pg = DurablePostgres(workdir / "postgres")
                 pg.start()
             backend = Backend(name, pg if name == "postgresql" else None)

@@ -179,6 +179,7 @@ def main() -> int:
             if name == "sqlite":
                 url = sqlite_url(workdir / "sqlite" / "gridlight.sqlite3")
             else:
+                (workdir / "postgres").mkdir()
                 pg = PostgresServer(workdir / "postgres")
                 pg.start()
                 url = pg.create_database()

@@ -1,7 +1,7 @@
-"""Monthly partitions of ``readings`` and ``rollups_1m`` on PostgreSQL.
+"""Monthly partitions of ``readings``, ``rollups_1m`` and ``rollups_15m`` on PostgreSQL.
 
-Both tables are partitioned by RANGE on ``ts_s`` (UTC epoch seconds), one partition per UTC
-calendar month, named ``readings_YYYYMM`` and ``rollups_1m_YYYYMM``. A row can only be inserted
+The tables are partitioned by RANGE on ``ts_s`` (UTC epoch seconds), one partition per UTC
+calendar month, named ``readings_YYYYMM``, ``rollups_1m_YYYYMM`` and ``rollups_15m_YYYYMM``. A row can only be inserted
 once its month's partition exists, so writers call :meth:`Partitions.ensure` with the seconds of a
 batch first: it creates the missing months in a transaction of its own (committed before the
 batch's transaction starts, so a writer never holds rows while it waits for the parent table's
@@ -29,7 +29,7 @@ from server.storage.database import Database
 __all__ = ["PARTITIONED_TABLES", "Partitions", "month_bounds", "month_of"]
 
 #: Tables partitioned by month on ``ts_s``.
-PARTITIONED_TABLES = ("readings", "rollups_1m")
+PARTITIONED_TABLES = ("readings", "rollups_1m", "rollups_15m")
 #: Key of the advisory lock taken while partitions are created or dropped.
 LOCK_KEY = 0x6772_6964_7061_7274  # "gridpart"
 _MONTH = re.compile(r"_(\d{4})(\d{2})$")
@@ -38,7 +38,8 @@ _CHILDREN = sa.text(
     "SELECT child.relname, parent.relname FROM pg_inherits"
     " JOIN pg_class parent ON parent.oid = pg_inherits.inhparent"
     " JOIN pg_class child ON child.oid = pg_inherits.inhrelid"
-    " WHERE parent.relname IN ('readings', 'rollups_1m') AND pg_table_is_visible(parent.oid)"
+    " WHERE parent.relname IN ('readings', 'rollups_1m', 'rollups_15m')"
+    " AND pg_table_is_visible(parent.oid)"
 )
 
 

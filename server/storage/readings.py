@@ -11,7 +11,7 @@ one per reading, and a reading counts once in the rollups whichever writer store
 * PostgreSQL: the batch is copied (``COPY``) into a temporary staging table, then one statement
   inserts it in key order with ``ON CONFLICT DO NOTHING RETURNING`` and upserts the rollups of
   exactly the returned rows, sorted by key (so concurrent writers on several hosts lock rows in
-  the same order and never deadlock). ``readings`` and ``rollups_1m`` are partitioned by month
+  the same order and never deadlock). ``readings`` and the rollups are partitioned by month
   there (:mod:`server.storage.partitions`): a batch's months are created first and retention
   drops whole expired months.
 
@@ -48,23 +48,33 @@ DAY_S = 86_400
 #: Query resolutions and their bucket length. [s]
 RESOLUTIONS = {"raw": 0, "1m": 60, "15m": 900, "1h": 3600, "1d": DAY_S}
 
-_ROLLUP_SET = (
-    " ON CONFLICT (household, channel, ts_s) DO UPDATE SET"
-    "  sum_kw = rollups_1m.sum_kw + excluded.sum_kw,"
-    "  min_kw = CASE WHEN rollups_1m.min_kw IS NULL THEN excluded.min_kw"
-    "   WHEN excluded.min_kw IS NULL OR rollups_1m.min_kw <= excluded.min_kw"
-    "   THEN rollups_1m.min_kw ELSE excluded.min_kw END,"
-    "  max_kw = CASE WHEN rollups_1m.max_kw IS NULL THEN excluded.max_kw"
-    "   WHEN excluded.max_kw IS NULL OR rollups_1m.max_kw >= excluded.max_kw"
-    "   THEN rollups_1m.max_kw ELSE excluded.max_kw END,"
-    "  count = rollups_1m.count + excluded.count,"
-    "  missing = rollups_1m.missing + excluded.missing"
-)
+#: The rollup tables and their period: 1-minute (``1m`` queries) and quarter-hour ones (``15m``,
+#: ``1h`` and ``1d``: every time zone's midnights fall on quarter hours). [s]
+ROLLUPS = {"rollups_1m": 60, "rollups_15m": 900}
+
+
+def _rollup_set(table: str) -> str:
+    return (
+        " ON CONFLICT (household, channel, ts_s) DO UPDATE SET"
+        f"  sum_kw = {table}.sum_kw + excluded.sum_kw,"
+        f"  min_kw = CASE WHEN {table}.min_kw IS NULL THEN excluded.min_kw"
+        f"   WHEN excluded.min_kw IS NULL OR {table}.min_kw <= excluded.min_kw"
+        f"   THEN {table}.min_kw ELSE excluded.min_kw END,"
+        f"  max_kw = CASE WHEN {table}.max_kw IS NULL THEN excluded.max_kw"
+        f"   WHEN excluded.max_kw IS NULL OR {table}.max_kw >= excluded.max_kw"
+        f"   THEN {table}.max_kw ELSE excluded.max_kw END,"
+        f"  count = {table}.count + excluded.count,"
+        f"  missing = {table}.missing + excluded.missing"
+    )
+
+
 #: SQLite, driver paramstyle (the hot ``executemany``).
-_SQLITE_ROLLUP_UPSERT = (
-    "INSERT INTO rollups_1m (household, channel, ts_s, sum_kw, min_kw, max_kw, count, missing)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + _ROLLUP_SET
-)
+_SQLITE_ROLLUP_UPSERT = {
+    table: f"INSERT INTO {table}"
+    " (household, channel, ts_s, sum_kw, min_kw, max_kw, count, missing)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + _rollup_set(table)
+    for table in ROLLUPS
+}
 _SQLITE_STAGED = (
     "CREATE TEMP TABLE IF NOT EXISTS staged ("
     " household TEXT NOT NULL, channel TEXT NOT NULL, ts_s INTEGER NOT NULL,"
@@ -75,7 +85,8 @@ _PG_STAGED = (
     " household text NOT NULL, channel text NOT NULL, ts_s bigint NOT NULL,"
     " power_kw double precision, seq integer NOT NULL) ON COMMIT DELETE ROWS"
 )
-#: PostgreSQL: the staged batch's new readings, and their rollups, in one statement.
+#: PostgreSQL: the staged batch's new readings, and their rollups, in one statement (the
+#: rollup upserts run after the insert, in this order, each sorted by key).
 _PG_INSERT = (
     "WITH new AS ("
     " INSERT INTO readings (household, channel, ts_s, power_kw)"
@@ -83,13 +94,18 @@ _PG_INSERT = (
     " ORDER BY household, channel, ts_s, seq"
     " ON CONFLICT DO NOTHING"
     " RETURNING household, channel, ts_s, power_kw"
-    "), minutes AS ("
-    " INSERT INTO rollups_1m (household, channel, ts_s, sum_kw, min_kw, max_kw, count, missing)"
-    " SELECT household, channel, ts_s - ts_s % 60, coalesce(sum(power_kw), 0),"
-    "  min(power_kw), max(power_kw), count(power_kw), count(*) - count(power_kw)"
-    " FROM new GROUP BY household, channel, ts_s - ts_s % 60"
-    " ORDER BY 1, 2, 3" + _ROLLUP_SET + ")"
-    " SELECT household, channel, ts_s FROM new"
+    ")"
+    + "".join(
+        f", {table}_up AS ("
+        f" INSERT INTO {table}"
+        " (household, channel, ts_s, sum_kw, min_kw, max_kw, count, missing)"
+        f" SELECT household, channel, ts_s - ts_s % {period}, coalesce(sum(power_kw), 0),"
+        "  min(power_kw), max(power_kw), count(power_kw), count(*) - count(power_kw)"
+        f" FROM new GROUP BY household, channel, ts_s - ts_s % {period}"
+        " ORDER BY 1, 2, 3" + _rollup_set(table) + ")"
+        for table, period in ROLLUPS.items()
+    )
+    + " SELECT household, channel, ts_s FROM new"
 )
 _PG_INSERT_TEXT = sa.text(_PG_INSERT)
 _PG_HAS_STAGED = sa.text("SELECT to_regclass('pg_temp.readings_staged')")
@@ -131,11 +147,12 @@ def _copy(c: sa.Connection, lines: str) -> None:
         ) from exc
 
 
-def _minute_rollups(rows: Iterable[Reading]) -> list[tuple]:
-    """Per (household, channel, minute): sum, min, max, count and missing of ``rows``, sorted by key."""
+def _rollups(rows: Iterable[Reading], period_s: int) -> list[tuple]:
+    """Per (household, channel, period): sum, min, max, count and missing of ``rows``, sorted by
+    key."""
     acc: dict[tuple[str, str, int], list] = {}
     for household, channel, ts_s, value in rows:
-        key = (household, channel, ts_s - ts_s % 60)
+        key = (household, channel, ts_s - ts_s % period_s)
         a = acc.get(key)
         if a is None:
             a = acc[key] = [0.0, None, None, 0, 0]
@@ -149,9 +166,39 @@ def _minute_rollups(rows: Iterable[Reading]) -> list[tuple]:
     return [(*key, *a) for key, a in sorted(acc.items())]
 
 
-def _day_buckets(start_s: int, end_s: int, timezone: str) -> str:
+_CHANNELS = sa.bindparam("chs", expanding=True)
+_NEWEST = sa.text(
+    "SELECT ts_s FROM readings WHERE household = :h AND channel = :c ORDER BY ts_s DESC LIMIT 1"
+)
+
+
+def _channels(c: sa.Connection, table: str, household: str) -> list[str]:
+    """The channels ``household`` has rows of in ``table``, by one index seek each (the range
+    queries then seek the primary key (household, channel, ts_s) per channel instead of
+    scanning every row of the household, or every household's rows of the range)."""
+    found: list[str] = []
+    step = sa.text(
+        f"SELECT channel FROM {table} WHERE household = :h AND channel > :c"
+        " ORDER BY channel LIMIT 1"
+    )
+    last = ""
+    first = c.execute(
+        sa.text(f"SELECT channel FROM {table} WHERE household = :h ORDER BY channel LIMIT 1"),
+        {"h": household},
+    ).scalar()
+    if first is None:
+        return [""]  # no rows: an IN list that matches nothing (empty lists differ by backend)
+    found.append(first)
+    last = first
+    while (last := c.execute(step, {"h": household, "c": last}).scalar()) is not None:
+        found.append(last)
+    return found
+
+
+def _day_buckets(start_s: int, end_s: int, timezone: str) -> tuple[str, bool]:
     """SQL for the start of the local day (in ``timezone``) of ``ts_s``, for ``start_s <= ts_s
-    < end_s``: runs of 24-hour days share one modulo, DST days (23 or 25 h) are constants."""
+    < end_s``: runs of 24-hour days share one modulo, DST days (23 or 25 h) are constants; and
+    whether every midnight falls on a quarter hour."""
     first = start_s - start_s % 3600 - 2 * DAY_S
     grid = np.arange(first, end_s + 2 * DAY_S, 3600, dtype="int64")
     local = (
@@ -172,7 +219,8 @@ def _day_buckets(start_s: int, end_s: int, timezone: str) -> str:
             j += 1
         cases.append(f"WHEN ts_s < {mids[j]} THEN ts_s - (ts_s - {mids[i]}) % {DAY_S}")
         i = j
-    return f"CASE {' '.join(cases)} ELSE {mids[-1]} END" if cases else str(mids[-1])
+    aligned = all(m % 900 == 0 for m in mids)
+    return (f"CASE {' '.join(cases)} ELSE {mids[-1]} END" if cases else str(mids[-1])), aligned
 
 
 class Reading(NamedTuple):
@@ -240,7 +288,8 @@ class ReadingStore:
             with self.db.write() as c:
                 raw = c.connection.driver_connection
                 stored = self._insert_new_sqlite(raw, batch)
-                raw.executemany(_SQLITE_ROLLUP_UPSERT, _minute_rollups(stored))
+                for table, period_s in ROLLUPS.items():
+                    raw.executemany(_SQLITE_ROLLUP_UPSERT[table], _rollups(stored, period_s))
         accepted = len(stored)
         return WriteResult(accepted=accepted, duplicates=len(batch) - accepted, stored=stored)
 
@@ -323,6 +372,7 @@ class ReadingStore:
         rollup_cutoff = int(now_s) - self.rollup_retention_s
         raw = self.partitions.drop_before("readings", raw_cutoff)
         rollups = self.partitions.drop_before("rollups_1m", rollup_cutoff)
+        self.partitions.drop_before("rollups_15m", rollup_cutoff)
         with self.db.write() as c:
             raw += c.execute(
                 sa.text("DELETE FROM readings WHERE ts_s < :cutoff"), {"cutoff": raw_cutoff}
@@ -330,6 +380,9 @@ class ReadingStore:
             rollups += c.execute(
                 sa.text("DELETE FROM rollups_1m WHERE ts_s < :cutoff"), {"cutoff": rollup_cutoff}
             ).rowcount
+            c.execute(
+                sa.text("DELETE FROM rollups_15m WHERE ts_s < :cutoff"), {"cutoff": rollup_cutoff}
+            )
         return raw, rollups
 
     # -- reading -----------------------------------------------------------------------------
@@ -355,14 +408,16 @@ class ReadingStore:
         if end_s <= start_s:
             raise ValueError(f"the range end {end_s} must be after its start {start_s}")
         start_s, end_s = int(start_s), int(end_s)
-        params = {"h": household, "a": start_s, "b": end_s}
+        params: dict[str, Any] = {"h": household, "a": start_s, "b": end_s}
         if resolution == "raw":
             with self.db.read() as c:
+                params["chs"] = _channels(c, "readings", household)
                 rows = c.execute(
                     sa.text(
                         "SELECT ts_s, channel, power_kw FROM readings"
-                        " WHERE household = :h AND ts_s >= :a AND ts_s < :b ORDER BY ts_s"
-                    ),
+                        " WHERE household = :h AND channel IN :chs AND ts_s >= :a AND ts_s < :b"
+                        " ORDER BY ts_s"
+                    ).bindparams(_CHANNELS),
                     params,
                 ).all()
             frame = pd.DataFrame.from_records(rows, columns=["ts_s", "channel", "power_kw"])
@@ -375,22 +430,37 @@ class ReadingStore:
         if resolution == "1m":
             sql = (
                 "SELECT ts_s, channel, sum_kw, min_kw, max_kw, count FROM rollups_1m"
-                " WHERE household = :h AND ts_s >= :a AND ts_s < :b"
+                " WHERE household = :h AND channel IN :chs AND ts_s >= :a AND ts_s < :b"
             )
+            table = "rollups_1m"
         else:
             bucket_s = RESOLUTIONS[resolution]
-            bucket = (
-                _day_buckets(params["a"], end_s, timezone)
-                if resolution == "1d"
-                else f"ts_s - ts_s % {bucket_s}"
-            )
+            if resolution == "1d":
+                bucket, aligned = _day_buckets(params["a"], end_s, timezone)
+            else:
+                bucket, aligned = f"ts_s - ts_s % {bucket_s}", True
+            if aligned:
+                # quarter hours inside the range, minutes at its ragged ends
+                qa, qb = -(-params["a"] // 900) * 900, end_s - end_s % 900
+                if qa >= qb:
+                    qa = qb = end_s
+            else:  # a zone whose midnights are not on quarter hours: minutes throughout
+                qa = qb = end_s
+            params.update(qa=qa, qb=qb)
+            cols = "ts_s, channel, sum_kw, min_kw, max_kw, count"
+            where = "household = :h AND channel IN :chs AND ts_s >= {} AND ts_s < {}"
             sql = (
                 f"SELECT {bucket} AS bucket, channel, sum(sum_kw), min(min_kw), max(max_kw),"
-                " sum(count) FROM rollups_1m WHERE household = :h AND ts_s >= :a AND ts_s < :b"
-                " GROUP BY 1, 2"
+                f" sum(count) FROM ("
+                f" SELECT {cols} FROM rollups_15m WHERE {where.format(':qa', ':qb')}"
+                f" UNION ALL SELECT {cols} FROM rollups_1m WHERE {where.format(':a', ':qa')}"
+                f" UNION ALL SELECT {cols} FROM rollups_1m WHERE {where.format(':qb', ':b')}"
+                ") AS parts GROUP BY 1, 2"
             )
+            table = "rollups_1m"
         with self.db.read() as c:
-            rows = c.execute(sa.text(sql), params).all()
+            params["chs"] = _channels(c, table, household)
+            rows = c.execute(sa.text(sql).bindparams(_CHANNELS), params).all()
         grouped = pd.DataFrame.from_records(
             rows, columns=["bucket", "channel", "sum_kw", "min_kw", "max_kw", "count"]
         )
@@ -411,7 +481,9 @@ class ReadingStore:
     def latest_ts(self, household: str) -> int | None:
         """The newest stored second of ``household``, or None."""
         with self.db.read() as c:
-            value = c.execute(
-                sa.text("SELECT max(ts_s) FROM readings WHERE household = :h"), {"h": household}
-            ).scalar()
-        return None if value is None else int(value)
+            newest = [
+                c.execute(_NEWEST, {"h": household, "c": channel}).scalar()
+                for channel in _channels(c, "readings", household)
+            ]
+        newest = [v for v in newest if v is not None]
+        return int(max(newest)) if newest else None

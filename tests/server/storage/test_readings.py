@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from numpy.testing import assert_allclose
 
-from server.storage import Reading, ReadingStore
+from server.storage import RESOLUTIONS, Reading, ReadingStore
 from server.storage.database import Database, open_database
 from server.storage.partitions import month_bounds
 
@@ -275,3 +275,34 @@ def test_dead_letters_keep_reason_and_cut_payload(db) -> None:
     assert [d.source for d in dead.recent(household="h1")] == ["mqtt"]
     assert len(dead.recent(limit=1)) == 1
     assert dead.purge(older_than_s=101) == 2
+
+
+@pytest.mark.parametrize(
+    ("resolution", "timezone"), [("15m", "UTC"), ("1h", "UTC"), ("1d", "Asia/Kathmandu")]
+)
+def test_coarse_buckets_match_a_recomputation_with_ragged_ends(store, resolution, timezone) -> None:
+    # quarter-hour rollups inside the range, minutes at its ends: the same as from every reading
+    rng = np.random.default_rng(11)
+    seconds = np.arange(T0, T0 + 3 * 86_400, 7)
+    values = rng.gamma(2.0, 0.5, len(seconds))
+    store.write(
+        [Reading("H1", "AC", int(t), float(v)) for t, v in zip(seconds, values, strict=True)]
+    )
+    start, end = T0 + 1234, T0 + 2 * 86_400 + 777
+    got = store.query("H1", start, end, resolution, timezone=timezone)["AC"]
+    minute = seconds - seconds % 60
+    keep = (minute >= start - start % 60) & (minute < end)
+    ts = pd.Series(pd.to_datetime(seconds[keep], unit="s", utc=True))
+    if resolution == "1d":
+        local = ts.dt.tz_convert(timezone).dt.floor("D", ambiguous=False)
+        buckets = local.dt.tz_convert("UTC")
+    else:
+        buckets = ts.dt.floor(f"{RESOLUTIONS[resolution]}s")
+    expected = (
+        pd.Series(values[keep]).groupby(buckets.to_numpy()).agg(["mean", "min", "max", "count"])
+    )
+    assert got.index.tolist() == expected.index.tolist()
+    assert_allclose(got["mean_kw"].to_numpy(), expected["mean"].to_numpy())
+    assert_allclose(got["min_kw"].to_numpy(), expected["min"].to_numpy())
+    assert_allclose(got["max_kw"].to_numpy(), expected["max"].to_numpy())
+    assert got["count"].astype(int).tolist() == expected["count"].tolist()
