@@ -32,7 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from server.storage import KeyStore, connect, db_path  # noqa: E402
+from server.storage import KeyStore, command_database  # noqa: E402
 from tests.server.streaming.sse_client import SSEClient  # noqa: E402
 from tests.services import MosquittoServer, RedisServer, free_port, wait_for_port  # noqa: E402
 
@@ -89,9 +89,9 @@ def main() -> int:
         broker = MosquittoServer(work / "mqtt")
         redis.start()
         broker.start()
-        conn = connect(db_path(work / "data"))
-        _, key = KeyStore(conn).add_household("H1", ["AC", "Geyser", "Overall"], timezone="UTC")
-        conn.close()
+        db = command_database(work / "data")
+        _, key = KeyStore(db).add_household("H1", ["AC", "Geyser", "Overall"], timezone="UTC")
+        db.dispose()
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDLIGHT_")}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)

@@ -30,7 +30,8 @@ from server import config
 from server.ingest.history import LiveHouseholds, NotEnoughHistory
 from server.ingest.retention import RetentionJob
 from server.ingest.writer import BatchWriter, Ingestor
-from server.storage import DeadLetters, KeyStore, ReadingStore, connect, db_path
+from server.storage import DeadLetters, KeyStore, ReadingStore
+from server.storage.database import Database, database_url, open_database
 
 __all__ = ["Ingest", "NotEnoughHistory", "load_config", "open_pipeline"]
 
@@ -45,9 +46,10 @@ def load_config() -> Config:
 class Pipeline:
     """The stores, ingestor, retention job and (optionally) MQTT subscriber of one process.
 
-    Two SQLite connections: one for readings (the writer's transactions) and one, behind one
-    lock, for the small statements on keys, dead letters and the retention claim. ``stop()`` (or
-    ``stopped`` being set: the worker's hub stopping) ends the threads and closes both.
+    Every store works on ``db`` (the app's :class:`~server.storage.database.Database`, or one the
+    pipeline opens from ``DATABASE_URL``/``DATA_DIR`` and disposes when it stops): each write is
+    a transaction on a pooled connection of its own. ``stop()`` (or ``stopped`` being set: the
+    worker's hub stopping) ends the threads.
     """
 
     def __init__(
@@ -56,37 +58,32 @@ class Pipeline:
         publish,  # noqa: ANN001
         count,  # noqa: ANN001
         stopped: threading.Event | None = None,
+        *,
+        db: Database | None = None,
     ) -> None:
-        path = db_path(cfg["DATA_DIR"])
-        self.conns = [connect(path), connect(path)]
-        readings, meta = self.conns
-        lock = threading.Lock()
+        self._own_db = db is None
+        self.db = db if db is not None else open_database(database_url(cfg))
         self.store = ReadingStore(
-            readings,
+            self.db,
             raw_retention_s=int(cfg["RAW_RETENTION_S"]),
             rollup_retention_s=int(cfg["ROLLUP_RETENTION_S"]),
         )
-        self.keys = KeyStore(meta)
-        self.dead_letters = DeadLetters(meta)
-        self.ingestor = Ingestor(
-            self.store, self.keys, self.dead_letters, publish, count, lock=lock
-        )
+        self.keys = KeyStore(self.db)
+        self.dead_letters = DeadLetters(self.db)
+        self.ingestor = Ingestor(self.store, self.keys, self.dead_letters, publish, count)
         self.live = LiveHouseholds(
             self.keys,
             self.store,
             min_history_s=int(cfg["LIVE_STATS_MIN_S"]),
             refresh_s=float(cfg["LIVE_HISTORY_REFRESH_S"]),
-            lock=lock,
-            store_path=path,
         )
         self.retention = RetentionJob(
-            meta,
+            self.db,
             self.store,
             self.dead_letters,
             every_s=float(cfg["RETENTION_EVERY_S"]),
             dead_letter_retention_s=int(cfg["DEAD_LETTER_RETENTION_S"]),
             count=count,
-            lock=lock,
             stopped=stopped,
             on_exit=self.stop,
         )
@@ -120,7 +117,8 @@ class Pipeline:
         ).start()
 
     def stop(self) -> None:
-        """Stop the subscriber (its session stays on the broker), write what is queued, close."""
+        """Stop the subscriber (its session stays on the broker), write what is queued, and
+        dispose of the database if the pipeline opened it."""
         if self._closed:
             return
         self._closed = True
@@ -129,9 +127,8 @@ class Pipeline:
             self.mqtt.stop()
         if self.writer is not None:
             self.writer.stop()
-        with self.ingestor.lock, self.store.lock:
-            for conn in self.conns:
-                conn.close()
+        if self._own_db:
+            self.db.dispose()
 
 
 def open_pipeline(
@@ -139,8 +136,10 @@ def open_pipeline(
     publish,  # noqa: ANN001
     count,  # noqa: ANN001
     stopped: threading.Event | None = None,
+    *,
+    db: Database | None = None,
 ) -> Pipeline:
-    return Pipeline(cfg, publish, count, stopped)
+    return Pipeline(cfg, publish, count, stopped, db=db)
 
 
 class Ingest:
@@ -160,7 +159,9 @@ class Ingest:
 
         gl: Services = app.extensions["gridlight"]
         # ends (threads stopped, connections closed) when the worker's hub stops
-        self.pipeline = open_pipeline(app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped)
+        self.pipeline = open_pipeline(
+            app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped, db=gl.db
+        )
         gl.households.live = self.pipeline.live
         app.extensions["gridlight_ingest"] = self
         app.register_blueprint(blueprint())

@@ -3,8 +3,8 @@
 payloads with their reasons (one JSON object a line).
 
 Runs when ``MQTT_URL`` and ``REDIS_URL`` are set (``python -m server run`` starts it; Procfile
-``ingest:``): subscribes with the persistent session, stores readings in SQLite under
-``GRIDLIGHT_DATA_DIR`` and publishes them to the Redis streams the web workers read; it also runs
+``ingest:``): subscribes with the persistent session, stores readings in the installation's database
+(``DATABASE_URL``, or SQLite under ``GRIDLIGHT_DATA_DIR``) and publishes them to the Redis streams the web workers read; it also runs
 the retention job. Its counters reach ``/metrics`` through prometheus_client's multiprocess
 directory (``PROMETHEUS_MULTIPROC_DIR``, which ``python -m server run`` shares with the web
 workers). SIGINT/SIGTERM write what is queued and stop.
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(signum, on_signal)
     pipeline.start_retention()
     pipeline.start_mqtt()
-    print(f"ingesting from {cfg['MQTT_URL']} into {cfg['DATA_DIR']}", file=sys.stderr, flush=True)
+    print(f"ingesting from {cfg['MQTT_URL']} into {pipeline.db!r}", file=sys.stderr, flush=True)
     try:
         while not stop.wait(WAKE_EVERY_S):
             pass
@@ -67,17 +67,19 @@ def run(args: argparse.Namespace) -> int:
 
 def dead_letters(args: argparse.Namespace) -> int:
     import json
-    import os
     from dataclasses import asdict
 
-    from server.storage import DeadLetters, connect, db_path
+    from server.storage import DeadLetters
+    from server.storage.database import command_database
 
     if args.limit <= 0:
         raise CommandError(f"--limit must be positive, got {args.limit}")
-    data_dir = args.data_dir or os.environ.get("GRIDLIGHT_DATA_DIR", "data")
-    store = DeadLetters(connect(db_path(data_dir)))
-    for letter in store.recent(args.limit, household=args.household):
-        print(json.dumps(asdict(letter)))
+    db = command_database(args.data_dir)
+    try:
+        for letter in DeadLetters(db).recent(args.limit, household=args.household):
+            print(json.dumps(asdict(letter)))
+    finally:
+        db.dispose()
     return 0
 
 
@@ -87,5 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     dead = sub.add_parser("dead-letters", help="print rejected ingest payloads and why")
     dead.add_argument("--household", help="only this household's")
     dead.add_argument("--limit", type=int, default=20, help="newest N (default 20)")
-    dead.add_argument("--data-dir", help="data directory (default: $GRIDLIGHT_DATA_DIR or data/)")
+    dead.add_argument(
+        "--data-dir",
+        help="data directory of the SQLite database (default: $GRIDLIGHT_DATA_DIR or data/; "
+        "$GRIDLIGHT_DATABASE_URL takes precedence)",
+    )
     dead.set_defaults(func=dead_letters)

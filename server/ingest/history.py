@@ -10,8 +10,6 @@ live household come from its raw readings within the raw retention (7 days) once
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Callable
 
@@ -19,7 +17,7 @@ import pandas as pd
 
 from generator.dataset import Dataset, HouseholdInfo, column_name
 from server.errors import GridlightError
-from server.storage import KeyStore, LiveHousehold, ReadingStore, connect
+from server.storage import KeyStore, LiveHousehold, ReadingStore
 
 __all__ = ["LiveHouseholds", "NotEnoughHistory", "live_info"]
 
@@ -29,11 +27,6 @@ class NotEnoughHistory(GridlightError):
 
     status = 409
     code = "not_enough_history"
-
-
-def _path_of(store: ReadingStore) -> str:
-    """The database file behind ``store``'s connection."""
-    return next(row[2] for row in store.conn.execute("PRAGMA database_list") if row[1] == "main")
 
 
 def live_info(h: LiveHousehold) -> HouseholdInfo:
@@ -57,26 +50,20 @@ class LiveHouseholds:
         min_history_s: int = 3600,
         refresh_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
-        lock: threading.Lock | None = None,
-        store_path: str | os.PathLike[str] | None = None,
     ) -> None:
         self.keys = keys
         self.store = store
-        self.store_path = store_path or _path_of(store)
         self.min_history_s = int(min_history_s)
         self.refresh_s = float(refresh_s)
         self.clock = clock
-        self._lock = lock or threading.Lock()  # guards the key store's connection
         self._history: dict[str, tuple[float, Dataset]] = {}
 
     def info(self, household: str) -> HouseholdInfo | None:
-        with self._lock:
-            found = self.keys.get(household)
+        found = self.keys.get(household)
         return None if found is None else live_info(found)
 
     def all(self) -> list[HouseholdInfo]:
-        with self._lock:
-            return [live_info(h) for h in self.keys.list()]
+        return [live_info(h) for h in self.keys.list()]
 
     def history(self, household: str) -> Dataset:
         """The stored raw readings of the last raw-retention period, as a one-household dataset."""
@@ -84,20 +71,14 @@ class LiveHouseholds:
         cached = self._history.get(household)
         if cached is not None and now - cached[0] < self.refresh_s:
             return cached[1]
-        # A connection of its own, opened and closed here: the read takes seconds for a week of
-        # readings, runs off the request greenlets (the statistics runner's native threads), and
-        # must neither hold the writer's lock nor share its connection.
-        conn = connect(self.store_path)
-        try:
-            found = KeyStore(conn).get(household)
-            if found is None:
-                raise NotEnoughHistory(f"household {household!r} is not a live household")
-            info = live_info(found)
-            reader = ReadingStore(conn, raw_retention_s=self.store.raw_retention_s)
-            end_s = int(now) + 1
-            frame = reader.query(household, end_s - self.store.raw_retention_s, end_s, "raw")
-        finally:
-            conn.close()
+        # The read takes seconds for a week of readings and runs off the request greenlets (the
+        # statistics runner's native threads), on a pooled connection of its own.
+        found = self.keys.get(household)
+        if found is None:
+            raise NotEnoughHistory(f"household {household!r} is not a live household")
+        info = live_info(found)
+        end_s = int(now) + 1
+        frame = self.store.query(household, end_s - self.store.raw_retention_s, end_s, "raw")
         seconds = len(frame.index)
         if seconds < self.min_history_s:
             raise NotEnoughHistory(

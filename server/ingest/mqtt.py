@@ -12,7 +12,7 @@ so the broker keeps what is published while Gridlight is down and delivers it wh
 paho reconnects with capped exponential backoff.
 
 **Acknowledgements are manual** (paho's ``manual_ack=True``): a QoS 1 message is acknowledged
-only after its readings are committed to SQLite by the batch writer (or it was refused and kept as
+only after its readings are committed to the database by the batch writer (or it was refused and kept as
 a dead letter), in the order received. With automatic acks, paho acknowledges on receipt, and a
 crash before the batch commits would lose up to a batch of readings the broker considers
 delivered. The price is that unacknowledged messages count against the broker's in-flight window,
@@ -42,7 +42,7 @@ from paho.mqtt.properties import Properties
 
 from server.ingest.status import HEARTBEAT_S, write_status
 from server.ingest.validate import Checked, Rejection, check_reading
-from server.ingest.writer import BatchWriter, Ingestor
+from server.ingest.writer import TRANSIENT, BatchWriter, Ingestor
 
 __all__ = ["BrokerAddress", "MqttIngest", "parse_mqtt_url", "parse_topic"]
 
@@ -267,8 +267,13 @@ class MqttIngest:
             if qos > 0:
                 client.ack(mid, qos)
 
+        topic, payload = message.topic, message.payload
         try:
-            rows = self.handle(message.topic, message.payload)
+            rows = self.handle(topic, payload)
+        except TRANSIENT as err:  # the household's channels are unknown while the DB is away
+            log.warning("validating a message on %s waits for the database: %s", topic, err)
+            self.writer.submit_later(lambda: self.handle(topic, payload), ack)
+            return
         except Exception:  # a bug must not stop the subscriber; the message is kept
             log.exception("ingesting a message on %s failed", message.topic)
             self.ingestor.reject("mqtt", None, "internal error while ingesting", message.payload)

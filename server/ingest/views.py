@@ -23,21 +23,28 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 from typing import Annotated, Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from pydantic import AwareDatetime, ConfigDict, Field, SkipValidation
 from pydantic.json_schema import SkipJsonSchema
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from generator.times import format_ts
 from server import config
 from server.api.params import json_body
 from server.auth import require_key, require_read
-from server.errors import GridlightError, InvalidParameter, ServiceUnavailable, UnknownHousehold
+from server.errors import (
+    GridlightError,
+    InvalidParameter,
+    ServiceUnavailable,
+    UnknownHousehold,
+    error_body,
+)
 from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
 from server.services import state
 from server.storage import RESOLUTIONS
+from server.storage.database import DatabaseUnavailable
 from server.validation import Body, expect, parse
 
 __all__ = ["MAX_RANGE_S", "Reading", "ReadingBatch", "blueprint"]
@@ -141,7 +148,8 @@ def post_readings(household: str) -> tuple[Response, int]:
         ing.ingestor.reject("http", household, reasons, sample, len(checked.rejected))
     try:
         result = ing.ingestor.write(checked.rows) if checked.rows else None
-    except sqlite3.Error as err:  # e.g. locked beyond the busy timeout: the client retries
+    except (DatabaseUnavailable, OperationalError, InterfaceError) as err:
+        # down, restarting, or locked beyond the busy timeout: the client retries
         raise ServiceUnavailable(f"storage is unavailable, nothing was stored: {err}") from err
     accepted = result.accepted if result else 0
     out = {
@@ -229,8 +237,15 @@ def get_readings(household: str) -> Response:
     return jsonify(body)
 
 
+def _unavailable(err: Exception) -> tuple[Response, int]:
+    """The database cannot be reached (a key or household lookup, a query): 503, retry later."""
+    body = error_body(ServiceUnavailable.code, f"storage is unavailable, try again later: {err}")
+    return jsonify(body), ServiceUnavailable.status
+
+
 def blueprint() -> Blueprint:
     bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
+    bp.register_error_handler(DatabaseUnavailable, _unavailable)
     bp.add_url_rule("/households/<household>/readings", view_func=post_readings, methods=["POST"])
     bp.add_url_rule("/households/<household>/readings", view_func=get_readings, methods=["GET"])
     return bp

@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+
 from generator.times import format_ts
 from server.errors import BrokerUnavailable
 from server.metrics import register_counter
 from server.storage import DeadLetters, KeyStore, Reading, ReadingStore, WriteResult
+from server.storage.database import DatabaseUnavailable
 
 __all__ = ["COUNTERS", "BatchWriter", "Ingestor"]
 
@@ -48,6 +50,8 @@ for _name, _help in COUNTERS.items():
     register_counter(_name, _help)
 
 Count = Callable[[str, float], None]
+#: Storage failures a write is retried after (the database down, restarting or locked).
+TRANSIENT = (DatabaseUnavailable, sa.exc.OperationalError, sa.exc.InterfaceError)
 PUBLISH_ATTEMPTS = 5
 
 
@@ -74,7 +78,7 @@ class Ingestor:
     """Stores validated rows and publishes them; looks up live households; keeps dead letters.
 
     ``publish(household, reading)`` is the broker's (``BrokerUnavailable`` while it is down).
-    ``count(name, amount)`` feeds the metrics. Each store gets its own connection.
+    ``count(name, amount)`` feeds the metrics. The stores are safe to share between threads.
     """
 
     def __init__(
@@ -88,7 +92,6 @@ class Ingestor:
         clock: Callable[[], float] = time.time,
         lookup_ttl_s: float = 5.0,
         publish_backoff_s: float = 0.1,
-        lock: threading.Lock | None = None,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -99,8 +102,6 @@ class Ingestor:
         self.lookup_ttl_s = lookup_ttl_s
         self.publish_backoff_s = publish_backoff_s
         self._channels: dict[str, tuple[float, tuple[str, ...] | None]] = {}
-        #: guards the keys' and dead letters' connection (shared with other users of it)
-        self.lock = lock or threading.Lock()
 
     @property
     def max_age_s(self) -> int:
@@ -112,8 +113,12 @@ class Ingestor:
         found = self._channels.get(household)
         if found is not None and now - found[0] < self.lookup_ttl_s:
             return found[1]
-        with self.lock:
+        try:
             info = self.keys.get(household)
+        except TRANSIENT:
+            if found is not None:  # the database is away: what was known a moment ago
+                return found[1]
+            raise
         channels = None if info is None else info.channels
         if len(self._channels) > 10_000:
             self._channels.clear()
@@ -126,9 +131,11 @@ class Ingestor:
         """Keep a refused payload with its reason; count ``n`` rejections."""
         self.count("gridlight_ingest_rejected_total", n)
         try:
-            with self.lock:
-                self.dead_letters.add(source, household, reason, payload)
-        except sqlite3.Error as err:  # the reason is logged even if the table cannot be written
+            self.dead_letters.add(source, household, reason, payload)
+        except (
+            DatabaseUnavailable,
+            sa.exc.SQLAlchemyError,
+        ) as err:  # the reason is logged even if the table cannot be written
             log.warning("cannot keep a dead letter (%s): %s", reason, err)
 
     def write(self, rows: list[Reading]) -> WriteResult:
@@ -165,8 +172,10 @@ class Ingestor:
 
 @dataclass
 class _Item:
-    rows: list[Reading]
+    rows: list[Reading] | None
     done: Callable[[], None] | None
+    #: computes ``rows`` when the writer takes the item (it needed the database, which was down)
+    later: Callable[[], list[Reading]] | None = None
 
 
 class BatchWriter:
@@ -203,6 +212,13 @@ class BatchWriter:
     def submit(self, rows: list[Reading], done: Callable[[], None] | None = None) -> None:
         self._queue.put(_Item(rows, done))
 
+    def submit_later(
+        self, rows: Callable[[], list[Reading]], done: Callable[[], None] | None = None
+    ) -> None:
+        """Queue a message whose rows ``rows()`` computes in the writer's thread, retried like a
+        write while the database is unavailable (validation needs the household's channels)."""
+        self._queue.put(_Item(None, done, rows))
+
     def stop(self, timeout_s: float = 10.0) -> None:
         """Write what is queued, then end the thread."""
         self._queue.put(None)
@@ -214,7 +230,7 @@ class BatchWriter:
         if first is None:
             return [], True
         items = [first]
-        rows = len(first.rows)
+        rows = len(first.rows or ())
         deadline = time.monotonic() + self.max_delay_s
         while rows < self.max_rows:
             remaining = deadline - time.monotonic()
@@ -229,7 +245,7 @@ class BatchWriter:
             if item is None:
                 return items, True
             items.append(item)
-            rows += len(item.rows)
+            rows += len(item.rows or ())
         return items, False
 
     def _run(self) -> None:
@@ -240,14 +256,19 @@ class BatchWriter:
                 self._write(items)
 
     def _write(self, items: list[_Item]) -> None:
-        rows = [r for item in items for r in item.rows]
         backoff_s = 0.05
-        while rows:
+        rows: list[Reading] = []
+        while True:
             try:
-                self.ingestor.write(rows)
-                self.written += len(rows)
+                for item in items:
+                    if item.rows is None and item.later is not None:
+                        item.rows = item.later()
+                rows = [r for item in items for r in item.rows or ()]
+                if rows:
+                    self.ingestor.write(rows)
+                    self.written += len(rows)
                 break
-            except sqlite3.Error as err:
+            except TRANSIENT as err:
                 log.warning("ingest write failed, retrying in %.2f s: %s", backoff_s, err)
                 if self._stopped.wait(backoff_s):
                     return  # not acknowledged: the MQTT broker redelivers them

@@ -114,12 +114,8 @@ def prepare(
 def rollups_1m(db: Database, household: str, start_s: int, end_s: int) -> pd.DataFrame:
     """A live household's 1-minute rollups with ``start_s <= ts < end_s``, as
     :meth:`ReadingStore.query <server.storage.ReadingStore.query>` gives them (columns
-    ``(channel, stat)``); a pooled connection of its own: call it off the request greenlets."""
-    raw = db.engine.raw_connection()
-    try:
-        return ReadingStore(raw.driver_connection).query(household, start_s, end_s, "1m")
-    finally:
-        raw.close()
+    ``(channel, stat)``); pooled connections of its own: call it off the request greenlets."""
+    return ReadingStore(db).query(household, start_s, end_s, "1m")
 
 
 def live_frame(db: Database, household: str, now_s: float, days: int) -> pd.DataFrame:

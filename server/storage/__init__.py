@@ -7,6 +7,7 @@ the ingest workers use it as the web app does.
 """
 
 from server.storage.database import (
+    DB_FILE,
     Database,
     DatabaseUnavailable,
     command_database,
@@ -15,7 +16,6 @@ from server.storage.database import (
 )
 from server.storage.deadletters import DeadLetter, DeadLetters
 from server.storage.keys import KeyStore, LiveHousehold, RegistryError, key_id
-from server.storage.legacy import DB_FILE, connect, db_path
 from server.storage.readings import RESOLUTIONS, Reading, ReadingStore, WriteResult
 
 __all__ = [
@@ -32,9 +32,7 @@ __all__ = [
     "RegistryError",
     "WriteResult",
     "command_database",
-    "connect",
     "database_url",
-    "db_path",
     "key_id",
     "open_database",
 ]

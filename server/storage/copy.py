@@ -89,8 +89,8 @@ def _copy_table(
             return copied
         if partitions is not None:  # their months' partitions first (PostgreSQL)
             partitions.ensure(r["ts_s"] for r in rows)
-        with target.write() as c:
-            copied += c.execute(insert, rows).rowcount or 0
+        with target.write() as c:  # RETURNING counts what was new (rowcount does not, in bulk)
+            copied += len(c.execute(insert, rows).all())
         last = tuple(rows[-1][col.name] for col in pk)
         progress(table.name, copied)
 
@@ -100,7 +100,8 @@ def _insert_ignoring_duplicates(db: Database, table: sa.Table) -> sa.Insert:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing()
+    pk = list(table.primary_key.columns)
+    return insert(table).on_conflict_do_nothing().returning(*pk)
 
 
 def _advance_sequences(db: Database, table: sa.Table) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from server.storage.database import Database
 
 __all__ = ["DeadLetter", "DeadLetters"]
 
@@ -25,32 +28,44 @@ class DeadLetter:
 class DeadLetters:
     """The dead-letter table: ``add`` a rejected payload, ``recent`` to inspect them."""
 
-    def __init__(self, conn: sqlite3.Connection, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
-        self.conn = conn
+    def __init__(self, db: Database, *, clock=time.time) -> None:  # type: ignore[no-untyped-def]
+        self.db = db
         self.clock = clock
 
     def add(self, source: str, household: str | None, reason: str, payload: str | bytes) -> None:
         if isinstance(payload, bytes):
             payload = payload.decode("utf-8", errors="replace")
+        payload = payload.replace("\x00", "\ufffd")  # PostgreSQL text holds no NUL
         if len(payload) > MAX_PAYLOAD_CHARS:
             payload = payload[:MAX_PAYLOAD_CHARS] + f"... [{len(payload)} chars, cut]"
-        self.conn.execute(
-            "INSERT INTO dead_letters (received_s, source, household, reason, payload)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (int(self.clock()), source, household, reason, payload),
-        )
+        with self.db.write() as c:
+            c.execute(
+                sa.text(
+                    "INSERT INTO dead_letters (received_s, source, household, reason, payload)"
+                    " VALUES (:received, :source, :household, :reason, :payload)"
+                ),
+                {
+                    "received": int(self.clock()),
+                    "source": source,
+                    "household": household,
+                    "reason": reason.replace("\x00", "\ufffd"),
+                    "payload": payload,
+                },
+            )
 
     def recent(self, limit: int = 100, household: str | None = None) -> list[DeadLetter]:
         sql = "SELECT id, received_s, source, household, reason, payload FROM dead_letters"
-        params: tuple[object, ...] = ()
+        params: dict[str, object] = {"n": int(limit)}
         if household is not None:
-            sql += " WHERE household = ?"
-            params = (household,)
-        sql += " ORDER BY id DESC LIMIT ?"
-        return [DeadLetter(*row) for row in self.conn.execute(sql, (*params, int(limit)))]
+            sql += " WHERE household = :household"
+            params["household"] = household
+        sql += " ORDER BY id DESC LIMIT :n"
+        with self.db.read() as c:
+            return [DeadLetter(*row) for row in c.execute(sa.text(sql), params)]
 
     def purge(self, older_than_s: float) -> int:
-        cur = self.conn.execute(
-            "DELETE FROM dead_letters WHERE received_s < ?", (int(older_than_s),)
-        )
-        return cur.rowcount
+        with self.db.write() as c:
+            return c.execute(
+                sa.text("DELETE FROM dead_letters WHERE received_s < :cutoff"),
+                {"cutoff": int(older_than_s)},
+            ).rowcount

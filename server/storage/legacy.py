@@ -8,13 +8,9 @@ installation upgrades in place. New schema changes go to ``server/storage/migrat
 
 from __future__ import annotations
 
-import os
 import sqlite3
-from pathlib import Path
 
-__all__ = ["DB_FILE", "MIGRATIONS", "apply_legacy", "connect", "db_path"]
-
-DB_FILE = "gridlight.sqlite3"
+__all__ = ["MIGRATIONS", "apply_legacy"]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: live households, API keys, raw readings, 1-minute rollups, dead letters.
@@ -239,28 +235,6 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-def db_path(data_dir: str | os.PathLike[str]) -> Path:
-    """The database file of a data directory."""
-    return Path(data_dir) / DB_FILE
-
-
-def connect(path: str | os.PathLike[str]) -> sqlite3.Connection:
-    """Open (creating and migrating as needed) the database at ``path``.
-
-    The connection is in autocommit mode; callers group writes with ``with conn:``-style
-    explicit ``BEGIN``/``COMMIT`` (see :func:`transaction`).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=30000")
-    _upgrade(path)
-    return conn
-
-
 def _statements(script: str) -> list[str]:
     """Split a migration script into statements (``;`` inside comments or strings is safe)."""
     out, pending = [], ""
@@ -287,20 +261,3 @@ def apply_legacy(conn: sqlite3.Connection) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-_upgraded: set[Path] = set()
-
-
-def _upgrade(path: Path) -> None:
-    from server.storage.database import Database, sqlite_url
-    from server.storage.migrate import upgrade
-
-    if path.resolve() in _upgraded and path.exists():
-        return
-    _upgraded.add(path.resolve())
-    db = Database(sqlite_url(path))
-    try:
-        upgrade(db)
-    finally:
-        db.dispose()

@@ -4,8 +4,9 @@ a test checks that the migrated database matches this module).
 
 Units and conventions: ``*_s`` are UTC epoch seconds (integers for readings' seconds, floats
 where sub-second times matter), ``power_kw``/``*_kw`` kW, JSON documents as text, and a missing
-reading NULL, never zero. On PostgreSQL ``readings`` and ``rollups_1m`` are partitioned by month
-on ``ts_s`` (:mod:`server.storage.partitions` creates and drops the partitions).
+reading NULL, never zero. On PostgreSQL ``readings``, ``rollups_1m`` and ``rollups_15m`` are
+partitioned by month on ``ts_s`` (:mod:`server.storage.partitions` creates and drops the
+partitions).
 """
 
 from __future__ import annotations
@@ -83,6 +84,21 @@ rollups_1m = Table(
     Column("count", Integer, nullable=False),  # readings with a value
     Column("missing", Integer, nullable=False),  # readings reported unavailable
     Index("rollups_1m_ts", "ts_s"),
+    **PARTITIONED,
+)
+
+rollups_15m = Table(
+    "rollups_15m",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("channel", Text, primary_key=True),
+    Column("ts_s", Seconds, primary_key=True),  # start of the quarter hour
+    Column("sum_kw", Float, nullable=False),
+    Column("min_kw", Float),
+    Column("max_kw", Float),
+    Column("count", Integer, nullable=False),
+    Column("missing", Integer, nullable=False),
+    Index("rollups_15m_ts", "ts_s"),
     **PARTITIONED,
 )
 

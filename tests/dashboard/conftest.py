@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from server import create_app
 from server.dashboard import Dashboard
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 from tests.widget_api.conftest import (  # noqa: F401  (fixtures shared with the widget tests)
     widget_data_dir,
     widget_dataset_dir,
@@ -74,7 +74,11 @@ def client(app: Flask):  # noqa: ANN201
 @pytest.fixture
 def live_key(widget_data_dir: Path) -> str:  # noqa: F811
     """Register live household ``L1`` (AC, Geyser, Overall); its API key."""
-    _, key = KeyStore(connect(db_path(widget_data_dir))).add_household("L1", CHANNELS)
+    db = command_database(widget_data_dir)
+    try:
+        _, key = KeyStore(db).add_household("L1", CHANNELS)
+    finally:
+        db.dispose()
     return key
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from server.storage import DeadLetters, connect, db_path
+from server.storage import DeadLetters
 
 URL = "/api/v1/households/L1/readings"
 
@@ -60,7 +60,7 @@ def test_partial_rejects_idempotency_dead_letters_and_stream(app, client, live_k
     again = _post(client, live_key, readings[:1] + readings[3:])
     assert again.status_code == 200
     assert again.json == {"accepted": 0, "duplicates": 4, "rejected": []}
-    dead = DeadLetters(connect(db_path(app.config["DATA_DIR"]))).recent(household="L1")
+    dead = DeadLetters(app.extensions["gridlight"].db).recent(household="L1")
     assert len(dead) == 1 and dead[0].source == "http" and "Fridge" in dead[0].reason
     metrics = client.get("/metrics").get_data(as_text=True)
     assert "gridlight_ingest_rejected_total 2" in metrics
@@ -191,3 +191,50 @@ def test_live_household_listed_and_stats_from_stored_history(app, client, live_k
 def test_unknown_household_404(client, resolution) -> None:  # noqa: ANN001
     r = client.get(f"/api/v1/households/ZZ/readings?resolution={resolution}")
     assert r.status_code == 404
+
+
+def test_a_database_that_is_down_answers_503_and_recovers_by_itself(
+    server_data_dir, stats_cache_dir, postgres_server, postgres_url
+) -> None:  # noqa: ANN001
+    from server import create_app
+    from tests.server.ingest.conftest import CHANNELS, keys_of
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(server_data_dir),
+            "STATS_CACHE_DIR": str(stats_cache_dir),
+            "DATABASE_URL": postgres_url,
+            "REDIS_URL": None,
+            "EMBEDDED_REPLAY": False,
+            "WARM_STATS": False,
+            "RETENTION_ENABLED": False,
+        }
+    )
+    try:
+        client = app.test_client()
+        _, key = keys_of(server_data_dir, app.extensions["gridlight"].db).add_household(
+            "L1", CHANNELS
+        )
+        t0 = _minute_start()
+        first = [{"ts": t0 + i, "power_kw": {"AC": 1.0, "Overall": 2.0}} for i in range(10)]
+        assert _post(client, key, first).json["accepted"] == 20
+        later = [{"ts": t0 + 10 + i, "power_kw": {"Overall": 3.0}} for i in range(10)]
+        postgres_server.stop()
+        try:
+            r = _post(client, key, later)
+            assert r.status_code == 503, r.json
+            assert r.json["error"]["code"] == "unavailable"
+            r = client.get(URL, query_string={"from": t0, "to": t0 + 60}, headers=_auth(key))
+            assert r.status_code == 503 and r.json["error"]["code"] == "unavailable"
+        finally:
+            postgres_server.start()
+        r = _post(client, key, first + later)  # the client's retry, nothing else
+        assert r.status_code == 200, r.json
+        assert (r.json["accepted"], r.json["duplicates"]) == (10, 20)
+        r = client.get(
+            URL, query_string={"from": t0, "to": t0 + 60, "resolution": "raw"}, headers=_auth(key)
+        )
+        assert r.status_code == 200 and len(r.json["readings"]) == 20
+    finally:
+        app.extensions["gridlight"].stop()

@@ -1,6 +1,7 @@
 """MQTT ingest against a real mosquitto: good readings around malformed messages all arrive,
-the broker restarted mid-stream loses nothing at QoS 1, and readings published while the
-subscriber was away are delivered when it returns (persistent session)."""
+the broker restarted mid-stream loses nothing at QoS 1, readings published while the
+subscriber was away are delivered when it returns (persistent session), and a PostgreSQL
+database stopped mid-stream loses nothing and stores each reading once when it returns."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from server import create_app
 from server.broker import MemoryBroker
@@ -20,8 +22,8 @@ from server.ingest import Pipeline, open_pipeline
 from server.ingest.sink import MqttSink
 from server.ingest.status import STALE_AFTER_S, read_status, status_path
 from server.metrics import Metrics
-from server.storage import DeadLetters, KeyStore, connect, db_path
-from tests.server.ingest.conftest import CHANNELS
+from server.storage import DeadLetters
+from tests.server.ingest.conftest import CHANNELS, app_database, keys_of
 
 
 def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
@@ -33,14 +35,16 @@ def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
 
 
 class Setup:
-    def __init__(self, data_dir: Path, url: str) -> None:
+    def __init__(self, data_dir: Path, url: str, database_url: str | None = None) -> None:
         self.data_dir = data_dir
         self.url = url
+        self.database_url = database_url
         self.client_id = f"gridlight-test-{uuid.uuid4().hex[:8]}"
         self.broker = MemoryBroker()
         self.metrics = Metrics()
         self.pipelines: list[Pipeline] = []
-        self.conn = connect(db_path(data_dir))
+        self.db = app_database(data_dir, database_url)
+        keys_of(data_dir, self.db).add_household("L1", CHANNELS)
 
     def start(self) -> Pipeline:
         cfg = dict(
@@ -50,6 +54,7 @@ class Setup:
             MQTT_CLIENT_ID=self.client_id,
             INGEST_BATCH_MS=20,
             RETENTION_ENABLED=False,
+            DATABASE_URL=self.database_url,
         )
         pipeline = open_pipeline(cfg, self.broker.publish, self.metrics.add)
         pipeline.start_mqtt()
@@ -59,27 +64,34 @@ class Setup:
         return pipeline
 
     def stored(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM readings WHERE household='L1'").fetchone()[0]
+        with self.db.read() as c:
+            return c.execute(
+                sa.text("SELECT count(*) FROM readings WHERE household = 'L1'")
+            ).scalar_one()
 
     def values(self) -> dict[tuple[int, str], float | None]:
-        rows = self.conn.execute(
-            "SELECT ts_s, channel, power_kw FROM readings WHERE household='L1'"
-        )
+        with self.db.read() as c:
+            rows = c.execute(
+                sa.text("SELECT ts_s, channel, power_kw FROM readings WHERE household = 'L1'")
+            ).all()
         return {(ts, c): v for ts, c, v in rows}
 
     def dead(self) -> int:
-        return len(DeadLetters(self.conn).recent(10_000))
+        return len(DeadLetters(self.db).recent(10_000))
+
+    def close(self) -> None:
+        for p in self.pipelines:
+            p.stop()
+        self.db.dispose()
 
 
 @pytest.fixture
 def setup(tmp_path: Path, mosquitto_server) -> Iterator[Setup]:  # noqa: ANN001
     data = tmp_path / "data"
     data.mkdir()
-    KeyStore(connect(db_path(data))).add_household("L1", CHANNELS)
     s = Setup(data, mosquitto_server.url)
     yield s
-    for p in s.pipelines:
-        p.stop()
+    s.close()
 
 
 def reading(t: int) -> dict:
@@ -191,3 +203,43 @@ def test_the_subscriber_reports_its_connection_for_healthz(
         assert r.json["mqtt"]["ok"] is False and r.json["broker"]["ok"] is True
     finally:
         app.extensions["gridlight"].stop()
+
+
+def test_postgres_stopped_mid_stream_loses_nothing_and_stores_each_reading_once(
+    tmp_path: Path, mosquitto_server, postgres_server, postgres_url
+) -> None:  # noqa: ANN001
+    """Readings keep arriving while PostgreSQL is down: they are not acknowledged, the writer
+    retries, and when the database returns every reading is stored and streamed exactly once."""
+    data = tmp_path / "data"
+    data.mkdir()
+    setup = Setup(data, mosquitto_server.url, postgres_url)
+    sink = None
+    try:
+        pipeline = setup.start()
+        sink = MqttSink(setup.url, client_id=f"replay-{setup.client_id}")
+        t0 = int(time.time()) - 900
+        for i in range(100):
+            sink.publish("L1", reading(t0 + i))
+        wait_until(lambda: setup.stored() == 100 * 3, 30, "the first 100 readings")
+        postgres_server.stop()
+        try:
+            for i in range(100, 200):  # received while the database is down: held, not acked
+                sink.publish("L1", reading(t0 + i))
+            wait_until(lambda: pipeline.mqtt.messages >= 200, 30, "messages during the outage")
+        finally:
+            postgres_server.start()
+        for i in range(200, 300):
+            sink.publish("L1", reading(t0 + i))
+        assert sink.close(timeout_s=30)
+        sink = None
+        wait_until(lambda: setup.stored() == 300 * 3, 60, "every reading after the outage")
+        assert sorted({ts for ts, _ in setup.values()}) == list(range(t0, t0 + 300))
+        counts = setup.metrics.values
+        assert counts["gridlight_ingest_readings_accepted_total"] == 300 * 3
+        entries = setup.broker.range("L1", None, 10_000)
+        streamed = [(r["ts"], channel) for _, r in entries for channel in r["power_kw"]]
+        assert len(streamed) == len(set(streamed)) == 300 * 3
+    finally:
+        if sink is not None:
+            sink.close(timeout_s=5)
+        setup.close()

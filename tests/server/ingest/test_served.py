@@ -14,8 +14,7 @@ from numpy.testing import assert_allclose
 
 from generator.replay import Meter
 from server.stats import StatsCache, classify, worst
-from server.storage import KeyStore, connect, db_path
-from tests.server.ingest.conftest import CHANNELS
+from tests.server.ingest.conftest import CHANNELS, keys_of
 from tests.server.test_served import (
     Processes,
     health,
@@ -93,7 +92,7 @@ def test_replay_over_mqtt_reaches_sse_clients(
     dataset,  # noqa: ANN001
     tmp_path,  # noqa: ANN001
 ) -> None:
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
+    _, key = keys_of(server_data_dir).add_household("A", CHANNELS)
     port = free_port()
     env = server_env(server_data_dir, stats_cache_dir, port, MQTT_URL=mosquitto_server.url)
     web = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "web.log")
@@ -117,7 +116,7 @@ def test_replay_over_mqtt_reaches_sse_clients(
     check_events(events, start_s, dataset, stats_cache_dir)
     assert ingest_messages(base) >= DURATION_S - 5
     meter = Meter(dataset, "A", faulty=True)
-    key = KeyStore(connect(db_path(server_data_dir))).create_key("A")
+    key = keys_of(server_data_dir).create_key("A")
     history = requests.get(
         f"{base}/api/v1/households/A/readings",
         params={"from": start_s, "to": start_s + 60, "resolution": "raw"},
@@ -143,7 +142,7 @@ def test_with_redis_one_ingest_process_feeds_every_worker(
     dataset,  # noqa: ANN001
     tmp_path,  # noqa: ANN001
 ) -> None:
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household("A", CHANNELS)
+    _, key = keys_of(server_data_dir).add_household("A", CHANNELS)
     port = free_port()
     env = server_env(
         server_data_dir,

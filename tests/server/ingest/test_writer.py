@@ -3,17 +3,17 @@ per period however many processes ask."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
 from server.ingest.retention import RetentionJob, claim
 from server.ingest.writer import BatchWriter, group_by_second
-from server.storage import DeadLetters, Reading, ReadingStore, WriteResult, connect, db_path
+from server.storage import DeadLetters, Reading, ReadingStore, WriteResult
+from server.storage.database import DatabaseUnavailable, open_database
 
 
 class FlakyIngestor:
-    """Fails the first ``failures`` writes like a locked database, then records batches."""
+    """Fails the first ``failures`` writes like a database that is down, then records batches."""
 
     def __init__(self, failures: int) -> None:
         self.failures = failures
@@ -23,7 +23,7 @@ class FlakyIngestor:
     def write(self, rows: list[Reading]) -> WriteResult:
         if self.failures:
             self.failures -= 1
-            raise sqlite3.OperationalError("database is locked")
+            raise DatabaseUnavailable("connection refused")
         self.batches.append(list(rows))
         return WriteResult(len(rows), 0)
 
@@ -76,25 +76,33 @@ def test_group_by_second() -> None:
     ]
 
 
-def test_retention_is_claimed_once_per_period(tmp_path) -> None:  # noqa: ANN001
-    path = db_path(tmp_path)
+def test_retention_is_claimed_once_per_period(database_url) -> None:  # noqa: ANN001
     now = 1_800_000_000
-    store = ReadingStore(connect(path), raw_retention_s=3600, rollup_retention_s=7200)
-    store.write(
-        [Reading("L1", "Overall", now - 5000, 1.0), Reading("L1", "Overall", now - 10, 2.0)]
-    )
-    dead = DeadLetters(connect(path), clock=lambda: now - 40 * 86_400)
-    dead.add("mqtt", "L1", "old", b"x")
-    jobs = [
-        RetentionJob(connect(path), store, DeadLetters(connect(path)), clock=lambda: now)
-        for _ in range(3)
-    ]
-    results = [job.run_once() for job in jobs]
-    assert results.count(None) == 2
-    assert [r for r in results if r is not None] == [(1, 0, 1)]
-    conn = connect(path)
-    assert not claim(conn, "retention", now + 3599, 3600)
-    assert claim(conn, "retention", now + 3600, 3600)
+    dbs = [open_database(database_url) for _ in range(3)]  # three processes or hosts
+    try:
+        store = ReadingStore(dbs[0], raw_retention_s=3600, rollup_retention_s=7200)
+        store.write(
+            [Reading("L1", "Overall", now - 5000, 1.0), Reading("L1", "Overall", now - 10, 2.0)]
+        )
+        dead = DeadLetters(dbs[0], clock=lambda: now - 40 * 86_400)
+        dead.add("mqtt", "L1", "old", b"x")
+        jobs = [
+            RetentionJob(
+                db,
+                ReadingStore(db, raw_retention_s=3600, rollup_retention_s=7200),
+                DeadLetters(db),
+                clock=lambda: now,
+            )
+            for db in dbs
+        ]
+        results = [job.run_once() for job in jobs]
+        assert results.count(None) == 2
+        assert [r for r in results if r is not None] == [(1, 0, 1)]
+        assert not claim(dbs[1], "retention", now + 3599, 3600)
+        assert claim(dbs[2], "retention", now + 3600, 3600)
+    finally:
+        for db in dbs:
+            db.dispose()
 
 
 class BuggyIngestor(FlakyIngestor):
@@ -128,14 +136,18 @@ def test_a_bug_in_one_batch_does_not_stop_the_writer() -> None:
     assert ingestor.batches == [[Reading("L1", "Overall", 2, 1.0)]]
 
 
-def test_dead_letters_cli(tmp_path, capsys) -> None:  # noqa: ANN001
+def test_dead_letters_cli(tmp_path, capsys, monkeypatch) -> None:  # noqa: ANN001
     import json
 
     from server.cli import main
+    from server.storage.database import database_url
 
-    letters = DeadLetters(connect(db_path(tmp_path)))
+    monkeypatch.delenv("GRIDLIGHT_DATABASE_URL", raising=False)
+    db = open_database(database_url({"DATA_DIR": tmp_path}))
+    letters = DeadLetters(db)
     letters.add("mqtt", "L1", "ts 'x' is not a timestamp", b'{"ts": "x"}')
     letters.add("http", "L2", "unknown channel 'Fridge'", "[...]")
+    db.dispose()
     assert main(["dead-letters", "--data-dir", str(tmp_path), "--household", "L1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [json.loads(x)["reason"] for x in lines] == ["ts 'x' is not a timestamp"]

@@ -13,7 +13,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from server.insights.tariff import default_tariff
-from server.storage import KeyStore, connect, db_path
+from server.storage import KeyStore, command_database
 
 CHANNELS = ("AC", "Geyser", "Overall")
 FLAT = {"type": "flat", "currency": "EUR", "price_per_kwh": 0.25, "standing_charge_per_day": 0.4}
@@ -21,9 +21,11 @@ FLAT = {"type": "flat", "currency": "EUR", "price_per_kwh": 0.25, "standing_char
 
 @pytest.fixture
 def demo_key(server_data_dir: Path) -> str:
-    _, key = KeyStore(connect(db_path(server_data_dir))).add_household(
-        "A", CHANNELS, timezone="Asia/Kolkata"
-    )
+    db = command_database(server_data_dir)
+    try:
+        _, key = KeyStore(db).add_household("A", CHANNELS, timezone="Asia/Kolkata")
+    finally:
+        db.dispose()
     return key
 
 

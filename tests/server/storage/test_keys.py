@@ -17,8 +17,6 @@ from server.storage import (
     DeadLetters,
     KeyStore,
     RegistryError,
-    connect,
-    db_path,
     open_database,
 )
 
@@ -118,8 +116,8 @@ def test_concurrent_registrations_of_one_household_make_one(db: Database):
     assert keys.check("h1", won[0])
 
 
-def test_dead_letters_keep_reason_and_cut_payload(tmp_path):
-    dead = DeadLetters(connect(db_path(tmp_path)), clock=lambda: 100)
+def test_dead_letters_keep_reason_and_cut_payload(db: Database):
+    dead = DeadLetters(db, clock=lambda: 100)
     dead.add("mqtt", "h1", "power_kw 'abc' is not a number", b"abc")
     dead.add("http", None, "body is not JSON", "x" * 10_000)
     recent = dead.recent()
