@@ -16,7 +16,6 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from server import create_app
-from server.dashboard import Dashboard
 from server.storage import KeyStore, command_database
 from tests.widget_api.conftest import (  # noqa: F401  (fixtures shared with the widget tests)
     widget_data_dir,
@@ -48,11 +47,8 @@ def make_app(widget_data_dir: Path, widget_stats_dir: Path) -> Iterator[Callable
             "PUSH_ENABLED": False,
         }
         base.update(config)
-        app = create_app(base)
-        # In production the entry point `dashboard = "server.dashboard:Dashboard"` (group
-        # gridlight.extensions) registers it inside create_app; until it is, the tests do.
-        if "dashboard" not in app.extensions:
-            Dashboard(app)
+        app = create_app(base)  # the dashboard comes in by its entry point
+        assert "dashboard" in app.extensions
         apps.append(app)
         return app
 

@@ -38,16 +38,24 @@ def test_root_serves_the_page(client):
     assert "cdn" not in html.lower()  # everything is served by the app
 
 
-def test_without_the_dashboard_root_is_a_json_404(make_app):
+def test_create_app_loads_the_dashboard_by_its_entry_point(make_app):
+    """Nothing in server/ imports the dashboard: ``create_app`` finds it in the
+    ``gridlight.extensions`` entry-point group, and ``GET /`` is its page."""
+    from importlib.metadata import entry_points
+
     from server import create_app
 
+    names = {e.name: e.value for e in entry_points(group="gridlight.extensions")}
+    assert names["dashboard"] == "server.dashboard:Dashboard"
     app = make_app()
-    bare = create_app({**app.config, "TESTING": True})  # the entry point is not registered yet
+    plain = create_app({**app.config, "TESTING": True})
     try:
-        r = got(bare.test_client(), "/")
-        assert r.status_code == 404 and r.get_json()["error"]["code"] == "not_found"
+        r = got(plain.test_client(), "/")
+        assert r.status_code == 200 and r.mimetype == "text/html"
+        unknown = got(plain.test_client(), "/no-such-page")
+        assert unknown.status_code == 404 and unknown.get_json()["error"]["code"] == "not_found"
     finally:
-        bare.extensions["gridlight"].stop()
+        plain.extensions["gridlight"].stop()
 
 
 def test_api_routes_are_unchanged(client):
