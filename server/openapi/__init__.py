@@ -61,6 +61,7 @@ def build_spec() -> dict[str, Any]:
             {"name": "reports", "description": "monthly PDF reports"},
             {"name": "compatibility", "description": "the seed's routes, same shapes"},
             {"name": "operations", "description": "health, metrics, this document"},
+            {"name": "dashboard", "description": "the web dashboard and its app files"},
         ],
         "paths": paths(),
         "components": copy.deepcopy(COMPONENTS),

@@ -834,6 +834,69 @@ def insights() -> dict[str, Any]:
 # -- end insights ---------------------------------------------------------------------------
 
 
+def dashboard() -> dict[str, Any]:
+    """The dashboard's page and the files that make it an installable web app (its static files
+    under ``/dashboard/static/`` are, like Flask's own, not described one by one)."""
+
+    def _file(
+        operation: str, summary: str, media: str, schema: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        return {
+            "get": {
+                "operationId": operation,
+                "tags": ["dashboard"],
+                "summary": summary,
+                "responses": {
+                    "200": {
+                        "description": summary,
+                        "content": {media: {"schema": schema or {"type": "string"}}},
+                    }
+                },
+            }
+        }
+
+    manifest = {
+        "type": "object",
+        "required": ["name", "start_url", "display", "icons"],
+        "properties": {
+            "name": {"type": "string"},
+            "short_name": {"type": "string"},
+            "start_url": {"type": "string"},
+            "display": {"type": "string"},
+            "icons": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["src", "sizes", "type"],
+                    "properties": {
+                        "src": {"type": "string"},
+                        "sizes": {"type": "string"},
+                        "type": {"type": "string"},
+                    },
+                },
+            },
+        },
+    }
+
+    return {
+        "/": _file(
+            "dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html"
+        ),
+        "/manifest.webmanifest": _file(
+            "dashboardManifest",
+            "The dashboard's web app manifest",
+            "application/manifest+json",
+            manifest,
+        ),
+        "/sw.js": _file(
+            "dashboardServiceWorker", "The dashboard's service worker", "text/javascript"
+        ),
+        "/dashboard/vendor/plotly.min.js": _file(
+            "dashboardPlotly", "Plotly's JavaScript, served by the app (no CDN)", "text/javascript"
+        ),
+    }
+
+
 def paths() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part in (
@@ -846,6 +909,7 @@ def paths() -> dict[str, Any]:
         compat,
         control,
         insights,
+        dashboard,
     ):
         out.update(part())
     return dict(sorted(out.items()))

@@ -14,7 +14,8 @@ from server.openapi import build_spec
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 #: Flask's built-in static route: the app ships no static files, so there is nothing to describe.
-UNDESCRIBED = {("/static/{filename}", "get")}
+#: Static files (Flask's, and the dashboard's scripts, styles and icons) are not API operations.
+UNDESCRIBED = {("/static/{filename}", "get"), ("/dashboard/static/{filename}", "get")}
 
 
 def _flask_path(rule: str) -> str:
