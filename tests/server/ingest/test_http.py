@@ -227,8 +227,17 @@ def test_a_database_that_is_down_answers_503_and_recovers_by_itself(
             assert r.json["error"]["code"] == "unavailable"
             r = client.get(URL, query_string={"from": t0, "to": t0 + 60}, headers=_auth(key))
             assert r.status_code == 503 and r.json["error"]["code"] == "unavailable"
+            health = client.get("/healthz")
+            assert health.status_code == 503 and health.json["status"] == "unavailable"
+            assert health.json["database"]["kind"] == "postgresql"
+            assert health.json["database"]["ok"] is False and health.json["database"]["error"]
         finally:
             postgres_server.start()
+        health = client.get("/healthz")
+        assert health.status_code == 200 and health.json["database"] == {
+            "kind": "postgresql",
+            "ok": True,
+        }
         r = _post(client, key, first + later)  # the client's retry, nothing else
         assert r.status_code == 200, r.json
         assert (r.json["accepted"], r.json["duplicates"]) == (10, 20)
