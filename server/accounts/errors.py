@@ -1,21 +1,21 @@
 """The accounts' errors, in the project's hierarchy (:mod:`server.errors`)::
 
-    GridlightError
-    ├── BadRequest (400)
-    │   └── InvalidToken (400, "invalid_token")            a verification or reset link's token
-    ├── InvalidCredentials (401, "invalid_credentials")    wrong email or password
-    ├── NotSignedIn (401, "not_signed_in")                 a route for signed-in users
-    ├── Forbidden (403, "forbidden")                        signed in, without the role
-    │   ├── EmailNotVerified (403, "email_not_verified")
-    │   └── CsrfFailed (403, "csrf_failed")                 a cookie-authenticated write without
-    │                                                       its ``X-CSRF-Token``
-    ├── NotFound (404)
-    │   └── UnknownUser (404, "unknown_user")
-    └── Conflict (409, "conflict")
-        ├── EmailTaken (409, "email_taken")
-        ├── HouseholdTaken (409, "household_exists")
-        ├── AlreadyMember (409, "already_member")
-        └── LastOwner (409, "last_owner")
+GridlightError
+├── BadRequest (400)
+│   └── InvalidToken (400, "invalid_token")            a verification or reset link's token
+├── InvalidCredentials (401, "invalid_credentials")    wrong email or password
+├── NotSignedIn (401, "not_signed_in")                 a route for signed-in users
+├── Forbidden (403, "forbidden")                        signed in, without the role
+│   ├── EmailNotVerified (403, "email_not_verified")
+│   └── CsrfFailed (403, "csrf_failed")                 a cookie-authenticated write without
+│                                                       its ``X-CSRF-Token``
+├── NotFound (404)
+│   └── UnknownUser (404, "unknown_user")
+└── Conflict (409, "conflict")
+    ├── EmailTaken (409, "email_taken")
+    ├── HouseholdTaken (409, "household_exists")
+    ├── AlreadyMember (409, "already_member")
+    └── LastOwner (409, "last_owner")
 """
 
 from __future__ import annotations

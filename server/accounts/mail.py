@@ -52,17 +52,17 @@ class Mailer:
         if self.channel is None:
             log.warning("no SMTP_HOST: the %s email was not sent", kind)
             return False
-        msg = EmailMessage()
-        msg["Subject"] = subject
-        msg["From"] = self.sender
-        msg["To"] = to
-        msg["Date"] = formatdate(usegmt=True)
-        msg["Message-ID"] = make_msgid("gridlight-account")
-        msg["X-Gridlight-Account"] = kind
-        msg.set_content("\n".join(lines))
         try:
+            msg = EmailMessage()
+            msg["Subject"] = subject
+            msg["From"] = self.sender
+            msg["To"] = to
+            msg["Date"] = formatdate(usegmt=True)
+            msg["Message-ID"] = make_msgid("gridlight-account")
+            msg["X-Gridlight-Account"] = kind
+            msg.set_content("\n".join(lines))
             self.channel.deliver(msg, self.timeout_s)
-        except DeliveryError as err:
+        except (DeliveryError, ValueError) as err:  # ValueError: an address email cannot carry
             log.warning("the %s email was not sent: %s", kind, err)
             return False
         return True

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from server.accounts.errors import InvalidToken
 
@@ -58,7 +58,7 @@ def _loads(serializer: URLSafeTimedSerializer, token: str, ttl_s: float, what: s
         data = serializer.loads(token, max_age=ttl_s)
     except SignatureExpired:
         raise InvalidToken(f"this {what} link has expired: ask for a new one") from None
-    except BadSignature:
+    except BadData:
         raise InvalidToken(f"this is not a valid {what} token (copy the whole link)") from None
     if not isinstance(data, dict) or "u" not in data:
         raise InvalidToken(f"this is not a valid {what} token")

@@ -130,14 +130,14 @@ class UserStore:
         """Record the email as verified (once; later calls keep the first time). True if known."""
         with self.db.write() as c:
             result = c.execute(
-                sa.text(
-                    "UPDATE users SET verified_s = COALESCE(verified_s, :now) WHERE id = :id"
-                ),
+                sa.text("UPDATE users SET verified_s = COALESCE(verified_s, :now) WHERE id = :id"),
                 {"now": int(self.clock()), "id": user_id},
             )
             return result.rowcount == 1
 
-    def set_password(self, user_id: int, password_hash: str, *, expected: str | None = None) -> bool:
+    def set_password(
+        self, user_id: int, password_hash: str, *, expected: str | None = None
+    ) -> bool:
         """Replace the password hash; with ``expected``, only if it is still that one (a reset
         link works once). True when changed."""
         sql = "UPDATE users SET password_hash = :pw WHERE id = :id"

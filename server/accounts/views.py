@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from flask import Blueprint, Response, current_app, jsonify, request, session
 from flask_login import login_user, logout_user
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from server.accounts.errors import (
     EmailNotVerified,
@@ -47,7 +47,9 @@ __all__ = [
 
 #: Minimum and maximum length of a password (characters).
 PASSWORD_MIN, PASSWORD_MAX = 10, 1024
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+\.[^@\s\x00-\x1f\x7f]+$"
+#: A name shown to others: no control characters (PostgreSQL refuses NUL in text, too).
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
 CHANNEL = r"^[A-Za-z][A-Za-z0-9]{0,31}$"
 #: Pages of the dashboard that email links open (they POST the token to the API).
@@ -90,23 +92,51 @@ Role = Annotated[
 class SignUp(Body):
     """A new account; a verification link is emailed to it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ada@example.org",
+                    "password": "correct horse battery",
+                    "name": "Ada Lovelace",
+                }
+            ]
+        }
+    )
+
     email: Email
     password: Password
     name: Annotated[
         str,
-        Field(min_length=1, max_length=100, description="the name shown to co-members"),
-        expect("a name of 1 to 100 characters"),
+        Field(
+            min_length=1,
+            max_length=100,
+            pattern=NAME_PATTERN,
+            description="the name shown to co-members",
+            examples=["Ada Lovelace"],
+        ),
+        expect("a name of 1 to 100 characters, without control characters"),
     ]
 
 
 class VerifyEmail(Body):
     """The token of a verification link."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"token": "the-token-of-the-emailed-link"}]}
+    )
+
     token: Token
 
 
 class SignIn(Body):
     """Email and password of a verified account."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.org", "password": "correct horse battery"}]
+        }
+    )
 
     email: Email
     password: Annotated[
@@ -119,11 +149,21 @@ class SignIn(Body):
 class PasswordReset(Body):
     """The email of the account whose password was forgotten."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"email": "ada@example.org"}]})
+
     email: Email
 
 
 class PasswordResetConfirm(Body):
     """The token of a password-reset link and the new password."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"token": "the-token-of-the-emailed-link", "password": "a whole new password"}
+            ]
+        }
+    )
 
     token: Token
     password: Password
@@ -132,6 +172,19 @@ class PasswordResetConfirm(Body):
 class HouseholdCreate(Body):
     """A new live household; its creator becomes its owner."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "H2",
+                    "name": "Flat 2",
+                    "timezone": "Europe/Paris",
+                    "channels": ["Overall", "Geyser"],
+                }
+            ]
+        }
+    )
+
     id: Annotated[
         str,
         Field(pattern=HOUSEHOLD_ID, description="household id", examples=["H1"]),
@@ -139,8 +192,14 @@ class HouseholdCreate(Body):
     ]
     name: Annotated[
         str | None,
-        Field(default=None, min_length=1, max_length=100, description="default: the id"),
-        expect("a name of 1 to 100 characters"),
+        Field(
+            default=None,
+            min_length=1,
+            max_length=100,
+            pattern=NAME_PATTERN,
+            description="default: the id",
+        ),
+        expect("a name of 1 to 100 characters, without control characters"),
     ] = None
     timezone: Annotated[
         str,
@@ -157,12 +216,18 @@ class HouseholdCreate(Body):
 class MemberInvite(Body):
     """A verified account, by its email, and the role it gets."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"email": "bob@example.org", "role": "viewer"}]}
+    )
+
     email: Email
     role: Role
 
 
 class MemberRole(Body):
     """A member's new role."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "member"}]})
 
     role: Role
 
@@ -399,9 +464,7 @@ def invite_member(household: str):  # noqa: ANN201
         user_id=user.id,
         detail={"member": invited.id, "role": body.role},
     )
-    entry = next(
-        m for m in ext.memberships.of_household(household) if m["user_id"] == invited.id
-    )
+    entry = next(m for m in ext.memberships.of_household(household) if m["user_id"] == invited.id)
     return jsonify(entry), 201
 
 

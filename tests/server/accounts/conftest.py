@@ -114,8 +114,12 @@ def create_household(owner: Person, household: str) -> str:
     r = owner.write(
         "POST",
         "/api/v1/households",
-        json={"id": household, "name": f"Home {household}", "timezone": "Europe/Paris",
-              "channels": ["Overall", "Geyser"]},
+        json={
+            "id": household,
+            "name": f"Home {household}",
+            "timezone": "Europe/Paris",
+            "channels": ["Overall", "Geyser"],
+        },
     )
     assert r.status_code == 201, r.json
     return r.json["key"]

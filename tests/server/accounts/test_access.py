@@ -18,24 +18,70 @@ ROUTES = {
     "read alerts": ("GET", f"/api/v1/households/{H}/alerts", None),
     "write alert settings": ("PUT", f"/api/v1/households/{H}/alert-settings", {}),
     "list members": ("GET", f"/api/v1/households/{H}/members", None),
-    "invite": ("POST", f"/api/v1/households/{H}/members", {"email": "x@example.org", "role": "viewer"}),
+    "invite": (
+        "POST",
+        f"/api/v1/households/{H}/members",
+        {"email": "x@example.org", "role": "viewer"},
+    ),
     "audit": ("GET", f"/api/v1/households/{H}/audit", None),
 }
 #: 409: stats need more history than a new household has (the access check passed);
 #: 404 for an invite: the access check passed and x@example.org has no account
 EXPECTED = {
-    "owner": {"read stats": 409, "read readings": 200, "read alerts": 200,
-              "write alert settings": 200, "list members": 200, "invite": 404, "audit": 200},
-    "member": {"read stats": 409, "read readings": 200, "read alerts": 200,
-               "write alert settings": 200, "list members": 200, "invite": 403, "audit": 403},
-    "viewer": {"read stats": 409, "read readings": 200, "read alerts": 200,
-               "write alert settings": 403, "list members": 200, "invite": 403, "audit": 403},
-    "stranger": {"read stats": 403, "read readings": 403, "read alerts": 403,
-                 "write alert settings": 403, "list members": 403, "invite": 403, "audit": 403},
-    "key": {"read stats": 409, "read readings": 200, "read alerts": 200,
-            "write alert settings": 200, "list members": 401, "invite": 401, "audit": 401},
-    "nobody": {"read stats": 401, "read readings": 401, "read alerts": 401,
-               "write alert settings": 401, "list members": 401, "invite": 401, "audit": 401},
+    "owner": {
+        "read stats": 409,
+        "read readings": 200,
+        "read alerts": 200,
+        "write alert settings": 200,
+        "list members": 200,
+        "invite": 404,
+        "audit": 200,
+    },
+    "member": {
+        "read stats": 409,
+        "read readings": 200,
+        "read alerts": 200,
+        "write alert settings": 200,
+        "list members": 200,
+        "invite": 403,
+        "audit": 403,
+    },
+    "viewer": {
+        "read stats": 409,
+        "read readings": 200,
+        "read alerts": 200,
+        "write alert settings": 403,
+        "list members": 200,
+        "invite": 403,
+        "audit": 403,
+    },
+    "stranger": {
+        "read stats": 403,
+        "read readings": 403,
+        "read alerts": 403,
+        "write alert settings": 403,
+        "list members": 403,
+        "invite": 403,
+        "audit": 403,
+    },
+    "key": {
+        "read stats": 409,
+        "read readings": 200,
+        "read alerts": 200,
+        "write alert settings": 200,
+        "list members": 401,
+        "invite": 401,
+        "audit": 401,
+    },
+    "nobody": {
+        "read stats": 401,
+        "read readings": 401,
+        "read alerts": 401,
+        "write alert settings": 401,
+        "list members": 401,
+        "invite": 401,
+        "audit": 401,
+    },
 }
 
 
@@ -47,7 +93,9 @@ def principals(app, smtp):  # noqa: ANN001, ANN201
     for role in ("member", "viewer"):
         out[role] = person(app, smtp, f"{role}@example.org", role.title())
         r = owner.write(
-            "POST", f"/api/v1/households/{H}/members", json={"email": f"{role}@example.org", "role": role}
+            "POST",
+            f"/api/v1/households/{H}/members",
+            json={"email": f"{role}@example.org", "role": role},
         )
         assert r.status_code == 201
     out["stranger"] = person(app, smtp, "stranger@example.org", "Stranger")
@@ -61,7 +109,11 @@ def test_access_matrix(app, principals, who: str) -> None:  # noqa: ANN001
     got = {}
     for name, (method, path, body) in ROUTES.items():
         if who in people:
-            r = people[who].write(method, path, json=body) if method != "GET" else people[who].get(path)
+            r = (
+                people[who].write(method, path, json=body)
+                if method != "GET"
+                else people[who].get(path)
+            )
         else:
             headers = {"Authorization": f"Bearer {key}"} if who == "key" else {}
             r = app.test_client().open(path, method=method, json=body, headers=headers)

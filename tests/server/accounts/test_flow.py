@@ -193,7 +193,10 @@ def test_sign_up_and_sign_in_errors(app, smtp) -> None:  # noqa: ANN001
     r = client.post("/api/v1/users/verify", json={"token": "forged"})
     assert r.status_code == 400 and r.json["error"]["code"] == "invalid_token"
     assert client.get("/api/v1/me").status_code == 401
-    assert client.post("/api/v1/households", json={"id": "H", "channels": ["Overall"]}).status_code == 401
+    assert (
+        client.post("/api/v1/households", json={"id": "H", "channels": ["Overall"]}).status_code
+        == 401
+    )
 
 
 def test_households_cannot_be_taken_twice_or_over_a_dataset(app, smtp) -> None:  # noqa: ANN001
@@ -203,7 +206,9 @@ def test_households_cannot_be_taken_twice_or_over_a_dataset(app, smtp) -> None: 
         r = ada.write("POST", "/api/v1/households", json={"id": household, "channels": ["Overall"]})
         assert r.status_code == 409 and r.json["error"]["code"] == "household_exists"
     r = ada.write(
-        "POST", "/api/v1/households", json={"id": "H4", "channels": ["Overall"], "timezone": "Mars/Base"}
+        "POST",
+        "/api/v1/households",
+        json={"id": "H4", "channels": ["Overall"], "timezone": "Mars/Base"},
     )
     assert r.status_code == 400 and "Mars/Base" in r.json["error"]["message"]
     r = ada.write(
@@ -219,7 +224,9 @@ def test_inviting_needs_a_verified_account_once(app, smtp) -> None:  # noqa: ANN
         "/api/v1/users", json={"email": "new@example.org", "password": PASSWORD, "name": "N"}
     )
     for email in ("new@example.org", "ghost@example.org"):
-        r = ada.write("POST", "/api/v1/households/H5/members", json={"email": email, "role": "member"})
+        r = ada.write(
+            "POST", "/api/v1/households/H5/members", json={"email": email, "role": "member"}
+        )
         assert r.status_code == 404 and r.json["error"]["code"] == "unknown_user"
     person(app, smtp, "bob@example.org")
     invite = {"email": "bob@example.org", "role": "member"}
