@@ -260,6 +260,8 @@ SESSION_COOKIE_NAME = "gridlight_session"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = False
+#: A session ends this long after sign-in (the signed cookie's age is checked) [s]
+PERMANENT_SESSION_LIFETIME = 14 * 86_400
 #: Where the links in verification and password-reset emails point (the dashboard's origin);
 #: ``None``: the origin of the request that asked for the email
 ACCOUNTS_BASE_URL: str | None = None

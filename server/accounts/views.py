@@ -323,6 +323,7 @@ def sign_in():  # noqa: ANN201
         ext.users.set_password(user.id, ext.passwords.hash(body.password))
         user = ext.users.get(user.id)
     session.clear()  # a fresh session and CSRF token for each sign-in
+    session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME, not "never"
     login_user(SessionUser(user, ext.tokens.session_id(user.id, user.password_hash)))
     ext.audit.record("sign_in", user_id=user.id)
     return _session_answer(user)

@@ -38,6 +38,7 @@ def test_a_household_is_created_shared_and_kept_with_an_owner(app, smtp) -> None
     cookie = ada.client.get_cookie("gridlight_session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Lax"
     assert not cookie.secure  # plain HTTP here; see test_the_cookie_is_secure_behind_tls
+    assert cookie.expires is not None  # the session ends (PERMANENT_SESSION_LIFETIME)
     r = ada.get("/api/v1/session")
     assert r.status_code == 200 and r.json["user"]["name"] == "Ada"
     assert r.json["csrf_token"] == ada.csrf
