@@ -121,3 +121,19 @@ def test_access_matrix(app, principals, who: str) -> None:  # noqa: ANN001
         if r.status_code == 401 and path.endswith(("stats?interval=5", "readings", "alerts")):
             assert r.headers["WWW-Authenticate"] == 'Bearer realm="gridlight"'
     assert got == EXPECTED[who]
+
+
+def test_a_capability_granted_to_a_user_ends_with_their_role(app, principals) -> None:  # noqa: ANN001
+    """The seed's stream set-up remembers who made it: a user's set-up stops working when the
+    user loses their role, as a key's does when the key is revoked."""
+    from server.auth import Unauthorized, require_still_readable
+
+    people, _ = principals
+    viewer, owner = people["viewer"], people["owner"]
+    actor = f"user:{viewer.user['id']}"
+    with app.test_request_context():
+        require_still_readable(H, actor)
+    r = owner.write("DELETE", f"/api/v1/households/{H}/members/{viewer.user['id']}")
+    assert r.status_code == 204
+    with app.test_request_context(), pytest.raises(Unauthorized, match="role removed"):
+        require_still_readable(H, actor)
