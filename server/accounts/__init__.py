@@ -47,10 +47,10 @@ class Accounts:
         from server.auth import SESSIONS
 
         cfg = app.config
-        secret = load_secret(cfg)
+        db = app.extensions["gridlight"].db
+        secret = load_secret(cfg, shared_database=db.engine.dialect.name == "postgresql")
         app.secret_key = secret
         app.session_interface = TlsAwareSessions()
-        db = app.extensions["gridlight"].db
         self.users = UserStore(db, derive(secret, "email-hash"))
         self.memberships = Memberships(db)
         self.audit = AuditLog(db)

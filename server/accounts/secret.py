@@ -23,12 +23,22 @@ __all__ = ["derive", "load_secret"]
 log = logging.getLogger(__name__)
 
 
-def load_secret(cfg: Any) -> str:
+def load_secret(cfg: Any, *, shared_database: bool = False) -> str:
+    """The secret, as the module doc says; ``shared_database``: hosts share the database
+    (PostgreSQL), so a secret made under this host's data directory is an error to log (the
+    other hosts would hash emails and sign sessions with another one)."""
     if cfg.get("SECRET_KEY"):
         return str(cfg["SECRET_KEY"])
     if cfg.get("SECRET_KEY_FILE"):
         return _read(Path(cfg["SECRET_KEY_FILE"]))
     path = Path(cfg["DATA_DIR"]) / "secret_key"
+    if shared_database:
+        log.error(
+            "SECRET_KEY is not set but the database is shared: every host must have the same "
+            "SECRET_KEY (or SECRET_KEY_FILE), else sign-in and sessions work on one host only; "
+            "using %s",
+            path,
+        )
     if path.exists():
         return _read(path)
     path.parent.mkdir(parents=True, exist_ok=True)
