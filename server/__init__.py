@@ -59,6 +59,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server.reports import Reports
 
     Reports(app)
+    # accounts: users, sessions, roles on households (auth's session hook)
+    from server.accounts import Accounts
+
+    Accounts(app)
     compat.init_app(app)
     openapi.init_app(app)
     cors.init_app(app)

@@ -11,7 +11,8 @@ that run without an app, such as ``python -m server ingest``):
 
 The sections below follow the packages that read them: streaming, widget and pushes, ingest and
 storage, alerts, monthly reports. Secrets (``SMTP_PASSWORD``, ``TWILIO_AUTH_TOKEN``) come from the environment or
-the files their ``*_FILE`` settings name, never from the repository.
+the files their ``*_FILE`` settings name, never from the repository; so does ``SECRET_KEY``
+(``SECRET_KEY_FILE``, else a file created under ``DATA_DIR``).
 """
 
 from __future__ import annotations
@@ -246,6 +247,35 @@ REPORTS_CLAIM_TTL_S = 3600.0
 #: Attempts per report email, and the first pause between them (doubling) [s]
 REPORTS_EMAIL_ATTEMPTS = 3
 REPORTS_EMAIL_BACKOFF_S = 5.0
+
+# -- accounts (server.accounts) ---------------------------------------------------------------
+#: Signs session cookies and email links, and keys the email lookup hash. ``None`` (and no
+#: ``SECRET_KEY_FILE``): read from ``DATA_DIR/secret_key``, created there (0600) on first start
+#: with a warning to back it up (a new one signs everyone out and breaks email lookups).
+SECRET_KEY: str | None = None
+SECRET_KEY_FILE: str | None = None
+#: The browser session cookie: its name, HttpOnly and SameSite; Secure when this is true or the
+#: request came over TLS (``X-Forwarded-Proto: https`` from the proxy counts)
+SESSION_COOKIE_NAME = "gridlight_session"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = False
+#: A session ends this long after sign-in (the signed cookie's age is checked) [s]
+PERMANENT_SESSION_LIFETIME = 14 * 86_400
+#: Where the links in verification and password-reset emails point (the dashboard's origin);
+#: ``None``: the origin of the request that asked for the email
+ACCOUNTS_BASE_URL: str | None = None
+#: Lifetime of an email verification link and of a password-reset link [s]
+ACCOUNTS_VERIFY_TTL_S = 3 * 86_400
+ACCOUNTS_RESET_TTL_S = 3600
+#: Sender of the accounts' emails; ``None``: ``SMTP_FROM``
+ACCOUNTS_MAIL_FROM: str | None = None
+#: argon2id cost of password hashes: passes and memory [KiB] (argon2-cffi's defaults, RFC 9106's
+#: low-memory profile); tests lower them
+ARGON2_TIME_COST = 3
+ARGON2_MEMORY_KIB = 65_536
+ARGON2_PARALLELISM = 4
+# -- end accounts ------------------------------------------------------------------------------
 
 #: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
 conventional_env = ("PORT", "REDIS_URL", "MQTT_URL", "DATABASE_URL")

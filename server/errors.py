@@ -6,6 +6,7 @@ One hierarchy; every error knows its HTTP status and a stable machine-readable c
     ├── BadRequest (400, "bad_request")
     │   ├── InvalidParameter (400, "invalid_parameter")   a query argument or body field
     │   └── InvalidJSON (400, "invalid_json")              a body that is not a JSON object
+    ├── Forbidden (403, "forbidden")                        signed in, but without the role
     ├── NotFound (404, "not_found")
     │   ├── UnknownHousehold (404, "unknown_household")
     │   └── SetupNotFound (404, "setup_not_found")         compatibility routes
@@ -32,6 +33,7 @@ from server.storage.database import DatabaseUnavailable
 __all__ = [
     "BadRequest",
     "BrokerUnavailable",
+    "Forbidden",
     "GridlightError",
     "InvalidJSON",
     "InvalidParameter",
@@ -66,6 +68,14 @@ class InvalidParameter(BadRequest):
 
 class InvalidJSON(BadRequest):
     code = "invalid_json"
+
+
+class Forbidden(GridlightError):
+    """The request's signed-in user lacks the role the route needs (a missing or wrong
+    credential is :class:`server.auth.Unauthorized`, 401)."""
+
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(GridlightError):

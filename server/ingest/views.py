@@ -131,7 +131,7 @@ def post_readings(household: str) -> tuple[Response, int]:
             f"household {household!r} is not registered for ingest: register it with "
             f"'python -m server households add {household} --channels ...'"
         )
-    require_key(household)
+    require_key(household, meter=True)  # a meter's readings: its key only
     request.max_content_length = int(cfg["INGEST_MAX_BODY_BYTES"])
     readings: list[object] = parse(ReadingBatch, json_body()).readings
     limit = int(cfg["INGEST_MAX_READINGS"])

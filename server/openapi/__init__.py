@@ -29,8 +29,10 @@ a home-screen widget current and alerts owners on spikes.
 * Versioned routes (`/api/v1`) answer JSON; errors are `{"error": {"code", "message"}}`.
 * The seed's compatibility routes (`/stream_setup`, `/stream_qstats`, `/stream_data`) keep its
   shapes; errors are `{"error": "..."}`.
-* Writes need a household API key: `Authorization: Bearer gl_...`. In demo mode the replayed
-  households are readable without one.
+* Writes need a household API key (`Authorization: Bearer gl_...`) or the session cookie of a
+  signed-in owner or member (`POST /api/v1/session`; cookie-authenticated writes send the
+  session's `X-CSRF-Token`); viewers read. A meter's readings need the key. In demo mode the
+  replayed households are readable without either.
 * Streams (`text/event-stream`) start with `retry: 3000`; every reading has an `id:`, resumable
   with the `Last-Event-ID` header or `?last_event_id=`; `: ping` comments every 15 s. With
   `limit` and/or `until` a stream ends by itself with `event: end` (for scripts, not EventSource).
@@ -62,6 +64,7 @@ def build_spec() -> dict[str, Any]:
             {"name": "compatibility", "description": "the seed's routes, same shapes"},
             {"name": "operations", "description": "health, metrics, this document"},
             {"name": "dashboard", "description": "the web dashboard and its app files"},
+            {"name": "accounts", "description": "users, sign-in, households' members and roles"},
         ],
         "paths": paths(),
         "components": copy.deepcopy(COMPONENTS),

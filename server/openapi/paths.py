@@ -22,8 +22,17 @@ SSE_HEADERS = {
     "X-Accel-Buffering": {"schema": {"type": "string", "const": "no"}},
     "X-Gridlight-Worker": {"schema": {"type": "string"}, "description": "worker process id"},
 }
-OPEN_IN_DEMO = [{}, {"apiKey": []}]  # demo households readable without a key in demo mode
-KEY = [{"apiKey": []}]
+#: Household reads: open for the demo households in demo mode, else a key of the household or a
+#: signed-in user with any role on it.
+OPEN_IN_DEMO = [{}, {"apiKey": []}, {"session": []}]
+#: Household writes: a key of the household, or a signed-in owner or member.
+KEY = [{"apiKey": []}, {"session": []}]
+#: A meter's readings: the household's key only.
+METER_KEY = [{"apiKey": []}]
+#: The accounts' own routes for signed-in users.
+SESSION = [{"session": []}]
+#: Open (sign-up, verification, sign-in, password reset).
+PUBLIC: list[dict[str, list[str]]] = []
 
 
 def _p(name: str) -> dict[str, str]:
@@ -213,7 +222,7 @@ def ingest() -> dict[str, Any]:
                 "operationId": "postReadings",
                 "tags": ["readings"],
                 "summary": "Send a batch of readings (a live household)",
-                "security": KEY,
+                "security": METER_KEY,
                 "requestBody": _body("ReadingBatch"),
                 "responses": {
                     "200": _json(ref("IngestResult"), "every reading stored (or a duplicate)"),
@@ -897,6 +906,231 @@ def dashboard() -> dict[str, Any]:
     }
 
 
+def accounts() -> dict[str, Any]:
+    """Users, the session, password reset, households over HTTP and their members (#15)."""
+    csrf = {
+        "name": "X-CSRF-Token",
+        "in": "header",
+        "required": False,
+        "description": "the session's csrf_token (GET /api/v1/session); required on writes "
+        "authenticated by the session cookie",
+        "schema": {"type": "string"},
+    }
+    user_id = {
+        "name": "user_id",
+        "in": "path",
+        "required": True,
+        "description": "a member's user id",
+        "schema": {"type": "integer", "minimum": 1},
+        "example": 1,
+    }
+    bad, signed_out = _r("BadRequest"), _r("NotSignedIn")
+
+    def op(op_id: str, summary: str, security: list, responses: dict, **extra: Any) -> dict:
+        return {
+            "operationId": op_id,
+            "tags": ["accounts"],
+            "summary": summary,
+            "security": security,
+            **extra,
+            "responses": responses,
+        }
+
+    return {
+        "/api/v1/users": {
+            "post": op(
+                "signUp",
+                "Sign up; a verification link is emailed (its token=… goes to /users/verify)",
+                PUBLIC,
+                {
+                    "201": _json(ref("SignUpResult"), "the new, unverified account"),
+                    "400": bad,
+                    "409": _json(ref("Error"), "an account has this email (email_taken)"),
+                },
+                requestBody=_body("SignUp"),
+            )
+        },
+        "/api/v1/users/verify": {
+            "post": op(
+                "verifyEmail",
+                "Confirm an email address with the token of the emailed link",
+                PUBLIC,
+                {
+                    "200": _json(ref("UserResult"), "the account, verified"),
+                    "400": _json(ref("Error"), "a bad, expired or void token (invalid_token)"),
+                },
+                requestBody=_body("VerifyEmail"),
+            )
+        },
+        "/api/v1/session": {
+            "post": op(
+                "signIn",
+                "Sign in: sets the session cookie; returns the CSRF token for writes",
+                PUBLIC,
+                {
+                    "200": _json(ref("Session"), "signed in (Set-Cookie: gridlight_session)"),
+                    "400": bad,
+                    "401": _json(ref("Error"), "wrong email or password (invalid_credentials)"),
+                    "403": _json(ref("Error"), "the email is not verified (email_not_verified)"),
+                },
+                requestBody=_body("SignIn"),
+            ),
+            "get": op(
+                "getSession",
+                "The signed-in user and the session's CSRF token",
+                SESSION,
+                {"200": _json(ref("Session"), "signed in"), "401": signed_out},
+            ),
+            "delete": op(
+                "signOut",
+                "Sign out (ends the session)",
+                SESSION,
+                {"204": {"description": "signed out"}, "401": signed_out, "403": _r("Forbidden")},
+                parameters=[csrf],
+            ),
+        },
+        "/api/v1/password-reset": {
+            "post": op(
+                "requestPasswordReset",
+                "Email a password-reset link, if an account has this email (always 202)",
+                PUBLIC,
+                {"202": _json(ref("Accepted"), "accepted"), "400": bad},
+                requestBody=_body("PasswordReset"),
+            )
+        },
+        "/api/v1/password-reset/confirm": {
+            "post": op(
+                "confirmPasswordReset",
+                "Choose a new password with the token of the emailed link (works once)",
+                PUBLIC,
+                {
+                    "200": _json(ref("UserResult"), "the password changed; other sessions end"),
+                    "400": _json(ref("Error"), "a bad password, or a bad/used token"),
+                },
+                requestBody=_body("PasswordResetConfirm"),
+            )
+        },
+        "/api/v1/me": {
+            "get": op(
+                "getMe",
+                "The signed-in user and their roles",
+                SESSION,
+                {"200": _json(ref("Me"), "the user"), "401": signed_out},
+            )
+        },
+        "/api/v1/households": {
+            "post": op(
+                "createHousehold",
+                "Create a live household: you become its owner; its first key is returned once",
+                SESSION,
+                {
+                    "201": _json(ref("HouseholdCreated"), "the household and its meter key"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "409": _json(ref("Error"), "the id is taken (household_exists)"),
+                },
+                parameters=[csrf],
+                requestBody=_body("HouseholdCreate"),
+            )
+        },
+        "/api/v1/households/{household}/members": {
+            "parameters": [_p("household")],
+            "get": op(
+                "listMembers",
+                "The household's members and roles (emails for owners)",
+                SESSION,
+                {
+                    "200": _json(ref("MemberList"), "the members, owners first"),
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                },
+            ),
+            "post": op(
+                "inviteMember",
+                "Give a verified account a role (owners)",
+                SESSION,
+                {
+                    "201": _json(ref("Member"), "the new member"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown household, or no verified account"),
+                    "409": _json(ref("Error"), "they have a role already (already_member)"),
+                },
+                parameters=[csrf],
+                requestBody=_body("MemberInvite"),
+            ),
+        },
+        "/api/v1/households/{household}/members/{user_id}": {
+            "parameters": [_p("household"), user_id],
+            "patch": op(
+                "changeMember",
+                "Change a member's role (owners)",
+                SESSION,
+                {
+                    "200": _json(ref("Member"), "the member"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown household, or not a member"),
+                    "409": _json(ref("Error"), "the household's last owner (last_owner)"),
+                },
+                parameters=[csrf],
+                requestBody=_body("MemberRole"),
+            ),
+            "delete": op(
+                "removeMember",
+                "Revoke a member (owners), or leave (anyone but the last owner)",
+                SESSION,
+                {
+                    "204": {"description": "removed"},
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown household, or not a member"),
+                    "409": _json(ref("Error"), "the household's last owner (last_owner)"),
+                },
+                parameters=[csrf],
+            ),
+        },
+        "/api/v1/households/{household}/audit": {
+            "parameters": [_p("household")],
+            "get": op(
+                "getAudit",
+                "The household's audit log: creation, members, roles (owners)",
+                SESSION,
+                {
+                    "200": _json(ref("AuditLog"), "newest first"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                },
+                parameters=[
+                    _query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "entries (default 100)",
+                    )
+                ],
+            ),
+        },
+    }
+
+
+def _with_roles(out: dict[str, Any]) -> None:
+    """Operations a signed-in user may pass by role may also answer 403 (without the role, or a
+    cookie-authenticated write without its CSRF token)."""
+    for item in out.values():
+        for method, op in item.items():
+            if method in METHODS and {"session": []} in op.get("security", []):
+                op["responses"].setdefault("403", _r("Forbidden"))
+
+
+METHODS = ("get", "put", "post", "delete", "patch")
+
+
 def paths() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for part in (
@@ -910,6 +1144,9 @@ def paths() -> dict[str, Any]:
         control,
         insights,
         dashboard,
+        accounts,
     ):
-        out.update(part())
+        for path, item in part().items():  # a path may gather methods of two families
+            out.setdefault(path, {}).update(item)
+    _with_roles(out)
     return dict(sorted(out.items()))

@@ -17,6 +17,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from server.accounts.views import (  # accounts (#15)
+    HouseholdCreate,
+    MemberInvite,
+    MemberRole,
+    PasswordReset,
+    PasswordResetConfirm,
+    SignIn,
+    SignUp,
+    VerifyEmail,
+)
 from server.alerts.settings import AlertSettingsDocument
 from server.compat.views import StreamSetup
 from server.control.apply import ApplyRequest  # control (server/control)
@@ -49,6 +59,15 @@ BODIES: tuple[type[BaseModel], ...] = (
     ApplyRequest,
     # -- (end of control)
     TariffDocument,  # insights
+    # -- accounts (#15)
+    SignUp,
+    VerifyEmail,
+    SignIn,
+    PasswordReset,
+    PasswordResetConfirm,
+    HouseholdCreate,
+    MemberInvite,
+    MemberRole,
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -732,6 +751,144 @@ PARAMETERS: dict[str, Any] = {
 }
 
 
+# -- accounts (#15) --------------------------------------------------------------------------------
+ROLE = {"type": "string", "enum": ["owner", "member", "viewer"]}
+SCHEMAS.update(
+    {
+        "User": {
+            "type": "object",
+            "required": ["id", "email", "name", "email_verified", "created"],
+            "properties": {
+                "id": {"type": "integer"},
+                "email": {"type": "string"},
+                "name": {"type": "string"},
+                "email_verified": {"type": "boolean"},
+                "created": TIMESTAMP,
+            },
+        },
+        "SignUpResult": {
+            "type": "object",
+            "required": ["user", "verification_sent"],
+            "properties": {
+                "user": ref("User"),
+                "verification_sent": {
+                    "type": "boolean",
+                    "description": "false when no SMTP relay is configured or it refused",
+                },
+            },
+        },
+        "UserResult": {
+            "type": "object",
+            "required": ["user"],
+            "properties": {"user": ref("User")},
+        },
+        "Session": {
+            "type": "object",
+            "required": ["user", "csrf_token"],
+            "properties": {
+                "user": ref("User"),
+                "csrf_token": {
+                    "type": "string",
+                    "description": "send it back in X-CSRF-Token with every cookie-authenticated "
+                    "write",
+                },
+            },
+        },
+        "Accepted": {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"type": "string"}},
+        },
+        "Me": {
+            "type": "object",
+            "required": ["user", "households"],
+            "properties": {
+                "user": ref("User"),
+                "households": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["household", "role"],
+                        "properties": {"household": {"type": "string"}, "role": ROLE},
+                    },
+                },
+            },
+        },
+        "HouseholdCreated": {
+            "type": "object",
+            "required": ["household", "role", "key"],
+            "properties": {
+                "household": {
+                    "type": "object",
+                    "required": ["id", "name", "timezone", "channels"],
+                    "properties": {
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "timezone": {"type": "string"},
+                        "channels": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+                "role": {"const": "owner"},
+                "key": {
+                    "type": "string",
+                    "description": "the household's first API key (for its meter), shown once",
+                    "examples": ["gl_0123456789ab_secret"],
+                },
+            },
+        },
+        "Member": {
+            "type": "object",
+            "required": ["user_id", "name", "role", "since"],
+            "properties": {
+                "user_id": {"type": "integer"},
+                "name": {"type": "string"},
+                "email": {"type": "string", "description": "shown to the household's owners"},
+                "role": ROLE,
+                "since": TIMESTAMP,
+            },
+        },
+        "MemberList": {
+            "type": "object",
+            "required": ["household", "members"],
+            "properties": {
+                "household": {"type": "string"},
+                "members": {"type": "array", "items": ref("Member")},
+            },
+        },
+        "AuditLog": {
+            "type": "object",
+            "required": ["household", "entries"],
+            "properties": {
+                "household": {"type": "string"},
+                "entries": {
+                    "type": "array",
+                    "description": "newest first",
+                    "items": {
+                        "type": "object",
+                        "required": ["id", "user_id", "event", "detail", "ts"],
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "user_id": {"type": ["integer", "null"]},
+                            "event": {
+                                "type": "string",
+                                "examples": [
+                                    "household_created",
+                                    "member_added",
+                                    "role_changed",
+                                    "member_removed",
+                                ],
+                            },
+                            "detail": {"type": "object"},
+                            "ts": TIMESTAMP,
+                        },
+                    },
+                },
+            },
+        },
+    }
+)
+
+
 def _json_error(description: str, schema: str = "Error") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": ref(schema)}}}
 
@@ -743,6 +900,11 @@ RESPONSES: dict[str, Any] = {
         "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
     },
     "NotFound": _json_error("unknown household"),
+    "Forbidden": _json_error(
+        "signed in, but without the role this needs (forbidden), or a cookie-authenticated "
+        "write without its X-CSRF-Token (csrf_failed)"
+    ),
+    "NotSignedIn": _json_error("no session cookie, or it expired (not_signed_in)"),
     "Conflict": _json_error("the command id was used for another command"),  # control
     "Infeasible": _json_error("no schedule meets the constraints; the message says why"),
     "NotEnoughHistory": _json_error("a live household has too little history for statistics"),
@@ -759,7 +921,18 @@ COMPONENTS: dict[str, Any] = {
             "type": "http",
             "scheme": "bearer",
             "description": "A household API key ('python -m server households add H' or "
-            "'python -m server keys create H'), sent as 'Authorization: Bearer gl_...'.",
-        }
+            "'python -m server keys create H', or POST /api/v1/households), sent as "
+            "'Authorization: Bearer gl_...'.",
+        },
+        "session": {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": "gridlight_session",
+            "description": "The session cookie set by POST /api/v1/session (HttpOnly, "
+            "SameSite=Lax, Secure over TLS). A signed-in user passes a household's checks by "
+            "role: viewer, member and owner read; member and owner write (a meter's readings "
+            "stay key-only). Every write authenticated by the cookie sends the session's "
+            "csrf_token (GET /api/v1/session) in the X-CSRF-Token header, else 403 csrf_failed.",
+        },
     },
 }

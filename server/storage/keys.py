@@ -14,7 +14,7 @@ import hmac
 import json
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,11 +24,15 @@ from sqlalchemy.engine import Connection
 from generator.dataset import DatasetError, validate_channel, validate_household_id
 from server.storage.database import Database
 
-__all__ = ["KeyStore", "LiveHousehold", "RegistryError"]
+__all__ = ["HouseholdExists", "KeyStore", "LiveHousehold", "RegistryError"]
 
 
 class RegistryError(ValueError):
     """A household or key request that cannot be carried out (the message says why)."""
+
+
+class HouseholdExists(RegistryError):
+    """The household id is registered already."""
 
 
 @dataclass(frozen=True)
@@ -60,8 +64,10 @@ class KeyStore:
         *,
         timezone: str = "UTC",
         name: str | None = None,
+        then: Callable[[Connection, LiveHousehold], None] | None = None,
     ) -> tuple[LiveHousehold, str]:
-        """Register ``household`` and return it with its first API key."""
+        """Register ``household`` and return it with its first API key; ``then`` runs in the
+        same transaction (its creator's membership: both are stored, or neither)."""
         try:
             validate_household_id(household)
             channels = tuple(validate_channel(c) for c in channels)
@@ -95,8 +101,10 @@ class KeyStore:
                 },
             ).first()
             if inserted is None:
-                raise RegistryError(f"household {household!r} is already registered")
+                raise HouseholdExists(f"household {household!r} is already registered")
             key = self._issue(conn, household, created)
+            if then is not None:
+                then(conn, info)
         return info, key
 
     def get(self, household: str) -> LiveHousehold | None:

@@ -326,6 +326,52 @@ report_claims = Table(
     sqlite_with_rowid=False,
 )
 
+# -- accounts (server.accounts) ----------------------------------------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    # keyed HMAC-SHA256 of the lower-cased email: sign-in finds a user without an index of emails
+    Column("email_hash", Text, nullable=False),
+    Column("email", Text, nullable=False),  # as given (to be encrypted at rest, issue #15)
+    Column("name", Text, nullable=False),
+    Column("password_hash", Text, nullable=False),  # argon2id, PHC string
+    Column("verified_s", BigInteger),  # NULL until the email is verified
+    Column("created_s", BigInteger, nullable=False),
+    Index("users_email_hash", "email_hash", unique=True),
+    sqlite_autoincrement=True,
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column(
+        "household",
+        Text,
+        ForeignKey("households.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", Text, nullable=False),  # 'owner', 'member' or 'viewer'
+    Column("created_s", BigInteger, nullable=False),
+    Index("memberships_user", "user_id"),
+    sqlite_with_rowid=False,
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("household", Text),  # NULL: about a user alone (a sign-in)
+    Column("user_id", Id),  # who acted (or was concerned); kept when the user goes
+    Column("event", Text, nullable=False),  # 'sign_in', 'household_created', 'role_changed', ...
+    Column("detail", Text, nullable=False),  # JSON
+    Column("ts_s", Float, nullable=False),
+    Index("audit_log_household", "household", "ts_s"),
+    Index("audit_log_user", "user_id", "ts_s"),
+    sqlite_autoincrement=True,
+)
+
 # -- /stream_data setups of the compatibility API (server.compat.setups) ----------------------------
 stream_setups = Table(
     "stream_setups",

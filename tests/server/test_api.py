@@ -132,7 +132,7 @@ def test_last_event_id_header_is_validated(client):
 
 
 def test_wrong_method_is_json_405(client):
-    r = client.post("/api/v1/households")
+    r = client.delete("/api/v1/households")  # (POST creates one, signed in: accounts)
     assert r.status_code == 405
     assert r.json["error"]["code"] == "method_not_allowed"
 

@@ -16,6 +16,14 @@ METHODS = {"get", "put", "post", "delete", "patch"}
 #: Flask's built-in static route: the app ships no static files, so there is nothing to describe.
 #: Static files (Flask's, and the dashboard's scripts, styles and icons) are not API operations.
 UNDESCRIBED = {("/static/{filename}", "get"), ("/dashboard/static/{filename}", "get")}
+#: Writes open to anyone: signing up, in, and recovering an account (#15).
+OPEN_WRITES = {
+    ("/api/v1/users", "post"),
+    ("/api/v1/users/verify", "post"),
+    ("/api/v1/session", "post"),
+    ("/api/v1/password-reset", "post"),
+    ("/api/v1/password-reset/confirm", "post"),
+}
 
 
 def _flask_path(rule: str) -> str:
@@ -70,8 +78,17 @@ def test_every_operation_documents_its_responses_and_security() -> None:
                 continue
             ids.append(op["operationId"])
             assert op["responses"], (path, method)
-            if method in ("post", "put", "delete") and not path.startswith("/stream_"):
-                assert op.get("security") == [{"apiKey": []}], f"{method} {path} needs the key"
+            writes = method in ("post", "put", "patch", "delete")
+            if (path, method) in OPEN_WRITES:
+                assert op["security"] == [], (path, method)
+            elif writes and not path.startswith("/stream_"):
+                # a household key, or the session of a user with the role; never anonymous
+                security = op.get("security")
+                assert security in ([{"apiKey": []}, {"session": []}], [{"session": []}]) or (
+                    security == [{"apiKey": []}] and path.endswith("/readings")  # meters: key only
+                ), f"{method} {path} needs the key or a session: {security}"
+                if {"session": []} in security:
+                    assert "403" in op["responses"], f"{method} {path}: a role may be missing"
             if "{household}" in path:
                 assert any(code in op["responses"] for code in ("404",)), (path, method)
     assert len(ids) == len(set(ids)), "operationIds repeat"
