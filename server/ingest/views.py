@@ -37,9 +37,7 @@ from server.auth import require_key, require_read
 from server.errors import (
     GridlightError,
     InvalidParameter,
-    ServiceUnavailable,
     UnknownHousehold,
-    error_body,
 )
 from server.ingest.validate import InvalidReading, check_batch, parse_timestamp
 from server.services import state
@@ -148,9 +146,10 @@ def post_readings(household: str) -> tuple[Response, int]:
         ing.ingestor.reject("http", household, reasons, sample, len(checked.rejected))
     try:
         result = ing.ingestor.write(checked.rows) if checked.rows else None
-    except (DatabaseUnavailable, OperationalError, InterfaceError) as err:
-        # down, restarting, or locked beyond the busy timeout: the client retries
-        raise ServiceUnavailable(f"storage is unavailable, nothing was stored: {err}") from err
+    except (OperationalError, InterfaceError) as err:
+        # down, restarting, or locked beyond the busy timeout: nothing was stored, the client
+        # retries (503 database_unavailable with Retry-After, as every route answers it)
+        raise DatabaseUnavailable(str(err)) from err
     accepted = result.accepted if result else 0
     out = {
         "accepted": accepted,
@@ -237,15 +236,8 @@ def get_readings(household: str) -> Response:
     return jsonify(body)
 
 
-def _unavailable(err: Exception) -> tuple[Response, int]:
-    """The database cannot be reached (a key or household lookup, a query): 503, retry later."""
-    body = error_body(ServiceUnavailable.code, f"storage is unavailable, try again later: {err}")
-    return jsonify(body), ServiceUnavailable.status
-
-
 def blueprint() -> Blueprint:
     bp = Blueprint("ingest", __name__, url_prefix="/api/v1")
-    bp.register_error_handler(DatabaseUnavailable, _unavailable)
     bp.add_url_rule("/households/<household>/readings", view_func=post_readings, methods=["POST"])
     bp.add_url_rule("/households/<household>/readings", view_func=get_readings, methods=["GET"])
     return bp

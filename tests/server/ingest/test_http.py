@@ -224,9 +224,11 @@ def test_a_database_that_is_down_answers_503_and_recovers_by_itself(
         try:
             r = _post(client, key, later)
             assert r.status_code == 503, r.json
-            assert r.json["error"]["code"] == "unavailable"
+            assert r.json["error"]["code"] == "database_unavailable"
+            assert r.headers["Retry-After"] == "5"
+            assert "postgres" not in r.json["error"]["message"].lower()  # no connection details
             r = client.get(URL, query_string={"from": t0, "to": t0 + 60}, headers=_auth(key))
-            assert r.status_code == 503 and r.json["error"]["code"] == "unavailable"
+            assert r.status_code == 503 and r.json["error"]["code"] == "database_unavailable"
             health = client.get("/healthz")
             assert health.status_code == 503 and health.json["status"] == "unavailable"
             assert health.json["database"]["kind"] == "postgresql"
