@@ -319,3 +319,14 @@ def household_list(raw: object) -> tuple[str, ...]:
     if not isinstance(raw, list | tuple | set | frozenset):
         raise ValueError(f"DEMO_HOUSEHOLDS must be a list of household ids, got {raw!r}")
     return tuple(str(h) for h in raw)
+
+
+def secret(cfg: Mapping[str, Any], name: str) -> str | None:
+    """``cfg[name]``, else the contents of the file ``cfg[name + "_FILE"]`` (stripped); ``None``
+    when neither is set (passwords, tokens and keys never sit in the repository)."""
+    if cfg.get(name):
+        return str(cfg[name])
+    path = cfg.get(name + "_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return None

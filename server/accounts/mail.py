@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 class Mailer:
     def __init__(self, cfg: Any) -> None:
-        from server.alerts import secret
         from server.alerts.channels import EmailChannel
+        from server.config import secret
 
         self.channel = None
         self.timeout_s = float(cfg["ALERTS_TIMEOUT_S"])

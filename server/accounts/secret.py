@@ -18,6 +18,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from server.config import secret
+
 __all__ = ["derive", "load_secret"]
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,11 @@ def load_secret(cfg: Any, *, shared_database: bool = False) -> str:
     """The secret, as the module doc says; ``shared_database``: hosts share the database
     (PostgreSQL), so a secret made under this host's data directory is an error to log (the
     other hosts would hash emails and sign sessions with another one)."""
-    if cfg.get("SECRET_KEY"):
-        return str(cfg["SECRET_KEY"])
-    if cfg.get("SECRET_KEY_FILE"):
-        return _read(Path(cfg["SECRET_KEY_FILE"]))
+    given = secret(cfg, "SECRET_KEY")
+    if given is not None:
+        if not given:
+            raise ValueError(f"the secret key file {cfg['SECRET_KEY_FILE']} is empty")
+        return given
     path = Path(cfg["DATA_DIR"]) / "secret_key"
     if shared_database:
         log.error(

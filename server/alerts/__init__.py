@@ -11,12 +11,12 @@ Configuration: the alerts section of :mod:`server.config` (``ALERTS_*``, ``SMTP_
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from server.alerts.rules import SPIKE_MESSAGE, Alert, HouseholdRules, Observation, RuleSettings
+from server.config import secret
 from server.metrics import register_counter
 
 __all__ = [
@@ -38,16 +38,6 @@ COUNTERS = {
 }
 for _name, _help in COUNTERS.items():
     register_counter(_name, _help)
-
-
-def secret(cfg: Any, name: str) -> str | None:
-    """``cfg[name]``, else the contents of the file ``cfg[name + "_FILE"]`` (stripped)."""
-    if cfg.get(name):
-        return str(cfg[name])
-    path = cfg.get(name + "_FILE")
-    if path:
-        return Path(path).read_text(encoding="utf-8").strip()
-    return None
 
 
 class Alerts:

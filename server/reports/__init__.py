@@ -78,8 +78,8 @@ class Reports:
         app.extensions["gridlight"].add("reports", self, leader=True)
 
     def _make_scheduler(self, app: Flask):  # noqa: ANN202
-        from server.alerts import secret
         from server.alerts.channels import EmailChannel
+        from server.config import secret
         from server.leases import lease_for
         from server.reports.schedule import ReportScheduler, Sources
 

@@ -98,27 +98,20 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One write transaction: committed when the block ends, rolled back on an error."""
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except _UNAVAILABLE as exc:
-            if _is_unavailable(exc):
-                raise DatabaseUnavailable(str(exc.orig or exc)) from exc
-            raise
+        with _unavailable_as_503(), self.engine.begin() as conn:
+            yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only snapshot; nothing written in it is kept."""
-        try:
-            with self.engine.connect().execution_options(gridlight_read=True) as conn:
-                try:
-                    yield conn
-                finally:
-                    conn.rollback()
-        except _UNAVAILABLE as exc:
-            if _is_unavailable(exc):
-                raise DatabaseUnavailable(str(exc.orig or exc)) from exc
-            raise
+        with (
+            _unavailable_as_503(),
+            self.engine.connect().execution_options(gridlight_read=True) as conn,
+        ):
+            try:
+                yield conn
+            finally:
+                conn.rollback()
 
     def ping(self) -> None:
         """Raise :class:`DatabaseUnavailable` unless the database answers."""
@@ -127,6 +120,17 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _unavailable_as_503() -> Iterator[None]:
+    """A lost or refused connection becomes :class:`DatabaseUnavailable`; other errors pass."""
+    try:
+        yield
+    except _UNAVAILABLE as exc:
+        if _is_unavailable(exc):
+            raise DatabaseUnavailable(str(exc.orig or exc)) from exc
+        raise
 
 
 def _is_unavailable(exc: Exception) -> bool:
