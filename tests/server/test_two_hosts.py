@@ -27,6 +27,7 @@ from tests.server.alerts.servers import webhook_receiver
 from tests.server.ingest.test_live_stream import usual_history
 from tests.server.push.fcm_server import FakeFcmServer
 from tests.server.streaming.sse_client import SSEClient
+from tests.server.test_served import wait_until
 from tests.services import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,17 +40,6 @@ ALERT_LEASE = "gridlight:alerts:evaluator"
 
 def _iso(epoch_s: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_s))
-
-
-def wait_until(check, timeout_s: float, what: str):  # noqa: ANN001, ANN201
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = check()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)  # polling interval of a bounded wait
 
 
 class Host:
@@ -165,7 +155,7 @@ def deployment(tmp_path: Path, redis_server, postgres_url: str) -> Iterator[dict
                 seen: set[int] = set()
                 try:
                     wait_until(lambda h=host, s=seen: h.healthy_workers(s), 90, f"{host.name}")
-                except AssertionError:
+                except TimeoutError:
                     pytest.fail(f"{host.name} did not start:\n{host.tail()}")
             yield {"hosts": hosts, "key": key, "hook": hook, "fcm": fcm, "redis": redis_server}
         finally:
