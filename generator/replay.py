@@ -16,6 +16,14 @@ clock (or ``start_s``); timestamps come from the virtual clock. The module is pu
 (Redis, MQTT, the in-process broker) it is resolved by the caller. While ``publish`` raises
 ``ConnectionError`` readings are kept (up to ``max_pending``, oldest dropped first) and sent in
 order once it works again.
+
+An outage may also take readings that were published just before it: a Redis that restarts
+without persistence comes back with empty streams, and whatever its readers had not yet read is
+gone; a publish whose reply was lost was stored although it raised. So at the first failure of an
+outage the readings published in the ``resend_s`` seconds before it are queued again, ahead of
+the kept ones, and sent once the sink works. Consumers count each channel's value for a second
+once (:class:`server.streaming.aggregate.WindowAggregator`, storage's primary keys), so a
+reading they already had changes nothing and one they lost is restored.
 """
 
 from __future__ import annotations
@@ -99,6 +107,8 @@ class ReplayStats:
     published: int = 0
     failures: int = 0
     dropped: int = 0
+    #: readings queued again after an outage began (see the module's docstring)
+    resent: int = 0
 
 
 def replay(
@@ -115,11 +125,13 @@ def replay(
     max_pending: int = 86_400 * 3,
     max_backoff_s: float = 2.0,
     faulty: bool | None = None,
+    resend_s: float = 5.0,
 ) -> ReplayStats:
     """Publish readings second by second until ``should_stop()`` or ``duration_s`` (virtual).
 
     ``faulty``: replay the faulty table (True), the clean one (False), or the faulty one when the
-    dataset has it (None)."""
+    dataset has it (None). ``resend_s``: how far back (real seconds, by ``clock``) readings
+    published before an outage are sent again after it."""
     if not math.isfinite(speed) or speed <= 0:
         raise ValueError(f"speed must be a positive number, got {speed!r}")
     meters = [Meter(dataset, h, faulty=faulty) for h in households]
@@ -132,11 +144,24 @@ def replay(
     next_s = math.ceil(virtual0)
     stop_s = None if duration_s is None else next_s + int(duration_s)
     pending: deque[tuple[str, dict]] = deque()
+    # what went out in the last resend_s seconds: (clock time, household, reading)
+    recent: deque[tuple[float, str, dict]] = deque()
     backoff_s = 0.05
     retry_at = -math.inf
+    in_outage = False
+
+    def requeue_recent(now: float) -> None:
+        """An outage begins: what the sink may have lost goes out again, first."""
+        again = [(h, r) for t, h, r in recent if t >= now - resend_s]
+        recent.clear()
+        pending.extendleft(reversed(again))
+        stats.resent += len(again)
+        while len(pending) > max_pending:
+            pending.popleft()
+            stats.dropped += 1
 
     def flush() -> bool:
-        nonlocal backoff_s, retry_at
+        nonlocal backoff_s, retry_at, in_outage
         if clock() < retry_at:
             return False
         while pending:
@@ -147,11 +172,21 @@ def replay(
                 stats.failures += 1
                 if stats.failures == 1 or backoff_s >= max_backoff_s:
                     log.warning("publishing failed (%s); keeping %d readings", err, len(pending))
-                retry_at = clock() + backoff_s
+                now = clock()
+                if not in_outage:
+                    in_outage = True
+                    requeue_recent(now)
+                retry_at = now + backoff_s
                 backoff_s = min(backoff_s * 2, max_backoff_s)
                 return False
             pending.popleft()
             stats.published += 1
+            in_outage = False
+            if resend_s > 0:
+                now = clock()
+                recent.append((now, household, reading))
+                while recent and recent[0][0] < now - resend_s:
+                    recent.popleft()
         backoff_s = 0.05
         return True
 

@@ -12,6 +12,11 @@ entry in it; a window with no entry of its own is anchored on the entry before i
 second (``"<ms>-<seq>.<start>"``). Keys order like the stream. Resuming after a key means reading
 the broker after its anchor entry, knowing that the anchor's window (or the empty window named by
 the key) was the last one sent.
+
+Each channel's value for a second counts once: a reading sent twice (a publisher re-sending what
+a restarted broker may have lost, a publish retried after its reply was lost) leaves the average
+as it was; the first value wins, as in storage. Different channels of one second may come in
+separate readings.
 """
 
 from __future__ import annotations
@@ -141,6 +146,8 @@ class WindowAggregator:
         self._start: int | None = None
         self._sums = [0.0] * len(self.channels)
         self._counts = [0] * len(self.channels)
+        # per second of the open window, a bit per channel already counted
+        self._seen: list[int] = []
         self._index: int | None = None
         self._last_key: EventKey | None = None
 
@@ -163,14 +170,18 @@ class WindowAggregator:
             out.extend(self._empty_windows(self.last_closed_s + self.interval_s, start))
         if self._start is None:
             self._start = start
+            self._seen = [0] * self.interval_s
             index = reading.get("index")
             self._index = int(index) - (ts_s - start) if isinstance(index, int | float) else None
         power = reading.get("power_kw") or {}
+        seen = self._seen[ts_s - start]
         for i, channel in enumerate(self.channels):
             value = _value(power.get(channel))
-            if value is not None:
+            if value is not None and not seen & (1 << i):
+                seen |= 1 << i
                 self._sums[i] += value
                 self._counts[i] += 1
+        self._seen[ts_s - start] = seen
         self._last_key = key
         self.anchor = key
         if ts_s == start + self.interval_s - 1:  # its last second is in: nothing more can come
@@ -199,6 +210,7 @@ class WindowAggregator:
         self._start = None
         self._sums = [0.0] * len(self.channels)
         self._counts = [0] * len(self.channels)
+        self._seen = []
         self._index = None
         return window
 

@@ -15,6 +15,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from generator.replay import Meter, replay
+from server.streaming.aggregate import WindowAggregator
 
 
 class FakeClock:
@@ -94,9 +95,64 @@ def test_readings_are_kept_while_the_sink_is_down(dataset):
             raise ConnectionError("sink down")
         got.append(reading["index"])
 
-    stats = replay(dataset, ["A"], publish, speed=10, clock=clock, sleep=clock.sleep, duration_s=60)
-    assert stats.failures == 5 and stats.dropped == 0
+    stats = replay(
+        dataset,
+        ["A"],
+        publish,
+        speed=10,
+        clock=clock,
+        sleep=clock.sleep,
+        duration_s=60,
+        resend_s=0,  # only what was kept; re-sending is the next test's
+    )
+    assert stats.failures == 5 and stats.dropped == 0 and stats.resent == 0
     assert got == list(range(got[0], got[0] + 60))
+
+
+def test_a_broker_that_comes_back_empty_loses_no_reading(dataset):
+    """A Redis restarted without persistence: what its reader had not read yet is gone, and the
+    publish that met the stop was stored although it raised. The replay sends the readings of
+    the last ``resend_s`` again; the reader's windows are those of an outage-free run."""
+    interval_s = 5
+
+    def windows(outage: bool) -> list[tuple[int, dict]]:
+        clock = FakeClock(1_795_000_000.0)
+        stream: list[dict] = []
+        read = 0  # the reader's cursor into stream
+        down = {"calls": 0, "done": not outage}
+        agg = WindowAggregator(("Overall", "AC", "Geyser"), interval_s)
+        out: list[tuple[int, dict]] = []
+
+        def consume() -> None:
+            nonlocal read
+            for i in range(read, len(stream)):
+                for w in agg.feed(f"{1000 + i}-0", stream[i]):
+                    out.append((w.start_s, w.power_kw))
+            read = len(stream)
+
+        def publish(household: str, reading: dict) -> None:
+            if not down["done"] and len(stream) == 42:
+                consume()  # the reader is at 42 (inside a window); the next readings it will never see
+            if not down["done"] and len(stream) == 44:
+                stream.append(reading)  # stored, but the reply never came
+                del stream[read:]  # the broker stops and comes back empty
+                down["calls"] += 1
+                down["done"] = down["calls"] == 3
+                raise ConnectionError("broker restarting")
+            stream.append(reading)
+
+        stats = replay(
+            dataset, ["A"], publish, speed=10, clock=clock, sleep=clock.sleep, duration_s=60
+        )
+        consume()
+        assert stats.dropped == 0
+        if outage:
+            assert stats.failures == 3 and stats.resent > 3
+        return out
+
+    clean = windows(outage=False)
+    assert len(clean) >= 10
+    assert windows(outage=True) == clean
 
 
 def test_bad_speed(dataset):

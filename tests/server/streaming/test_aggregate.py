@@ -115,3 +115,20 @@ def test_parse_ts():
     assert parse_ts(12.7) == 12
     with pytest.raises(ValueError, match="no time zone"):
         parse_ts("2026-11-22T06:25:50")
+
+
+def test_a_channel_value_counts_once_per_second():
+    """A reading sent twice (re-sent after a broker restart, a publish retried after a lost
+    reply) leaves the average as it was; channels of one second may come in separate readings."""
+    agg = WindowAggregator(("AC", "Overall"), 5)
+    once = feed(agg, [(f"{1000 + i}-0", reading(T0 + i, float(i))) for i in range(5)])
+    agg = WindowAggregator(("AC", "Overall"), 5)
+    entries = [(f"{1000 + i}-0", reading(T0 + i, float(i))) for i in range(3)]
+    entries += [("1003-0", reading(T0 + 1, 99.0)), ("1004-0", reading(T0 + 2, 1.0))]
+    entries += [("1005-0", {"ts": format_ts(T0 + 3), "power_kw": {"AC": 3.0}})]
+    entries += [("1006-0", {"ts": format_ts(T0 + 3), "power_kw": {"Overall": 1.0, "AC": 7.0}})]
+    entries += [("1007-0", reading(T0 + 4, 4.0))]
+    twice = feed(agg, entries)
+    assert [w.power_kw for w in twice] == [w.power_kw for w in once]
+    assert twice[0].power_kw == {"AC": 2.0, "Overall": 1.0}
+    assert twice[0].key == EventKey(1007, 0)
