@@ -42,35 +42,27 @@ import numpy as np
 from generator.dataset import Dataset, DatasetError
 from generator.times import format_ts
 
-__all__ = ["Meter", "ReplayStats", "replay"]
+__all__ = ["Meter", "ReplayCalendar", "ReplayStats", "replay"]
 
 log = logging.getLogger(__name__)
 
 Publish = Callable[[str, dict], object]
 
 
-class Meter:
-    """One household's readings by wall-clock second, drawn from a dataset."""
+class ReplayCalendar:
+    """Which dataset second a replay plays at each wall-clock second (see the module's
+    docstring): the same second of the local day, on a dataset day with the same weekday."""
 
-    def __init__(self, dataset: Dataset, household: str, *, faulty: bool | None = None) -> None:
-        info = dataset.household(household)
-        use_faulty = dataset.faulty is not None if faulty is None else faulty
-        frame = dataset.frame(household, faulty=use_faulty)
-        if len(frame.index) == 0:
-            raise DatasetError(f"household {household!r} has no readings to replay")
-        self.household = household
-        self.channels = tuple(info.channels)
-        self.resolution_s = max(int(info.resolution_s), 1)
-        self.zone = ZoneInfo(info.timezone)
-        self.values = frame.to_numpy(dtype="float64", na_value=np.nan)
-        self.start_s = int(frame.index[0].timestamp())
-        self.span_s = len(self.values) * self.resolution_s
-        first_day = datetime.fromtimestamp(self.start_s, self.zone).date()
-        last_day = datetime.fromtimestamp(self.start_s + self.span_s - 1, self.zone).date()
+    def __init__(self, start_s: int, span_s: int, zone: ZoneInfo) -> None:
+        self.start_s = int(start_s)
+        self.span_s = int(span_s)
+        self.zone = zone
+        first_day = datetime.fromtimestamp(self.start_s, zone).date()
+        last_day = datetime.fromtimestamp(self.start_s + max(self.span_s, 1) - 1, zone).date()
         self.days = [first_day + timedelta(days=i) for i in range((last_day - first_day).days + 1)]
         self._day_cache: dict[date, int] = {}
 
-    def _midnight_offset_s(self, today: date) -> int:
+    def midnight_offset_s(self, today: date) -> int:
         """Dataset second of local midnight on the dataset day standing in for ``today``."""
         found = self._day_cache.get(today)
         if found is None:
@@ -88,7 +80,27 @@ class Meter:
         """Dataset second replayed at wall-clock second ``epoch_s``."""
         local = datetime.fromtimestamp(epoch_s, self.zone)
         second_of_day = local.hour * 3600 + local.minute * 60 + local.second
-        return self._midnight_offset_s(local.date()) + second_of_day
+        return self.midnight_offset_s(local.date()) + second_of_day
+
+
+class Meter(ReplayCalendar):
+    """One household's readings by wall-clock second, drawn from a dataset."""
+
+    def __init__(self, dataset: Dataset, household: str, *, faulty: bool | None = None) -> None:
+        info = dataset.household(household)
+        use_faulty = dataset.faulty is not None if faulty is None else faulty
+        frame = dataset.frame(household, faulty=use_faulty)
+        if len(frame.index) == 0:
+            raise DatasetError(f"household {household!r} has no readings to replay")
+        self.household = household
+        self.channels = tuple(info.channels)
+        self.resolution_s = max(int(info.resolution_s), 1)
+        self.values = frame.to_numpy(dtype="float64", na_value=np.nan)
+        super().__init__(
+            int(frame.index[0].timestamp()),
+            len(self.values) * self.resolution_s,
+            ZoneInfo(info.timezone),
+        )
 
     def reading_at(self, epoch_s: int) -> dict:
         index = self.index_at(epoch_s)

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -34,6 +34,9 @@ from generator.dataset import (
     read_meta,
 )
 from server.errors import InvalidParameter, UnknownHousehold
+
+if TYPE_CHECKING:
+    from server.households.replayed import ReplayedHistory
 
 __all__ = ["Households", "Replayable"]
 
@@ -112,6 +115,7 @@ class Households:
         self._meta_stamps: dict[Path, int] = {}  # households.json's mtime when last read
         self._datasets: dict[Path, Dataset] = {}
         self._replayable: dict[str, Replayable] = {}
+        self._replayed: dict[str, ReplayedHistory] = {}
         self._scanned_at = -RESCAN_S
 
     def _scan(self) -> None:
@@ -244,6 +248,19 @@ class Households:
                 return start_s, rows * resolution_s, rows
             found = self.replayable(household)
         return found.start_s, found.span_s, len(found.values)
+
+    def replayed_history(self, household: str) -> ReplayedHistory:
+        """What a replay of ``household`` publishes, by wall-clock time (its ``…/readings``
+        while the demo replays it): over :meth:`replayable`'s table, kept with it."""
+        with self._lock:
+            found = self._replayed.get(household)
+        if found is None or found.table is not self._replayable.get(household):
+            from server.households.replayed import ReplayedHistory
+
+            found = ReplayedHistory(self.replayable(household))
+            with self._lock:
+                self._replayed[household] = found
+        return found
 
     def replayable(self, household: str) -> Replayable:
         """The table replays play: the faulty one (realistic meters) when the dataset has it."""

@@ -206,7 +206,13 @@ def get_readings(household: str) -> Response:
             f"a {resolution} query spans at most {MAX_RANGE_S[resolution]} s, got "
             f"{end_s - start_s} s: narrow from/to or choose a coarser resolution"
         )
-    frame = ing.store.query(household, start_s, end_s, resolution, timezone=info.timezone)
+    if _replayed(household):
+        # a demo household is not metered: its history is what the replay publishes, up to now
+        frame = gl.households.replayed_history(household).query(
+            start_s, max(min(end_s, now + 1), start_s + 1), resolution
+        )
+    else:
+        frame = ing.store.query(household, start_s, end_s, resolution, timezone=info.timezone)
     rows: list[dict[str, Any]] = []
     seconds = frame.index.as_unit("s").asi8 if len(frame.index) else []
     if resolution == "raw":
@@ -234,6 +240,15 @@ def get_readings(household: str) -> Response:
     for extra in ing.history_extras:  # features add to the rows (insights: cost and co2_kg)
         extra(info, resolution, start_s, end_s, frame, body)
     return jsonify(body)
+
+
+def _replayed(household: str) -> bool:
+    """Whether ``household`` is one the demo replays (not metered, nothing of it stored)."""
+    cfg = current_app.config
+    if not cfg["DEMO"] or household not in cfg["DEMO_HOUSEHOLDS"]:
+        return False
+    path = state().households.dataset_path(household)
+    return path is not None and path.name == cfg["DEMO_DATASET"]
 
 
 def blueprint() -> Blueprint:

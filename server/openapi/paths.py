@@ -239,6 +239,12 @@ def ingest() -> dict[str, Any]:
                 "operationId": "getReadings",
                 "tags": ["readings"],
                 "summary": "Stored readings, raw or aggregated",
+                "description": (
+                    "A live household's stored readings. A household the demo replays is not"
+                    " metered: its history is what the replay publishes at each second (the"
+                    " dataset's reading for the same local second of a day with the same weekday),"
+                    " up to now."
+                ),
                 "security": OPEN_IN_DEMO,
                 "parameters": [
                     _query(
