@@ -106,6 +106,13 @@ FCM_TIMEOUT_S = 10.0
 FCM_RETRIES = 2
 #: Backoff factor between those retries [s]
 FCM_BACKOFF_S = 0.5
+#: Web Push (the dashboard as an installed web app): the VAPID ``sub`` claim push services may
+#: contact (``mailto:`` or ``https:``); its key pair is derived from SECRET_KEY
+WEBPUSH_SUBJECT = "mailto:gridlight@localhost"
+#: How long a push service keeps an alert for a browser that is offline [s]
+WEBPUSH_TTL_S = 3600
+#: Subscriptions kept per household (the oldest go first)
+WEBPUSH_MAX_PER_HOUSEHOLD = 100
 
 # -- ingest and storage (server.ingest, server.storage) ---------------------------------------
 #: Raw 1 s readings kept (7 days) [s]

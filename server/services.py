@@ -17,6 +17,7 @@ the threads started here are greenlets.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -34,6 +35,7 @@ from server.households.quickstats import QuickStats, default_runner
 from server.metrics import Metrics
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
+from server.push.webpush import WebPushSender, WebPushStore, vapid_private_key
 from server.storage import KeyStore
 from server.storage.database import Database, database_url, open_database
 from server.streaming.bodies import StreamSettings
@@ -89,6 +91,8 @@ class Services:
     settings: StreamSettings
     keys: KeyStore
     devices: DeviceStore
+    webpush: WebPushStore
+    webpush_sender: WebPushSender
     fcm: FcmClient | None
     learning: Learning
 
@@ -135,6 +139,13 @@ class Services:
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
         self.devices = DeviceStore(self.db)
+        self.webpush = WebPushStore(self.db)
+        # the VAPID key comes from the installation's secret, which is read after the services
+        self.webpush_sender = WebPushSender(
+            functools.cache(lambda: vapid_private_key(app.secret_key)),
+            str(cfg["WEBPUSH_SUBJECT"]),
+            ttl_s=int(cfg["WEBPUSH_TTL_S"]),
+        )
         self.keys = KeyStore(self.db)
         self.fcm = make_fcm_client(cfg)
         app.extensions["gridlight"] = self

@@ -102,9 +102,15 @@ class Alerts:
                 base_url=cfg["TWILIO_BASE_URL"],
             )
         gl = app.extensions["gridlight"]
-        out["push"] = None
-        if gl.fcm is not None:  # the deployment's one FCM client, shared with widget pushes
-            out["push"] = PushChannel(gl.fcm, gl.devices, gl.metrics.add)
+        # FCM devices through the deployment's one FCM client (shared with widget pushes) where
+        # it is configured; browsers through Web Push everywhere
+        out["push"] = PushChannel(
+            gl.fcm,
+            gl.devices,
+            gl.metrics.add,
+            webpush=gl.webpush,
+            webpush_sender=gl.webpush_sender,
+        )
         return out
 
     def _make_engine(self, app: Flask):  # noqa: ANN202

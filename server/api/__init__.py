@@ -8,10 +8,11 @@ __all__ = ["init_app"]
 
 
 def init_app(app: Flask) -> None:
-    from server.api import health, households, streams
+    from server.api import health, households, streams, webpush
 
     v1 = Blueprint("api_v1", __name__, url_prefix="/api/v1")
     households.register(v1)
     streams.register(v1)
+    webpush.register(v1)
     app.register_blueprint(v1)
     health.register(app)

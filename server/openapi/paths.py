@@ -330,6 +330,45 @@ def widget() -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/webpush/key": {
+            "get": {
+                "operationId": "webPushKey",
+                "tags": ["alerts"],
+                "summary": "The VAPID public key browsers subscribe to Web Push with",
+                "security": PUBLIC,
+                "responses": {"200": _json(ref("WebPushKey"), "the key")},
+            },
+        },
+        "/api/v1/households/{household}/webpush": {
+            "parameters": [_p("household")],
+            "post": {
+                "operationId": "subscribeWebPush",
+                "tags": ["alerts"],
+                "summary": "Push the household's alerts to this browser (Web Push subscription)",
+                "security": KEY,
+                "requestBody": _body("WebPushSubscription"),
+                "responses": {
+                    "200": _json(ref("WebPushSubscribed"), "already subscribed (keys refreshed)"),
+                    "201": _json(ref("WebPushSubscribed"), "subscribed"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+            "delete": {
+                "operationId": "unsubscribeWebPush",
+                "tags": ["alerts"],
+                "summary": "Stop pushing the household's alerts to a browser",
+                "security": KEY,
+                "requestBody": _body("WebPushRemoval"),
+                "responses": {
+                    "200": _json(ref("DeviceRemoved"), "removed, or was not subscribed"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                },
+            },
+        },
         "/widget/{household}": {
             "parameters": [_p("household")],
             "get": {

@@ -39,6 +39,7 @@ from server.insights.schemas import CARBON as INSIGHTS_CARBON
 from server.insights.schemas import SCHEMAS as INSIGHTS_SCHEMAS
 from server.insights.views import TariffDocument
 from server.push.devices import DeviceRegistration, DeviceRemoval
+from server.push.webpush import WebPushRemoval, WebPushSubscription
 from server.validation import SchemaGenerator
 
 __all__ = ["BODIES", "COMPONENTS", "model_schemas", "ref"]
@@ -49,6 +50,8 @@ BODIES: tuple[type[BaseModel], ...] = (
     ReadingBatch,
     DeviceRegistration,
     DeviceRemoval,
+    WebPushSubscription,
+    WebPushRemoval,
     AlertSettingsDocument,
     StreamSetup,
     # -- control (server/control)
@@ -328,6 +331,26 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["household", "removed"],
         "properties": {"household": {"type": "string"}, "removed": {"type": "boolean"}},
+    },
+    "WebPushKey": {
+        "type": "object",
+        "required": ["public_key"],
+        "properties": {
+            "public_key": {
+                "type": "string",
+                "description": "the VAPID public key (uncompressed P-256 point, base64url): the"
+                " applicationServerKey of PushManager.subscribe()",
+            }
+        },
+    },
+    "WebPushSubscribed": {
+        "type": "object",
+        "required": ["household", "subscribed", "created"],
+        "properties": {
+            "household": {"type": "string"},
+            "subscribed": {"type": "boolean", "const": True},
+            "created": {"type": "boolean"},
+        },
     },
     "AlertSettings": {
         "type": "object",

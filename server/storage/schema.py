@@ -127,6 +127,20 @@ devices = Table(
     sqlite_with_rowid=False,
 )
 
+#: Browsers' Web Push subscriptions (server/push/webpush.py): the endpoint is a capability URL.
+webpush_subscriptions = Table(
+    "webpush_subscriptions",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("endpoint", Text, primary_key=True),
+    Column("p256dh", Text, nullable=False),
+    Column("auth", Text, nullable=False),
+    Column("created_s", BigInteger, nullable=False),
+    Column("updated_s", BigInteger, nullable=False),
+    Index("webpush_subscriptions_endpoint", "endpoint"),
+    sqlite_with_rowid=False,
+)
+
 # -- jobs run once per period, and leader leases ----------------------------------------------------
 job_runs = Table(
     "job_runs",
