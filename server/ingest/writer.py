@@ -13,6 +13,12 @@ or a retried HTTP batch never counts twice in a stream's averages. Storage is wr
 the record); if the process dies between the commit and the publish, the readings are stored but
 missing from the live streams (they are in ``GET …/readings``).
 
+A broker outage may also take readings published just before it (a Redis restarted without
+persistence comes back with empty streams, whatever its readers had not read is gone), so at the
+first failure of an outage the readings published in the last ``resend_s`` seconds are published
+again, first, once the broker is back. Windows count each channel's second once
+(:class:`server.streaming.aggregate.WindowAggregator`), so a reading the readers had is harmless.
+
 Rejected input goes to the dead-letter table with its reason and is counted in ``/metrics``.
 """
 
@@ -22,6 +28,7 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -92,6 +99,7 @@ class Ingestor:
         clock: Callable[[], float] = time.time,
         lookup_ttl_s: float = 5.0,
         publish_backoff_s: float = 0.1,
+        resend_s: float = 5.0,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -101,7 +109,12 @@ class Ingestor:
         self.clock = clock
         self.lookup_ttl_s = lookup_ttl_s
         self.publish_backoff_s = publish_backoff_s
+        self.resend_s = resend_s
         self._channels: dict[str, tuple[float, tuple[str, ...] | None]] = {}
+        # what went out in the last resend_s seconds: (clock time, household, reading)
+        self._recent: deque[tuple[float, str, dict]] = deque()
+        self._recent_lock = threading.Lock()
+        self._in_outage = False
 
     @property
     def max_age_s(self) -> int:
@@ -149,25 +162,54 @@ class Ingestor:
 
     def _publish(self, stored: tuple[Reading, ...]) -> None:
         pending = group_by_second(stored)
+        again = 0  # how many at the front of pending are re-sent ones (published before)
         attempts = 0
         while pending:
             household, reading = pending[0]
             try:
                 self.publish(household, reading)
             except BrokerUnavailable as err:
+                recent = self._outage_begins()
+                pending[:0] = recent
+                again += len(recent)
                 attempts += 1
                 if attempts >= PUBLISH_ATTEMPTS:
+                    unsent = pending[again:]
                     log.warning(
-                        "stream publish failed, %d readings stored only: %s", len(pending), err
+                        "stream publish failed, %d readings stored only: %s", len(unsent), err
                     )
                     self.count(
                         "gridlight_ingest_stream_failures_total",
-                        sum(len(r["power_kw"]) for _, r in pending),
+                        sum(len(r["power_kw"]) for _, r in unsent),
                     )
                     return
                 time.sleep(self.publish_backoff_s * 2**attempts)
                 continue
             pending.pop(0)
+            again = max(again - 1, 0)
+            self._published(household, reading)
+
+    def _outage_begins(self) -> list[tuple[str, dict]]:
+        """At the first failure of an outage, the recently published readings (to send again);
+        nothing at the later ones."""
+        with self._recent_lock:
+            if self._in_outage:
+                return []
+            self._in_outage = True
+            since = self.clock() - self.resend_s
+            again = [(h, r) for t, h, r in self._recent if t >= since]
+            self._recent.clear()
+        return again
+
+    def _published(self, household: str, reading: dict) -> None:
+        if self.resend_s <= 0:
+            return
+        now = self.clock()
+        with self._recent_lock:
+            self._in_outage = False
+            self._recent.append((now, household, reading))
+            while self._recent and self._recent[0][0] < now - self.resend_s:
+                self._recent.popleft()
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
+from generator.times import parse_ts
 from server.ingest.retention import RetentionJob, claim
 from server.ingest.writer import BatchWriter, group_by_second
 from server.storage import DeadLetters, Reading, ReadingStore, WriteResult
@@ -153,3 +154,52 @@ def test_dead_letters_cli(tmp_path, capsys, monkeypatch) -> None:  # noqa: ANN00
     assert [json.loads(x)["reason"] for x in lines] == ["ts 'x' is not a timestamp"]
     assert main(["dead-letters", "--data-dir", str(tmp_path), "--limit", "0"]) == 2
     assert "--limit must be positive" in capsys.readouterr().err
+
+
+def test_a_broker_that_comes_back_empty_gets_the_last_readings_again(tmp_path) -> None:  # noqa: ANN001
+    """A Redis restarted without persistence loses what its readers had not read: the readings
+    published in the ``resend_s`` before the outage go out again, first, once it is back."""
+    from server.errors import BrokerUnavailable
+    from server.ingest.writer import Ingestor
+    from server.storage import KeyStore
+
+    db = open_database(f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    now = [1_800_000_000.0]
+    stream: list[tuple[str, dict]] = []
+    down = {"left": 0}
+
+    def publish(household: str, reading: dict) -> None:
+        if down["left"]:
+            down["left"] -= 1
+            raise BrokerUnavailable("Redis is restarting")
+        stream.append((household, reading))
+
+    counts: dict[str, int] = {}
+    ingestor = Ingestor(
+        ReadingStore(db),
+        KeyStore(db),
+        DeadLetters(db),
+        publish,
+        lambda name, n=1: counts.__setitem__(name, counts.get(name, 0) + n),
+        clock=lambda: now[0],
+        publish_backoff_s=0.001,
+        resend_s=5.0,
+    )
+
+    def write(ts: int) -> None:
+        ingestor.write([Reading("L1", "Overall", ts, 1.0)])
+        now[0] += 1
+
+    for ts in range(100, 110):
+        write(ts)
+    del stream[7:]  # the broker restarts: the readers had read 7, the last 3 are gone
+    down["left"] = 2
+    write(110)
+    ts_sent = [parse_ts(r["ts"]) for _, r in stream]
+    # the 5 s before the outage (105-109) again, then the reading that met it
+    assert ts_sent == [*range(100, 107), *range(105, 111)]
+    assert sorted(set(ts_sent)) == list(range(100, 111))  # nothing lost
+    assert "gridlight_ingest_stream_failures_total" not in counts
+    write(111)  # one outage, one re-send
+    assert [parse_ts(r["ts"]) for _, r in stream][-1] == 111 and len(stream) == 14
+    db.dispose()
