@@ -65,6 +65,11 @@ def build_spec() -> dict[str, Any]:
             {"name": "operations", "description": "health, metrics, this document"},
             {"name": "dashboard", "description": "the web dashboard and its app files"},
             {"name": "accounts", "description": "users, sign-in, households' members and roles"},
+            {
+                "name": "oauth",
+                "description": "OAuth 2.0: consent, tokens (code + PKCE, rotating refresh), "
+                "revocation, metadata",
+            },
         ],
         "paths": paths(),
         "components": copy.deepcopy(COMPONENTS),
