@@ -162,16 +162,16 @@ class TokenAccess(Protocol):
         ...
 
 
-def _limits_before() -> None:
+def _limits_before(household: str = "") -> None:
     limits = current_app.extensions.get(LIMITS)
     if limits is not None:
-        limits.before_credential_check()
+        limits.before_credential_check(household)
 
 
-def _limits_failed() -> None:
+def _limits_failed(household: str = "") -> None:
     limits = current_app.extensions.get(LIMITS)
     if limits is not None:
-        limits.credential_failed()
+        limits.credential_failed(household)
 
 
 def _tokens_for(credential: str | None) -> TokenAccess | None:
@@ -277,9 +277,9 @@ def _keys() -> KeyStore:
 
 def _check_key(household: str, key: str) -> str:
     """The id of ``key`` if it is a live key of ``household``; failures are rate limited."""
-    _limits_before()
+    _limits_before(household)
     if not _keys().check(household, key):
-        _limits_failed()
+        _limits_failed(household)
         raise Unauthorized(f"the API key is not a live key of household {household!r}")
     return key_id(key)
 

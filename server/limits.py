@@ -10,8 +10,9 @@ host), else in the worker's memory; the limits are settings (``RATELIMIT_*`` in
 * Routes are limited by name: :meth:`Limits.limit_view` wraps a registered view (the accounts
   package limits its sign-in and reset routes, and the token endpoint).
 * Credentials are limited by their failures only (:meth:`Limits.before_credential_check`,
-  :meth:`Limits.credential_failed`, used by :mod:`server.auth`): meters and streams sending good
-  keys are never slowed, a client guessing keys is stopped.
+  :meth:`Limits.credential_failed`, used by :mod:`server.auth`), counted per client address and
+  household: meters and streams sending good keys are never slowed, a client guessing a
+  household's keys is stopped there (even with a right guess, until the window ends).
 """
 
 from __future__ import annotations
@@ -98,18 +99,20 @@ class Limits:
     def _failure_limits(self) -> list[Any]:
         return list(parse_many(str(self.app.config["RATELIMIT_KEY_FAILURES"])))
 
-    def before_credential_check(self) -> None:
-        """429 if this client failed too many credential checks lately."""
+    def before_credential_check(self, target: str = "") -> None:
+        """429 if this client failed too many credential checks of ``target`` (a household, or
+        ``""`` for tokens not tied to one) lately."""
         if not self.enabled:
             return
-        who = client_address()
+        who = f"{client_address()}|{target}"
         try:
             for item in self._failure_limits():
                 if not self.limiter.limiter.test(item, FAILURES, who):
                     reset_s = self.limiter.limiter.get_window_stats(item, FAILURES, who).reset_time
                     raise RateLimited(
-                        f"too many failed key or token checks from your address ({item}): retry "
-                        "later with a valid credential",
+                        f"too many failed key or token checks from your address"
+                        + (f" for household {target!r}" if target else "")
+                        + f" ({item}): retry later with a valid credential",
                         math.ceil(reset_s - time.time()),
                     )
         except RateLimited:
@@ -117,10 +120,10 @@ class Limits:
         except Exception:  # the storage is down: do not refuse service for it
             log.exception("rate limits: cannot read the failed-credential counts")
 
-    def credential_failed(self) -> None:
+    def credential_failed(self, target: str = "") -> None:
         if not self.enabled:
             return
-        who = client_address()
+        who = f"{client_address()}|{target}"
         try:
             for item in self._failure_limits():
                 self.limiter.limiter.hit(item, FAILURES, who)

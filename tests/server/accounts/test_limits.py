@@ -79,6 +79,7 @@ def test_failed_key_checks_are_limited_and_good_keys_are_not(
     try:
         owner = person(app, smtp, "ada@example.org")
         key = create_household(owner, "H1")
+        other_key = create_household(owner, "H2")
         client = app.test_client()
         good = {"Authorization": f"Bearer {key}"}
         for _ in range(10):  # good keys are never counted
@@ -90,10 +91,15 @@ def test_failed_key_checks_are_limited_and_good_keys_are_not(
         ]
         assert codes == [401] * 3
         _rate_limited(client.get("/api/v1/households/H1/readings", headers=guessed))
-        # now this address is held up whatever it sends, a dead OAuth token included
-        r = client.get("/api/v1/households/H1/readings", headers={"Authorization": "Bearer glat_x"})
-        _rate_limited(r)
+        # now this address is held up for H1 whatever it sends, its right key included
         _rate_limited(client.get("/api/v1/households/H1/readings", headers=good))
+        # ...but not for another household, nor for OAuth tokens (counted on their own)
+        r = client.get(
+            "/api/v1/households/H2/readings", headers={"Authorization": f"Bearer {other_key}"}
+        )
+        assert r.status_code == 200
+        r = client.get("/api/v1/households/H1/readings", headers={"Authorization": "Bearer glat_x"})
+        assert r.status_code == 401 and r.json["error"]["code"] == "invalid_token"
         # a meter elsewhere keeps sending
         r = client.get(
             "/api/v1/households/H1/readings",
