@@ -110,7 +110,7 @@ class Limits:
                 if not self.limiter.limiter.test(item, FAILURES, who):
                     reset_s = self.limiter.limiter.get_window_stats(item, FAILURES, who).reset_time
                     raise RateLimited(
-                        f"too many failed key or token checks from your address"
+                        "too many failed key or token checks from your address"
                         + (f" for household {target!r}" if target else "")
                         + f" ({item}): retry later with a valid credential",
                         math.ceil(reset_s - time.time()),

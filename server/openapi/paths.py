@@ -1266,8 +1266,8 @@ def _scope_of(op: dict[str, Any], method: str) -> str | None:
         return ACCOUNTS_SCOPES[op_id]
     if "accounts" in op.get("tags", []):
         return None  # the session's own routes
-    if method == "get":
-        return "read"
+    if method == "get" or "compatibility" in op.get("tags", []):
+        return "read"  # a stream set-up is the capability to read
     return "control" if "control" in op.get("tags", []) else "write"
 
 
@@ -1275,26 +1275,40 @@ def _with_oauth(out: dict[str, Any]) -> None:
     """Every operation a household key or a session passes also takes an OAuth access token
     with its scope (meters' readings excepted), and may answer 403 insufficient_scope and 429
     (failed credentials are rate limited)."""
-    for item in out.values():
+    compat_429 = _json(
+        ref("CompatError"),
+        "too many failed key or token checks from this address (seed's error shape)",
+        headers={"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+    )
+    compat_403 = _json(
+        ref("CompatError"),
+        "signed in without a role on the household, or a token without the read scope",
+    )
+    for path, item in out.items():
+        compat = path.startswith("/stream_")
+        too_many = compat_429 if compat else _r("TooManyRequests")
+        forbidden = compat_403 if compat else _r("Forbidden")
         for method, op in item.items():
             if method not in METHODS:
                 continue
             security = op.get("security", [])
             if op["operationId"] in LIMITED:
-                op["responses"].setdefault("429", _r("TooManyRequests"))
+                op["responses"].setdefault("429", too_many)
             if {"session": []} not in security and {"apiKey": []} not in security:
                 continue
             if "oauth" in op.get("tags", []):
                 continue
             if {"apiKey": []} in security:
-                op["responses"].setdefault("429", _r("TooManyRequests"))
+                op["responses"].setdefault("429", too_many)
             if {"session": []} not in security:
                 continue  # a meter's readings: key only
             scope = _scope_of(op, method)
             if scope is None:
                 continue
             op["security"] = [*security, {"oauth2": [scope]}]
-            op["responses"].setdefault("403", _r("Forbidden"))
+            if compat and op["responses"].get("403") == _r("Forbidden"):
+                op["responses"]["403"] = forbidden
+            op["responses"].setdefault("403", forbidden)
 
 
 def _with_roles(out: dict[str, Any]) -> None:
