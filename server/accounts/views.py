@@ -394,6 +394,7 @@ def password_reset_confirm():  # noqa: ANN201
     ):
         raise used
     ext.users.mark_verified(user.id)  # the link reached the mailbox: the email is the user's
+    ext.oauth.store.revoke_user(user.id)  # as every other session ends, so do the apps' tokens
     ext.audit.record("password_reset", user_id=user.id)
     return jsonify({"user": ext.users.get(user.id).public()})
 

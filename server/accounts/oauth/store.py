@@ -400,6 +400,20 @@ class OAuthStore:
                 {"now": int(self.clock()), "id": token_id},
             )
 
+    def revoke_user(self, user_id: int) -> int:
+        """Revoke every token of a user (their password changed); returns the rows changed."""
+        now = int(self.clock())
+        with self.db.write() as c:
+            done = c.execute(
+                sa.text(
+                    "UPDATE oauth_tokens SET revoked_s = COALESCE(revoked_s, :now),"
+                    " refresh_revoked_s = COALESCE(refresh_revoked_s, :now)"
+                    " WHERE user_id = :user AND (revoked_s IS NULL OR refresh_revoked_s IS NULL)"
+                ),
+                {"now": now, "user": user_id},
+            )
+        return int(done.rowcount)
+
     def revoke_family(self, family: int) -> int:
         """Revoke every access and refresh token of a chain; returns how many rows changed."""
         now = int(self.clock())

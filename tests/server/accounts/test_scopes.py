@@ -14,7 +14,14 @@ from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
 from server.openapi import build_spec
-from tests.server.accounts.conftest import Person, create_household, make_app, person
+from tests.server.accounts.conftest import (
+    Person,
+    create_household,
+    last_mail,
+    make_app,
+    person,
+    token_in,
+)
 
 H = "H1"
 CALLBACK = "http://127.0.0.1:9/callback"
@@ -187,3 +194,18 @@ def test_a_viewers_token_keeps_the_viewers_limits(walk, smtp) -> None:  # noqa: 
     ):
         r = _call(app, method, url, token)
         assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden", (url, r.json)
+
+
+def test_a_password_reset_revokes_the_apps_tokens(walk, smtp) -> None:  # noqa: ANN001
+    app, owner, _client_id, tokens = walk
+    assert _call(app, "get", "/api/v1/me", tokens["read"]).status_code == 200
+    client = app.test_client()
+    assert client.post("/api/v1/password-reset", json={"email": owner.email}).status_code == 202
+    link = token_in(last_mail(smtp, owner.email))
+    r = client.post(
+        "/api/v1/password-reset/confirm", json={"token": link, "password": "a whole new password"}
+    )
+    assert r.status_code == 200
+    for token in tokens.values():
+        r = _call(app, "get", "/api/v1/me", token)
+        assert r.status_code == 401 and r.get_json()["error"]["code"] == "invalid_token"
