@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from authlib.oauth2.rfc6749 import AuthorizationCodeMixin, ClientMixin, TokenMixin
 from authlib.oauth2.rfc6749.util import list_to_scope, scope_to_list
 
+from server.auth import SCOPES as SCOPE_NAMES
 from server.storage.database import Database
 
 __all__ = [
@@ -41,13 +42,20 @@ __all__ = [
     "digest",
 ]
 
-#: The scopes, and what each lets a token do (the user's role on a household still applies).
-SCOPES = {
-    "read": "read your households' data: statistics, streams, history, alerts, reports",
-    "write": "change your households' settings: alerts, tariffs, devices' push tokens",
-    "control": "control your devices: commands, schedules and automations",
-    "admin": "manage your households' members and roles, and read their audit logs",
-}
+#: The scopes (:data:`server.auth.SCOPES`, which the route checks ask for), and what each lets a
+#: token do (shown on the consent page; the user's role on a household still applies).
+SCOPES = dict(
+    zip(
+        SCOPE_NAMES,
+        (
+            "read your households' data: statistics, streams, history, alerts, reports",
+            "change your households' settings: alerts, tariffs, devices' push tokens",
+            "control your devices: commands, schedules and automations",
+            "manage your households' members and roles, and read their audit logs",
+        ),
+        strict=True,
+    )
+)
 #: Access and refresh tokens start with these, so that a bearer credential is told apart from a
 #: household key (``gl_…``) without a lookup.
 ACCESS_PREFIX = "glat_"
