@@ -27,27 +27,45 @@ package (:mod:`server.accounts`) fills the hook ``app.extensions["gridlight_sess
 The hook checks the CSRF token of cookie-authenticated writes itself (403 ``csrf_failed``).
 The value a check returns names who passed, for audit and capabilities: a key's id, or
 ``user:<id>`` for a signed-in user.
+
+OAuth 2.0 access tokens (``Authorization: Bearer glat_…``, issued by the accounts' authorization
+server) act as their user, through a second hook, ``app.extensions["gridlight_tokens"]``
+(:class:`TokenAccess`): the token must be live (else 401 ``invalid_token``) and carry the scope
+the route needs (else 403 ``insufficient_scope``, both with an RFC 6750 ``WWW-Authenticate``),
+and the user's role on the household still applies. Scopes: reads need ``read``, writes
+``write``, device commands, schedules and automations ``control`` (the control package asks
+for it), member and role administration ``admin`` (the accounts' routes). A meter's readings
+stay key-only. Failed key and token checks are rate limited per client address
+(:mod:`server.limits`: 429 ``rate_limited`` with ``Retry-After``).
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flask import Flask, Response, current_app, jsonify, request
 
 from server.errors import Forbidden, GridlightError, error_body
+from server.limits import LIMITS
 from server.storage import KeyStore
 from server.storage.keys import key_id
 
 __all__ = [
     "READ_ROLES",
+    "SCOPES",
     "SESSIONS",
+    "TOKENS",
     "WRITE_ROLES",
+    "BearerPrincipal",
+    "InsufficientScope",
+    "InvalidAccessToken",
     "SessionAccess",
+    "TokenAccess",
     "Unauthorized",
     "bearer_key",
     "init_app",
     "is_open_demo",
+    "oauth_actor",
     "require_key",
     "require_read",
     "require_still_readable",
@@ -60,9 +78,49 @@ class Unauthorized(GridlightError):
     status = 401
     code = "unauthorized"
 
+    def www_authenticate(self) -> str:
+        return 'Bearer realm="gridlight"'
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', "'") + '"'
+
+
+class InvalidAccessToken(Unauthorized):
+    """An OAuth access token that is unknown, expired or revoked (401, RFC 6750 §3.1)."""
+
+    code = "invalid_token"
+
+    def www_authenticate(self) -> str:
+        return 'Bearer realm="gridlight", error="invalid_token", error_description=' + _quoted(
+            self.message
+        )
+
+
+class InsufficientScope(Forbidden):
+    """A live OAuth access token without the scope the route needs (403, RFC 6750 §3.1)."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, message: str, scope: str) -> None:
+        super().__init__(message)
+        self.scope = scope
+
+    def www_authenticate(self) -> str:
+        return (
+            'Bearer realm="gridlight", error="insufficient_scope", error_description='
+            + _quoted(self.message)
+            + f', scope="{self.scope}"'
+        )
+
 
 #: ``app.extensions`` name of the :class:`SessionAccess` hook (filled by the accounts package).
 SESSIONS = "gridlight_sessions"
+#: ``app.extensions`` name of the :class:`TokenAccess` hook (filled by the accounts' OAuth server).
+TOKENS = "gridlight_tokens"
+#: OAuth scopes: what a token may do on its user's behalf (the user's role still applies).
+SCOPES = ("read", "write", "control", "admin")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Roles that may read a household, and those that may change it.
 READ_ROLES = frozenset({"owner", "member", "viewer"})
 WRITE_ROLES = frozenset({"owner", "member"})
@@ -81,6 +139,105 @@ class SessionAccess(Protocol):
         ...
 
 
+class BearerPrincipal(NamedTuple):
+    """Who a live OAuth access token acts for (``user:<id>``) and its scopes."""
+
+    actor: str
+    scopes: frozenset[str]
+
+
+class TokenAccess(Protocol):
+    """OAuth access tokens: which credentials are tokens, whom a live one acts for."""
+
+    def recognises(self, credential: str) -> bool:
+        """Whether ``credential`` has the shape of an access token (not a household key)."""
+        ...
+
+    def principal(self, credential: str) -> BearerPrincipal | None:
+        """The live token's user and scopes; ``None`` when unknown, expired or revoked."""
+        ...
+
+    def role(self, actor: str, household: str) -> str | None:
+        """The role of ``actor`` on ``household``, or ``None``."""
+        ...
+
+
+def _limits_before(household: str = "") -> None:
+    limits = current_app.extensions.get(LIMITS)
+    if limits is not None:
+        limits.before_credential_check(household)
+
+
+def _limits_failed(household: str = "") -> None:
+    limits = current_app.extensions.get(LIMITS)
+    if limits is not None:
+        limits.credential_failed(household)
+
+
+def _tokens_for(credential: str | None) -> TokenAccess | None:
+    """The token hook when ``credential`` is an OAuth access token, else ``None``."""
+    if credential is None:
+        return None
+    tokens: TokenAccess | None = current_app.extensions.get(TOKENS)
+    if tokens is None or not tokens.recognises(credential):
+        return None
+    return tokens
+
+
+def oauth_actor(scope: str) -> str | None:
+    """``user:<id>`` of the request's OAuth access token if it is live and has ``scope``;
+    ``None`` when the request carries no access token (a key, a session, or nothing).
+    :class:`InvalidAccessToken` (401) for a dead token, :class:`InsufficientScope` (403)."""
+    credential = bearer_key()
+    tokens = _tokens_for(credential)
+    if tokens is None or credential is None:
+        return None
+    _limits_before()
+    principal = tokens.principal(credential)
+    if principal is None:
+        _limits_failed()
+        raise InvalidAccessToken(
+            "the access token is unknown, expired or revoked: refresh it (POST /oauth/token) "
+            "or authorize again"
+        )
+    if scope not in principal.scopes:
+        raise InsufficientScope(
+            f"this access token's scope ({' '.join(sorted(principal.scopes)) or 'none'}) does "
+            f"not include {scope!r}, which this request needs: authorize with scope={scope}",
+            scope,
+        )
+    return principal.actor
+
+
+def _role_passes(
+    hook: SessionAccess | TokenAccess,
+    actor: str,
+    household: str,
+    allowed: frozenset[str],
+    what: str,
+) -> str:
+    """``actor`` if their role on ``household`` is ``allowed``, else :class:`Forbidden`."""
+    role = hook.role(actor, household)
+    if role in allowed:
+        return actor
+    if role is None:
+        raise Forbidden(f"you have no role in household {household!r}: ask one of its owners")
+    raise Forbidden(
+        f"a {role} of household {household!r} may not {what}: it needs the role "
+        + " or ".join(sorted(allowed, key=("owner", "member", "viewer").index))
+    )
+
+
+def _token_passes(household: str, scope: str, allowed: frozenset[str], what: str) -> str | None:
+    """The OAuth token's actor if it has ``scope`` and its user an ``allowed`` role; ``None``
+    when the request carries no access token."""
+    actor = oauth_actor(scope)
+    if actor is None:
+        return None
+    tokens: TokenAccess = current_app.extensions[TOKENS]
+    return _role_passes(tokens, actor, household, allowed, what)
+
+
 def _session_passes(household: str, allowed: frozenset[str], what: str) -> str | None:
     """The signed-in user's actor if their role on ``household`` is ``allowed``; ``None`` when
     the request signs nobody in; :class:`Forbidden` for a signed-in user without the role."""
@@ -90,15 +247,7 @@ def _session_passes(household: str, allowed: frozenset[str], what: str) -> str |
     actor = sessions.actor()
     if actor is None:
         return None
-    role = sessions.role(actor, household)
-    if role in allowed:
-        return actor
-    if role is None:
-        raise Forbidden(f"you have no role in household {household!r}: ask one of its owners")
-    raise Forbidden(
-        f"a {role} of household {household!r} may not {what}: it needs the role "
-        + " or ".join(sorted(allowed, key=("owner", "member", "viewer").index))
-    )
+    return _role_passes(sessions, actor, household, allowed, what)
 
 
 def bearer_key() -> str | None:
@@ -126,10 +275,20 @@ def _keys() -> KeyStore:
     return current_app.extensions["gridlight"].keys
 
 
-def require_key(household: str, *, meter: bool = False) -> str | None:
-    """Raise :class:`Unauthorized` unless the request carries a live key of ``household`` or
-    signs in one of its owners or members (the check of every write; ``meter``: a meter's
-    readings, key only); returns the key's id or the user's actor."""
+def _check_key(household: str, key: str) -> str:
+    """The id of ``key`` if it is a live key of ``household``; failures are rate limited."""
+    _limits_before(household)
+    if not _keys().check(household, key):
+        _limits_failed(household)
+        raise Unauthorized(f"the API key is not a live key of household {household!r}")
+    return key_id(key)
+
+
+def require_key(household: str, *, meter: bool = False, scope: str | None = None) -> str | None:
+    """Raise :class:`Unauthorized` unless the request carries a live key of ``household``, or
+    signs in one of its owners or members by session or OAuth token (the check of every write;
+    ``meter``: a meter's readings, key only); returns the key's id or the user's actor.
+    ``scope``: what an OAuth token needs (default ``read`` for GET, ``write`` otherwise)."""
     key = bearer_key()
     if key is None and not meter:
         actor = _session_passes(household, WRITE_ROLES, "change it")
@@ -140,23 +299,35 @@ def require_key(household: str, *, meter: bool = False) -> str | None:
             f"household {household!r} needs its API key: send 'Authorization: Bearer <key>' "
             f"(issued by 'python -m server keys create {household}')"
         )
-    ok = _keys().check(household, key)
-    if not ok:
-        raise Unauthorized(f"the API key is not a live key of household {household!r}")
-    return key_id(key)
+    if _tokens_for(key) is not None:
+        if meter:
+            raise Unauthorized(
+                f"a meter's readings need household {household!r}'s API key: an OAuth access "
+                "token cannot send them"
+            )
+        if scope is None:
+            scope = "read" if request.method in SAFE_METHODS else "write"
+        actor = _token_passes(household, scope, WRITE_ROLES, "change it")
+        assert actor is not None
+        return actor
+    return _check_key(household, key)
 
 
 def require_read(household: str) -> str | None:
     """Raise :class:`Unauthorized` unless ``household`` may be read by this request: an open
     demo household, the request carries one of its live keys, or it signs in a user with a role
-    on it. Returns that key's id or the user's actor (``None`` for an open demo household), for
-    capabilities granted with it (:func:`require_still_readable`)."""
+    on it (by session, or an OAuth token with the ``read`` scope). Returns that key's id or the
+    user's actor (``None`` for an open demo household), for capabilities granted with it
+    (:func:`require_still_readable`)."""
     if is_open_demo(household):
         return None
-    if bearer_key() is None:
+    key = bearer_key()
+    if key is None:
         actor = _session_passes(household, READ_ROLES, "read it")
         if actor is not None:
             return actor
+    elif _tokens_for(key) is not None:
+        return _token_passes(household, "read", READ_ROLES, "read it")
     return require_key(household, meter=True)
 
 
@@ -177,11 +348,12 @@ def require_still_readable(household: str, granted_by: str | None) -> None:
         )
 
 
-def _handle(err: Unauthorized) -> tuple[Response, int]:
+def _handle(err: Unauthorized | InsufficientScope) -> tuple[Response, int]:
     response = jsonify(error_body(err.code, err.message))
-    response.headers["WWW-Authenticate"] = 'Bearer realm="gridlight"'
+    response.headers["WWW-Authenticate"] = err.www_authenticate()
     return response, err.status
 
 
 def init_app(app: Flask) -> None:
     app.register_error_handler(Unauthorized, _handle)
+    app.register_error_handler(InsufficientScope, _handle)

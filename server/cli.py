@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.nilm.cli",
     # -- reports (#17)
     "server.reports.cli",
+    # -- accounts (#15): OAuth 2.0 clients
+    "server.accounts.oauth.cli",
 )
 
 

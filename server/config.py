@@ -284,6 +284,37 @@ ARGON2_MEMORY_KIB = 65_536
 ARGON2_PARALLELISM = 4
 # -- end accounts ------------------------------------------------------------------------------
 
+# -- OAuth 2.0 (server.accounts.oauth) and rate limits (server.limits) ---------------------------
+#: Lifetimes of an authorization code, an access token and a refresh token [s]; a refresh token
+#: is rotated at each use (the old one stops working; reusing it revokes the whole chain)
+OAUTH_CODE_TTL_S = 600
+OAUTH_ACCESS_TTL_S = 3600
+OAUTH_REFRESH_TTL_S = 30 * 86_400
+#: The issuer named by ``/.well-known/oauth-authorization-server`` (``https://host``);
+#: ``None``: the origin of the request (behind a proxy, set it)
+OAUTH_ISSUER: str | None = None
+#: Where ``GET /oauth/authorize`` sends a visitor who is not signed in (``?next=`` appended)
+OAUTH_SIGN_IN_PAGE = "/dashboard/sign-in"
+#: Rate limits (Flask-Limiter's notation, per client address); counted in Redis when
+#: ``REDIS_URL`` is set (shared by workers and hosts), else in the worker's memory. Exceeded:
+#: 429 ``rate_limited`` with ``Retry-After``.
+RATELIMIT_ENABLED = True
+#: ``POST /api/v1/session`` (sign-in attempts)
+RATELIMIT_SIGN_IN = "10 per minute;100 per hour"
+#: ``POST /api/v1/password-reset`` and ``…/confirm``
+RATELIMIT_PASSWORD_RESET = "5 per minute;30 per hour"
+#: ``POST /oauth/token`` and ``POST /oauth/revoke``
+RATELIMIT_TOKEN = "30 per minute"
+#: Failed household-key and bearer-token checks (good keys are never counted, so meters and
+#: streams are not slowed)
+RATELIMIT_KEY_FAILURES = "30 per minute;300 per hour"
+#: Storage of the counts; ``None``: ``REDIS_URL`` when set, else ``memory://``
+RATELIMIT_STORAGE_URI: str | None = None
+#: Proxies in front of the app whose ``X-Forwarded-For`` is trusted to name the client (0: the
+#: connection's address is the client's; behind one reverse proxy, 1)
+RATELIMIT_TRUSTED_PROXIES = 0
+# -- end OAuth and rate limits -------------------------------------------------------------------
+
 #: Settings taken from the environment without the ``GRIDLIGHT_`` prefix.
 conventional_env = ("PORT", "REDIS_URL", "MQTT_URL", "DATABASE_URL")
 

@@ -13,10 +13,13 @@ the audit log), ``tokens`` (signed email links), ``mail`` (verification and rese
 the alerts' SMTP channel), ``sessions`` (Flask-Login, CSRF, the hook), ``views`` (routes and
 body models), ``errors``, ``secret``.
 
-Later steps of issue #15 build on these seams: OAuth 2.0 tokens become another principal beside
-the session in :mod:`server.auth`; encryption at rest wraps the ``email``/``name`` columns
+OAuth 2.0 (:mod:`server.accounts.oauth`) fills :mod:`server.auth`'s second hook,
+``app.extensions["gridlight_tokens"]``: access tokens act for their users with their scopes.
+Sign-in, password reset and the token endpoint are rate limited (:mod:`server.limits`).
+
+Later steps of issue #15 build on these seams: encryption at rest wraps the ``email``/``name`` columns
 (lookups already go by keyed hash); consent, export and erasure read ``memberships`` and
-``audit_log``; Flask-Limiter decorates the sign-in and reset routes.
+``audit_log``.
 
 Configuration: the accounts section of :mod:`server.config` (``SECRET_KEY``, ``SESSION_COOKIE_*``,
 ``ACCOUNTS_*``, ``ARGON2_*``) and the alerts' ``SMTP_*``.
@@ -40,11 +43,13 @@ class Accounts:
         from server.accounts import views
         from server.accounts.mail import Mailer
         from server.accounts.members import AuditLog, Memberships
+        from server.accounts.oauth import OAuth
         from server.accounts.secret import derive, load_secret
         from server.accounts.sessions import SessionHook, TlsAwareSessions, init_login
         from server.accounts.tokens import Tokens
         from server.accounts.users import Passwords, UserStore
         from server.auth import SESSIONS
+        from server.limits import LIMITS
 
         cfg = app.config
         db = app.extensions["gridlight"].db
@@ -69,3 +74,10 @@ class Accounts:
         app.extensions["accounts"] = self
         app.extensions[SESSIONS] = SessionHook(self.memberships)
         app.register_blueprint(views.blueprint)
+        limits = app.extensions.get(LIMITS)
+        if limits is not None:  # brute force of passwords and reset links
+            limits.limit_view("accounts.sign_in", "RATELIMIT_SIGN_IN")
+            limits.limit_view("accounts.password_reset", "RATELIMIT_PASSWORD_RESET")
+            limits.limit_view("accounts.password_reset_confirm", "RATELIMIT_PASSWORD_RESET")
+        # OAuth 2.0: authorization server, consent page, auth's bearer-token hook
+        self.oauth = OAuth(app, self.users, self.memberships)

@@ -1,9 +1,11 @@
 """The accounts' routes (``/api/v1``), JSON in and out, bodies validated by the models below
 (their schemas are the OpenAPI document's, :mod:`server.openapi.schemas`).
 
-Access: sign-up, verification, sign-in and password reset are open; the rest need the session
-cookie (401 ``not_signed_in`` without it), and their writes the session's ``X-CSRF-Token``
-(403 ``csrf_failed``). A household's members are listed to any of its members (emails to its
+Access: sign-up, verification, sign-in and password reset are open (and rate limited); the
+rest need the session cookie (401 ``not_signed_in`` without it), and their writes the session's
+``X-CSRF-Token`` (403 ``csrf_failed``), or, except the session's own routes, an OAuth access
+token with the scope: ``read`` for ``/me`` and the member list, ``write`` to create a household,
+``admin`` to invite, change roles, revoke and read the audit log. A household's members are listed to any of its members (emails to its
 owners only); inviting, changing roles, revoking and reading the audit log are for its owners;
 anyone may leave, except its last owner (409 ``last_owner``).
 """
@@ -28,6 +30,7 @@ from server.accounts.members import ROLES
 from server.accounts.sessions import SessionUser, csrf_token, require_csrf, signed_in
 from server.accounts.users import User
 from server.api.params import json_body
+from server.auth import InvalidAccessToken, oauth_actor
 from server.errors import Forbidden, InvalidParameter, UnknownHousehold
 from server.services import state
 from server.storage.keys import HouseholdExists, RegistryError
@@ -239,7 +242,16 @@ def _ext() -> Any:
     return current_app.extensions["accounts"]
 
 
-def _user(*, write: bool = False) -> User:
+def _user(*, write: bool = False, scope: str | None = None) -> User:
+    """The request's user: by OAuth access token with ``scope`` (routes that take tokens), else
+    by session cookie (``write``: with its CSRF token)."""
+    if scope is not None:
+        actor = oauth_actor(scope)
+        if actor is not None:
+            found = _ext().users.get(int(actor.partition(":")[2]))
+            if found is None:
+                raise InvalidAccessToken("the access token's account no longer exists")
+            return found
     user = signed_in()
     if user is None:
         raise NotSignedIn("sign in first: POST /api/v1/session with your email and password")
@@ -382,13 +394,14 @@ def password_reset_confirm():  # noqa: ANN201
     ):
         raise used
     ext.users.mark_verified(user.id)  # the link reached the mailbox: the email is the user's
+    ext.oauth.store.revoke_user(user.id)  # as every other session ends, so do the apps' tokens
     ext.audit.record("password_reset", user_id=user.id)
     return jsonify({"user": ext.users.get(user.id).public()})
 
 
 @blueprint.get("/me")
 def me():  # noqa: ANN201
-    user = _user()
+    user = _user(scope="read")
     return jsonify({"user": user.public(), "households": _ext().memberships.of_user(user.id)})
 
 
@@ -396,7 +409,7 @@ def me():  # noqa: ANN201
 @blueprint.post("/households")
 def create_household():  # noqa: ANN201
     ext = _ext()
-    user = _user(write=True)
+    user = _user(write=True, scope="write")
     body = parse(HouseholdCreate, json_body())
     gl = state()
     try:
@@ -439,7 +452,7 @@ def _member_json(entry: dict[str, Any], with_email: bool) -> dict[str, Any]:
 
 @blueprint.get("/households/<household>/members")
 def list_members(household: str):  # noqa: ANN201
-    user = _user()
+    user = _user(scope="read")
     role = _role_in(household, user, ROLES, "list the members of")
     members = _ext().memberships.of_household(household)
     return jsonify(
@@ -450,7 +463,7 @@ def list_members(household: str):  # noqa: ANN201
 @blueprint.post("/households/<household>/members")
 def invite_member(household: str):  # noqa: ANN201
     ext = _ext()
-    user = _user(write=True)
+    user = _user(write=True, scope="admin")
     _role_in(household, user, ("owner",), "invite members to")
     body = parse(MemberInvite, json_body())
     invited = ext.users.by_email(body.email)
@@ -472,7 +485,7 @@ def invite_member(household: str):  # noqa: ANN201
 @blueprint.patch("/households/<household>/members/<int:user_id>")
 def change_member(household: str, user_id: int):  # noqa: ANN201
     ext = _ext()
-    user = _user(write=True)
+    user = _user(write=True, scope="admin")
     _role_in(household, user, ("owner",), "change the roles in")
     body = parse(MemberRole, json_body())
 
@@ -493,7 +506,7 @@ def change_member(household: str, user_id: int):  # noqa: ANN201
 @blueprint.delete("/households/<household>/members/<int:user_id>")
 def remove_member(household: str, user_id: int):  # noqa: ANN201
     ext = _ext()
-    user = _user(write=True)
+    user = _user(write=True, scope="admin")
     if user_id != user.id:  # leaving is anyone's right; removing others is the owners'
         _role_in(household, user, ("owner",), "remove members of")
     else:
@@ -514,7 +527,7 @@ def remove_member(household: str, user_id: int):  # noqa: ANN201
 
 @blueprint.get("/households/<household>/audit")
 def household_audit(household: str):  # noqa: ANN201
-    user = _user()
+    user = _user(scope="admin")
     _role_in(household, user, ("owner",), "read the audit log of")
     raw = request.args.get("limit", "100")
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:

@@ -103,7 +103,14 @@ _household = TypeAdapter(Household)
 
 @bp.errorhandler(GridlightError)
 def _gridlight_error(err: GridlightError) -> tuple[Response, int]:
-    return jsonify({"error": err.message}), err.status
+    response = jsonify({"error": err.message})
+    challenge = getattr(err, "www_authenticate", None)  # 401 and insufficient_scope (RFC 6750)
+    if challenge is not None:
+        response.headers["WWW-Authenticate"] = challenge()
+    retry_after_s = getattr(err, "retry_after_s", None)  # 429 (server.limits)
+    if retry_after_s is not None:
+        response.headers["Retry-After"] = str(retry_after_s)
+    return response, err.status
 
 
 @bp.errorhandler(HTTPException)

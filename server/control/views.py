@@ -9,6 +9,10 @@
 ``…/automations``                           GET/PUT  automation rules (key)
 ``…/recommendations/{id}/apply``            POST     a recommendation's action as a load (key)
 ==========================================  =======  ==================================================
+
+"key" also admits a signed-in owner or member; an OAuth access token of one needs the scope
+``control`` for every write here (device commands, devices, schedules, automations) and ``read``
+for the reads.
 """
 
 from __future__ import annotations
@@ -59,7 +63,7 @@ def get_controls(household: str):  # noqa: ANN201
 @blueprint.put("/<household>/controls")
 def put_controls(household: str):  # noqa: ANN201
     _known(household)
-    require_key(household)
+    require_key(household, scope="control")
     doc = parse(ControlsDocument, _body())
     ext = _ext()
     ext.service.devices.replace(household, doc.devices, ext.service.clock())
@@ -71,7 +75,7 @@ def put_controls(household: str):  # noqa: ANN201
 @blueprint.post("/<household>/controls/<device>/commands")
 def post_command(household: str, device: str):  # noqa: ANN201
     _known(household)
-    key = require_key(household)
+    key = require_key(household, scope="control")
     body = parse(CommandRequest, _body())
     command, _ = _ext().service.command(household, device, body, source="api", actor=key)
     return jsonify(command.public()), 202
@@ -123,7 +127,7 @@ def _plan_and_store(household: str, raw: Any) -> dict:
 @blueprint.put("/<household>/schedule")
 def put_schedule(household: str):  # noqa: ANN201
     _known(household)
-    require_key(household)
+    require_key(household, scope="control")
     return jsonify(_plan_and_store(household, _body()))
 
 
@@ -131,7 +135,7 @@ def put_schedule(household: str):  # noqa: ANN201
 def apply_recommendation(household: str, recommendation_id: str):  # noqa: ANN201
     """The recommendation's action as a deferrable load in the schedule, re-planned."""
     _known(household)
-    require_key(household)
+    require_key(household, scope="control")
     body = parse(ApplyRequest, _body() if request.content_length else {})
     insights = current_app.extensions.get("insights")
     if insights is None:
@@ -167,7 +171,7 @@ def get_automations(household: str):  # noqa: ANN201
 @blueprint.put("/<household>/automations")
 def put_automations(household: str):  # noqa: ANN201
     _known(household)
-    require_key(household)
+    require_key(household, scope="control")
     doc = parse(AutomationsDocument, _body())
     rules = [r.model_dump(mode="json", exclude_none=True) for r in doc.rules]
     ext = _ext()

@@ -33,6 +33,12 @@ a home-screen widget current and alerts owners on spikes.
   signed-in owner or member (`POST /api/v1/session`; cookie-authenticated writes send the
   session's `X-CSRF-Token`); viewers read. A meter's readings need the key. In demo mode the
   replayed households are readable without either.
+* Apps act for a person with an OAuth 2.0 access token (`Authorization: Bearer glat_...`;
+  authorization code with PKCE S256 at `/oauth/authorize`, tokens at `/oauth/token`, metadata at
+  `/.well-known/oauth-authorization-server`): the person's role still applies, and each operation
+  names the scope it needs (`read`, `write`, `control`, `admin`; else 403 `insufficient_scope`).
+* Sign-in, password reset, the token endpoint and failed key or token checks are rate limited:
+  429 `rate_limited` with `Retry-After` [s].
 * Streams (`text/event-stream`) start with `retry: 3000`; every reading has an `id:`, resumable
   with the `Last-Event-ID` header or `?last_event_id=`; `: ping` comments every 15 s. With
   `limit` and/or `until` a stream ends by itself with `event: end` (for scripts, not EventSource).
@@ -65,6 +71,11 @@ def build_spec() -> dict[str, Any]:
             {"name": "operations", "description": "health, metrics, this document"},
             {"name": "dashboard", "description": "the web dashboard and its app files"},
             {"name": "accounts", "description": "users, sign-in, households' members and roles"},
+            {
+                "name": "oauth",
+                "description": "OAuth 2.0: consent, tokens (code + PKCE, rotating refresh), "
+                "revocation, metadata",
+            },
         ],
         "paths": paths(),
         "components": copy.deepcopy(COMPONENTS),

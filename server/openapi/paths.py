@@ -1164,6 +1164,198 @@ def accounts() -> dict[str, Any]:
     }
 
 
+def oauth() -> dict[str, Any]:
+    """The OAuth 2.0 authorization server (#15): consent, token, revocation, metadata."""
+    form = "application/x-www-form-urlencoded"
+    oauth_error = {"content": {"application/json": {"schema": ref("OAuthError")}}}
+    query = [
+        _query("response_type", {"type": "string", "enum": ["code"]}, "code", example="code"),
+        _query("client_id", {"type": "string"}, "the registered client's id"),
+        _query("redirect_uri", {"type": "string"}, "one of the client's redirect URIs, exactly"),
+        _query("scope", {"type": "string"}, "space-separated: read write control admin"),
+        _query("state", {"type": "string"}, "returned to the client as it was sent"),
+        _query(
+            "code_challenge",
+            {"type": "string"},
+            "PKCE (RFC 7636): BASE64URL(SHA256(code_verifier)); required of public clients",
+        ),
+        _query(
+            "code_challenge_method", {"type": "string", "enum": ["S256"]}, "S256 (plain refused)"
+        ),
+    ]
+    redirect = {
+        "description": "to the client's redirect URI with code and state (approved), or with "
+        "error (denied: access_denied; a bad request once the client and redirect URI are "
+        "known), or, not signed in, to /dashboard/sign-in?next=…",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
+    invalid = _json(
+        ref("Error"),
+        "an unknown client, or a redirect URI it did not register (never redirected to): the "
+        "code is RFC 6749's error (invalid_client, invalid_request)",
+    )
+
+    def op(op_id: str, summary: str, security: list, responses: dict, **extra: Any) -> dict:
+        return {
+            "operationId": op_id,
+            "tags": ["oauth"],
+            "summary": summary,
+            "security": security,
+            **extra,
+            "responses": responses,
+        }
+
+    return {
+        "/oauth/authorize": {
+            "get": op(
+                "oauthAuthorize",
+                "The consent page: which app asks for which scopes (signed-in users)",
+                PUBLIC,
+                {
+                    "200": {
+                        "description": "the consent page (approve or deny)",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                    "302": redirect,
+                    "400": invalid,
+                },
+                parameters=query,
+            ),
+            "post": op(
+                "oauthConsent",
+                "Approve or deny (the consent page's form, with the session's csrf_token)",
+                SESSION,
+                {
+                    "302": redirect,
+                    "400": invalid,
+                    "401": _r("NotSignedIn"),
+                    "403": _r("Forbidden"),
+                },
+                parameters=query,
+                requestBody={
+                    "required": True,
+                    "content": {form: {"schema": ref("OAuthConsent")}},
+                },
+            ),
+        },
+        "/oauth/token": {
+            "post": op(
+                "oauthToken",
+                "Exchange a code (with its PKCE verifier) or a refresh token (rotated) for tokens",
+                PUBLIC,
+                {
+                    "200": _json(ref("OAuthToken"), "the tokens", headers=NO_STORE),
+                    "400": {"description": "a bad request, code or refresh token", **oauth_error},
+                    "401": {"description": "a wrong client secret (invalid_client)", **oauth_error},
+                    "429": _r("TooManyRequests"),
+                },
+                requestBody={
+                    "required": True,
+                    "content": {form: {"schema": ref("OAuthTokenRequest")}},
+                },
+            )
+        },
+        "/oauth/revoke": {
+            "post": op(
+                "oauthRevoke",
+                "Revoke an access or refresh token (RFC 7009; unknown tokens too, silently)",
+                PUBLIC,
+                {
+                    "200": _json({"type": "object"}, "revoked (or never valid)"),
+                    "400": {"description": "a bad request", **oauth_error},
+                    "401": {"description": "a wrong client secret (invalid_client)", **oauth_error},
+                    "429": _r("TooManyRequests"),
+                },
+                requestBody={
+                    "required": True,
+                    "content": {form: {"schema": ref("OAuthRevokeRequest")}},
+                },
+            )
+        },
+        "/.well-known/oauth-authorization-server": {
+            "get": op(
+                "oauthMetadata",
+                "The authorization server's metadata (RFC 8414)",
+                PUBLIC,
+                {
+                    "200": _json(ref("OAuthMetadata"), "endpoints, scopes, PKCE method"),
+                    "503": _json(ref("Error"), "served over plain http away from loopback"),
+                },
+            )
+        },
+    }
+
+
+NO_STORE = {
+    "Cache-Control": {"schema": {"type": "string"}},
+    "Pragma": {"schema": {"type": "string"}},
+}
+#: The OAuth scope a route's access token needs: by operation for the accounts' routes, then by
+#: tag and method (control writes need ``control``), then ``read`` for reads and ``write``.
+ACCOUNTS_SCOPES = {
+    "getMe": "read",
+    "listMembers": "read",
+    "createHousehold": "write",
+    "inviteMember": "admin",
+    "changeMember": "admin",
+    "removeMember": "admin",
+    "getAudit": "admin",
+}
+#: Routes limited by address (sign-in and password reset); the key checks are limited on failure.
+LIMITED = {"signIn", "requestPasswordReset", "confirmPasswordReset"}
+
+
+def _scope_of(op: dict[str, Any], method: str) -> str | None:
+    op_id = op["operationId"]
+    if op_id in ACCOUNTS_SCOPES:
+        return ACCOUNTS_SCOPES[op_id]
+    if "accounts" in op.get("tags", []):
+        return None  # the session's own routes
+    if method == "get" or "compatibility" in op.get("tags", []):
+        return "read"  # a stream set-up is the capability to read
+    return "control" if "control" in op.get("tags", []) else "write"
+
+
+def _with_oauth(out: dict[str, Any]) -> None:
+    """Every operation a household key or a session passes also takes an OAuth access token
+    with its scope (meters' readings excepted), and may answer 403 insufficient_scope and 429
+    (failed credentials are rate limited)."""
+    compat_429 = _json(
+        ref("CompatError"),
+        "too many failed key or token checks from this address (seed's error shape)",
+        headers={"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+    )
+    compat_403 = _json(
+        ref("CompatError"),
+        "signed in without a role on the household, or a token without the read scope",
+    )
+    for path, item in out.items():
+        compat = path.startswith("/stream_")
+        too_many = compat_429 if compat else _r("TooManyRequests")
+        forbidden = compat_403 if compat else _r("Forbidden")
+        for method, op in item.items():
+            if method not in METHODS:
+                continue
+            security = op.get("security", [])
+            if op["operationId"] in LIMITED:
+                op["responses"].setdefault("429", too_many)
+            if {"session": []} not in security and {"apiKey": []} not in security:
+                continue
+            if "oauth" in op.get("tags", []):
+                continue
+            if {"apiKey": []} in security:
+                op["responses"].setdefault("429", too_many)
+            if {"session": []} not in security:
+                continue  # a meter's readings: key only
+            scope = _scope_of(op, method)
+            if scope is None:
+                continue
+            op["security"] = [*security, {"oauth2": [scope]}]
+            if compat and op["responses"].get("403") == _r("Forbidden"):
+                op["responses"]["403"] = forbidden
+            op["responses"].setdefault("403", forbidden)
+
+
 def _with_roles(out: dict[str, Any]) -> None:
     """Operations a signed-in user may pass by role may also answer 403 (without the role, or a
     cookie-authenticated write without its CSRF token)."""
@@ -1190,8 +1382,10 @@ def paths() -> dict[str, Any]:
         insights,
         dashboard,
         accounts,
+        oauth,
     ):
         for path, item in part().items():  # a path may gather methods of two families
             out.setdefault(path, {}).update(item)
     _with_roles(out)
+    _with_oauth(out)
     return dict(sorted(out.items()))

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from server.accounts.oauth.store import SCOPES  # OAuth scopes (#15)
 from server.accounts.views import (  # accounts (#15)
     HouseholdCreate,
     MemberInvite,
@@ -957,5 +958,164 @@ COMPONENTS: dict[str, Any] = {
             "stay key-only). Every write authenticated by the cookie sends the session's "
             "csrf_token (GET /api/v1/session) in the X-CSRF-Token header, else 403 csrf_failed.",
         },
+    },
+}
+
+# -- OAuth 2.0 and rate limits (#15) ----------------------------------------------------------------
+#: OAuth scopes and what each lets a token do (the accounts' list, written once).
+OAUTH_SCOPES: dict[str, str] = dict(SCOPES)
+_OAUTH_ERROR_CODES = [
+    "invalid_request",
+    "invalid_client",
+    "invalid_grant",
+    "unauthorized_client",
+    "unsupported_grant_type",
+    "invalid_scope",
+    "unsupported_token_type",
+]
+SCHEMAS.update(
+    {
+        "OAuthError": {
+            "type": "object",
+            "description": "RFC 6749 §5.2's error shape, which OAuth clients parse (the token "
+            "and revocation endpoints)",
+            "required": ["error"],
+            "properties": {
+                "error": {"type": "string", "examples": _OAUTH_ERROR_CODES},
+                "error_description": {"type": "string"},
+                "error_uri": {"type": "string"},
+            },
+        },
+        "OAuthToken": {
+            "type": "object",
+            "description": "RFC 6749 §5.1: a bearer access token (`glat_…`) and a refresh token "
+            "(`glrt_…`, rotated at each use: the one sent stops working)",
+            "required": ["access_token", "token_type", "expires_in", "scope"],
+            "properties": {
+                "access_token": {"type": "string"},
+                "token_type": {"type": "string", "const": "Bearer"},
+                "expires_in": {"type": "integer", "description": "[s]", "examples": [3600]},
+                "refresh_token": {"type": "string"},
+                "scope": {"type": "string", "examples": ["read write"]},
+            },
+        },
+        "OAuthTokenRequest": {
+            "type": "object",
+            "description": "RFC 6749 §4.1.3 (authorization_code, with the PKCE code_verifier of "
+            "RFC 7636) or §6 (refresh_token). A confidential client authenticates with HTTP "
+            "Basic or client_secret; a public one sends client_id alone.",
+            "required": ["grant_type"],
+            "properties": {
+                "grant_type": {"type": "string", "enum": ["authorization_code", "refresh_token"]},
+                "code": {"type": "string"},
+                "redirect_uri": {"type": "string"},
+                "code_verifier": {"type": "string", "minLength": 43, "maxLength": 128},
+                "refresh_token": {"type": "string"},
+                "scope": {"type": "string"},
+                "client_id": {"type": "string"},
+                "client_secret": {"type": "string"},
+            },
+            "examples": [
+                {
+                    "grant_type": "refresh_token",
+                    "refresh_token": "glrt_...",
+                    "client_id": "the-client-id",
+                }
+            ],
+        },
+        "OAuthRevokeRequest": {
+            "type": "object",
+            "description": "RFC 7009: the token to revoke; a refresh token takes its whole chain "
+            "(and the access tokens it made) with it",
+            "required": ["token"],
+            "properties": {
+                "token": {"type": "string"},
+                "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+                "client_id": {"type": "string"},
+                "client_secret": {"type": "string"},
+            },
+            "examples": [{"token": "glat_...", "client_id": "the-client-id"}],
+        },
+        "OAuthConsent": {
+            "type": "object",
+            "description": "The consent page's form (sent by the page itself)",
+            "required": ["csrf_token", "decision"],
+            "properties": {
+                "csrf_token": {"type": "string", "description": "the session's CSRF token"},
+                "decision": {"type": "string", "enum": ["approve", "deny"]},
+            },
+            "examples": [{"csrf_token": "from-the-page", "decision": "approve"}],
+        },
+        "OAuthMetadata": {
+            "type": "object",
+            "description": "RFC 8414 authorization server metadata",
+            "required": [
+                "issuer",
+                "authorization_endpoint",
+                "token_endpoint",
+                "revocation_endpoint",
+                "scopes_supported",
+                "response_types_supported",
+                "grant_types_supported",
+                "code_challenge_methods_supported",
+            ],
+            "properties": {
+                "issuer": {"type": "string"},
+                "authorization_endpoint": {"type": "string"},
+                "token_endpoint": {"type": "string"},
+                "revocation_endpoint": {"type": "string"},
+                "scopes_supported": {"type": "array", "items": {"type": "string"}},
+                "response_types_supported": {"type": "array", "items": {"type": "string"}},
+                "response_modes_supported": {"type": "array", "items": {"type": "string"}},
+                "grant_types_supported": {"type": "array", "items": {"type": "string"}},
+                "token_endpoint_auth_methods_supported": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                },
+                "revocation_endpoint_auth_methods_supported": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                },
+                "code_challenge_methods_supported": {
+                    "type": "array",
+                    "items": {"type": "string", "const": "S256"},
+                },
+                "service_documentation": {"type": "string"},
+            },
+        },
+    }
+)
+RESPONSES["TooManyRequests"] = {
+    **_json_error(
+        "too many attempts from this address: sign-ins, password resets, token requests or "
+        "failed key and token checks (rate_limited); retry after Retry-After seconds"
+    ),
+    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+}
+RESPONSES["Unauthorized"]["description"] = (
+    "no API key, not a live key of this household, or an OAuth access token that is unknown, "
+    "expired or revoked (invalid_token)"
+)
+RESPONSES["Forbidden"]["description"] = (
+    "signed in, but without the role this needs (forbidden), a cookie-authenticated write "
+    "without its X-CSRF-Token (csrf_failed), or an OAuth access token without the scope this "
+    "needs (insufficient_scope, with WWW-Authenticate naming the scope)"
+)
+COMPONENTS["securitySchemes"]["oauth2"] = {
+    "type": "oauth2",
+    "description": "OAuth 2.0 access tokens ('Authorization: Bearer glat_...') from the "
+    "authorization code flow with PKCE (S256; required of public clients such as the Android "
+    "app). A token acts as its user: their role on the household still applies, and the route "
+    "needs the scope listed (read for reads, write for writes, control for device commands, "
+    "schedules and automations, admin for members and the audit log); else 403 "
+    "insufficient_scope. Clients: 'python -m server oauth-clients add NAME --redirect-uri URI "
+    "[--public]'. Metadata: /.well-known/oauth-authorization-server.",
+    "flows": {
+        "authorizationCode": {
+            "authorizationUrl": "/oauth/authorize",
+            "tokenUrl": "/oauth/token",
+            "refreshUrl": "/oauth/token",
+            "scopes": OAUTH_SCOPES,
+        }
     },
 }

@@ -394,3 +394,58 @@ stream_setups = Table(
     Column("setup", Text, nullable=False),  # JSON (server.compat.setups.Setup)
     Column("created_at", Float, nullable=False),
 )
+
+# -- OAuth 2.0 clients, codes and tokens (server.accounts.oauth); secrets and tokens sha256 only --
+oauth_clients = Table(
+    "oauth_clients",
+    metadata,
+    Column("client_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("secret_hash", Text),  # sha256 hex of the secret; NULL for a public client (PKCE)
+    Column("redirect_uris", Text, nullable=False),  # JSON list, matched exactly
+    Column("scope", Text, nullable=False),  # the scopes it may ask for, space-separated
+    Column("created_s", BigInteger, nullable=False),
+)
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    Column("code_hash", Text, primary_key=True),  # sha256 hex of the code
+    Column(
+        "client_id",
+        Text,
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("redirect_uri", Text),
+    Column("scope", Text, nullable=False),
+    Column("code_challenge", Text),
+    Column("code_challenge_method", Text),
+    Column("expires_s", BigInteger, nullable=False),
+)
+oauth_tokens = Table(
+    "oauth_tokens",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("access_hash", Text, nullable=False),  # sha256 hex of the access token
+    Column("refresh_hash", Text),  # sha256 hex of the refresh token (NULL: none issued)
+    Column(
+        "client_id",
+        Text,
+        ForeignKey("oauth_clients.client_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("user_id", Id, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("scope", Text, nullable=False),
+    # the id of the first token of a refresh chain: reusing a rotated refresh token revokes it all
+    Column("family", BigInteger),
+    Column("issued_s", BigInteger, nullable=False),
+    Column("access_expires_s", BigInteger, nullable=False),
+    Column("refresh_expires_s", BigInteger),
+    Column("revoked_s", BigInteger),  # the access token revoked (or its refresh token rotated)
+    Column("refresh_revoked_s", BigInteger),  # the refresh token used (rotated) or revoked
+    Index("oauth_tokens_access", "access_hash", unique=True),
+    Index("oauth_tokens_refresh", "refresh_hash", unique=True),
+    Index("oauth_tokens_family", "family"),
+    sqlite_autoincrement=True,
+)

@@ -1,8 +1,8 @@
 """Who may do what, over a few representative routes: the household's owner, member and viewer,
 another household's owner, a key of the household, and no credentials.
 
-(The full matrix over every route of the OpenAPI document, with OAuth scopes, is a later step of
-issue #15.)"""
+(OAuth scopes over every operation of the OpenAPI document that takes tokens: test_scopes.py;
+the full role matrix over every route is a later step of issue #15.)"""
 
 from __future__ import annotations
 

@@ -23,7 +23,11 @@ OPEN_WRITES = {
     ("/api/v1/session", "post"),
     ("/api/v1/password-reset", "post"),
     ("/api/v1/password-reset/confirm", "post"),
+    # OAuth clients authenticate in the request itself (a secret, or PKCE for public clients)
+    ("/oauth/token", "post"),
+    ("/oauth/revoke", "post"),
 }
+SCOPES = {"read", "write", "control", "admin"}
 
 
 def _flask_path(rule: str) -> str:
@@ -82,11 +86,22 @@ def test_every_operation_documents_its_responses_and_security() -> None:
             if (path, method) in OPEN_WRITES:
                 assert op["security"] == [], (path, method)
             elif writes and not path.startswith("/stream_"):
-                # a household key, or the session of a user with the role; never anonymous
+                # a household key, or the session of a user with the role, or an OAuth token of
+                # one with a scope (but the session's own routes); never anonymous
                 security = op.get("security")
-                assert security in ([{"apiKey": []}, {"session": []}], [{"session": []}]) or (
-                    security == [{"apiKey": []}] and path.endswith("/readings")  # meters: key only
+                tokens = [s["oauth2"] for s in security if "oauth2" in s]
+                rest = [s for s in security if "oauth2" not in s]
+                assert rest in ([{"apiKey": []}, {"session": []}], [{"session": []}]) or (
+                    rest == [{"apiKey": []}] and path.endswith("/readings")  # meters: key only
                 ), f"{method} {path} needs the key or a session: {security}"
+                if {"session": []} in rest and not path.startswith(("/api/v1/session", "/oauth/")):
+                    assert len(tokens) == 1 and len(tokens[0]) == 1 and tokens[0][0] in SCOPES, (
+                        f"{method} {path}: an OAuth token needs one scope: {security}"
+                    )
+                if tokens:
+                    assert "403" in op["responses"], f"{method} {path}: a scope may be missing"
+                if {"apiKey": []} in rest:
+                    assert "429" in op["responses"], f"{method} {path}: key checks are limited"
                 if {"session": []} in security:
                     assert "403" in op["responses"], f"{method} {path}: a role may be missing"
             if "{household}" in path:
