@@ -51,7 +51,7 @@ RETRAIN_DAYS = 7
 def load_households(quick: bool) -> list[dict]:
     """``[{"id", "timezone", "frame", "temp_c"}]``: UCI then A/B/C at 1-minute resolution."""
     out = []
-    uci = import_uci(REAL / UCI_FILE, "uci")
+    uci = import_uci(REAL / UCI_FILE, "uci").dataset
     out.append(
         {
             "id": "uci",

@@ -111,7 +111,7 @@ def synthetic_rows(days: int, train_days: int, resolution_s: int | None, seed: i
 
 
 def uci_rows():  # type: ignore[no-untyped-def]
-    dataset = import_uci(UCI_FILE, household="uci")
+    dataset = import_uci(UCI_FILE, household="uci").dataset
     (info, frame) = household_frames(dataset)["uci"]
     for appliance in ("HeaterAC", "Kitchen", "Laundry"):
         train = frame[frame.index < UCI_SPLIT]
