@@ -194,6 +194,9 @@ CONTROL_INTERVAL_S = 60
 CONTROL_HA_DISCOVERY = True
 #: Home Assistant's discovery prefix
 CONTROL_HA_PREFIX = "homeassistant"
+#: In demo mode, the demo households' geyser and AC are simulated devices that answer commands
+#: (over MQTT with ``MQTT_URL``, else in-process): ``server/control/demo.py``
+CONTROL_DEMO_DEVICES = True
 #: Schedules: planning step [s], horizon [h], a house's connection limit when none is given [kW]
 SCHEDULE_STEP_S = 900
 SCHEDULE_HORIZON_H = 24
