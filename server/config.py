@@ -230,6 +230,12 @@ CARBON_FEED_URL: str | None = None
 #: Its polling period and per-request timeout [s]
 CARBON_FEED_EVERY_S = 300.0
 CARBON_FEED_TIMEOUT_S = 10.0
+#: Hourly prices for dynamic tariffs with ``"feed": true``: an http(s) URL or a file of JSON
+#: (``{"prices": [{"ts", "price_per_kwh"}]}``) or CSV (``ts,price_per_kwh``); polled every
+#: ``PRICE_FEED_EVERY_S`` by each worker, the last good prices kept when it fails
+PRICE_FEED_URL: str | None = None
+PRICE_FEED_EVERY_S = 900.0
+PRICE_FEED_TIMEOUT_S = 10.0
 # -- end insights -----------------------------------------------------------------------------
 # -- monthly reports (server.reports) ---------------------------------------------------------
 #: ``None``: run the report scheduler unless ``TESTING`` (tests start it themselves)

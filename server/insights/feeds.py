@@ -1,4 +1,7 @@
-"""The live carbon-intensity feed: an HTTP JSON document polled by every worker.
+"""Live feeds polled by every worker: the carbon intensity (:class:`CarbonFeed`) and the
+hourly electricity prices of dynamic tariffs (:class:`PriceFeed`).
+
+Carbon intensity: an HTTP JSON document.
 
 ``CARBON_FEED_URL`` names it; every ``CARBON_FEED_EVERY_S`` each worker fetches it (timeout
 ``CARBON_FEED_TIMEOUT_S``) and stores its values in the worker's
@@ -31,7 +34,7 @@ from server.insights.carbon import CarbonIntensity
 from server.insights.errors import CarbonError
 from server.leases import Periodic
 
-__all__ = ["CarbonFeed", "parse_feed"]
+__all__ = ["CarbonFeed", "PriceFeed", "parse_feed", "parse_prices"]
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 20
@@ -131,6 +134,141 @@ class CarbonFeed:
             "ok": self.ok is not False,
             "feed": self.where,
             "zones": sorted(self.zones),
+            "last_ok": None
+            if self.last_ok_s is None
+            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+# -- prices ---------------------------------------------------------------------------------------
+#: Hours of prices a price feed keeps: older ones are dropped.
+PRICE_KEEP_S = 40 * 86_400
+
+
+def _read_prices(source: str, timeout_s: float) -> tuple[bytes, bool]:
+    """The feed's bytes and whether they are CSV (by content type or a ``.csv`` path)."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        request = urllib.request.Request(
+            source, headers={"Accept": "application/json, text/csv;q=0.9"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            body = response.read(MAX_BYTES + 1)
+            kind = response.headers.get_content_type()
+        if len(body) > MAX_BYTES:
+            raise ValueError(f"price feed: more than {MAX_BYTES} bytes")
+        return body, kind == "text/csv" or parts.path.endswith(".csv")
+    path = parts.path if parts.scheme == "file" else source
+    with open(path, "rb") as f:
+        body = f.read(MAX_BYTES + 1)
+    if len(body) > MAX_BYTES:
+        raise ValueError(f"price feed: more than {MAX_BYTES} bytes")
+    return body, path.endswith(".csv")
+
+
+def parse_prices(body: bytes, *, csv: bool) -> Any:
+    """UTC hour → price of a price feed's document (a :class:`pandas.Series`);
+    :class:`~server.insights.errors.TariffError` naming the problem. JSON:
+    ``{"prices": [{"ts", "price_per_kwh"}, ...]}``, the list alone, or ``{ts: price, ...}``;
+    CSV: the columns ``ts,price_per_kwh``."""
+    import io
+
+    from server.insights.tariff import DynamicTariff
+
+    # the currency is the tariff's: only the series is kept
+    if csv:
+        return DynamicTariff.from_csv(io.StringIO(body.decode("utf-8")), "EUR").prices
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"price feed: not JSON ({err})") from None
+    if isinstance(doc, dict) and "prices" in doc:
+        doc = doc["prices"]
+    return DynamicTariff.from_prices(doc, "EUR").prices
+
+
+class PriceFeed:
+    """Polls hourly prices (``PRICE_FEED_URL``: an HTTP(S) URL, or a file, of JSON or CSV) for
+    the households whose dynamic tariff says ``"feed": true``. Each good poll merges its hours
+    over the ones held (a feed that publishes the next day's prices keeps today's); a failing
+    poll changes nothing: the last good prices stay in use and ``/healthz`` reports
+    ``"price_feed": {"ok": false, ...}`` with ``"status": "degraded"`` (still 200)."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        every_s: float = 900.0,
+        timeout_s: float = 10.0,
+        read: Callable[[str, float], tuple[bytes, bool]] = _read_prices,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import pandas as pd
+
+        self.source = source
+        self.every_s = float(every_s)
+        self.timeout_s = float(timeout_s)
+        self.read = read
+        self.clock = clock
+        self.prices = pd.Series([], dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+        self.ok: bool | None = None  # None: not polled yet
+        self.error: str | None = None
+        self.last_ok_s: float | None = None
+        self.version = 0
+        self.polls = 0
+        self.job = Periodic("price-feed", self.poll, self.every_s)
+
+    def start(self) -> None:
+        self.job.start()
+
+    def stop(self) -> None:
+        self.job.stop()
+
+    def poll(self) -> bool:
+        """Fetch once; True when new prices are in use."""
+        import pandas as pd
+
+        self.polls += 1
+        now_s = self.clock()
+        try:
+            body, csv = self.read(self.source, self.timeout_s)
+            fresh = parse_prices(body, csv=csv)
+        except (OSError, ValueError, urllib.error.URLError) as err:  # TariffError: ValueError
+            self.ok = False
+            self.error = f"{type(err).__name__}: {err}"[:300]
+            log.warning("price feed %s failed (last good prices kept): %s", self.where, self.error)
+            return False
+        merged = fresh.combine_first(self.prices) if len(self.prices) else fresh
+        cutoff = pd.Timestamp(now_s - PRICE_KEEP_S, unit="s", tz="UTC")
+        self.prices = merged[merged.index >= cutoff].sort_index()
+        self.ok, self.error, self.last_ok_s = True, None, now_s
+        self.version += 1
+        return True
+
+    @property
+    def where(self) -> str:
+        """The feed's scheme and host, or "file" (never a path or query: they may hold a token)."""
+        parts = urlsplit(self.source)
+        if parts.scheme not in ("http", "https"):
+            return "file"
+        return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+    def health(self) -> dict[str, Any]:
+        """For ``/healthz``: ``ok`` is false while the last poll failed."""
+
+        def ts(value: Any) -> str | None:
+            return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        prices = self.prices
+        out: dict[str, Any] = {
+            "ok": self.ok is not False,
+            "feed": self.where,
+            "hours": int(len(prices)),
+            "first": ts(prices.index[0]) if len(prices) else None,
+            "last": ts(prices.index[-1]) if len(prices) else None,
             "last_ok": None
             if self.last_ok_s is None
             else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -148,6 +148,8 @@ class InsightsService:
         self.tariffs = tariffs
         self.state = state
         self.carbon = carbon
+        #: server.insights.feeds.PriceFeed with PRICE_FEED_URL: dynamic tariffs' hourly prices
+        self.price_feed: Any = None
         self.db = db
         self.runner = runner
         self.trainer = trainer or Trainer()
@@ -272,10 +274,14 @@ class InsightsService:
             found = self.default_tariff(household)
             return found, "default" if found is not None else "none", 0
         timezone = self.households.info(household).timezone
-        key = (household, stored.revision, timezone)
+        feed = self.price_feed
+        version = None if feed is None else feed.version
+        key = (household, stored.revision, timezone, version)
         tariff = self._tariffs.get(key)
         if tariff is None:
             tariff = Tariff.from_json(stored.document, timezone=timezone)
+            if getattr(tariff, "feed", False) and feed is not None:
+                tariff = tariff.with_prices(feed.prices)  # the feed's last good prices
             self._tariffs = {k: v for k, v in self._tariffs.items() if k[0] != household}
             self._tariffs[key] = tariff
         return tariff, "stored", stored.revision
