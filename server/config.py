@@ -230,6 +230,9 @@ CARBON_FEED_URL: str | None = None
 #: Its polling period and per-request timeout [s]
 CARBON_FEED_EVERY_S = 300.0
 CARBON_FEED_TIMEOUT_S = 10.0
+#: Live carbon intensity from this MQTT topic on ``MQTT_URL`` (the same documents as the HTTP
+#: feed; wildcards allowed, e.g. ``grid/carbon/+``); ``None``: none
+CARBON_FEED_TOPIC: str | None = None
 #: Hourly prices for dynamic tariffs with ``"feed": true``: an http(s) URL or a file of JSON
 #: (``{"prices": [{"ts", "price_per_kwh"}]}``) or CSV (``ts,price_per_kwh``); polled every
 #: ``PRICE_FEED_EVERY_S`` by each worker, the last good prices kept when it fails

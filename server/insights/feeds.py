@@ -276,3 +276,102 @@ class PriceFeed:
         if self.error:
             out["error"] = self.error
         return out
+
+
+# -- carbon over MQTT -----------------------------------------------------------------------------
+class MqttCarbonFeed:
+    """Carbon intensity from an MQTT topic (``CARBON_FEED_TOPIC``, on ``MQTT_URL``): each message
+    is a document :func:`parse_feed` reads (``{"zones": {...}}``, one zone, or a list), stored
+    in ``carbon`` as it arrives. A bad message changes nothing (and is reported); while the
+    broker cannot be reached, the last good values stay in use and ``/healthz`` reports
+    ``"carbon_feed_mqtt": {"ok": false}`` (degraded, still 200)."""
+
+    def __init__(
+        self,
+        url: str,
+        topic: str,
+        carbon: CarbonIntensity,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import secrets
+        import threading
+
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from server.ingest.mqtt import parse_mqtt_url
+
+        self.topic = topic
+        self.carbon = carbon
+        self.clock = clock
+        self.address = parse_mqtt_url(url)
+        self.subscribed = threading.Event()
+        self.started = False
+        self.zones: set[str] = set()
+        self.error: str | None = None
+        self.last_ok_s: float | None = None
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"gridlight-carbon-{secrets.token_hex(4)}",
+            protocol=mqtt.MQTTv5,
+        )
+        self.client.reconnect_delay_set(0.2, 30)
+        if self.address.username:
+            self.client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            self.client.tls_set()
+        self.client.on_connect = self._connected
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+
+    def start(self) -> None:
+        self.started = True
+        self.client.connect_async(self.address.host, self.address.port, 30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.subscribed.clear()
+
+    def _connected(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            self.error = f"connection refused: {reason_code}"
+            return
+        client.subscribe(self.topic, qos=1)
+
+    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        self.subscribed.clear()
+        self.error = f"broker connection lost ({reason_code}); last good values kept"
+        for zone in self.zones:
+            self.carbon.failed(zone, self.error)
+
+    def _message(self, client, userdata, message) -> None:  # noqa: ANN001
+        try:
+            doc = json.loads(message.payload.decode("utf-8"))
+            values = parse_feed(doc)
+            at = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+            for zone, g in values.items():
+                self.carbon.update(zone, g, at)
+        except (UnicodeDecodeError, ValueError) as err:  # CarbonError is a ValueError
+            log.warning("carbon message on %s refused: %s", message.topic, err)
+            self.error = f"bad message on {message.topic}: {err}"[:300]
+            return
+        self.zones |= set(values)
+        self.error, self.last_ok_s = None, self.clock()
+
+    def health(self) -> dict[str, Any]:
+        """For ``/healthz``: ``ok`` is false while the broker is not reached."""
+        out: dict[str, Any] = {
+            "ok": not self.started or self.subscribed.is_set(),
+            "topic": self.topic,
+            "zones": sorted(self.zones),
+            "last_ok": None
+            if self.last_ok_s is None
+            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if self.error:
+            out["error"] = self.error
+        return out

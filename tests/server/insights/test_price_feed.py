@@ -191,3 +191,43 @@ def test_the_app_prices_a_feed_tariff_and_degrades_healthz_never_500(
     )
     assert again.status_code in (200, 201)
     assert feed.poll() is False and feed.health()["hours"] == 48
+
+
+def test_carbon_from_an_mqtt_topic_keeps_its_last_value_while_the_broker_is_down(
+    make_app, mosquitto_server
+) -> None:  # noqa: ANN001
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from tests.server.control.conftest import wait_for
+
+    app = make_app(MQTT_URL=mosquitto_server.url, CARBON_FEED_TOPIC="grid/carbon/+")
+    client = app.test_client()
+    feed = app.extensions["insights"].mqtt_feed
+    feed.start()
+    wait_for(feed.subscribed.is_set, what="carbon feed subscription")
+    sender = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+    sender.connect("127.0.0.1", mosquitto_server.port)
+    sender.loop_start()
+    try:
+        sender.publish("grid/carbon/IN", json.dumps({"zone": "IN", "g_per_kwh": 432.0}), qos=1)
+        carbon = app.extensions["insights"].carbon
+        wait_for(lambda: carbon.g_per_kwh("IN") == 432.0, what="the MQTT intensity")
+        sender.publish("grid/carbon/IN", b"not json", qos=1)
+        wait_for(lambda: feed.health().get("error"), what="the bad message reported")
+        assert carbon.g_per_kwh("IN") == 432.0
+        health = client.get("/healthz").json
+        assert health["carbon_feed_mqtt"]["ok"] is True and health["carbon_feed_mqtt"]["zones"] == [
+            "IN"
+        ]
+    finally:
+        sender.disconnect()
+        sender.loop_stop()
+    mosquitto_server.stop()
+    wait_for(lambda: not feed.subscribed.is_set(), what="the feed noticing the broker down")
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.json["status"] == "degraded" and health.json["carbon_feed_mqtt"]["ok"] is False
+    answer = client.get("/api/v1/households/A/recommendations")
+    assert answer.status_code == 200 and answer.json["carbon"]["g_per_kwh"] == 432.0
+    feed.stop()
