@@ -144,7 +144,7 @@ class CarbonFeed:
 
 
 # -- prices ---------------------------------------------------------------------------------------
-#: Hours of prices a price feed keeps: older ones are dropped.
+#: Span of prices a price feed keeps before its newest hour: older ones are dropped.
 PRICE_KEEP_S = 40 * 86_400
 
 
@@ -241,9 +241,10 @@ class PriceFeed:
             self.error = f"{type(err).__name__}: {err}"[:300]
             log.warning("price feed %s failed (last good prices kept): %s", self.where, self.error)
             return False
-        merged = fresh.combine_first(self.prices) if len(self.prices) else fresh
-        cutoff = pd.Timestamp(now_s - PRICE_KEEP_S, unit="s", tz="UTC")
-        self.prices = merged[merged.index >= cutoff].sort_index()
+        merged = (fresh.combine_first(self.prices) if len(self.prices) else fresh).sort_index()
+        # bounded by the feed's own newest hour (a replayed dataset's hours are not "now")
+        cutoff = merged.index[-1] - pd.Timedelta(seconds=PRICE_KEEP_S)
+        self.prices = merged[merged.index >= cutoff]
         self.ok, self.error, self.last_ok_s = True, None, now_s
         self.version += 1
         return True

@@ -286,6 +286,13 @@ class InsightsService:
             self._tariffs[key] = tariff
         return tariff, "stored", stored.revision
 
+    def _priced(self, revision: int, tariff: Tariff | None) -> tuple[int, int | None]:
+        """What a cached answer's prices depend on: the tariff's revision, and for a tariff
+        priced by the price feed, the feed's version (each good poll)."""
+        feed = self.price_feed
+        live = feed is not None and getattr(tariff, "feed", False)
+        return revision, feed.version if live else None
+
     def carbon_of(self, household: str) -> dict[str, Any] | None:
         """The intensity in use for the household's zone (``None``: no zone known for it)."""
         try:
@@ -363,7 +370,7 @@ class InsightsService:
             data.loaded_s,
             at.ceil("h"),
             horizon_h,
-            revision,
+            self._priced(revision, tariff),
             None if carbon is None else (carbon["g_per_kwh"], carbon["source"]),
         )
         found = self._answers.get(key)
@@ -392,7 +399,7 @@ class InsightsService:
         data = entry.data
         tariff, source, revision = self.tariff(household)
         carbon = self.carbon_of(household)
-        key = (data.loaded_s, revision)
+        key = (data.loaded_s, self._priced(revision, tariff))
         at = data.as_of(self.clock())
         if entry.recs is None or entry.recs_key != key:
             g = None if carbon is None else carbon["g_per_kwh"]

@@ -450,6 +450,8 @@ class DynamicTariff(Tariff):
 
     def _prices_ns(self, ns: np.ndarray) -> np.ndarray:
         flat = np.asarray(ns, dtype="int64").ravel()
+        if not len(self.prices):  # a feed's tariff before its first good poll: no price yet
+            return np.full(np.shape(ns), np.nan)
         hours = flat - flat % 3_600_000_000_000
         keys = self.prices.index.asi8
         pos = np.clip(np.searchsorted(keys, hours), 0, max(len(keys) - 1, 0))

@@ -231,3 +231,39 @@ def test_carbon_from_an_mqtt_topic_keeps_its_last_value_while_the_broker_is_down
     answer = client.get("/api/v1/households/A/recommendations")
     assert answer.status_code == 200 and answer.json["carbon"]["g_per_kwh"] == 432.0
     feed.stop()
+
+
+def test_forecast_costs_follow_each_good_poll_of_the_feed(make_app, server: Server) -> None:  # noqa: ANN001
+    app = make_app(PRICE_FEED_URL=server.url, PRICE_FEED_TIMEOUT_S=2)
+    client = app.test_client()
+    ext = app.extensions["insights"]
+    ext.put_tariff("A", Tariff.from_json({"type": "dynamic", "currency": "INR", "feed": True}))
+    first = client.get("/api/v1/households/A/forecast?horizon_h=3")
+    assert first.status_code == 200, first.json
+    stamps = [h["ts"] for h in first.json["hours"]]
+    assert all(h["cost"] is None for h in first.json["hours"])  # no prices yet: no cost
+
+    def serve(price: float) -> None:
+        server.body = json.dumps([{"ts": ts, "price_per_kwh": price} for ts in stamps]).encode()
+        assert ext.price_feed.poll()
+
+    serve(5.0)
+    costs = [
+        h["cost"] for h in client.get("/api/v1/households/A/forecast?horizon_h=3").json["hours"]
+    ]
+    p50 = [h["energy_kwh"]["p50"] for h in first.json["hours"]]
+    assert costs == pytest.approx([5.0 * e for e in p50], rel=1e-3)
+    serve(10.0)  # the same tariff revision, new prices: not the cached answer
+    again = client.get("/api/v1/households/A/forecast?horizon_h=3").json["hours"]
+    assert [h["cost"] for h in again] == pytest.approx([2 * c for c in costs], rel=1e-3)
+
+
+def test_a_feed_keeps_a_bounded_span_of_prices(tmp_path: Path):
+    path = tmp_path / "prices.json"
+    feed = PriceFeed(str(path))
+    path.write_text(json.dumps(hours(2)))
+    assert feed.poll() and len(feed.prices) == 2
+    later = T0 + pd.Timedelta(days=60)
+    path.write_text(json.dumps(hours(2, later)))
+    assert feed.poll()
+    assert list(feed.prices.index) == [later, later + pd.Timedelta(hours=1)]
