@@ -267,3 +267,28 @@ def test_a_feed_keeps_a_bounded_span_of_prices(tmp_path: Path):
     path.write_text(json.dumps(hours(2, later)))
     assert feed.poll()
     assert list(feed.prices.index) == [later, later + pd.Timedelta(hours=1)]
+
+
+def test_a_schedule_prices_a_feed_tariffs_unpriced_hours_at_the_mean():
+    from server.control.schedules import insights_inputs
+
+    class Households:
+        def info(self, household: str):  # noqa: ANN201
+            return type("Info", (), {"timezone": "Europe/London"})()
+
+    tariff = Tariff.from_json({"type": "dynamic", "currency": "GBP", "feed": True})
+    tariff = tariff.with_prices(parse_prices(json.dumps(hours(2)).encode(), csv=False))
+
+    class Service:
+        def tariff(self, household: str):  # noqa: ANN201
+            return tariff, "stored", 1
+
+        def carbon_of(self, household: str) -> None:
+            return None
+
+        def forecast(self, household: str, horizon_h: int):  # noqa: ANN201
+            raise RuntimeError("no forecast yet")
+
+    inputs = insights_inputs(Service(), Households())("L1", int(T0.timestamp()), 4)
+    assert list(inputs.price_per_kwh) == pytest.approx([0.2, 0.21, 0.205, 0.205])
+    assert inputs.currency == "GBP" and "2 h unpriced, at the mean" in inputs.sources["tariff"]
