@@ -36,7 +36,8 @@ Also: the time :func:`~server.control.schedules.make_plan` takes for 48 h at 15-
 with 5 loads (a geyser, an EV charger, a dishwasher, a washing machine and a pool pump, with
 contiguous, minimum on/off-time and start-count constraints) under the default 7 kW limit,
 median of ``--plan-runs``; and, not judged, the same under 5 kW, where the EV charger and the
-geyser cannot run together and the MILP becomes a packing problem (1.7-4.4 s on this machine).
+geyser cannot run together and the MILP becomes a packing problem (1.7-4.4 s before
+:mod:`server.control.milp` first tried a plan of one load at a time against the LP bound; 0.3 s now).
 
     python benchmarks/eval_schedule.py [--days 30] [--seed 1] [--limit-kw 4.0]
 """

@@ -201,6 +201,9 @@ CONTROL_INTERVAL_S = 60
 CONTROL_HA_DISCOVERY = True
 #: Home Assistant's discovery prefix
 CONTROL_HA_PREFIX = "homeassistant"
+#: In demo mode, the demo households' geyser and AC are simulated devices that answer commands
+#: (over MQTT with ``MQTT_URL``, else in-process): ``server/control/demo.py``
+CONTROL_DEMO_DEVICES = True
 #: Schedules: planning step [s], horizon [h], a house's connection limit when none is given [kW]
 SCHEDULE_STEP_S = 900
 SCHEDULE_HORIZON_H = 24
@@ -234,6 +237,15 @@ CARBON_FEED_URL: str | None = None
 #: Its polling period and per-request timeout [s]
 CARBON_FEED_EVERY_S = 300.0
 CARBON_FEED_TIMEOUT_S = 10.0
+#: Live carbon intensity from this MQTT topic on ``MQTT_URL`` (the same documents as the HTTP
+#: feed; wildcards allowed, e.g. ``grid/carbon/+``); ``None``: none
+CARBON_FEED_TOPIC: str | None = None
+#: Hourly prices for dynamic tariffs with ``"feed": true``: an http(s) URL or a file of JSON
+#: (``{"prices": [{"ts", "price_per_kwh"}]}``) or CSV (``ts,price_per_kwh``); polled every
+#: ``PRICE_FEED_EVERY_S`` by each worker, the last good prices kept when it fails
+PRICE_FEED_URL: str | None = None
+PRICE_FEED_EVERY_S = 900.0
+PRICE_FEED_TIMEOUT_S = 10.0
 # -- end insights -----------------------------------------------------------------------------
 # -- monthly reports (server.reports) ---------------------------------------------------------
 #: ``None``: run the report scheduler unless ``TESTING`` (tests start it themselves)

@@ -6,6 +6,9 @@ and automations.
 
 * the MQTT link (:mod:`server.control.link`) when ``MQTT_URL`` is set, in every worker: devices'
   answers, and command events for this worker's SSE clients;
+* in demo mode, the demo households' simulated geyser and AC (:mod:`server.control.demo`): a
+  device client of their own on the broker with ``MQTT_URL``, else an in-process link in place
+  of the MQTT one;
 * when ``CONTROL_ENABLED`` (default: unless testing), the control leader
   (:mod:`server.control.leader`, one per deployment on the lease ``gridlight:control:leader``):
   the command sender, Home Assistant's discovery and states (:mod:`server.control.homeassistant`),
@@ -71,11 +74,28 @@ class Control:
         self.limit_kw = float(cfg["SCHEDULE_CONNECTION_LIMIT_KW"])
         app.extensions["control"] = self
         app.register_blueprint(views.blueprint)
+        #: the demo households' simulated devices (server/control/demo.py), in demo mode
+        self.demo_devices: Any = None
+        self.simulated: Any = None  # their MQTT client, with MQTT_URL
+        if cfg["DEMO"] and cfg["CONTROL_DEMO_DEVICES"] and cfg["DEMO_HOUSEHOLDS"]:
+            from server.control.demo import DemoDevices
+
+            self.demo_devices = DemoDevices(cfg["DEMO_HOUSEHOLDS"])
         if cfg["MQTT_URL"]:
             from server.control.link import ControlLink
 
             self.link = self.service.link = ControlLink(
                 cfg["MQTT_URL"], self.service.on_message, on_connect=self._connected
+            )
+            if self.demo_devices is not None:
+                from server.control.demo import MqttDevices
+
+                self.simulated = MqttDevices(cfg["MQTT_URL"], self.demo_devices)
+        elif self.demo_devices is not None:  # no broker: the simulated devices answer in-process
+            from server.control.demo import LocalLink
+
+            self.link = self.service.link = LocalLink(
+                self.demo_devices, self.service.on_message, on_connect=self._connected
             )
         enabled = cfg["CONTROL_ENABLED"]
         if enabled is None:
@@ -102,7 +122,7 @@ class Control:
         gl = self.gridlight
         lease = lease_for(cfg, "gridlight:control:leader", cfg["CONTROL_LEASE_TTL_S"], gl.db)
 
-        ha_on = bool(cfg["CONTROL_HA_DISCOVERY"]) and self.link is not None
+        ha_on = bool(cfg["CONTROL_HA_DISCOVERY"]) and bool(cfg["MQTT_URL"])
         self.homeassistant = HomeAssistant(self, prefix=cfg["CONTROL_HA_PREFIX"]) if ha_on else None
 
         self.automation = Automations(self)
@@ -142,6 +162,16 @@ class Control:
         return leader
 
     def start(self) -> None:
+        if self.demo_devices is not None:
+            try:
+                changed = self.demo_devices.register(self.service.devices, self._now())
+            except Exception:  # noqa: BLE001 - the database down at start: no demo devices
+                log.exception("the demo households' simulated devices were not registered")
+            else:
+                for household in changed:
+                    self.service.on_devices_changed(household)
+        if self.simulated is not None:
+            self.simulated.start()
         if self.link is not None:
             self.link.start()
         if self.leader is not None:
@@ -153,3 +183,5 @@ class Control:
             self.leader.stop()
         if self.link is not None:
             self.link.stop()
+        if self.simulated is not None:
+            self.simulated.stop()

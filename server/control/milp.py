@@ -15,11 +15,24 @@ it, energy as a count of steps at nominal power, zero outside the load's window)
 
 minimising ``Σ P_k Δt x[k,t] (price[t] + w · g[t] / 1000)`` (``w``: money per kg CO2, ``g`` in
 g CO2/kWh), with a negligible cost per start so that equal-cost plans do not chop a run.
+
+Solving several loads: HiGHS (through ``scipy.optimize.milp``) finds the optimum's bound at the
+root at once, but under a tight connection limit (loads that cannot run together competing for
+the cheap hours) its own heuristics can take seconds to find an integral plan near it, and
+``scipy.optimize.milp`` takes no starting solution. So :func:`plan_loads` first plans the loads
+one at a time, the most powerful first, each in the room the ones before left (each alone is an
+easy MILP), and solves the LP relaxation of the whole problem: when that plan costs at most
+``MIP_GAP`` (0.1%) more than the relaxation's optimum, which no plan can beat, it is proven
+within the gap and returned. Otherwise (a load no longer fits, or the gap is wider) the whole
+MILP is solved with ``mip_rel_gap = MIP_GAP``, and the cheaper of the two plans is kept. One
+load alone is solved exactly as before. ``eval_schedule.py``'s 5 loads over 48 h under 5 kW:
+3-4 s before, 0.3-0.6 s now, 0.05% above the relaxation's bound.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +41,7 @@ __all__ = ["LoadSpec", "PlanError", "Run", "plan_loads"]
 
 START_COST = 1e-6  # per start, in money: breaks ties towards fewer runs
 TIE_BREAK = 1e-9  # per slot index: breaks remaining ties towards earlier slots
+MIP_GAP = 1e-3  # a plan of several loads costs at most 0.1% more than the optimum
 
 
 class PlanError(ValueError):
@@ -86,8 +100,10 @@ def plan_loads(
     limit_kw: float,
     carbon_weight: float = 0.0,
     time_limit_s: float = 10.0,
+    gap: float = MIP_GAP,
 ) -> list[Run]:
-    """The cheapest runs of every load (see the module doc); :class:`PlanError` if none."""
+    """The cheapest runs of every load (see the module doc), within ``gap`` of the optimum's
+    cost; :class:`PlanError` if none."""
     n = len(price)
     if not len(g_per_kwh) == len(base_kw) == n:
         raise ValueError("price, g_per_kwh and base_kw need one value per slot")
@@ -97,88 +113,182 @@ def plan_loads(
     needs = [slots_needed(load, step_h) for load in loads]
     for load, need in zip(loads, needs, strict=True):
         _check_alone(load, need, base_kw, limit_kw, step_h)
-    K = len(loads)
-    nx = K * n  # x[k,t] at k*n + t; s[k,t] at nx + k*n + t
-    cost = np.zeros(2 * nx)
-    upper = np.zeros(2 * nx)
-    for k, load in enumerate(loads):
-        unit = load.power_kw * step_h * (price + carbon_weight * g_per_kwh / 1000.0)
-        cost[k * n : (k + 1) * n] = unit + TIE_BREAK * np.arange(n)
-        cost[nx + k * n : nx + (k + 1) * n] = START_COST
-        upper[k * n + load.first : k * n + load.end] = 1
-        upper[nx + k * n + load.first : nx + k * n + load.end] = 1
-    rows: list[dict[int, float]] = []
-    lo: list[float] = []
-    hi: list[float] = []
-
-    def add(coefs: dict[int, float], low: float, high: float) -> None:
-        rows.append(coefs)
-        lo.append(low)
-        hi.append(high)
-
-    for k, load in enumerate(loads):
-        x = k * n
-        s = nx + k * n
-        add({x + t: 1.0 for t in range(n)}, needs[k], needs[k])
-        min_on = min(load.min_on, needs[k])  # a run never needs to be longer than the energy
-        for t in range(n):
-            prev = {x + t - 1: -1.0} if t > 0 else {}
-            add({x + t: 1.0, **prev, s + t: -1.0}, -np.inf, 0.0)  # s ≥ x[t] - x[t-1]
-            add({s + t: 1.0, x + t: -1.0}, -np.inf, 0.0)  # s ≤ x[t]
-            if t > 0:
-                add({s + t: 1.0, x + t - 1: 1.0}, -np.inf, 1.0)  # no start while running
-            if min_on > 1:  # every start of the last min_on slots still runs at t
-                add(
-                    {**{s + u: 1.0 for u in range(max(0, t - min_on + 1), t + 1)}, x + t: -1.0},
-                    -np.inf,
-                    0.0,
-                )
-                if t > n - min_on:  # a run must fit inside the horizon
-                    add({s + t: 1.0}, -np.inf, 0.0)
-            if t > 0 and load.min_off > 1:  # on at a-1: no start in a..t (a pause ≥ min_off)
-                a = max(1, t - load.min_off + 1)
-                add({x + a - 1: 1.0, **{s + u: 1.0 for u in range(a, t + 1)}}, -np.inf, 1.0)
-        starts = {s + t: 1.0 for t in range(n)}
-        if load.contiguous:
-            add(starts, 1.0, 1.0)
-        elif load.max_starts is not None:
-            add(starts, 1.0, float(load.max_starts))
-    for t in range(n):
-        # where the base load alone exceeds the limit, no load runs (the row stays feasible)
-        room = max(limit_kw - base_kw[t], 0.0)
-        add({k * n + t: loads[k].power_kw for k in range(K)}, -np.inf, room)
-    from scipy import sparse  # imported when a plan is made, not with the app
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
-    matrix = sparse.lil_matrix((len(rows), 2 * nx))
-    for i, coefs in enumerate(rows):
-        for j, v in coefs.items():
-            matrix[i, j] = v
-    result = milp(
-        cost,
-        constraints=LinearConstraint(matrix.tocsr(), np.array(lo), np.array(hi)),
-        # s is x[t]·(1 - x[t-1]) exactly once x is integral (its three rows), so only x is integer
-        integrality=np.ones(2 * nx),
-        bounds=Bounds(np.zeros(2 * nx), upper),
-        options={"time_limit": time_limit_s},
-    )
-    if result.x is None:
-        if result.status == 2:
+    unit = step_h * (np.asarray(price, dtype=float) + carbon_weight * g_per_kwh / 1000.0)
+    # where the base load alone exceeds the limit, no load runs (the row stays feasible)
+    room = np.maximum(limit_kw - np.asarray(base_kw, dtype=float), 0.0)
+    model = _Model(loads, needs, unit, room)
+    if len(loads) == 1:  # one load: HiGHS solves it at once
+        x = model.solve(time_limit_s, gap=None)
+        if x is None:
             raise PlanError(_why_infeasible(loads, base_kw, limit_kw, needs))
-        raise PlanError(f"the planner found no plan in {time_limit_s:g} s ({result.message})")
-    x = np.round(result.x[:nx]).reshape(K, n).astype(bool)
+        return _runs(loads, x)
+    began = time.perf_counter()
+    bound = model.relaxation()
+    if bound is None:  # even fractional runs do not fit
+        raise PlanError(_why_infeasible(loads, base_kw, limit_kw, needs))
+    incumbent = _one_by_one(loads, needs, unit, room, time_limit_s)
+    if incumbent is not None:
+        value = model.value(incumbent)
+        if value - bound <= gap * max(abs(value), 1e-9):  # proven within the gap: done
+            return _runs(loads, incumbent)
+    left = max(time_limit_s - (time.perf_counter() - began), 0.5)
+    x = model.solve(left, gap=gap)
+    if x is None:
+        if incumbent is not None:  # the time ran out: the heuristic's plan is feasible
+            return _runs(loads, incumbent)
+        raise PlanError(_why_infeasible(loads, base_kw, limit_kw, needs))
+    if incumbent is not None and model.value(incumbent) < model.value(x):
+        x = incumbent
+    return _runs(loads, x)
+
+
+def _one_by_one(
+    loads: list[LoadSpec],
+    needs: list[int],
+    unit: np.ndarray,
+    room: np.ndarray,
+    time_limit_s: float,
+) -> np.ndarray | None:
+    """A feasible plan by planning one load at a time, the most powerful first, each in the
+    room the ones before left (each alone is an easy MILP); None when one no longer fits."""
+    n = len(unit)
+    x = np.zeros((len(loads), n))
+    left = room.copy()
+    order = sorted(range(len(loads)), key=lambda k: (-loads[k].power_kw, -needs[k]))
+    for k in order:
+        load = loads[k]
+        if int(np.sum(left[load.first : load.end] + 1e-9 >= load.power_kw)) < needs[k]:
+            return None
+        alone = _Model([load], [needs[k]], unit, left)
+        solved = alone.solve(time_limit_s, gap=None)
+        if solved is None:
+            return None
+        x[k] = solved[0]
+        left = np.maximum(left - load.power_kw * solved[0], 0.0)
+    return x
+
+
+def _runs(loads: list[LoadSpec], x: np.ndarray) -> list[Run]:
     runs = []
     for k, load in enumerate(loads):
-        t = 0
+        on = x[k] > 0.5
+        t, n = 0, len(on)
         while t < n:
-            if x[k, t]:
+            if on[t]:
                 first = t
-                while t < n and x[k, t]:
+                while t < n and on[t]:
                     t += 1
                 runs.append(Run(load.id, first, t))
             else:
                 t += 1
     return runs
+
+
+class _Model:
+    """The MILP of the module doc for ``loads`` under ``room`` [kW] per slot, as sparse rows."""
+
+    def __init__(
+        self, loads: list[LoadSpec], needs: list[int], unit: np.ndarray, room: np.ndarray
+    ) -> None:
+        n = len(unit)
+        K = len(loads)
+        self.n, self.K = n, K
+        nx = K * n  # x[k,t] at k*n + t; s[k,t] at nx + k*n + t
+        self.cost = np.zeros(2 * nx)
+        self.upper = np.zeros(2 * nx)
+        ticks = TIE_BREAK * np.arange(n)
+        for k, load in enumerate(loads):
+            self.cost[k * n : (k + 1) * n] = load.power_kw * unit + ticks
+            self.cost[nx + k * n : nx + (k + 1) * n] = START_COST
+            self.upper[k * n + load.first : k * n + load.end] = 1
+            self.upper[nx + k * n + load.first : nx + k * n + load.end] = 1
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        lo: list[float] = []
+        hi: list[float] = []
+
+        upper = self.upper
+
+        def add(coefs: dict[int, float], low: float, high: float) -> None:
+            if low <= 0.0 <= high and not any(upper[j] for j in coefs):
+                return  # every variable in it is 0 by its bounds: the row holds
+            i = len(lo)
+            for j, v in coefs.items():
+                rows.append(i)
+                cols.append(j)
+                vals.append(v)
+            lo.append(low)
+            hi.append(high)
+
+        inf = np.inf
+        for k, load in enumerate(loads):
+            x = k * n
+            s = nx + k * n
+            add({x + t: 1.0 for t in range(n)}, needs[k], needs[k])
+            min_on = min(load.min_on, needs[k])  # a run never needs to be longer than the energy
+            for t in range(n):
+                prev = {x + t - 1: -1.0} if t > 0 else {}
+                add({x + t: 1.0, **prev, s + t: -1.0}, -inf, 0.0)  # s ≥ x[t] - x[t-1]
+                add({s + t: 1.0, x + t: -1.0}, -inf, 0.0)  # s ≤ x[t]
+                if t > 0:
+                    add({s + t: 1.0, x + t - 1: 1.0}, -inf, 1.0)  # no start while running
+                if min_on > 1:  # every start of the last min_on slots still runs at t
+                    add(
+                        {**{s + u: 1.0 for u in range(max(0, t - min_on + 1), t + 1)}, x + t: -1.0},
+                        -inf,
+                        0.0,
+                    )
+                    if t > n - min_on:  # a run must fit inside the horizon
+                        add({s + t: 1.0}, -inf, 0.0)
+                if t > 0 and load.min_off > 1:  # on at a-1: no start in a..t (a pause ≥ min_off)
+                    a = max(1, t - load.min_off + 1)
+                    add({x + a - 1: 1.0, **{s + u: 1.0 for u in range(a, t + 1)}}, -inf, 1.0)
+            starts = {s + t: 1.0 for t in range(n)}
+            if load.contiguous:
+                add(starts, 1.0, 1.0)
+            elif load.max_starts is not None:
+                add(starts, 1.0, float(load.max_starts))
+        for t in range(n):
+            add({k * n + t: loads[k].power_kw for k in range(K)}, -inf, float(room[t]))
+        from scipy import sparse  # imported when a plan is made, not with the app
+
+        self.matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(len(lo), 2 * nx))
+        self.lo = np.array(lo)
+        self.hi = np.array(hi)
+
+    def _milp(self, integral: bool, options: dict) -> object:
+        from scipy.optimize import Bounds, LinearConstraint, milp
+
+        return milp(
+            self.cost,
+            constraints=LinearConstraint(self.matrix, self.lo, self.hi),
+            # s is x[t]·(1 - x[t-1]) exactly once x is integral (its three rows)
+            integrality=np.full(len(self.cost), 1 if integral else 0),
+            bounds=Bounds(np.zeros(len(self.cost)), self.upper),
+            options=options,
+        )
+
+    def relaxation(self) -> float | None:
+        """The LP relaxation's optimum: no plan costs less; None if even it is infeasible."""
+        result = self._milp(False, {})
+        return None if result.x is None else float(result.fun)
+
+    def solve(self, time_limit_s: float, *, gap: float | None) -> np.ndarray | None:
+        """The x part of a plan (0/1 per load and slot), or None if none was found."""
+        options: dict = {"time_limit": time_limit_s}
+        if gap is not None:
+            options["mip_rel_gap"] = gap
+        result = self._milp(True, options)
+        if result.x is None:
+            return None
+        return np.round(result.x[: self.K * self.n]).reshape(self.K, self.n)
+
+    def value(self, x: np.ndarray) -> float:
+        """The objective of a plan given by its x part (its starts follow from x)."""
+        x = np.asarray(x, dtype=float).reshape(self.K, self.n)
+        starts = np.clip(x - np.hstack([np.zeros((self.K, 1)), x[:, :-1]]), 0, None)
+        return float(self.cost @ np.concatenate([x.ravel(), starts.ravel()]))
 
 
 def _why_infeasible(

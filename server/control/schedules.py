@@ -184,8 +184,15 @@ def insights_inputs(service: Any, households: Any) -> Inputs:
         index = pd.date_range(pd.Timestamp(start_s, unit="s", tz="UTC"), periods=hours, freq="h")
         tariff, source, _ = service.tariff(household)
         if tariff is not None:
-            prices, currency = tariff.hourly_prices(index), tariff.currency
-            sources["tariff"] = f"{tariff.name} ({source})"
+            priced = np.asarray(tariff.hourly_prices(index), dtype=float)
+            known = np.isfinite(priced)
+            if known.any():  # a dynamic tariff's hours without a price yet: their mean
+                prices, currency = np.where(known, priced, priced[known].mean()), tariff.currency
+                sources["tariff"] = f"{tariff.name} ({source})"
+                if not known.all():
+                    sources["tariff"] += f"; {int((~known).sum())} h unpriced, at the mean"
+            else:
+                sources["tariff"] = f"{tariff.name} ({source}): no price for these hours yet"
         carbon = np.asarray(base.g_co2_per_kwh, dtype=float)
         found = service.carbon_of(household)
         if found is not None:

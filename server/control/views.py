@@ -3,8 +3,9 @@
 ==========================================  =======  ==================================================
 ``…/controls``                              GET      the devices (read access: open demo, else key)
 ``…/controls``                              PUT      replace them (the household's key)
-``…/controls/{device}/commands``            POST     a command → 202 (the household's key)
-``…/controls/{device}/commands/{id}``       GET      a command's status (the household's key)
+``…/controls/{device}/commands``            POST     a command → 202 (the household's key; open for
+                                                     a demo household's simulated device in demo mode)
+``…/controls/{device}/commands/{id}``       GET      a command's status (likewise)
 ``…/schedule``                              GET/PUT  deferrable loads and their plan (key)
 ``…/automations``                           GET/PUT  automation rules (key)
 ``…/recommendations/{id}/apply``            POST     a recommendation's action as a load (key)
@@ -22,7 +23,7 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from server.auth import require_key, require_read
+from server.auth import is_open_demo, require_key, require_read
 from server.control.apply import ApplyRequest, load_of
 from server.control.automations import AutomationsDocument
 from server.control.commands import CommandRequest
@@ -75,7 +76,7 @@ def put_controls(household: str):  # noqa: ANN201
 @blueprint.post("/<household>/controls/<device>/commands")
 def post_command(household: str, device: str):  # noqa: ANN201
     _known(household)
-    key = require_key(household, scope="control")
+    key = _command_access(household, device, scope="control")
     body = parse(CommandRequest, _body())
     command, _ = _ext().service.command(household, device, body, source="api", actor=key)
     return jsonify(command.public()), 202
@@ -84,11 +85,26 @@ def post_command(household: str, device: str):  # noqa: ANN201
 @blueprint.get("/<household>/controls/<device>/commands/<command_id>")
 def get_command(household: str, device: str, command_id: str):  # noqa: ANN201
     _known(household)
-    require_key(household)
+    _command_access(household, device)
     command = _ext().service.commands.get(household, command_id)
     if command is None or command.device != device:
         raise NotFound(f"no command {command_id!r} for device {device!r} of {household!r}")
     return jsonify(command.public())
+
+
+def _command_access(household: str, device: str, scope: str | None = None) -> str | None:
+    """The household's key, except for a simulated device of an open demo household (demo
+    mode, no credentials sent): anyone may switch those, as the demo's visitors do. ``scope``:
+    what an OAuth token needs (``control`` to send a command; reading one, ``read``)."""
+    demo = _ext().demo_devices
+    if (
+        demo is not None
+        and demo.simulates(household, device)
+        and is_open_demo(household)
+        and "Authorization" not in request.headers
+    ):
+        return "demo-visitor"
+    return require_key(household, scope=scope)
 
 
 # -- 4. schedule --------------------------------------------------------------------------------

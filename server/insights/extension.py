@@ -9,6 +9,10 @@ adds ``energy_kwh``, ``cost`` and ``co2_kg`` to the rows of ``GET …/readings``
   (``event: insights``);
 * ``insights-carbon-feed`` (every worker, with ``CARBON_FEED_URL``): the live intensity feed,
   reported in ``/healthz`` as ``carbon_feed``;
+* ``insights-carbon-feed-mqtt`` (every worker, with ``CARBON_FEED_TOPIC`` and ``MQTT_URL``): the
+  intensity from an MQTT topic, reported in ``/healthz`` as ``carbon_feed_mqtt``;
+* ``insights-price-feed`` (every worker, with ``PRICE_FEED_URL``): hourly prices of the dynamic
+  tariffs that say ``"feed": true``, reported in ``/healthz`` as ``price_feed``;
 * ``insights-refresh`` (leader only, when ``INSIGHTS_ENABLED``): follows live households'
   windows and refreshes insights as data arrives (at most hourly) and daily
   (:mod:`server.insights.refresh`).
@@ -37,6 +41,8 @@ class Insights:
     def __init__(self, app: Flask | None = None) -> None:
         self.refresh = None
         self.feed = None
+        self.price_feed = None
+        self.mqtt_feed = None
         if app is not None:
             self.init_app(app)
 
@@ -88,6 +94,24 @@ class Insights:
             )
             gl.add("insights-carbon-feed", self.feed)
             gl.add_health("carbon_feed", self.feed.health)
+        if cfg["CARBON_FEED_TOPIC"] and cfg["MQTT_URL"]:
+            from server.insights.feeds import MqttCarbonFeed
+
+            self.mqtt_feed = MqttCarbonFeed(
+                str(cfg["MQTT_URL"]), str(cfg["CARBON_FEED_TOPIC"]), self.carbon
+            )
+            gl.add("insights-carbon-feed-mqtt", self.mqtt_feed)
+            gl.add_health("carbon_feed_mqtt", self.mqtt_feed.health)
+        if cfg["PRICE_FEED_URL"]:
+            from server.insights.feeds import PriceFeed
+
+            self.price_feed = self.service.price_feed = PriceFeed(
+                str(cfg["PRICE_FEED_URL"]),
+                every_s=float(cfg["PRICE_FEED_EVERY_S"]),
+                timeout_s=float(cfg["PRICE_FEED_TIMEOUT_S"]),
+            )
+            gl.add("insights-price-feed", self.price_feed)
+            gl.add_health("price_feed", self.price_feed.health)
         enabled = cfg["INSIGHTS_ENABLED"]
         if enabled is None:
             enabled = not app.testing

@@ -1,4 +1,7 @@
-"""The live carbon-intensity feed: an HTTP JSON document polled by every worker.
+"""Live feeds polled by every worker: the carbon intensity (:class:`CarbonFeed`) and the
+hourly electricity prices of dynamic tariffs (:class:`PriceFeed`).
+
+Carbon intensity: an HTTP JSON document.
 
 ``CARBON_FEED_URL`` names it; every ``CARBON_FEED_EVERY_S`` each worker fetches it (timeout
 ``CARBON_FEED_TIMEOUT_S``) and stores its values in the worker's
@@ -31,7 +34,7 @@ from server.insights.carbon import CarbonIntensity
 from server.insights.errors import CarbonError
 from server.leases import Periodic
 
-__all__ = ["CarbonFeed", "parse_feed"]
+__all__ = ["CarbonFeed", "PriceFeed", "parse_feed", "parse_prices"]
 
 log = logging.getLogger(__name__)
 MAX_BYTES = 1 << 20
@@ -130,6 +133,241 @@ class CarbonFeed:
         out: dict[str, Any] = {
             "ok": self.ok is not False,
             "feed": self.where,
+            "zones": sorted(self.zones),
+            "last_ok": None
+            if self.last_ok_s is None
+            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+# -- prices ---------------------------------------------------------------------------------------
+#: Span of prices a price feed keeps before its newest hour: older ones are dropped.
+PRICE_KEEP_S = 40 * 86_400
+
+
+def _read_prices(source: str, timeout_s: float) -> tuple[bytes, bool]:
+    """The feed's bytes and whether they are CSV (by content type or a ``.csv`` path)."""
+    parts = urlsplit(source)
+    if parts.scheme in ("http", "https"):
+        request = urllib.request.Request(
+            source, headers={"Accept": "application/json, text/csv;q=0.9"}
+        )
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            body = response.read(MAX_BYTES + 1)
+            kind = response.headers.get_content_type()
+        if len(body) > MAX_BYTES:
+            raise ValueError(f"price feed: more than {MAX_BYTES} bytes")
+        return body, kind == "text/csv" or parts.path.endswith(".csv")
+    path = parts.path if parts.scheme == "file" else source
+    with open(path, "rb") as f:
+        body = f.read(MAX_BYTES + 1)
+    if len(body) > MAX_BYTES:
+        raise ValueError(f"price feed: more than {MAX_BYTES} bytes")
+    return body, path.endswith(".csv")
+
+
+def parse_prices(body: bytes, *, csv: bool) -> Any:
+    """UTC hour → price of a price feed's document (a :class:`pandas.Series`);
+    :class:`~server.insights.errors.TariffError` naming the problem. JSON:
+    ``{"prices": [{"ts", "price_per_kwh"}, ...]}``, the list alone, or ``{ts: price, ...}``;
+    CSV: the columns ``ts,price_per_kwh``."""
+    import io
+
+    from server.insights.tariff import DynamicTariff
+
+    # the currency is the tariff's: only the series is kept
+    if csv:
+        return DynamicTariff.from_csv(io.StringIO(body.decode("utf-8")), "EUR").prices
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as err:
+        raise ValueError(f"price feed: not JSON ({err})") from None
+    if isinstance(doc, dict) and "prices" in doc:
+        doc = doc["prices"]
+    return DynamicTariff.from_prices(doc, "EUR").prices
+
+
+class PriceFeed:
+    """Polls hourly prices (``PRICE_FEED_URL``: an HTTP(S) URL, or a file, of JSON or CSV) for
+    the households whose dynamic tariff says ``"feed": true``. Each good poll merges its hours
+    over the ones held (a feed that publishes the next day's prices keeps today's); a failing
+    poll changes nothing: the last good prices stay in use and ``/healthz`` reports
+    ``"price_feed": {"ok": false, ...}`` with ``"status": "degraded"`` (still 200)."""
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        every_s: float = 900.0,
+        timeout_s: float = 10.0,
+        read: Callable[[str, float], tuple[bytes, bool]] = _read_prices,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import pandas as pd
+
+        self.source = source
+        self.every_s = float(every_s)
+        self.timeout_s = float(timeout_s)
+        self.read = read
+        self.clock = clock
+        self.prices = pd.Series([], dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
+        self.ok: bool | None = None  # None: not polled yet
+        self.error: str | None = None
+        self.last_ok_s: float | None = None
+        self.version = 0
+        self.polls = 0
+        self.job = Periodic("price-feed", self.poll, self.every_s)
+
+    def start(self) -> None:
+        self.job.start()
+
+    def stop(self) -> None:
+        self.job.stop()
+
+    def poll(self) -> bool:
+        """Fetch once; True when new prices are in use."""
+        import pandas as pd
+
+        self.polls += 1
+        now_s = self.clock()
+        try:
+            body, csv = self.read(self.source, self.timeout_s)
+            fresh = parse_prices(body, csv=csv)
+        except (OSError, ValueError, urllib.error.URLError) as err:  # TariffError: ValueError
+            self.ok = False
+            self.error = f"{type(err).__name__}: {err}"[:300]
+            log.warning("price feed %s failed (last good prices kept): %s", self.where, self.error)
+            return False
+        merged = (fresh.combine_first(self.prices) if len(self.prices) else fresh).sort_index()
+        # bounded by the feed's own newest hour (a replayed dataset's hours are not "now")
+        cutoff = merged.index[-1] - pd.Timedelta(seconds=PRICE_KEEP_S)
+        self.prices = merged[merged.index >= cutoff]
+        self.ok, self.error, self.last_ok_s = True, None, now_s
+        self.version += 1
+        return True
+
+    @property
+    def where(self) -> str:
+        """The feed's scheme and host, or "file" (never a path or query: they may hold a token)."""
+        parts = urlsplit(self.source)
+        if parts.scheme not in ("http", "https"):
+            return "file"
+        return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+    def health(self) -> dict[str, Any]:
+        """For ``/healthz``: ``ok`` is false while the last poll failed."""
+
+        def ts(value: Any) -> str | None:
+            return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+        prices = self.prices
+        out: dict[str, Any] = {
+            "ok": self.ok is not False,
+            "feed": self.where,
+            "hours": int(len(prices)),
+            "first": ts(prices.index[0]) if len(prices) else None,
+            "last": ts(prices.index[-1]) if len(prices) else None,
+            "last_ok": None
+            if self.last_ok_s is None
+            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+# -- carbon over MQTT -----------------------------------------------------------------------------
+class MqttCarbonFeed:
+    """Carbon intensity from an MQTT topic (``CARBON_FEED_TOPIC``, on ``MQTT_URL``): each message
+    is a document :func:`parse_feed` reads (``{"zones": {...}}``, one zone, or a list), stored
+    in ``carbon`` as it arrives. A bad message changes nothing (and is reported); while the
+    broker cannot be reached, the last good values stay in use and ``/healthz`` reports
+    ``"carbon_feed_mqtt": {"ok": false}`` (degraded, still 200)."""
+
+    def __init__(
+        self,
+        url: str,
+        topic: str,
+        carbon: CarbonIntensity,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        import secrets
+        import threading
+
+        import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
+
+        from server.ingest.mqtt import parse_mqtt_url
+
+        self.topic = topic
+        self.carbon = carbon
+        self.clock = clock
+        self.address = parse_mqtt_url(url)
+        self.subscribed = threading.Event()
+        self.started = False
+        self.zones: set[str] = set()
+        self.error: str | None = None
+        self.last_ok_s: float | None = None
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"gridlight-carbon-{secrets.token_hex(4)}",
+            protocol=mqtt.MQTTv5,
+        )
+        self.client.reconnect_delay_set(0.2, 30)
+        if self.address.username:
+            self.client.username_pw_set(self.address.username, self.address.password)
+        if self.address.tls:
+            self.client.tls_set()
+        self.client.on_connect = self._connected
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
+        self.client.on_disconnect = self._disconnected
+        self.client.on_message = self._message
+
+    def start(self) -> None:
+        self.started = True
+        self.client.connect_async(self.address.host, self.address.port, 30)
+        self.client.loop_start()
+
+    def stop(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+        self.subscribed.clear()
+
+    def _connected(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            self.error = f"connection refused: {reason_code}"
+            return
+        client.subscribe(self.topic, qos=1)
+
+    def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        self.subscribed.clear()
+        self.error = f"broker connection lost ({reason_code}); last good values kept"
+        for zone in self.zones:
+            self.carbon.failed(zone, self.error)
+
+    def _message(self, client, userdata, message) -> None:  # noqa: ANN001
+        try:
+            doc = json.loads(message.payload.decode("utf-8"))
+            values = parse_feed(doc)
+            at = dt.datetime.fromtimestamp(self.clock(), dt.UTC)
+            for zone, g in values.items():
+                self.carbon.update(zone, g, at)
+        except (UnicodeDecodeError, ValueError) as err:  # CarbonError is a ValueError
+            log.warning("carbon message on %s refused: %s", message.topic, err)
+            self.error = f"bad message on {message.topic}: {err}"[:300]
+            return
+        self.zones |= set(values)
+        self.error, self.last_ok_s = None, self.clock()
+
+    def health(self) -> dict[str, Any]:
+        """For ``/healthz``: ``ok`` is false while the broker is not reached."""
+        out: dict[str, Any] = {
+            "ok": not self.started or self.subscribed.is_set(),
+            "topic": self.topic,
             "zones": sorted(self.zones),
             "last_ok": None
             if self.last_ok_s is None

@@ -141,9 +141,6 @@ class ForecastModel:
     temperature: bool = False
     models: dict[float, HistGradientBoostingRegressor] = field(default_factory=dict)
     tail_scale: tuple[float, float] = (1.0, 1.0)
-    #: how much of the models' learnt deviation from the 28-day same-hour mean is used: chosen
-    #: on held-out hours, so that a model that does not beat that mean there falls back to it
-    shrink: float = 1.0
     train_s: float = 0.0
 
     def describe(self) -> dict[str, Any]:
@@ -158,7 +155,6 @@ class ForecastModel:
             out["quantiles"] = list(QUANTILES)
             out["features"] = feature_names(self.season, self.temperature)
             out["tail_scale"] = [round(s, 3) for s in self.tail_scale]
-            out["shrink"] = round(self.shrink, 2)
         return out
 
     def predict(
@@ -190,8 +186,12 @@ class ForecastModel:
                 temp = temp_day = np.full(len(targets), np.nan)
             x = grid.features(targets, lead, season=self.season, temp_c=temp, temp_day_c=temp_day)
             with _one_thread():
-                dev = np.column_stack([self.models[a].predict(x) for a in QUANTILES])
-            q = _band(_anchor(x), dev, self.shrink, self.tail_scale)
+                raw = np.column_stack([self.models[a].predict(x) for a in QUANTILES])
+            raw += _anchor(x)[:, None]
+            mid = raw[:, 1]
+            lo = mid - self.tail_scale[0] * np.maximum(mid - raw[:, 0], 0.0)
+            hi = mid + self.tail_scale[1] * np.maximum(raw[:, 2] - mid, 0.0)
+            q = np.column_stack([lo, mid, hi])
         q = np.sort(np.clip(q, 0.0, None), axis=1)  # quantiles never cross, power >= 0
         return pd.DataFrame(q, index=targets, columns=["p10", "p50", "p90"])
 
@@ -270,13 +270,12 @@ def fit_model(
     # Calibrate the band on the last fifth of the hours, held out of a first fit.
     cut = hours[int(len(hours) * 0.8)] if len(hours) else trained_at
     train, held = hours < cut, hours >= cut
-    if held.sum() >= 24 * 3 * _LEADS_PER_HOUR and train.sum() >= 24 * 10 * _LEADS_PER_HOUR:
+    if held.sum() >= 24 * 7 * _LEADS_PER_HOUR and train.sum() >= 24 * 10 * _LEADS_PER_HOUR:
         with _one_thread():
             first = {a: _fit_one(a, x[train], y[train] - _anchor(x[train])) for a in QUANTILES}
-            dev = np.column_stack([first[a].predict(x[held]) for a in QUANTILES])
-        anchor = _anchor(x[held])
-        model.shrink = _shrink(anchor, dev[:, 1], y[held])
-        model.tail_scale = _tail_scales(_band(anchor, dev, model.shrink, (1.0, 1.0)), y[held])
+            pred = np.column_stack([first[a].predict(x[held]) for a in QUANTILES])
+            pred += _anchor(x[held])[:, None]
+        model.tail_scale = _tail_scales(pred, y[held])
     with _one_thread():
         model.models = {a: _fit_one(a, x, y - _anchor(x)) for a in QUANTILES}
     model.name = "hgb-quantile"
@@ -300,25 +299,6 @@ def _fit_one(alpha: float, x: np.ndarray, y: np.ndarray) -> HistGradientBoosting
 
     reg = HistGradientBoostingRegressor(loss="quantile", quantile=alpha, **_HGB_PARAMS)
     return reg.fit(x, y)
-
-
-def _band(
-    anchor: np.ndarray, dev: np.ndarray, shrink: float, tail_scale: tuple[float, float]
-) -> np.ndarray:
-    """P10 / P50 / P90 from the quantile models' deviations ``dev`` from ``anchor``: the median
-    moved by ``shrink`` of its deviation, the half-widths as learnt, scaled by ``tail_scale``."""
-    mid = anchor + shrink * dev[:, 1]
-    lo = mid - tail_scale[0] * np.maximum(dev[:, 1] - dev[:, 0], 0.0)
-    hi = mid + tail_scale[1] * np.maximum(dev[:, 2] - dev[:, 1], 0.0)
-    return np.column_stack([lo, mid, hi])
-
-
-def _shrink(anchor: np.ndarray, dev50: np.ndarray, y: np.ndarray) -> float:
-    """The share of the median's deviation (0 to 1, by tenths) with the lowest absolute error
-    on held-out hours: 0 is the 28-day same-hour mean itself."""
-    weights = np.linspace(0.0, 1.0, 11)
-    errors = [float(np.mean(np.abs(anchor + w * dev50 - y))) for w in weights]
-    return float(weights[int(np.argmin(errors))])
 
 
 def _tail_scales(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -148,6 +148,8 @@ class InsightsService:
         self.tariffs = tariffs
         self.state = state
         self.carbon = carbon
+        #: server.insights.feeds.PriceFeed with PRICE_FEED_URL: dynamic tariffs' hourly prices
+        self.price_feed: Any = None
         self.db = db
         self.runner = runner
         self.trainer = trainer or Trainer()
@@ -272,13 +274,24 @@ class InsightsService:
             found = self.default_tariff(household)
             return found, "default" if found is not None else "none", 0
         timezone = self.households.info(household).timezone
-        key = (household, stored.revision, timezone)
+        feed = self.price_feed
+        version = None if feed is None else feed.version
+        key = (household, stored.revision, timezone, version)
         tariff = self._tariffs.get(key)
         if tariff is None:
             tariff = Tariff.from_json(stored.document, timezone=timezone)
+            if getattr(tariff, "feed", False) and feed is not None:
+                tariff = tariff.with_prices(feed.prices)  # the feed's last good prices
             self._tariffs = {k: v for k, v in self._tariffs.items() if k[0] != household}
             self._tariffs[key] = tariff
         return tariff, "stored", stored.revision
+
+    def _priced(self, revision: int, tariff: Tariff | None) -> tuple[int, int | None]:
+        """What a cached answer's prices depend on: the tariff's revision, and for a tariff
+        priced by the price feed, the feed's version (each good poll)."""
+        feed = self.price_feed
+        live = feed is not None and getattr(tariff, "feed", False)
+        return revision, feed.version if live else None
 
     def carbon_of(self, household: str) -> dict[str, Any] | None:
         """The intensity in use for the household's zone (``None``: no zone known for it)."""
@@ -357,7 +370,7 @@ class InsightsService:
             data.loaded_s,
             at.ceil("h"),
             horizon_h,
-            revision,
+            self._priced(revision, tariff),
             None if carbon is None else (carbon["g_per_kwh"], carbon["source"]),
         )
         found = self._answers.get(key)
@@ -386,7 +399,7 @@ class InsightsService:
         data = entry.data
         tariff, source, revision = self.tariff(household)
         carbon = self.carbon_of(household)
-        key = (data.loaded_s, revision)
+        key = (data.loaded_s, self._priced(revision, tariff))
         at = data.as_of(self.clock())
         if entry.recs is None or entry.recs_key != key:
             g = None if carbon is None else carbon["g_per_kwh"]

@@ -17,6 +17,8 @@ Time-of-use periods are local wall-clock times in the tariff's zone (the househo
 may wrap past midnight (``22:00``-``06:00``). Each day type's periods must cover the day with no
 overlap and no gap. Dynamic prices are per UTC hour (from a JSON document or a CSV file with the
 columns ``ts,price_per_kwh``); they may be negative, as wholesale-indexed prices are at times.
+``{"type": "dynamic", "currency": "GBP", "feed": true}`` takes them from the installation's
+price feed instead (``PRICE_FEED_URL``, :class:`server.insights.feeds.PriceFeed`).
 An hour's price is the mean of the prices at its four quarter-hours, so a boundary at half past
 (as UTC hours fall in India) is priced in proportion.
 
@@ -205,6 +207,16 @@ class Tariff(ABC):
             parsed = [Period.from_json(p, i) for i, p in enumerate(periods)]
             return TimeOfUseTariff(currency, parsed, zone, standing, name)
         if kind == "dynamic":
+            feed = doc.get("feed", False)
+            if not isinstance(feed, bool):
+                raise TariffError(f"feed: expected true or false, got {feed!r}")
+            if feed:
+                if doc.get("prices"):
+                    raise TariffError(
+                        "a dynamic tariff takes its prices from 'prices' or from the price feed "
+                        "('feed': true), not both"
+                    )
+                return DynamicTariff(currency, _no_prices(), standing, name, feed=True)
             return DynamicTariff.from_prices(doc.get("prices"), currency, standing, name)
         raise TariffError(f"unknown tariff type {kind!r}: expected 'flat', 'tou' or 'dynamic'")
 
@@ -354,9 +366,20 @@ class DynamicTariff(Tariff):
         prices: pd.Series,
         standing_charge_per_day: float = 0.0,
         name: str = "",
+        *,
+        feed: bool = False,
     ) -> None:
         super().__init__(currency, standing_charge_per_day, name)
         self.prices = prices.sort_index()
+        #: the prices come from the installation's price feed (``PRICE_FEED_URL``), not the
+        #: document: :meth:`with_prices` gives the tariff at the feed's current prices
+        self.feed = feed
+
+    def with_prices(self, prices: pd.Series) -> DynamicTariff:
+        """This tariff at ``prices`` (UTC hour starts → price), a feed's latest."""
+        return DynamicTariff(
+            self.currency, prices, self.standing_charge_per_day, self.name, feed=self.feed
+        )
 
     @classmethod
     def from_prices(
@@ -427,6 +450,8 @@ class DynamicTariff(Tariff):
 
     def _prices_ns(self, ns: np.ndarray) -> np.ndarray:
         flat = np.asarray(ns, dtype="int64").ravel()
+        if not len(self.prices):  # a feed's tariff before its first good poll: no price yet
+            return np.full(np.shape(ns), np.nan)
         hours = flat - flat % 3_600_000_000_000
         keys = self.prices.index.asi8
         pos = np.clip(np.searchsorted(keys, hours), 0, max(len(keys) - 1, 0))
@@ -435,6 +460,8 @@ class DynamicTariff(Tariff):
         return out.reshape(np.shape(ns))
 
     def to_json(self) -> dict[str, Any]:
+        if self.feed:  # the document: its prices are the feed's at each use
+            return {**self._base_json(), "feed": True}
         return {
             **self._base_json(),
             "prices": [
@@ -442,6 +469,10 @@ class DynamicTariff(Tariff):
                 for ts, v in self.prices.items()
             ],
         }
+
+
+def _no_prices() -> pd.Series:
+    return pd.Series([], dtype="float64", index=pd.DatetimeIndex([], tz="UTC", name="ts"))
 
 
 #: Households that get :func:`default_tariff` when none is set.

@@ -24,7 +24,7 @@ from pydantic import ConfigDict, Field
 
 from server.auth import require_key, require_read
 from server.errors import InvalidParameter
-from server.insights.errors import InsightsError
+from server.insights.errors import InsightsError, TariffError
 from server.insights.forecast import check_horizon
 from server.insights.tariff import Tariff
 from server.validation import Body, expect, number, parse
@@ -102,6 +102,10 @@ class TariffDocument(Body):
     prices: list[DynamicPrice] | None = Field(
         default=None, min_length=1, max_length=24 * 800, description="dynamic: hourly prices"
     )
+    feed: bool | None = Field(
+        default=None,
+        description="dynamic: true to take the hourly prices from the installation's price feed",
+    )
 
 
 def _gl():  # noqa: ANN202
@@ -161,6 +165,8 @@ def put_tariff(household: str):  # noqa: ANN201
     parse(TariffDocument, body)
     try:
         tariff = Tariff.from_json(body, timezone=info.timezone)
+        if getattr(tariff, "feed", False) and _service().price_feed is None:
+            raise TariffError("feed: this installation has no price feed (PRICE_FEED_URL)")
     except InsightsError as err:
         raise InvalidParameter(f"tariff: {err}") from None
     current_app.extensions["insights"].put_tariff(household, tariff)
