@@ -70,9 +70,13 @@ def _raise_fd_limit() -> None:
 
 _raise_fd_limit()
 
-# scikit-learn's joblib (loky) counts physical cores by running lscpu in a subprocess the first
-# time it fits, which a gevent worker cannot start off its default loop (a traceback in the log);
-# stating the count skips the probe. Fits run with one thread anyway (server.insights, nilm).
+# scikit-learn asks joblib (loky) for the number of physical cores the first time it fits, and
+# loky finds it by running lscpu in a subprocess, which a gevent worker cannot start off its
+# default loop (a traceback in the log). With OMP_NUM_THREADS set scikit-learn does not ask; one
+# OpenMP thread is what the fits use anyway (server.insights, server.nilm: a shared host with
+# gevent workers gains nothing from spinning OpenMP threads). LOKY_MAX_CPU_COUNT covers joblib's
+# other callers.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("LOKY_MAX_CPU_COUNT", str(os.cpu_count() or 1))
 
 
