@@ -1094,6 +1094,62 @@ def accounts() -> dict[str, Any]:
                 parameters=[csrf],
             ),
         },
+        "/api/v1/households/{household}/keys": {
+            "parameters": [_p("household")],
+            "get": op(
+                "listKeys",
+                "The household's live API keys: ids, labels, created, last used (owners)",
+                SESSION,
+                {
+                    "200": _json(ref("ApiKeyList"), "never the secrets"),
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                },
+            ),
+            "post": op(
+                "createKey",
+                "Issue an API key (owners); its secret is in this answer only",
+                SESSION,
+                {
+                    "201": _json(ref("ApiKeyCreated"), "the new key"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown or not a live household"),
+                },
+                parameters=[csrf],
+                requestBody={
+                    "required": False,
+                    "content": {"application/json": {"schema": ref("KeyCreate")}},
+                },
+            ),
+        },
+        "/api/v1/households/{household}/keys/{key_id}": {
+            "parameters": [
+                _p("household"),
+                {
+                    "name": "key_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "the key's id (the part after gl_ and before the next _)",
+                    "schema": {"type": "string"},
+                    "example": "0123456789ab",
+                },
+            ],
+            "delete": op(
+                "revokeKey",
+                "Revoke an API key (owners): refused at once on every host",
+                SESSION,
+                {
+                    "204": {"description": "revoked"},
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown household, or no live key with this id"),
+                },
+                parameters=[csrf],
+            ),
+        },
         "/api/v1/households/{household}/audit": {
             "parameters": [_p("household")],
             "get": op(
