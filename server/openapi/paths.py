@@ -887,9 +887,41 @@ def dashboard() -> dict[str, Any]:
         },
     }
 
+    def _page(operation: str, summary: str, query: list[dict[str, Any]]) -> dict[str, Any]:
+        item = _file(operation, summary, "text/html")
+        item["get"]["parameters"] = query
+        return item
+
+    token = _query("token", {"type": "string"}, "the token=… of the emailed link")
+    root = _file(
+        "dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html"
+    )
+    root["get"]["responses"]["302"] = {
+        "description": "signed out and not in demo mode: to /dashboard/sign-in?next=…",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
     return {
-        "/": _file(
-            "dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html"
+        "/": root,
+        "/dashboard/sign-in": _page(
+            "dashboardSignIn",
+            "Sign-in page (a form over POST /api/v1/session)",
+            [_query("next", {"type": "string"}, "a path of this site to go to after signing in")],
+        ),
+        "/dashboard/sign-up": _page(
+            "dashboardSignUp", "Sign-up page (a form over POST /api/v1/users)", []
+        ),
+        "/dashboard/verify-email": _page(
+            "dashboardVerifyEmail",
+            "The emailed verification link's page: posts its token to /api/v1/users/verify",
+            [token],
+        ),
+        "/dashboard/reset-password": _page(
+            "dashboardResetPassword",
+            "Ask for a password-reset link; with ?token=, choose the new password",
+            [token],
+        ),
+        "/dashboard/sign-out": _page(
+            "dashboardSignOut", "Sign-out page (a button over DELETE /api/v1/session)", []
         ),
         "/manifest.webmanifest": _file(
             "dashboardManifest",
