@@ -102,7 +102,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         required=True,
         help="file whose first line is the password ('-': standard input)",
     )
-    add.add_argument("--name", help="the name shown to co-members (default: the email's local part)")
+    add.add_argument(
+        "--name", help="the name shown to co-members (default: the email's local part)"
+    )
     add.add_argument(
         "--owner-of",
         action="append",

@@ -893,9 +893,7 @@ def dashboard() -> dict[str, Any]:
         return item
 
     token = _query("token", {"type": "string"}, "the token=… of the emailed link")
-    root = _file(
-        "dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html"
-    )
+    root = _file("dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html")
     root["get"]["responses"]["302"] = {
         "description": "signed out and not in demo mode: to /dashboard/sign-in?next=…",
         "headers": {"Location": {"schema": {"type": "string"}}},

@@ -197,7 +197,8 @@ class KeyStore:
         return f"gl_{key_id}_{secret}"
 
     def keys(self, household: str, *, revoked: bool = False) -> list[KeyInfo]:
-        """The keys of ``household``, oldest first (``revoked``: the revoked ones too)."""
+        """The keys of ``household``, oldest first (by id within a second; ``revoked``: the
+        revoked ones too)."""
         sql = (
             "SELECT key_id, household, label, created_s, last_used_s, revoked_s FROM api_keys"
             " WHERE household = :h"
