@@ -5,6 +5,7 @@ off) whose emails the local SMTP stand-in catches."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,12 +15,14 @@ import numpy as np
 import pytest
 import requests
 from flask import Flask
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from server import create_app
 from server.storage import KeyStore, command_database
 from tests.server.accounts.conftest import FAST_ARGON2
 from tests.server.alerts.servers import SmtpServer
+from tests.widget_api.browser import chromium_page, ensure_chromium
 from tests.widget_api.conftest import (  # noqa: F401  (fixtures shared with the widget tests)
     widget_data_dir,
     widget_dataset_dir,
@@ -169,3 +172,19 @@ def accounts_config(smtp: SmtpServer, *, demo: bool = False) -> dict:
 def accounts_app(make_app: Callable[..., Flask], smtp: SmtpServer) -> Flask:
     """The dashboard with accounts and demo mode off: every household needs sign-in or a key."""
     return make_app(**accounts_config(smtp))
+
+
+# -- the browser tests ----------------------------------------------------------------------
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    """Where screenshots and figures go: ``$GRIDLIGHT_SCREENSHOTS_DIR``, else a temporary one."""
+    wanted = os.environ.get("GRIDLIGHT_SCREENSHOTS_DIR")
+    path = Path(wanted) if wanted else tmp_path / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with chromium_page(ensure_chromium(), timeout_s=20.0) as page:
+        yield page

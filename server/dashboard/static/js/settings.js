@@ -17,16 +17,18 @@ function say(id, text, ok = false) {
   node.classList.toggle("error", Boolean(text) && !ok);
 }
 
-/** The API's own sentence for a refused write (it names the field), else the general one. */
-function refusal(answer) {
+/** The API's own sentence for a refusal (a bad field is named first: "cooldown_min: expected
+ * …"), else the general one; ``what`` says what did not happen ("Not saved"). */
+function refusal(answer, what = "") {
   const detail = answer.data && answer.data.error ? answer.data.error.message : "";
-  if (answer.status === 401 || answer.status === 0 || answer.status >= 500 || !detail) return answer.message;
-  return detail.charAt(0).toUpperCase() + detail.slice(1);
+  const text = answer.status === 401 || answer.status === 0 || answer.status >= 500 || !detail ? answer.message : detail;
+  return what ? `${what}: ${text}` : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function markInvalid(form, message) {
+function markInvalid(form, answer) {
   for (const input of form.querySelectorAll("[name]")) input.removeAttribute("aria-invalid");
-  const match = /^([a-z_]+)(?:\.([a-z_]+))?:/.exec(message || "");
+  const message = !answer.ok && answer.data && answer.data.error ? answer.data.error.message : "";
+  const match = /^([a-z_]+)(?:\.([a-z_]+))?:/.exec(message);
   if (!match) return;
   const name = match[2] === "start" || match[2] === "end" ? `quiet_${match[2]}` : match[1];
   const input = form.querySelector(`[name="${name}"]`);
@@ -73,8 +75,8 @@ async function alerts(ctx) {
       quiet_hours: f.quiet.checked ? {start: f.quiet_start.value, end: f.quiet_end.value} : null,
     };
     const saved = await api(`${base(ctx)}/alert-settings`, {household: ctx.household, method: "PUT", body});
-    markInvalid(form, saved.ok ? "" : refusal(saved).toLowerCase());
-    if (!saved.ok) return say("alerts-form-msg", refusal(saved));
+    markInvalid(form, saved);
+    if (!saved.ok) return say("alerts-form-msg", refusal(saved, "Not saved"));
     show(saved.data.settings || saved.data);
     say("alerts-form-msg", "Alert settings saved.", true);
   });
@@ -113,8 +115,8 @@ async function tariff(ctx) {
       price_per_kwh: number(f.price_per_kwh.value), standing_charge_per_day: number(f.standing_charge_per_day.value || "0")};
     if (f.name.value.trim()) body.name = f.name.value.trim();
     const saved = await api(`${base(ctx)}/tariff`, {household: ctx.household, method: "PUT", body});
-    markInvalid(form, saved.ok ? "" : refusal(saved).toLowerCase());
-    if (!saved.ok) return say("tariff-form-msg", refusal(saved));
+    markInvalid(form, saved);
+    if (!saved.ok) return say("tariff-form-msg", refusal(saved, "Not saved"));
     show(saved.data.tariff);
     say("tariff-form-msg", "Tariff saved: costs use it from now on.", true);
   });
@@ -143,17 +145,17 @@ async function members(ctx) {
         ...Object.entries(ROLE_TEXT).map(([value, text]) => el("option", {value, text})));
       select.value = m.role;
       row.append(select,
-        el("button", {type: "button", text: "Change role", "aria-label": `Change the role of ${m.name}`,
+        el("button", {type: "button", text: "Change role", "aria-label": `Change role of ${m.name}`,
           onclick: async () => {
             const done = await api(`${base(ctx)}/members/${m.user_id}`, {method: "PATCH", body: {role: select.value}});
-            if (!done.ok) return say("members-msg", refusal(done));
+            if (!done.ok) return say("members-msg", refusal(done, "Not changed"));
             say("members-msg", `${m.name} is now ${ROLE_TEXT[done.data.role].toLowerCase()}.`, true);
           }}),
         el("button", {type: "button", text: m.user_id === me ? "Leave" : "Revoke",
           "aria-label": m.user_id === me ? "Leave this household" : `Revoke ${m.name}`,
           onclick: async () => {
             const done = await api(`${base(ctx)}/members/${m.user_id}`, {method: "DELETE"});
-            if (!done.ok) return say("members-msg", refusal(done));
+            if (!done.ok) return say("members-msg", refusal(done, "Not changed"));
             await members(ctx);
             say("members-msg", `${m.name} no longer has a role here.`, true);
           }}));
@@ -168,8 +170,8 @@ async function members(ctx) {
   submitting(form, async () => {
     const body = {email: form.elements.email.value.trim(), role: form.elements.role.value};
     const done = await api(`${base(ctx)}/members`, {method: "POST", body});
-    markInvalid(form, done.ok ? "" : refusal(done).toLowerCase());
-    if (!done.ok) return say("members-msg", refusal(done));
+    markInvalid(form, done);
+    if (!done.ok) return say("members-msg", refusal(done, "Not invited"));
     form.reset();
     await members(ctx);
     say("members-msg", `${done.data.name} is now a ${done.data.role}.`, true);
@@ -196,7 +198,7 @@ async function keys(ctx) {
         el("button", {type: "button", text: "Revoke", "aria-label": `Revoke key ${label} (${k.key_id})`,
           onclick: async () => {
             const done = await api(`${base(ctx)}/keys/${enc(k.key_id)}`, {method: "DELETE"});
-            if (!done.ok) return say("keys-msg", refusal(done));
+            if (!done.ok) return say("keys-msg", refusal(done, "Not revoked"));
             await keys(ctx);
             say("keys-msg", `Key ${label} is revoked: it no longer works anywhere.`, true);
           }})),
@@ -207,8 +209,8 @@ async function keys(ctx) {
   submitting(form, async () => {
     const label = form.elements.label.value.trim();
     const done = await api(`${base(ctx)}/keys`, {method: "POST", body: label ? {label} : {}});
-    markInvalid(form, done.ok ? "" : refusal(done).toLowerCase());
-    if (!done.ok) return say("keys-msg", refusal(done));
+    markInvalid(form, done);
+    if (!done.ok) return say("keys-msg", refusal(done, "No key created"));
     form.reset();
     await keys(ctx);
     $("key-secret").textContent = done.data.key;
@@ -251,7 +253,7 @@ async function consent(ctx) {
     const body = Array.isArray(answer.data.consents) ? {consents: items.map((i) => ({purpose: i.purpose, granted: chosen[i.purpose]}))}
       : {[answer.data.purposes ? "purposes" : "consents"]: chosen};
     const done = await api(`${base(ctx)}/consent`, {household: ctx.household, method: "PUT", body});
-    if (!done.ok) return say("consent-msg", refusal(done));
+    if (!done.ok) return say("consent-msg", refusal(done, "Not saved"));
     say("consent-msg", "Consent saved.", true);
   });
 }
@@ -276,8 +278,8 @@ export function newHousehold(added) {
       channels: f.channels.value.split(",").map((c) => c.trim()).filter(Boolean)};
     if (f.name.value.trim()) body.name = f.name.value.trim();
     const done = await api("/api/v1/households", {method: "POST", body});
-    markInvalid(form, done.ok ? "" : refusal(done).toLowerCase());
-    if (!done.ok) return say("new-msg", refusal(done));
+    markInvalid(form, done);
+    if (!done.ok) return say("new-msg", refusal(done, "Not added"));
     form.reset();
     say("new-msg", `Household ${done.data.household.id} added; you are its owner. Its meter key (shown once): ${done.data.key}`, true);
     await added(done.data.household.id);
