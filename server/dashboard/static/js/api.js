@@ -52,7 +52,7 @@ export function explain(status, data, household) {
   switch (status) {
     case 401: return session
       ? `Your session has ended${detail ? ` (${detail})` : ""}: sign in again.`
-      : `This needs you to sign in, or ${household || "the household"}'s API key: open “API key” at the top and paste it.`;
+      : `This needs ${household || "the household"}'s API key: open “API key” at the top and paste it, or sign in.`;
     case 403: return `Not allowed${detail ? `: ${detail}` : "."}`;
     case 404: return `Not available here${detail ? `: ${detail}` : "."}`;
     case 400: return detail ? `Please check: ${detail}` : "The server could not read this request.";
