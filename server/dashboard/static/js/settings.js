@@ -9,12 +9,13 @@ import {dateTime, el} from "./format.js";
 const enc = encodeURIComponent;
 const $ = (id) => document.getElementById(id);
 
-function say(id, text, ok = false) {
+/** Show ``text`` under a form: ``tone`` "error" (refused), "ok" (done) or "info" (a note). */
+function say(id, text, tone = "error") {
   const node = $(id);
   node.textContent = text || "";
   node.hidden = !text;
-  node.classList.toggle("ok", Boolean(text) && ok);
-  node.classList.toggle("error", Boolean(text) && !ok);
+  node.classList.toggle("ok", Boolean(text) && tone === "ok");
+  node.classList.toggle("error", Boolean(text) && tone === "error");
 }
 
 /** The API's own sentence for a refusal (a bad field is named first: "cooldown_min: expected
@@ -78,7 +79,7 @@ async function alerts(ctx) {
     markInvalid(form, saved);
     if (!saved.ok) return say("alerts-form-msg", refusal(saved, "Not saved"));
     show(saved.data.settings || saved.data);
-    say("alerts-form-msg", "Alert settings saved.", true);
+    say("alerts-form-msg", "Alert settings saved.", "ok");
   });
 }
 
@@ -87,7 +88,8 @@ function describeTariff(tariff) {
   if (!tariff) return "No tariff set: costs are not computed.";
   const kind = {flat: "Flat", tou: "Time of use", time_of_use: "Time of use", dynamic: "Dynamic"}[tariff.type] || tariff.type;
   const price = tariff.price_per_kwh !== undefined && tariff.price_per_kwh !== null ? `, ${tariff.price_per_kwh} ${tariff.currency}/kWh` : "";
-  return `Now: ${tariff.name ? `${tariff.name} · ` : ""}${kind}${price}, standing charge ${tariff.standing_charge_per_day || 0} ${tariff.currency}/day.`;
+  const name = tariff.name && tariff.name.toLowerCase() !== String(tariff.type).toLowerCase() ? `${tariff.name} · ` : "";
+  return `Now: ${name}${kind}${price}, standing charge ${tariff.standing_charge_per_day || 0} ${tariff.currency}/day.`;
 }
 
 async function tariff(ctx) {
@@ -118,7 +120,7 @@ async function tariff(ctx) {
     markInvalid(form, saved);
     if (!saved.ok) return say("tariff-form-msg", refusal(saved, "Not saved"));
     show(saved.data.tariff);
-    say("tariff-form-msg", "Tariff saved: costs use it from now on.", true);
+    say("tariff-form-msg", "Tariff saved: costs use it from now on.", "ok");
   });
 }
 
@@ -130,7 +132,8 @@ async function members(ctx) {
   const form = $("invite-form");
   list.replaceChildren();
   form.hidden = true;
-  if (!getSession()) return say("members-msg", "Sign in to see and manage who shares this household.");
+  if (!getSession()) return say("members-msg", "Sign in to see and manage who shares this household.", "info");
+  if (!ctx.role) return say("members-msg", "You have no role in this household, so its members are not shown.", "info");
   const answer = await api(`${base(ctx)}/members`);
   if (!answer.ok) return say("members-msg", refusal(answer));
   say("members-msg", "");
@@ -149,7 +152,7 @@ async function members(ctx) {
           onclick: async () => {
             const done = await api(`${base(ctx)}/members/${m.user_id}`, {method: "PATCH", body: {role: select.value}});
             if (!done.ok) return say("members-msg", refusal(done, "Not changed"));
-            say("members-msg", `${m.name} is now ${ROLE_TEXT[done.data.role].toLowerCase()}.`, true);
+            say("members-msg", `${m.name} is now ${ROLE_TEXT[done.data.role].toLowerCase()}.`, "ok");
           }}),
         el("button", {type: "button", text: m.user_id === me ? "Leave" : "Revoke",
           "aria-label": m.user_id === me ? "Leave this household" : `Revoke ${m.name}`,
@@ -157,7 +160,7 @@ async function members(ctx) {
             const done = await api(`${base(ctx)}/members/${m.user_id}`, {method: "DELETE"});
             if (!done.ok) return say("members-msg", refusal(done, "Not changed"));
             await members(ctx);
-            say("members-msg", `${m.name} no longer has a role here.`, true);
+            say("members-msg", `${m.name} no longer has a role here.`, "ok");
           }}));
     } else {
       row.append(el("span", {class: "pill", text: ROLE_TEXT[m.role] || m.role}));
@@ -174,7 +177,7 @@ async function members(ctx) {
     if (!done.ok) return say("members-msg", refusal(done, "Not invited"));
     form.reset();
     await members(ctx);
-    say("members-msg", `${done.data.name} is now a ${done.data.role}.`, true);
+    say("members-msg", `${done.data.name} is now a ${done.data.role}.`, "ok");
   });
 }
 
@@ -185,11 +188,11 @@ async function keys(ctx) {
   list.replaceChildren();
   form.hidden = true;
   $("key-new").hidden = true;
-  if (!getSession()) return say("keys-msg", "Sign in as an owner to manage the keys (python -m server keys create makes one too).");
-  if (ctx.role !== "owner") return say("keys-msg", "Only the household's owners manage its keys.");
+  if (!getSession()) return say("keys-msg", "Sign in as an owner to manage the keys (python -m server keys create makes one too).", "info");
+  if (ctx.role !== "owner") return say("keys-msg", "Only the household's owners manage its keys.", "info");
   const answer = await api(`${base(ctx)}/keys`);
   if (!answer.ok) return say("keys-msg", refusal(answer));
-  say("keys-msg", answer.data.keys.length ? "" : "No live keys.");
+  say("keys-msg", answer.data.keys.length ? "" : "No live keys.", "info");
   for (const k of answer.data.keys) {
     const label = k.label || "(no label)";
     list.append(el("li", {dataset: {key: k.key_id}},
@@ -200,7 +203,7 @@ async function keys(ctx) {
             const done = await api(`${base(ctx)}/keys/${enc(k.key_id)}`, {method: "DELETE"});
             if (!done.ok) return say("keys-msg", refusal(done, "Not revoked"));
             await keys(ctx);
-            say("keys-msg", `Key ${label} is revoked: it no longer works anywhere.`, true);
+            say("keys-msg", `Key ${label} is revoked: it no longer works anywhere.`, "ok");
           }})),
       el("p", {class: "note", text: `Created ${dateTime(k.created, ctx.info.timezone)} · ` +
         (k.last_used ? `last used ${dateTime(k.last_used, ctx.info.timezone)}` : "never used")})));
@@ -215,7 +218,7 @@ async function keys(ctx) {
     await keys(ctx);
     $("key-secret").textContent = done.data.key;
     $("key-new").hidden = false;
-    say("keys-msg", `Key ${done.data.label || done.data.key_id} created.`, true);
+    say("keys-msg", `Key ${done.data.label || done.data.key_id} created.`, "ok");
   });
 }
 
@@ -254,7 +257,7 @@ async function consent(ctx) {
       : {[answer.data.purposes ? "purposes" : "consents"]: chosen};
     const done = await api(`${base(ctx)}/consent`, {household: ctx.household, method: "PUT", body});
     if (!done.ok) return say("consent-msg", refusal(done, "Not saved"));
-    say("consent-msg", "Consent saved.", true);
+    say("consent-msg", "Consent saved.", "ok");
   });
 }
 
@@ -281,7 +284,7 @@ export function newHousehold(added) {
     markInvalid(form, done);
     if (!done.ok) return say("new-msg", refusal(done, "Not added"));
     form.reset();
-    say("new-msg", `Household ${done.data.household.id} added; you are its owner. Its meter key (shown once): ${done.data.key}`, true);
+    say("new-msg", `Household ${done.data.household.id} added; you are its owner. Its meter key (shown once): ${done.data.key}`, "ok");
     await added(done.data.household.id);
   });
 }
