@@ -29,6 +29,7 @@ from server.api.params import json_body
 from server.errors import NotFound, UnknownHousehold
 from server.services import state
 from server.storage.keys import LABEL_MAX, KeyInfo, RegistryError
+from server.storage.keys import key_id as id_of
 from server.validation import Body, expect, parse
 
 __all__ = ["KeyCreate", "UnknownKey", "blueprint"]
@@ -109,8 +110,7 @@ def create_key(household: str):  # noqa: ANN201
         key = keys.create_key(household, label=body.label, then=audit)
     except RegistryError as err:
         raise UnknownHousehold(str(err)) from None
-    key_id = key[3:].partition("_")[0]
-    info = next(k for k in keys.keys(household) if k.key_id == key_id)
+    info = next(k for k in keys.keys(household) if k.key_id == id_of(key))
     return jsonify({"household": household, **_key_json(info), "key": key}), 201
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 import requests
@@ -79,6 +79,19 @@ def emailed_link(smtp, to: str) -> str:  # noqa: ANN001
     return found[0]
 
 
+def confirmed_account(base: str, smtp, email: str, name: str) -> None:  # noqa: ANN001
+    """Sign ``email`` up over the API and confirm it with the emailed link's token."""
+    r = requests.post(
+        f"{base}/api/v1/users",
+        json={"email": email, "password": PASSWORD, "name": name},
+        timeout=30,
+    )
+    assert r.status_code == 201, r.text
+    token = urlsplit(emailed_link(smtp, email)).query.removeprefix("token=")
+    r = requests.post(f"{base}/api/v1/users/verify", json={"token": unquote(token)}, timeout=30)
+    assert r.status_code == 200, r.text
+
+
 def problem_text(page: Page) -> str:
     page.wait_for_selector("#problem:not([hidden])")
     return page.text_content("#problem") or ""
@@ -117,6 +130,7 @@ def test_sign_up_verify_sign_in_settings_keys_sign_out(
     page.click("button[type=submit]")
     page.wait_for_selector("#done:not([hidden])")
     assert "we sent a link to ada@example.org" in page.text_content("#done")
+    page.screenshot(path=str(out_dir / "sign-up-1280.png"), full_page=True)
 
     # signing in before confirming is refused, and says why
     page.goto(f"{base}/dashboard/sign-in")
@@ -132,6 +146,7 @@ def test_sign_up_verify_sign_in_settings_keys_sign_out(
     page.goto(link)
     page.wait_for_selector("#done:not([hidden])")
     assert "ada@example.org is confirmed" in page.text_content("#done")
+    page.screenshot(path=str(out_dir / "verify-email-1280.png"), full_page=True)
 
     # a wrong password, then the right one; back to the dashboard
     page.click("#next-link")
@@ -208,8 +223,31 @@ def test_sign_up_verify_sign_in_settings_keys_sign_out(
     assert page.query_selector(row) is None
     assert requests.get(url, headers=headers, timeout=10).status_code == 401
 
-    # members: Ada alone, the owner; the dashboard passes axe at both widths
+    # members: invite a confirmed account, change its role, revoke it
     assert "Ada Lovelace" in page.text_content("#member-list")
+    confirmed_account(base, smtp, "grace@example.org", "Grace")
+    page.fill("#invite-email", "nobody@example.org")
+    page.click("#invite-form button[type=submit]")
+    page.wait_for_selector("#members-msg.error")
+    assert "no verified account has the email 'nobody@example.org'" in page.text_content(
+        "#members-msg"
+    )
+    page.fill("#invite-email", "grace@example.org")
+    page.select_option("#invite-role", "viewer")
+    page.click("#invite-form button[type=submit]")
+    page.wait_for_selector("#members-msg:has-text('Grace is now a viewer')")
+    grace = page.get_attribute("#member-list li:has-text('Grace')", "data-member")
+    page.select_option(f"#role-{grace}", "member")
+    page.click(f"#member-list li[data-member='{grace}'] button:text-is('Change role')")
+    page.wait_for_selector("#members-msg:has-text('Grace is now member')")
+    roles = page.request.get(f"{base}/api/v1/households/H7/members").json()["members"]
+    assert {m["name"]: m["role"] for m in roles} == {"Ada Lovelace": "owner", "Grace": "member"}
+    page.click(f"#member-list li[data-member='{grace}'] button:text-is('Revoke')")
+    page.wait_for_selector("#members-msg:has-text('Grace no longer has a role here')")
+    roles = page.request.get(f"{base}/api/v1/households/H7/members").json()["members"]
+    assert [m["name"] for m in roles] == ["Ada Lovelace"]
+
+    # the dashboard passes axe at both widths
     assert serious_violations(page) == []
     fits_width(page, 360)
     page.screenshot(path=str(out_dir / "settings-360.png"), full_page=True)
