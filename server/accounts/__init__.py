@@ -11,7 +11,8 @@ signed-in user through by role (viewer, member, owner) while keys keep working a
 Modules: ``users`` (users, argon2id passwords, the email lookup hash), ``members`` (roles and
 the audit log), ``tokens`` (signed email links), ``mail`` (verification and reset emails over
 the alerts' SMTP channel), ``sessions`` (Flask-Login, CSRF, the hook), ``views`` (routes and
-body models), ``errors``, ``secret``.
+body models), ``keys`` (a household's API keys over HTTP, for its owners), ``cli`` (``python -m
+server users add``), ``errors``, ``secret``.
 
 Later steps of issue #15 build on these seams: OAuth 2.0 tokens become another principal beside
 the session in :mod:`server.auth`; encryption at rest wraps the ``email``/``name`` columns

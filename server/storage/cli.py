@@ -1,5 +1,6 @@
 """``python -m server households add H --channels AC,Geyser,Overall [--timezone Z]`` and
-``python -m server keys create H``: register live households and issue their API keys.
+``python -m server keys create H [--label L]``: register live households and issue their API
+keys (owners also manage keys over HTTP: ``/api/v1/households/{h}/keys``).
 
 The key is printed alone on the last line (it is shown once; only its hash is stored). They work
 on ``GRIDLIGHT_DATABASE_URL`` when set (a deployment's PostgreSQL), else on the SQLite file under
