@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 5000
 export GRIDLIGHT_DATA_DIR ?= data
 
-.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test postman newman
+.PHONY: run test lint bench system-deps venv demo-data clean kotlin-test postman newman axe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +36,7 @@ lint: $(STAMP)
 # poppler-utils (pdftoppm, pdftotext) renders and reads the monthly reports; postgresql is the
 # shared database the storage tests also run on (a throw-away cluster per session, see tests/services.py)
 test: DEBS += chromium prometheus poppler-utils postgresql
-test: $(STAMP) system-deps lint kotlin-test newman
+test: $(STAMP) system-deps lint kotlin-test newman axe
 	$(VENV)/bin/pytest
 
 # The Android widget's pure Kotlin core: kotlinc from npm (pinned in android-widget/.tools), JUnit 4
@@ -64,6 +64,18 @@ $(NEWMAN): $(NEWMAN_TOOLS)/package.json $(NEWMAN_TOOLS)/package-lock.json
 	@touch $@
 
 newman: $(NEWMAN)
+
+# axe-core (npm, pinned in tests/dashboard/.tools/package.json and its lock file), installed there;
+# tests/dashboard/test_accounts_browser.py runs it in Chromium (no serious or critical violation).
+AXE_TOOLS := tests/dashboard/.tools
+AXE       := $(AXE_TOOLS)/node_modules/axe-core/package.json
+
+$(AXE): $(AXE_TOOLS)/package.json $(AXE_TOOLS)/package-lock.json
+	@command -v npm >/dev/null || { echo "axe: needs npm (Debian: apt-get install npm)" >&2; exit 1; }
+	npm ci --prefix $(AXE_TOOLS) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+axe: $(AXE)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Command line of the server: ``python -m server {run,stats,households,keys,nilm,reports} ...``.
+"""Command line of the server: ``python -m server {run,stats,households,keys,nilm,reports,users} ...``.
 
 Each sub-command lives in its own module exposing ``register(subparsers)``, which adds its
 parser and sets ``func`` (taking the parsed namespace, returning an exit status). Bad input
@@ -25,6 +25,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.reports.cli",
     # -- accounts (#15): OAuth 2.0 clients
     "server.accounts.oauth.cli",
+    # -- accounts (#15, #21)
+    "server.accounts.cli",
 )
 
 

@@ -11,7 +11,8 @@ signed-in user through by role (viewer, member, owner) while keys keep working a
 Modules: ``users`` (users, argon2id passwords, the email lookup hash), ``members`` (roles and
 the audit log), ``tokens`` (signed email links), ``mail`` (verification and reset emails over
 the alerts' SMTP channel), ``sessions`` (Flask-Login, CSRF, the hook), ``views`` (routes and
-body models), ``errors``, ``secret``.
+body models), ``keys`` (a household's API keys over HTTP, for its owners), ``cli`` (``python -m
+server users add``), ``errors``, ``secret``.
 
 OAuth 2.0 (:mod:`server.accounts.oauth`) fills :mod:`server.auth`'s second hook,
 ``app.extensions["gridlight_tokens"]``: access tokens act for their users with their scopes.
@@ -40,6 +41,7 @@ class Accounts:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        from server.accounts import keys as key_routes
         from server.accounts import views
         from server.accounts.mail import Mailer
         from server.accounts.members import AuditLog, Memberships
@@ -81,3 +83,4 @@ class Accounts:
             limits.limit_view("accounts.password_reset_confirm", "RATELIMIT_PASSWORD_RESET")
         # OAuth 2.0: authorization server, consent page, auth's bearer-token hook
         self.oauth = OAuth(app, self.users, self.memberships)
+        app.register_blueprint(key_routes.blueprint)  # a household's keys over HTTP (#21)

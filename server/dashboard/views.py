@@ -1,12 +1,23 @@
 """Routes of the dashboard (:mod:`server.dashboard`).
 
 =================================  ==========================================================
-``/``                              the page (Jinja template; its configuration as JSON in it)
+``/``                              the page (Jinja template; its configuration as JSON in it);
+                                   signed out and not in demo mode: a redirect to the sign-in
+``/dashboard/sign-in``             sign in (``?next=``: a same-origin path to go back to)
+``/dashboard/sign-up``             create an account (a verification link is emailed)
+``/dashboard/verify-email``        ``?token=``: the emailed link; posts the token, says how it went
+``/dashboard/reset-password``      ask for a reset link; ``?token=``: choose the new password
+``/dashboard/sign-out``            a button that ends the session
 ``/dashboard/static/<path>``       its scripts, styles and icons (Flask's blueprint static)
 ``/dashboard/vendor/plotly.min.js`` Plotly's JavaScript, from the ``plotly`` Python package
 ``/manifest.webmanifest``          the web manifest (installable app)
 ``/sw.js``                         the service worker: caches the shell, never the API
 =================================  ==========================================================
+
+The sign-in pages are forms over the accounts API (``static/js/auth.js``); they only render, and
+never see a password. They send ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``
+(their URLs may carry an emailed token). ``next`` is kept only when it is a path of this site
+(:func:`safe_next`): ``//evil.example`` or ``https://…`` fall back to ``/``.
 
 The service worker sits at the root so that its scope is the whole site; its cache name carries
 :data:`VERSION` (a hash of the static files and the template), so a new release replaces the
@@ -19,10 +30,20 @@ import hashlib
 import json
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
-__all__ = ["SHELL", "blueprint", "plotly_js", "version"]
+__all__ = ["SHELL", "blueprint", "plotly_js", "safe_next", "signed_in", "version"]
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
@@ -36,6 +57,8 @@ SHELL = (
     "js/charts.js",
     "js/sections.js",
     "js/format.js",
+    "js/settings.js",
+    "js/auth.js",
     "icon.svg",
     "icon-192.png",
     "icon-512.png",
@@ -73,8 +96,38 @@ def _shell_urls() -> list[str]:
     return urls
 
 
-def index() -> str:
+def safe_next(value: str | None) -> str:
+    """``value`` when it is a path on this site (``/…``, no scheme, host, backslash or control
+    character), else ``/``: an open redirect would lend the sign-in page to phishing."""
+    if not value or not value.startswith("/") or value.startswith("//"):
+        return "/"
+    if "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return value
+
+
+def signed_in() -> bool:
+    """Whether the request's session cookie signs someone in (the accounts extension's view;
+    without it, nobody ever is)."""
+    if "accounts" not in current_app.extensions:
+        return False
+    from server.accounts.sessions import signed_in as session_user
+
+    return session_user() is not None
+
+
+def _accounts() -> bool:
+    return "accounts" in current_app.extensions
+
+
+def index() -> Response | str:
     cfg = current_app.config
+    if not cfg.get("DEMO") and _accounts() and not signed_in():
+        here = request.full_path.rstrip("?")
+        return redirect(f"{url_for('dashboard.sign_in')}?next={quote(here, safe='/')}")
     config = {
         "api": "/api/v1",
         "interval_s": INTERVAL_S,
@@ -83,8 +136,42 @@ def index() -> str:
         "plotly": url_for("dashboard.plotly"),
         "service_worker": url_for("dashboard.service_worker"),
         "version": version(),
+        "accounts": _accounts(),
+        "sign_in": url_for("dashboard.sign_in"),
+        "sign_out": url_for("dashboard.sign_out"),
     }
     return render_template("dashboard/index.html", config=config)
+
+
+#: Pages of the accounts: endpoint, URL, template.
+PAGES = (
+    ("sign_in", "/dashboard/sign-in", "sign_in.html"),
+    ("sign_up", "/dashboard/sign-up", "sign_up.html"),
+    ("verify_email", "/dashboard/verify-email", "verify_email.html"),
+    ("reset_password", "/dashboard/reset-password", "reset_password.html"),
+    ("sign_out", "/dashboard/sign-out", "sign_out.html"),
+)
+
+
+def _page(endpoint: str, template: str) -> Response:
+    from server.accounts.views import PASSWORD_MIN
+
+    cfg = current_app.config
+    config = {
+        "api": "/api/v1",
+        "page": endpoint,
+        "next": safe_next(request.args.get("next")),
+        "has_token": bool(request.args.get("token")),
+        "password_min": PASSWORD_MIN,
+        "demo": bool(cfg.get("DEMO")),
+        "sign_in": url_for("dashboard.sign_in"),
+        "home": url_for("dashboard.index"),
+    }
+    body = render_template(f"dashboard/{template}", config=config, demo=config["demo"])
+    response = Response(body, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 def manifest() -> Response:
@@ -143,6 +230,12 @@ def blueprint() -> Blueprint:
         static_url_path="/dashboard/static",
     )
     bp.add_url_rule("/", view_func=index, endpoint="index")
+    for endpoint, url, template in PAGES:
+        bp.add_url_rule(
+            url,
+            view_func=lambda e=endpoint, t=template: _page(e, t),
+            endpoint=endpoint,
+        )
     bp.add_url_rule("/manifest.webmanifest", view_func=manifest, endpoint="manifest")
     bp.add_url_rule("/sw.js", view_func=service_worker, endpoint="service_worker")
     bp.add_url_rule("/dashboard/vendor/plotly.min.js", view_func=plotly, endpoint="plotly")

@@ -932,9 +932,39 @@ def dashboard() -> dict[str, Any]:
         },
     }
 
+    def _page(operation: str, summary: str, query: list[dict[str, Any]]) -> dict[str, Any]:
+        item = _file(operation, summary, "text/html")
+        item["get"]["parameters"] = query
+        return item
+
+    token = _query("token", {"type": "string"}, "the token=… of the emailed link")
+    root = _file("dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html")
+    root["get"]["responses"]["302"] = {
+        "description": "signed out and not in demo mode: to /dashboard/sign-in?next=…",
+        "headers": {"Location": {"schema": {"type": "string"}}},
+    }
     return {
-        "/": _file(
-            "dashboardPage", "The dashboard (a web page; GET /api/... for data)", "text/html"
+        "/": root,
+        "/dashboard/sign-in": _page(
+            "dashboardSignIn",
+            "Sign-in page (a form over POST /api/v1/session)",
+            [_query("next", {"type": "string"}, "a path of this site to go to after signing in")],
+        ),
+        "/dashboard/sign-up": _page(
+            "dashboardSignUp", "Sign-up page (a form over POST /api/v1/users)", []
+        ),
+        "/dashboard/verify-email": _page(
+            "dashboardVerifyEmail",
+            "The emailed verification link's page: posts its token to /api/v1/users/verify",
+            [token],
+        ),
+        "/dashboard/reset-password": _page(
+            "dashboardResetPassword",
+            "Ask for a password-reset link; with ?token=, choose the new password",
+            [token],
+        ),
+        "/dashboard/sign-out": _page(
+            "dashboardSignOut", "Sign-out page (a button over DELETE /api/v1/session)", []
         ),
         "/manifest.webmanifest": _file(
             "dashboardManifest",
@@ -1139,6 +1169,62 @@ def accounts() -> dict[str, Any]:
                 parameters=[csrf],
             ),
         },
+        "/api/v1/households/{household}/keys": {
+            "parameters": [_p("household")],
+            "get": op(
+                "listKeys",
+                "The household's live API keys: ids, labels, created, last used (owners)",
+                SESSION,
+                {
+                    "200": _json(ref("ApiKeyList"), "never the secrets"),
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                },
+            ),
+            "post": op(
+                "createKey",
+                "Issue an API key (owners); its secret is in this answer only",
+                SESSION,
+                {
+                    "201": _json(ref("ApiKeyCreated"), "the new key"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown or not a live household"),
+                },
+                parameters=[csrf],
+                requestBody={
+                    "required": False,
+                    "content": {"application/json": {"schema": ref("KeyCreate")}},
+                },
+            ),
+        },
+        "/api/v1/households/{household}/keys/{key_id}": {
+            "parameters": [
+                _p("household"),
+                {
+                    "name": "key_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "the key's id (the part after gl_ and before the next _)",
+                    "schema": {"type": "string"},
+                    "example": "0123456789ab",
+                },
+            ],
+            "delete": op(
+                "revokeKey",
+                "Revoke an API key (owners): refused at once on every host",
+                SESSION,
+                {
+                    "204": {"description": "revoked"},
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _json(ref("Error"), "unknown household, or no live key with this id"),
+                },
+                parameters=[csrf],
+            ),
+        },
         "/api/v1/households/{household}/audit": {
             "parameters": [_p("household")],
             "get": op(
@@ -1300,6 +1386,9 @@ ACCOUNTS_SCOPES = {
     "changeMember": "admin",
     "removeMember": "admin",
     "getAudit": "admin",
+    "listKeys": "admin",
+    "createKey": "admin",
+    "revokeKey": "admin",
 }
 #: Routes limited by address (sign-in and password reset); the key checks are limited on failure.
 LIMITED = {"signIn", "requestPasswordReset", "confirmPasswordReset"}

@@ -132,6 +132,10 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
             "changeMember",
             "removeMember",
             "getAudit",
+            # keys over HTTP (#21): owners signed in
+            "listKeys",
+            "createKey",
+            "revokeKey",
         )
     },
     # OAuth (#15): no registered client in an unattended run; each answers as documented

@@ -6,7 +6,8 @@ in the file) that checks, against what the document says of the operation:
 * the status is one of its documented successes (2xx);
 * the ``Content-Type`` is the documented media type of that status;
 * a JSON body validates against the documented schema (``pm.response.to.have.jsonSchema``, the
-  schema embedded with every ``$ref`` resolved);
+  schema embedded with every ``$ref`` resolved); an HTML page (the dashboard's) starts with its
+  doctype;
 * a ``text/event-stream`` body is parsed into events and each event's data validates against the
   schema the response lists for its event type (``x-sse-events``, ajv); an ``error`` event fails.
   When the request bounds the stream (``limit``), the stream ends with an ``end`` event whose
@@ -89,6 +90,11 @@ if (documented && documented.type) {
 if (documented && documented.schema && mediaType === "application/json") {
     pm.test("the body matches the documented schema", function () {
         pm.response.to.have.jsonSchema(documented.schema);
+    });
+}
+if (documented && documented.type === "text/html" && mediaType === "text/html") {
+    pm.test("the body is an HTML page", function () {
+        pm.expect(pm.response.text()).to.match(/^\s*<!doctype html>/i);
     });
 }
 // A text/event-stream body as events: {event, id, data} (comments and retry-only blocks skipped).

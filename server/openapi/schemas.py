@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from server.accounts.keys import KeyCreate  # keys over HTTP (#21)
 from server.accounts.oauth.store import SCOPES  # OAuth scopes (#15)
 from server.accounts.views import (  # accounts (#15)
     HouseholdCreate,
@@ -72,6 +73,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     HouseholdCreate,
     MemberInvite,
     MemberRole,
+    KeyCreate,  # keys over HTTP (#21)
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -869,6 +871,45 @@ SCHEMAS.update(
                 "email": {"type": "string", "description": "shown to the household's owners"},
                 "role": ROLE,
                 "since": TIMESTAMP,
+            },
+        },
+        "ApiKey": {
+            "type": "object",
+            "description": "a live API key of the household, without its secret",
+            "required": ["key_id", "label", "created", "last_used"],
+            "properties": {
+                "key_id": {"type": "string", "examples": ["0123456789ab"]},
+                "label": {"type": ["string", "null"]},
+                "created": TIMESTAMP,
+                "last_used": {
+                    "anyOf": [TIMESTAMP, {"type": "null"}],
+                    "description": "the last request it authorised (to the minute); null: never",
+                },
+            },
+        },
+        "ApiKeyList": {
+            "type": "object",
+            "required": ["household", "keys"],
+            "properties": {
+                "household": {"type": "string"},
+                "keys": {"type": "array", "items": ref("ApiKey"), "description": "oldest first"},
+            },
+        },
+        "ApiKeyCreated": {
+            "type": "object",
+            "required": ["household", "key_id", "label", "created", "last_used", "key"],
+            "properties": {
+                "household": {"type": "string"},
+                "key_id": {"type": "string"},
+                "label": {"type": ["string", "null"]},
+                "created": TIMESTAMP,
+                "last_used": {"type": "null"},
+                "key": {
+                    "type": "string",
+                    "description": "the key, shown in this answer only: send it as "
+                    "'Authorization: Bearer <key>'",
+                    "examples": ["gl_0123456789ab_secret"],
+                },
             },
         },
         "MemberList": {

@@ -1,5 +1,6 @@
 """``python -m server households add H --channels AC,Geyser,Overall [--timezone Z]`` and
-``python -m server keys create H``: register live households and issue their API keys.
+``python -m server keys create H [--label L]``: register live households and issue their API
+keys (owners also manage keys over HTTP: ``/api/v1/households/{h}/keys``).
 
 The key is printed alone on the last line (it is shown once; only its hash is stored). They work
 on ``GRIDLIGHT_DATABASE_URL`` when set (a deployment's PostgreSQL), else on the SQLite file under
@@ -44,7 +45,7 @@ def _add(args: argparse.Namespace) -> int:
 
 def _create_key(args: argparse.Namespace) -> int:
     with _store(args) as keys:
-        key = keys.create_key(args.household)
+        key = keys.create_key(args.household, label=args.label)
     print(f"new API key for household {args.household} (shown once):")
     print(key)
     return 0
@@ -66,5 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = ksub.add_parser("create", help="issue another API key for a household")
     create.add_argument("household")
+    create.add_argument("--label", help="what the key is for (shown in the keys list)")
     create.add_argument("--data-dir", help=data_dir_help)
     create.set_defaults(func=_create_key)

@@ -4,7 +4,12 @@ A key looks like ``gl_{key_id}_{secret}``: ``key_id`` (12 hex digits) finds the 
 the SHA-256 of the secret is stored, compared in constant time. The secret carries 256 random
 bits, so a fast hash is enough (a slow password hash protects guessable secrets; these are not).
 A key is shown once, when it is made. Households and keys live in the installation's database,
-so a key made through one host works on every host sharing it.
+so a key made through one host works on every host sharing it, and a key revoked through one
+is refused by every host at its next request (each check reads the row).
+
+A key may carry a ``label`` (what its owner called it), and remembers when it was last used:
+:meth:`KeyStore.check` writes ``last_used_s`` when the stored time is older than
+:data:`LAST_USED_RESOLUTION_S`, so a meter posting every second costs one write a minute.
 """
 
 from __future__ import annotations
@@ -24,7 +29,20 @@ from sqlalchemy.engine import Connection
 from generator.dataset import DatasetError, validate_channel, validate_household_id
 from server.storage.database import Database
 
-__all__ = ["HouseholdExists", "KeyStore", "LiveHousehold", "RegistryError"]
+__all__ = [
+    "LABEL_MAX",
+    "LAST_USED_RESOLUTION_S",
+    "HouseholdExists",
+    "KeyInfo",
+    "KeyStore",
+    "LiveHousehold",
+    "RegistryError",
+]
+
+#: How stale ``last_used_s`` may get before a successful check writes it again. [s]
+LAST_USED_RESOLUTION_S = 60
+#: Longest label of a key (characters).
+LABEL_MAX = 100
 
 
 class RegistryError(ValueError):
@@ -44,6 +62,18 @@ class LiveHousehold:
     timezone: str
     channels: tuple[str, ...]
     created_s: int
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What may be shown of a key: never its secret, nor the secret's hash."""
+
+    key_id: str
+    household: str
+    label: str | None
+    created_s: int
+    last_used_s: int | None
+    revoked_s: int | None
 
 
 def _hash(secret: str) -> str:
@@ -126,37 +156,115 @@ class KeyStore:
             ).all()
         return [_household(r) for r in rows]
 
-    def create_key(self, household: str) -> str:
-        """Issue another key for a registered household."""
+    def create_key(
+        self,
+        household: str,
+        *,
+        label: str | None = None,
+        then: Callable[[Connection, str], None] | None = None,
+    ) -> str:
+        """Issue another key for a registered household; ``then(conn, key_id)`` runs in the
+        same transaction (its audit entry)."""
+        label = _label(label)
         with self.db.write() as conn:
             known = conn.execute(
                 sa.text("SELECT 1 FROM households WHERE id = :id"), {"id": household}
             ).first()
             if known is None:
                 raise RegistryError(f"household {household!r} is not registered")
-            return self._issue(conn, household, int(self.clock()))
+            key = self._issue(conn, household, int(self.clock()), label)
+            if then is not None:
+                then(conn, key_id(key) or "")
+            return key
 
     @staticmethod
-    def _issue(conn: Connection, household: str, created: int) -> str:
+    def _issue(conn: Connection, household: str, created: int, label: str | None = None) -> str:
         key_id = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         conn.execute(
             sa.text(
-                "INSERT INTO api_keys (key_id, household, secret_hash, created_s)"
-                " VALUES (:key_id, :household, :hash, :created)"
+                "INSERT INTO api_keys (key_id, household, secret_hash, created_s, label)"
+                " VALUES (:key_id, :household, :hash, :created, :label)"
             ),
-            {"key_id": key_id, "household": household, "hash": _hash(secret), "created": created},
+            {
+                "key_id": key_id,
+                "household": household,
+                "hash": _hash(secret),
+                "created": created,
+                "label": label,
+            },
         )
         return f"gl_{key_id}_{secret}"
+
+    def keys(self, household: str, *, revoked: bool = False) -> list[KeyInfo]:
+        """The keys of ``household``, oldest first (by id within a second; ``revoked``: the
+        revoked ones too)."""
+        sql = (
+            "SELECT key_id, household, label, created_s, last_used_s, revoked_s FROM api_keys"
+            " WHERE household = :h"
+        )
+        if not revoked:
+            sql += " AND revoked_s IS NULL"
+        with self.db.read() as conn:
+            rows = conn.execute(sa.text(sql + " ORDER BY created_s, key_id"), {"h": household})
+            return [
+                KeyInfo(
+                    r[0],
+                    r[1],
+                    r[2],
+                    int(r[3]),
+                    None if r[4] is None else int(r[4]),
+                    None if r[5] is None else int(r[5]),
+                )
+                for r in rows.all()
+            ]
+
+    def revoke_id(
+        self,
+        household: str,
+        key_id: str,
+        *,
+        then: Callable[[Connection], None] | None = None,
+    ) -> bool:
+        """Revoke the key of ``household`` whose id is ``key_id``; True when it was live.
+        ``then(conn)`` runs in the same transaction when it was (its audit entry)."""
+        with self.db.write() as conn:
+            result = conn.execute(
+                sa.text(
+                    "UPDATE api_keys SET revoked_s = :now"
+                    " WHERE key_id = :key_id AND household = :h AND revoked_s IS NULL"
+                ),
+                {"now": int(self.clock()), "key_id": key_id, "h": household},
+            )
+            if result.rowcount != 1:
+                return False
+            if then is not None:
+                then(conn)
+            return True
 
     def _key_row(self, key_id: str):  # noqa: ANN202
         with self.db.read() as conn:
             return conn.execute(
                 sa.text(
-                    "SELECT household, secret_hash, revoked_s FROM api_keys WHERE key_id = :key_id"
+                    "SELECT household, secret_hash, revoked_s, last_used_s FROM api_keys"
+                    " WHERE key_id = :key_id"
                 ),
                 {"key_id": key_id},
             ).first()
+
+    def _used(self, key_id: str, last_used_s: int | None) -> None:
+        """Record that ``key_id`` was used now, unless it was within the last minute."""
+        now = int(self.clock())
+        if last_used_s is not None and now - int(last_used_s) < LAST_USED_RESOLUTION_S:
+            return
+        with self.db.write() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE api_keys SET last_used_s = :now WHERE key_id = :key_id"
+                    " AND (last_used_s IS NULL OR last_used_s <= :stale)"
+                ),
+                {"now": now, "key_id": key_id, "stale": now - LAST_USED_RESOLUTION_S},
+            )
 
     def check(self, household: str, key: str | None) -> bool:
         """True when ``key`` is a live key of ``household``."""
@@ -169,7 +277,10 @@ class KeyStore:
         if row is None or row[2] is not None:
             _hash(secret)  # same work whether or not the id exists
             return False
-        return hmac.compare_digest(row[1], _hash(secret)) and row[0] == household
+        ok = hmac.compare_digest(row[1], _hash(secret)) and row[0] == household
+        if ok:
+            self._used(key_id, row[3])
+        return ok
 
     def is_live(self, household: str, key_id: str) -> bool:
         """True while the key with id ``key_id`` (see :func:`key_id`) is a live key of
@@ -189,6 +300,19 @@ class KeyStore:
                 {"now": int(self.clock()), "key_id": key_id},
             )
             return result.rowcount == 1
+
+
+def _label(label: str | None) -> str | None:
+    """A key's label, stripped (``None`` for none); :class:`RegistryError` when unfit."""
+    if label is None or not label.strip():
+        return None
+    label = label.strip()
+    if len(label) > LABEL_MAX or any(ord(c) < 32 or ord(c) == 127 for c in label):
+        raise RegistryError(
+            f"a key's label is 1 to {LABEL_MAX} characters without control characters, "
+            f"got {label[:40]!r}{'…' if len(label) > 40 else ''}"
+        )
+    return label
 
 
 def _household(row: Sequence) -> LiveHousehold:  # type: ignore[type-arg]

@@ -58,6 +58,8 @@ api_keys = Table(
     Column("secret_hash", Text, nullable=False),  # sha256 hex of the secret part; never the key
     Column("created_s", BigInteger, nullable=False),
     Column("revoked_s", BigInteger),
+    Column("label", Text),  # what its owner called it ("meter", "Home Assistant")
+    Column("last_used_s", BigInteger),  # written at most once a minute (KeyStore.check)
     Index("api_keys_household", "household"),
 )
 

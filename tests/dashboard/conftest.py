@@ -1,9 +1,11 @@
 """Fixtures of the dashboard tests: the app with the dashboard registered, demo household A (the
-widget tests' small synthetic dataset and its precomputed statistics), and live household L1
-with a key and a stored history that gives it statistics."""
+widget tests' small synthetic dataset and its precomputed statistics), live household L1
+with a key and a stored history that gives it statistics, and the app with accounts (demo mode
+off) whose emails the local SMTP stand-in catches."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,10 +15,14 @@ import numpy as np
 import pytest
 import requests
 from flask import Flask
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
 from server import create_app
 from server.storage import KeyStore, command_database
+from tests.server.accounts.conftest import FAST_ARGON2
+from tests.server.alerts.servers import SmtpServer
+from tests.widget_api.browser import chromium_page, ensure_chromium
 from tests.widget_api.conftest import (  # noqa: F401  (fixtures shared with the widget tests)
     widget_data_dir,
     widget_dataset_dir,
@@ -139,3 +145,46 @@ def live_household(served: Served, live_key: str) -> dict:
     first_s = int(time.time()) - HISTORY_S - 60
     post_readings(served.url, live_key, usual_history(first_s, seed=5))
     return {"key": live_key, "first_s": first_s}
+
+
+# -- accounts (#21): sign-in pages, settings, keys --------------------------------------------
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """The local SMTP stand-in that catches the accounts' emails (as in tests/server/accounts)."""
+    with SmtpServer() as server:
+        yield server
+
+
+def accounts_config(smtp: SmtpServer, *, demo: bool = False) -> dict:
+    """Accounts on (a fixed secret, emails to ``smtp``, cheap argon2id), demo mode as asked;
+    links in emails point at whichever host the request came to (no ACCOUNTS_BASE_URL)."""
+    return {
+        "DEMO": demo,
+        "SECRET_KEY": "dashboard-test-secret-" + "x" * 32,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": smtp.port,
+        "SMTP_FROM": "accounts@gridlight.test",
+        **FAST_ARGON2,
+    }
+
+
+@pytest.fixture
+def accounts_app(make_app: Callable[..., Flask], smtp: SmtpServer) -> Flask:
+    """The dashboard with accounts and demo mode off: every household needs sign-in or a key."""
+    return make_app(**accounts_config(smtp))
+
+
+# -- the browser tests ----------------------------------------------------------------------
+@pytest.fixture
+def out_dir(tmp_path: Path) -> Path:
+    """Where screenshots and figures go: ``$GRIDLIGHT_SCREENSHOTS_DIR``, else a temporary one."""
+    wanted = os.environ.get("GRIDLIGHT_SCREENSHOTS_DIR")
+    path = Path(wanted) if wanted else tmp_path / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def page() -> Iterator[Page]:
+    with chromium_page(ensure_chromium(), timeout_s=20.0) as page:
+        yield page

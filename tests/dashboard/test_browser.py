@@ -10,12 +10,9 @@ set (``docs/screenshots`` keeps the committed ones), else to the test's temporar
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page
@@ -23,7 +20,6 @@ from playwright.sync_api import Page
 from server.dashboard.views import plotly_js, version
 from tests.dashboard.conftest import HISTORY_S, INTERVAL_S, post_readings
 from tests.dashboard.proxy import DropProxy
-from tests.widget_api.browser import chromium_page, ensure_chromium
 
 LEVEL_TEXT = {  # as static/js/format.js writes them
     "green": "Green · usual",
@@ -61,20 +57,6 @@ WEEK_RENDER = """async () => {
   Plotly.purge(node); node.remove();
   return ms;
 }"""
-
-
-@pytest.fixture
-def out_dir(tmp_path: Path) -> Path:
-    wanted = os.environ.get("GRIDLIGHT_SCREENSHOTS_DIR")
-    path = Path(wanted) if wanted else tmp_path / "screenshots"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-@pytest.fixture
-def page() -> Iterator[Page]:
-    with chromium_page(ensure_chromium(), timeout_s=20.0) as page:
-        yield page
 
 
 def wait_subscribed(app, household: str, timeout_s: float = 20.0) -> None:  # noqa: ANN001

@@ -116,6 +116,7 @@ def _url(path: str, owner: Person) -> str:
         "user_id": str(owner.user["id"]),
         "recommendation_id": "r1",
         "month": "2026-01",
+        "key_id": "0123456789ab",
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m[1]], path)
     return url + ("?interval=5" if url.endswith(("/stats", "/stream", "/widget")) else "")

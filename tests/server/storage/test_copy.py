@@ -26,7 +26,12 @@ def _fill(db) -> None:  # noqa: ANN001
             ),
             {"ch": json.dumps(["Overall"])},
         )
-        c.execute(sa.text("INSERT INTO api_keys VALUES ('k1', 'H1', 'abc', 1, NULL)"))
+        c.execute(
+            sa.text(
+                "INSERT INTO api_keys (key_id, household, secret_hash, created_s, revoked_s)"
+                " VALUES ('k1', 'H1', 'abc', 1, NULL)"
+            )
+        )
         # three months of readings, so several partitions on PostgreSQL
         c.execute(
             sa.text("INSERT INTO readings VALUES ('H1', 'Overall', :ts, :kw)"),

@@ -1,7 +1,14 @@
-// The JSON API with the household's key (pasted once, kept in localStorage, sent as
-// Authorization: Bearer), and the short messages a section shows when a route refuses.
+// The JSON API, as the signed-in user (the session cookie, and its CSRF token on writes) or with
+// the household's key (pasted once, kept in localStorage, sent as Authorization: Bearer), and
+// the short messages a section shows when a route refuses.
 
 const KEY_PREFIX = "gridlight.key.";
+const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+//: The signed-in session: {user, csrf} (null when nobody is signed in).
+let session = null;
+
+export function setSession(value) { session = value; }
+export function getSession() { return session; }
 
 export function getKey(household) {
   try { return localStorage.getItem(KEY_PREFIX + household) || null; } catch (err) { return null; }
@@ -21,9 +28,10 @@ export function authHeaders(household) {
 export async function api(path, {household = null, method = "GET", body = undefined, retry503 = true} = {}) {
   const headers = {Accept: "application/json", ...authHeaders(household)};
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (session && WRITES.has(method) && !headers.Authorization) headers["X-CSRF-Token"] = session.csrf;
   let response;
   try {
-    response = await fetch(path, {method, headers, cache: "no-store",
+    response = await fetch(path, {method, headers, cache: "no-store", credentials: "same-origin",
       body: body === undefined ? undefined : JSON.stringify(body)});
   } catch (err) {
     return {ok: false, status: 0, data: null, message: "The server could not be reached; check the connection."};
@@ -42,9 +50,12 @@ export async function api(path, {household = null, method = "GET", body = undefi
 export function explain(status, data, household) {
   const detail = data && data.error && data.error.message ? data.error.message : "";
   switch (status) {
-    case 401: return `This needs ${household || "the household"}'s API key: open “API key” at the top and paste it.`;
-    case 403: return `Not allowed for this key${detail ? `: ${detail}` : "."}`;
+    case 401: return session
+      ? `Your session has ended${detail ? ` (${detail})` : ""}: sign in again.`
+      : `This needs ${household || "the household"}'s API key: open “API key” at the top and paste it, or sign in.`;
+    case 403: return `Not allowed${detail ? `: ${detail}` : "."}`;
     case 404: return `Not available here${detail ? `: ${detail}` : "."}`;
+    case 400: return detail ? `Please check: ${detail}` : "The server could not read this request.";
     case 409: return `Not yet${detail ? `: ${detail}` : ": there is not enough history."}`;
     case 422: return `Refused${detail ? `: ${detail}` : "."}`;
     case 429: return "Too many requests; try again in a moment.";

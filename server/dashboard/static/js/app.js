@@ -1,10 +1,12 @@
-// Gridlight dashboard: the household picker and key, then every section of the chosen household.
+// Gridlight dashboard: who is signed in (or the demo), the household picker and key, then every
+// section of the chosen household and its settings.
 
-import {api, getKey, setKey, authHeaders} from "./api.js";
+import {api, getKey, getSession, setKey, setSession, authHeaders} from "./api.js";
 import {drawForecast, drawHistory} from "./charts.js";
 import {LiveStream} from "./live.js";
 import {el, kw, levelText, time} from "./format.js";
 import {loadAlerts, loadDevices, loadMoney, loadReports, loadTips, showCommand, showMessage} from "./sections.js";
+import {loadSettings, newHousehold} from "./settings.js";
 
 const cfg = JSON.parse(document.getElementById("config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -20,7 +22,8 @@ const STATE_TEXT = {
 const trace = {events: [], connects: 0, states: []};
 window.gridlight = trace;
 
-let ctx = null;  // {household, info, keyed}
+let ctx = null;  // {household, info, keyed, role}
+let roles = {};  // household → the signed-in user's role on it
 let stream = null;
 let stats = null;
 let statsMessage = "";  // why no thresholds are drawn
@@ -52,19 +55,67 @@ async function boot() {
   }
   $("history-channel").addEventListener("change", history);
 
+  if (cfg.accounts && !(await signIn())) return;
+  newHousehold(async (id) => { await signIn(); await pick(id); });
+  await pick(null);
+}
+
+/** The signed-in user (GET /api/v1/session, then their roles from /me); signed out outside the
+ * demo, off to the sign-in page (false). */
+async function signIn() {
+  const answer = await api(`${cfg.api}/session`);
+  if (!answer.ok) {
+    setSession(null);
+    if (!cfg.demo) {
+      location.assign(`${cfg.sign_in}?next=${encodeURIComponent(location.pathname + location.search)}`);
+      return false;
+    }
+    $("sign-in-link").href = `${cfg.sign_in}?next=${encodeURIComponent(location.pathname + location.search)}`;
+    $("sign-in-link").hidden = false;
+    return true;
+  }
+  setSession({user: answer.data.user, csrf: answer.data.csrf_token});
+  const me = await api(`${cfg.api}/me`);
+  roles = Object.fromEntries(me.ok ? me.data.households.map((h) => [h.household, h.role]) : []);
+  $("who").textContent = answer.data.user.name;
+  $("who").hidden = false;
+  $("sign-out").hidden = false;
+  $("sign-in-link").hidden = true;
+  $("key-box").hidden = true;  // the session replaces keys
+  $("sign-out").onclick = async () => {
+    const out = await api(`${cfg.api}/session`, {method: "DELETE"});
+    if (!out.ok && out.status !== 401) return showMessage("live-msg", out.message);
+    setSession(null);
+    location.assign(cfg.sign_in);
+  };
+  document.body.dataset.user = String(answer.data.user.id);
+  return true;
+}
+
+/** Fill the picker (the user's households, and the demo's in demo mode) and show ``wanted``. */
+async function pick(wanted) {
   const answer = await api(`${cfg.api}/households`);
   if (!answer.ok) {
     showMessage("live-msg", answer.message);
     return;
   }
   performance.mark("gridlight-households");
-  const households = answer.data.households;
+  let households = answer.data.households;
+  if (getSession()) {
+    households = households.filter((h) => h.id in roles || (cfg.demo && cfg.demo_households.includes(h.id)));
+  }
   const select = $("household");
-  select.replaceChildren(...households.map((h) => el("option", {value: h.id, text: h.name ? `${h.name} (${h.id})` : h.id})));
-  const wanted = new URLSearchParams(location.search).get("household") || localStorage.getItem("gridlight.household");
-  const first = households.find((h) => h.id === wanted) || households.find((h) => cfg.demo_households.includes(h.id)) || households[0];
+  const label = (h) => `${h.name ? `${h.name} (${h.id})` : h.id}${roles[h.id] ? ` · ${roles[h.id]}` : ""}`;
+  select.replaceChildren(...households.map((h) => el("option", {value: h.id, text: label(h)})));
+  wanted = wanted || new URLSearchParams(location.search).get("household") || localStorage.getItem("gridlight.household");
+  const first = households.find((h) => h.id === wanted) || households.find((h) => h.id in roles) ||
+    households.find((h) => cfg.demo_households.includes(h.id)) || households[0];
   if (!first) {
-    showMessage("live-msg", "No households yet: add one with python -m server households add H.");
+    select.replaceChildren(el("option", {value: "", text: "No households"}));
+    showMessage("live-msg", getSession()
+      ? "You have no household yet: add one under Settings, or ask an owner to invite you."
+      : "No households yet: add one with python -m server households add H.");
+    document.body.dataset.loaded = "none";
     return;
   }
   select.value = first.id;
@@ -77,7 +128,7 @@ async function choose(household, households) {
   if (households) known = households;
   localStorage.setItem("gridlight.household", household);
   const info = known.find((h) => h.id === household) || {id: household, channels: []};
-  ctx = {household, info, keyed: getKey(household) !== null};
+  ctx = {household, info, keyed: getKey(household) !== null, role: roles[household] || null};
   $("key-household").textContent = household;
   $("key-box").querySelector("summary").textContent = ctx.keyed ? "API key ✓" : "API key";
   const channels = info.channels || [];
@@ -92,7 +143,7 @@ async function choose(household, households) {
       return history();
     });
   await Promise.all([withStats, forecast(), loadMoney(ctx), loadAlerts(ctx), loadTips(ctx),
-    loadDevices(ctx), loadReports(ctx)].map((p) => p.catch((err) => console.warn(err))));
+    loadDevices(ctx), loadReports(ctx), loadSettings(ctx)].map((p) => p.catch((err) => console.warn(err))));
   performance.mark(`gridlight-loaded-${household}`);
   document.body.dataset.loaded = household;
 }

@@ -24,7 +24,7 @@ self.addEventListener("fetch", (event) => {
     caches.open(CACHE).then(async (cache) => {
       const cached = await cache.match(url.pathname);
       const fresh = fetch(event.request).then((response) => {
-        if (response.ok) cache.put(url.pathname, response.clone());
+        if (response.ok && !response.redirected) cache.put(url.pathname, response.clone());
         return response;
       });
       if (cached) {

@@ -1,7 +1,7 @@
 """Web Push: browsers' push subscriptions per household (the dashboard as an installed web app).
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels = None
 depends_on = None
 
