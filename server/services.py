@@ -35,7 +35,10 @@ from server.metrics import Metrics
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
 from server.storage import KeyStore
+from server.storage.consent import ConsentStore
+from server.storage.crypto import Keyring, load_master_key
 from server.storage.database import Database, database_url, open_database
+from server.storage.sealing import seal_plaintext_rows
 from server.streaming.bodies import StreamSettings
 from server.streaming.hub import Hub
 from server.streaming.learning import Learning
@@ -89,6 +92,8 @@ class Services:
     settings: StreamSettings
     keys: KeyStore
     devices: DeviceStore
+    keyring: Keyring
+    consent: ConsentStore
     fcm: FcmClient | None
     learning: Learning
 
@@ -109,6 +114,11 @@ class Services:
         # the installation's database (DATABASE_URL, or SQLite under DATA_DIR), its schema
         # upgraded; every store of every feature uses this one engine and pool
         self.db: Database = open_database(database_url(cfg))
+        # personal data at rest: the data keys, unwrapped by the master key; plaintext left by
+        # an older version sealed
+        self.keyring = Keyring.load(self.db, load_master_key(cfg))
+        seal_plaintext_rows(self.db, self.keyring)
+        self.consent = ConsentStore(self.db, version=str(cfg["CONSENT_VERSION"]))
         self.households = Households(data_dir)
         self.broker = create_broker(cfg["REDIS_URL"], int(cfg["HISTORY_LEN"]))
         self.metrics = Metrics()
@@ -134,7 +144,7 @@ class Services:
             ping_s=float(cfg["PING_INTERVAL_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
-        self.devices = DeviceStore(self.db)
+        self.devices = DeviceStore(self.db, self.keyring)
         self.keys = KeyStore(self.db)
         self.fcm = make_fcm_client(cfg)
         app.extensions["gridlight"] = self

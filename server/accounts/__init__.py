@@ -51,8 +51,9 @@ class Accounts:
         secret = load_secret(cfg, shared_database=db.engine.dialect.name == "postgresql")
         app.secret_key = secret
         app.session_interface = TlsAwareSessions()
-        self.users = UserStore(db, derive(secret, "email-hash"))
-        self.memberships = Memberships(db)
+        keyring = app.extensions["gridlight"].keyring
+        self.users = UserStore(db, derive(secret, "email-hash"), keyring)
+        self.memberships = Memberships(db, keyring)
         self.audit = AuditLog(db)
         self.passwords = Passwords(
             time_cost=int(cfg["ARGON2_TIME_COST"]),
