@@ -36,7 +36,7 @@ from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
 from server.storage import KeyStore
 from server.storage.consent import ConsentStore
-from server.storage.crypto import Keyring, load_master_key
+from server.storage.crypto import Keyring, load_master_keys
 from server.storage.database import Database, database_url, open_database
 from server.storage.sealing import seal_plaintext_rows
 from server.streaming.bodies import StreamSettings
@@ -116,7 +116,7 @@ class Services:
         self.db: Database = open_database(database_url(cfg))
         # personal data at rest: the data keys, unwrapped by the master key; plaintext left by
         # an older version sealed
-        self.keyring = Keyring.load(self.db, load_master_key(cfg))
+        self.keyring = Keyring.load(self.db, load_master_keys(cfg))
         seal_plaintext_rows(self.db, self.keyring)
         self.consent = ConsentStore(self.db, version=str(cfg["CONSENT_VERSION"]))
         self.households = Households(data_dir)

@@ -1,5 +1,6 @@
 """``python -m server households add H --channels AC,Geyser,Overall [--timezone Z]`` and
-``python -m server keys create H``: register live households and issue their API keys.
+``python -m server keys create H``: register live households and issue their API keys;
+``python -m server keys new-master`` and ``keys rotate-master`` (:mod:`server.storage.masterkeys`).
 
 The key is printed alone on the last line (it is shown once; only its hash is stored). They work
 on ``GRIDLIGHT_DATABASE_URL`` when set (a deployment's PostgreSQL), else on the SQLite file under
@@ -68,3 +69,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create.add_argument("household")
     create.add_argument("--data-dir", help=data_dir_help)
     create.set_defaults(func=_create_key)
+
+    from server.storage import masterkeys
+
+    new = ksub.add_parser("new-master", help="write a new random master key to a file (0600)")
+    new.add_argument("--out", required=True, help="the file to create")
+    new.set_defaults(func=masterkeys.new_master)
+    rotate = ksub.add_parser(
+        "rotate-master",
+        help="re-wrap every data key under a new master key (servers keep running)",
+    )
+    rotate.add_argument("--new-key-file", required=True, help="the new master key's file")
+    rotate.add_argument(
+        "--master-key-file",
+        help="the current master key (default: $GRIDLIGHT_MASTER_KEY_FILE, else DATA_DIR/master_key)",
+    )
+    rotate.add_argument(
+        "--no-install",
+        action="store_true",
+        help="leave the key files as they are (point GRIDLIGHT_MASTER_KEY_FILE at the new one)",
+    )
+    rotate.add_argument("--data-dir", help=data_dir_help)
+    rotate.set_defaults(func=masterkeys.rotate)

@@ -55,6 +55,9 @@ __all__ = [
     "MasterKey",
     "MasterKeyMismatch",
     "load_master_key",
+    "load_master_keys",
+    "master_key_path",
+    "next_key_path",
     "read_master_key",
     "rotate_master",
     "write_master_key",
@@ -141,16 +144,37 @@ def write_master_key(path: str | os.PathLike[str]) -> MasterKey:
     return MasterKey(key)
 
 
+def master_key_path(cfg: Mapping[str, Any]) -> Path:
+    """The configured master key's file: ``MASTER_KEY_FILE``, else ``DATA_DIR/master_key``."""
+    given = cfg.get("MASTER_KEY_FILE")
+    return Path(given) if given else Path(cfg["DATA_DIR"]) / MASTER_FILE
+
+
+def next_key_path(path: Path) -> Path:
+    """Where a rotation puts the new key before it commits (read beside the current one)."""
+    return path.with_name(path.name + ".next")
+
+
+def load_master_keys(cfg: Mapping[str, Any]) -> list[MasterKey]:
+    """The master key (:func:`load_master_key`), then the one a rotation in progress left in
+    ``<file>.next`` if any: :meth:`Keyring.load` takes whichever wraps the data keys, so a worker
+    starting during a rotation finds its key either way."""
+    keys = [load_master_key(cfg)]
+    upcoming = next_key_path(master_key_path(cfg))
+    if upcoming.exists():
+        keys.append(read_master_key(upcoming))
+    return keys
+
+
 def load_master_key(cfg: Mapping[str, Any]) -> MasterKey:
     """``MASTER_KEY_FILE`` when set, else ``DATA_DIR/master_key``, created on first start (0600)
-    with a warning to back it up. Workers starting at once agree on one file (written aside,
+    with a warning to keep a copy. Workers starting at once agree on one file (written aside,
     then linked into place exclusively)."""
-    given = cfg.get("MASTER_KEY_FILE")
-    if given:
-        if not Path(given).exists():
-            raise CryptoError(f"MASTER_KEY_FILE names {given}, which does not exist")
-        return read_master_key(given)
-    path = Path(cfg["DATA_DIR"]) / MASTER_FILE
+    path = master_key_path(cfg)
+    if cfg.get("MASTER_KEY_FILE"):
+        if not path.exists():
+            raise CryptoError(f"MASTER_KEY_FILE names {path}, which does not exist")
+        return read_master_key(path)
     if path.exists():
         return read_master_key(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,9 +187,9 @@ def load_master_key(cfg: Mapping[str, Any]) -> MasterKey:
     finally:
         draft.unlink()
     log.warning(
-        "created the master key that encrypts personal data at rest in %s: keep a copy of it apart "
-        "from the database (without it emails, phone numbers, webhooks and push tokens cannot "
-        "be read), or set GRIDLIGHT_MASTER_KEY_FILE",
+        "created the master key that encrypts personal data at rest in %s: keep a copy of it "
+        "apart from the database (without it emails, phone numbers, webhooks and push tokens "
+        "cannot be read), or set GRIDLIGHT_MASTER_KEY_FILE",
         path,
     )
     return read_master_key(path)
@@ -200,11 +224,17 @@ class Keyring:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, db: Database, master: MasterKey, *, clock: Any = time.time) -> Keyring:
-        """The keyring of ``db`` (its first data and index keys made, wrapped under ``master``,
-        when it has none); :class:`MasterKeyMismatch` when its keys are wrapped under another."""
+    def load(
+        cls, db: Database, masters: MasterKey | list[MasterKey], *, clock: Any = time.time
+    ) -> Keyring:
+        """The keyring of ``db`` (its first data and index keys made, wrapped under the first of
+        ``masters``, when it has none); :class:`MasterKeyMismatch` when its keys are wrapped
+        under none of them."""
+        candidates = masters if isinstance(masters, list) else [masters]
         with db.read() as c:
             rows = _rows(c)
+        in_force = {r.master_id for r in rows}
+        master = next((m for m in candidates if m.id in in_force), candidates[0])
         missing = {DATA_KEY_ID, INDEX_KEY_ID} - {r.id for r in rows}
         if missing:
             with db.write() as c:
@@ -231,8 +261,8 @@ class Keyring:
             if row.master_id != master.id:
                 raise MasterKeyMismatch(
                     f"the data keys are wrapped under master key {row.master_id}, but the "
-                    f"configured master key is {master.id}: after `keys rotate-master`, point "
-                    "GRIDLIGHT_MASTER_KEY_FILE at the new key"
+                    f"configured master key is {', '.join(m.id for m in candidates)}: after "
+                    "`keys rotate-master`, point GRIDLIGHT_MASTER_KEY_FILE at the new key"
                 )
             key = master.unwrap(row.id, row.wrapped)
             if row.purpose == "index":
