@@ -4,6 +4,7 @@ URL, name or push token; the master key rotates while requests are served."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import threading
@@ -194,7 +195,7 @@ def test_plaintext_left_by_an_older_version_is_sealed_on_start(tmp_path: Path):
                     "INSERT INTO alert_settings (household, settings, updated_s)"
                     " VALUES ('H1', :s, 1)"
                 ),
-                {"s": '{"to": ["%s"]}' % PHONE},
+                {"s": json.dumps({"to": [PHONE]})},
             )
             c.execute(
                 sa.text(
