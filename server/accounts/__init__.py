@@ -37,7 +37,7 @@ class Accounts:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
-        from server.accounts import views
+        from server.accounts import privacy, views
         from server.accounts.mail import Mailer
         from server.accounts.members import AuditLog, Memberships
         from server.accounts.secret import derive, load_secret
@@ -70,3 +70,4 @@ class Accounts:
         app.extensions["accounts"] = self
         app.extensions[SESSIONS] = SessionHook(self.memberships)
         app.register_blueprint(views.blueprint)
+        app.register_blueprint(privacy.blueprint)

@@ -119,6 +119,7 @@ def _known(household: str) -> Any:
 def get_forecast(household: str):  # noqa: ANN201
     _known(household)
     require_read(household)
+    _gl().consent.require(household, "analytics", "no forecast is made for it")
     raw = request.args.get("horizon_h", "24")
     try:
         horizon_h = check_horizon(raw.strip())
@@ -170,6 +171,7 @@ def put_tariff(household: str):  # noqa: ANN201
 def get_recommendations(household: str):  # noqa: ANN201
     _known(household)
     require_read(household)
+    _gl().consent.require(household, "recommendations", "no recommendations are made for it")
     return jsonify(_service().recommendations(household))
 
 

@@ -229,6 +229,11 @@ def ingest() -> dict[str, Any]:
                     "207": _json(ref("IngestResult"), "some readings refused, the others stored"),
                     "400": _r("BadRequest"),
                     "401": _r("Unauthorized"),
+                    "403": _json(
+                        ref("Error"),
+                        "the household has not consented to collection (consent_required);"
+                        " nothing stored",
+                    ),
                     "404": _r("NotFound"),
                     "413": _json(ref("Error"), "too many readings or bytes in one request"),
                     "422": _json(ref("IngestResult"), "every reading refused"),
