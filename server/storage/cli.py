@@ -43,6 +43,30 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _consent(args: argparse.Namespace) -> int:
+    from server import config
+    from server.storage.consent import PURPOSES, ConsentStore
+
+    choices = {p: True for p in args.give or []} | {p: False for p in args.withdraw or []}
+    both = set(args.give or []) & set(args.withdraw or [])
+    if both:
+        raise CommandError(f"both given and withdrawn: {', '.join(sorted(both))}")
+    db = command_database(args.data_dir)
+    try:
+        if KeyStore(db).get(args.household) is None:
+            raise CommandError(f"unknown household {args.household!r}")
+        store = ConsentStore(db, version=str(config.load()["CONSENT_VERSION"]))
+        if choices:
+            store.set(args.household, choices, user_id=None, source="cli")
+        for purpose in PURPOSES:
+            state = store.of_household(args.household)[purpose]
+            shown = "given" if state["granted"] else "not given"
+            print(f"{purpose}: {shown}" + ("" if state["updated"] else " (default)"))
+    finally:
+        db.dispose()
+    return 0
+
+
 def _create_key(args: argparse.Namespace) -> int:
     with _store(args) as keys:
         key = keys.create_key(args.household)
@@ -62,6 +86,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--name", help="display name")
     add.add_argument("--data-dir", help=data_dir_help)
     add.set_defaults(func=_add)
+
+    from server.storage.consent import PURPOSES
+
+    consent = hsub.add_parser(
+        "consent", help="show, give or withdraw a household's consent (the operator's record)"
+    )
+    consent.add_argument("household")
+    consent.add_argument("--give", action="append", choices=PURPOSES, help="a purpose to give")
+    consent.add_argument(
+        "--withdraw", action="append", choices=PURPOSES, help="a purpose to withdraw"
+    )
+    consent.add_argument("--data-dir", help=data_dir_help)
+    consent.set_defaults(func=_consent)
 
     keys = sub.add_parser("keys", help="manage API keys")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
