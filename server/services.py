@@ -116,6 +116,13 @@ class Services:
         self.db: Database = open_database(database_url(cfg))
         # personal data at rest: the data keys, unwrapped by the master key; plaintext left by
         # an older version sealed
+        if self.db.is_postgres and not (cfg.get("MASTER_KEY") or cfg.get("MASTER_KEY_FILE")):
+            log.error(
+                "MASTER_KEY / MASTER_KEY_FILE is not set but the database is shared: every host "
+                "must use the same master key, else the others cannot open personal data; "
+                "using %s/master_key",
+                data_dir,
+            )
         self.keyring = Keyring.load(self.db, load_master_keys(cfg))
         seal_plaintext_rows(self.db, self.keyring)
         self.consent = ConsentStore(self.db, version=str(cfg["CONSENT_VERSION"]))

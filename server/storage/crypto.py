@@ -56,6 +56,7 @@ __all__ = [
     "MasterKeyMismatch",
     "load_master_key",
     "load_master_keys",
+    "master_key_from_value",
     "master_key_path",
     "next_key_path",
     "read_master_key",
@@ -123,16 +124,40 @@ def read_master_key(path: str | os.PathLike[str]) -> MasterKey:
     """The master key in ``path``: 32 bytes as base64 (what :func:`write_master_key` writes) or
     64 hex digits, on one line."""
     text = Path(path).read_text(encoding="utf-8").strip()
-    try:
-        raw = bytes.fromhex(text) if len(text) == 2 * KEY_BYTES else base64.b64decode(text)
-    except (ValueError, binascii.Error):
-        raw = b""
-    if len(raw) != KEY_BYTES:
+    raw = _key_bytes(text)
+    if raw is None:
         raise CryptoError(
             f"the master key file {path} must hold {KEY_BYTES} bytes as base64 (44 characters) "
             f"or hex (64 digits); make one with: python -m server keys new-master --out FILE"
         )
     return MasterKey(raw)
+
+
+def _key_bytes(text: str) -> bytes | None:
+    try:
+        raw = bytes.fromhex(text) if len(text) == 2 * KEY_BYTES else base64.b64decode(text)
+    except (ValueError, binascii.Error):
+        return None
+    return raw if len(raw) == KEY_BYTES else None
+
+
+def master_key_from_value(value: str) -> MasterKey:
+    """``MASTER_KEY`` given as a value (a platform's generated secret): 32 bytes as base64 or
+    hex, else any text of at least 32 characters, stretched to 256 bits with HKDF-SHA256."""
+    text = value.strip()
+    raw = _key_bytes(text)
+    if raw is not None:
+        return MasterKey(raw)
+    if len(text) < KEY_BYTES:
+        raise CryptoError(
+            f"MASTER_KEY must be 32 bytes as base64 or hex, or a random text of at least "
+            f"{KEY_BYTES} characters; got {len(text)} characters"
+        )
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    kdf = HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=None, info=b"gridlight/master-key")
+    return MasterKey(kdf.derive(text.encode()))
 
 
 def write_master_key(path: str | os.PathLike[str]) -> MasterKey:
@@ -156,9 +181,12 @@ def next_key_path(path: Path) -> Path:
 
 
 def load_master_keys(cfg: Mapping[str, Any]) -> list[MasterKey]:
-    """The master key (:func:`load_master_key`), then the one a rotation in progress left in
-    ``<file>.next`` if any: :meth:`Keyring.load` takes whichever wraps the data keys, so a worker
-    starting during a rotation finds its key either way."""
+    """The master key (``MASTER_KEY`` when given as a value, else :func:`load_master_key`),
+    then the one a rotation in progress left in ``<file>.next`` if any: :meth:`Keyring.load`
+    takes whichever wraps the data keys, so a worker starting during a rotation finds its key
+    either way."""
+    if cfg.get("MASTER_KEY"):
+        return [master_key_from_value(str(cfg["MASTER_KEY"]))]
     keys = [load_master_key(cfg)]
     upcoming = next_key_path(master_key_path(cfg))
     if upcoming.exists():

@@ -27,6 +27,7 @@ from pathlib import Path
 from server.cli import CommandError
 from server.storage.crypto import (
     CryptoError,
+    master_key_from_value,
     master_key_path,
     next_key_path,
     read_master_key,
@@ -55,6 +56,23 @@ def new_master(args: argparse.Namespace) -> int:
 
 def rotate(args: argparse.Namespace) -> int:
     cfg = _cfg(args)
+    value = os.environ.get("GRIDLIGHT_MASTER_KEY")
+    if value and not getattr(args, "master_key_file", None):
+        # the key is a value in the environment: nothing to install, the operator sets it
+        try:
+            old, new = master_key_from_value(value), read_master_key(args.new_key_file)
+        except CryptoError as err:
+            raise CommandError(str(err)) from err
+        db = command_database(cfg["DATA_DIR"])
+        try:
+            count = rotate_master(db, old, new)
+        except CryptoError as err:
+            raise CommandError(str(err)) from err
+        finally:
+            db.dispose()
+        print(f"re-wrapped {count} data keys from master key {old.id} to {new.id}")
+        print(f"set GRIDLIGHT_MASTER_KEY to the contents of {args.new_key_file} on every host")
+        return 0
     path = master_key_path(cfg)
     if not path.exists():
         raise CommandError(f"the current master key {path} does not exist")

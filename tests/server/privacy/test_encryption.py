@@ -287,3 +287,24 @@ def test_rotate_master_while_requests_decrypt(server_data_dir, stats_cache_dir, 
             smtp,
             MASTER_KEY_FILE=str(server_data_dir / f"master_key.retired-{old_id}"),
         )
+
+
+def test_a_master_key_given_as_a_value(tmp_path: Path):
+    import base64
+
+    from server.storage.crypto import load_master_keys, master_key_from_value
+
+    raw = bytes(range(32))
+    assert master_key_from_value(base64.b64encode(raw).decode()).id == MasterKey(raw).id
+    assert master_key_from_value(raw.hex()).id == MasterKey(raw).id
+    generated = "x7Gq" * 10  # a platform's random text: stretched with HKDF
+    assert master_key_from_value(generated).id == master_key_from_value(generated + "\n").id
+    with pytest.raises(CryptoError, match="at least 32 characters"):
+        master_key_from_value("short")
+    cfg = {"MASTER_KEY": base64.b64encode(raw).decode(), "DATA_DIR": str(tmp_path)}
+    assert [k.id for k in load_master_keys(cfg)] == [MasterKey(raw).id]
+    assert not (tmp_path / "master_key").exists()  # nothing written when given
+    bad = tmp_path / "bad"
+    bad.write_text("not a key\n")
+    with pytest.raises(CryptoError, match="must hold 32 bytes"):
+        read_master_key(bad)
