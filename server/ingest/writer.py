@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from generator.times import format_ts
-from server.errors import BrokerUnavailable
+from server.errors import BrokerUnavailable, ConsentRequired
 from server.metrics import register_counter
 from server.storage import DeadLetters, KeyStore, Reading, ReadingStore, WriteResult
 from server.storage.consent import ConsentStore
@@ -136,7 +136,9 @@ class Ingestor:
     def require_collection(self, household: str) -> None:
         """:class:`ConsentRequired` (403 ``consent_required``) unless :meth:`collecting`."""
         if self.consent is not None:
-            self.consent.require(household, "collection", "its readings are not stored")
+            refusal = self.consent.refusal(household, "collection", "its readings are not stored")
+            if refusal is not None:
+                raise ConsentRequired(refusal)
 
     def reject(
         self, source: str, household: str | None, reason: str, payload: str | bytes, n: int = 1

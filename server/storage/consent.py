@@ -25,22 +25,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from generator.times import format_ts
-from server.errors import Forbidden
 from server.storage.database import Database
 
-__all__ = ["DEFAULTS", "PURPOSES", "ConsentRequired", "ConsentStore"]
+__all__ = ["CREATED", "DEFAULTS", "PURPOSES", "ConsentStore"]
 
 PURPOSES = ("collection", "analytics", "recommendations", "sharing")
 #: A purpose without a row: the operator's households (see the module doc).
 DEFAULTS = {"collection": True, "analytics": True, "recommendations": True, "sharing": False}
 #: What a household created over HTTP starts with (its creating owner's choice for collection).
 CREATED = {"collection": True, "analytics": False, "recommendations": False, "sharing": False}
-
-
-class ConsentRequired(Forbidden):
-    """The household's owner has not given consent for what was asked (403)."""
-
-    code = "consent_required"
 
 
 class ConsentStore:
@@ -59,13 +52,15 @@ class ConsentStore:
             ).first()
         return DEFAULTS[purpose] if row is None else bool(row[0])
 
-    def require(self, household: str, purpose: str, what: str) -> None:
-        """:class:`ConsentRequired` unless ``purpose`` is granted for ``household``."""
-        if not self.granted(household, purpose):
-            raise ConsentRequired(
-                f"household {household!r} has not given consent to {purpose}, so {what}: its "
-                f"owner gives it with PUT /api/v1/households/{household}/consent"
-            )
+    def refusal(self, household: str, purpose: str, what: str) -> str | None:
+        """Why a request needing ``purpose`` is refused (the message of
+        :class:`server.errors.ConsentRequired`), or ``None`` when it is granted."""
+        if self.granted(household, purpose):
+            return None
+        return (
+            f"household {household!r} has not given consent to {purpose}, so {what}: its "
+            f"owner gives it with PUT /api/v1/households/{household}/consent"
+        )
 
     def without(self, purpose: str, households: list[str]) -> set[str]:
         """Those of ``households`` for which ``purpose`` is not granted."""
