@@ -164,3 +164,52 @@ def test_keys_only_households_keep_collecting_and_insights_skip_refusals(app, sm
     )
     assert "H1" in refresh.every()
     assert ada.get("/api/v1/households/H1/recommendations").status_code != 403
+
+
+def test_the_operator_records_consent_from_the_command_line(tmp_path, capsys):  # noqa: ANN001
+    from server.cli import main as server_main
+
+    data_dir = str(tmp_path / "data")
+    assert (
+        server_main(["households", "add", "M1", "--channels", "Overall", "--data-dir", data_dir])
+        == 0
+    )
+    capsys.readouterr()
+    assert server_main(["households", "consent", "M1", "--data-dir", data_dir]) == 0
+    assert "sharing: not given (default)" in capsys.readouterr().out
+    assert (
+        server_main(
+            [
+                "households",
+                "consent",
+                "M1",
+                "--give",
+                "sharing",
+                "--withdraw",
+                "analytics",
+                "--data-dir",
+                data_dir,
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "sharing: given\n" in out and "analytics: not given\n" in out
+    assert "collection: given (default)" in out
+    assert server_main(["households", "consent", "NOPE", "--data-dir", data_dir]) == 2
+    assert (
+        server_main(
+            [
+                "households",
+                "consent",
+                "M1",
+                "--give",
+                "sharing",
+                "--withdraw",
+                "sharing",
+                "--data-dir",
+                data_dir,
+            ]
+        )
+        == 2
+    )
