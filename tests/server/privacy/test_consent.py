@@ -213,3 +213,46 @@ def test_the_operator_records_consent_from_the_command_line(tmp_path, capsys):  
         )
         == 2
     )
+
+
+def test_who_may_read_and_change_consent(app, smtp):  # noqa: ANN001
+    owner = person(app, smtp, "owner@example.org", "Owner")
+    key = create_household(owner, "H1")
+    people = {"owner": owner}
+    for role in ("member", "viewer"):
+        people[role] = person(app, smtp, f"{role}@example.org", role.title())
+        owner.write(
+            "POST",
+            "/api/v1/households/H1/members",
+            json={"email": f"{role}@example.org", "role": role},
+        )
+    people["stranger"] = person(app, smtp, "stranger@example.org", "Stranger")
+    create_household(people["stranger"], "H9")  # an owner, of another household
+    body = {"version": app.config["CONSENT_VERSION"], "sharing": True}
+    got = {}
+    for who, p in people.items():
+        got[who] = (
+            p.get("/api/v1/households/H1/consent").status_code,
+            p.write("PUT", "/api/v1/households/H1/consent", json=body).status_code,
+        )
+    anon = app.test_client()
+    bearer = {"Authorization": f"Bearer {key}"}
+    got["key"] = (
+        anon.get("/api/v1/households/H1/consent", headers=bearer).status_code,
+        anon.put("/api/v1/households/H1/consent", json=body, headers=bearer).status_code,
+    )
+    got["nobody"] = (
+        anon.get("/api/v1/households/H1/consent").status_code,
+        anon.put("/api/v1/households/H1/consent", json=body).status_code,
+    )
+    assert got == {
+        "owner": (200, 200),
+        "member": (200, 403),
+        "viewer": (200, 403),
+        "stranger": (403, 403),
+        "key": (200, 401),  # a meter's key reads; changing consent is a person's act
+        "nobody": (401, 401),
+    }
+    # a cookie-authenticated change needs the CSRF token
+    r = owner.client.put("/api/v1/households/H1/consent", json=body)
+    assert r.status_code == 403 and r.json["error"]["code"] == "csrf_failed"
