@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.stats.cli",
     "server.storage.cli",
     "server.storage.dbcli",
+    "server.storage.anonymize",
     "server.insights.cli",
     "server.nilm.cli",
     # -- reports (#17)

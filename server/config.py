@@ -294,6 +294,16 @@ ACCOUNTS_MAIL_FROM: str | None = None
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 65_536
 ARGON2_PARALLELISM = 4
+# -- privacy (server.storage.crypto, server.storage.consent) ------------------------------------
+#: The master key (32 bytes as base64, or 64 hex digits) that wraps the data keys encrypting
+#: personal data at rest. ``None``: ``DATA_DIR/master_key``, created (0600) on first start with a
+#: warning to back it up. Hosts sharing PostgreSQL must share it.
+MASTER_KEY_FILE: str | None = None
+#: The master key as a value instead of a file (a platform's generated secret, e.g. Render's
+#: ``generateValue``): 32 bytes as base64 or hex, or a random text of 32+ characters (HKDF)
+MASTER_KEY: str | None = None
+#: The version of the consent wording shown to owners (recorded with each consent given)
+CONSENT_VERSION = "2026-12"
 # -- end accounts ------------------------------------------------------------------------------
 
 # -- OAuth 2.0 (server.accounts.oauth) and rate limits (server.limits) ---------------------------

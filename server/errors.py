@@ -7,6 +7,7 @@ One hierarchy; every error knows its HTTP status and a stable machine-readable c
     │   ├── InvalidParameter (400, "invalid_parameter")   a query argument or body field
     │   └── InvalidJSON (400, "invalid_json")              a body that is not a JSON object
     ├── Forbidden (403, "forbidden")                        signed in, but without the role
+    │   └── ConsentRequired (403, "consent_required")      the household has not consented
     ├── NotFound (404, "not_found")
     │   ├── UnknownHousehold (404, "unknown_household")
     │   └── SetupNotFound (404, "setup_not_found")         compatibility routes
@@ -33,6 +34,7 @@ from server.storage.database import DatabaseUnavailable
 __all__ = [
     "BadRequest",
     "BrokerUnavailable",
+    "ConsentRequired",
     "Forbidden",
     "GridlightError",
     "InvalidJSON",
@@ -76,6 +78,13 @@ class Forbidden(GridlightError):
 
     status = 403
     code = "forbidden"
+
+
+class ConsentRequired(Forbidden):
+    """The household's owner has not given consent to what the request needs (collection of
+    readings, analytics, recommendations: :mod:`server.storage.consent`)."""
+
+    code = "consent_required"
 
 
 class NotFound(GridlightError):

@@ -37,7 +37,10 @@ from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
 from server.push.webpush import WebPushSender, WebPushStore, vapid_private_key
 from server.storage import KeyStore
+from server.storage.consent import ConsentStore
+from server.storage.crypto import Keyring, load_master_keys
 from server.storage.database import Database, database_url, open_database
+from server.storage.sealing import seal_plaintext_rows
 from server.streaming.bodies import StreamSettings
 from server.streaming.hub import Hub
 from server.streaming.learning import Learning
@@ -93,6 +96,8 @@ class Services:
     devices: DeviceStore
     webpush: WebPushStore
     webpush_sender: WebPushSender
+    keyring: Keyring
+    consent: ConsentStore
     fcm: FcmClient | None
     learning: Learning
 
@@ -113,6 +118,18 @@ class Services:
         # the installation's database (DATABASE_URL, or SQLite under DATA_DIR), its schema
         # upgraded; every store of every feature uses this one engine and pool
         self.db: Database = open_database(database_url(cfg))
+        # personal data at rest: the data keys, unwrapped by the master key; plaintext left by
+        # an older version sealed
+        if self.db.is_postgres and not (cfg.get("MASTER_KEY") or cfg.get("MASTER_KEY_FILE")):
+            log.error(
+                "MASTER_KEY / MASTER_KEY_FILE is not set but the database is shared: every host "
+                "must use the same master key, else the others cannot open personal data; "
+                "using %s/master_key",
+                data_dir,
+            )
+        self.keyring = Keyring.load(self.db, load_master_keys(cfg))
+        seal_plaintext_rows(self.db, self.keyring)
+        self.consent = ConsentStore(self.db, version=str(cfg["CONSENT_VERSION"]))
         self.households = Households(data_dir)
         self.broker = create_broker(cfg["REDIS_URL"], int(cfg["HISTORY_LEN"]))
         self.metrics = Metrics()
@@ -138,8 +155,8 @@ class Services:
             ping_s=float(cfg["PING_INTERVAL_S"]),
             queue_len=int(cfg["CLIENT_QUEUE_LEN"]),
         )
-        self.devices = DeviceStore(self.db)
-        self.webpush = WebPushStore(self.db)
+        self.devices = DeviceStore(self.db, self.keyring)
+        self.webpush = WebPushStore(self.db, self.keyring)
         # the VAPID key comes from the installation's secret, which is read after the services
         self.webpush_sender = WebPushSender(
             functools.cache(lambda: vapid_private_key(app.secret_key)),

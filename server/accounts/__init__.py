@@ -42,7 +42,7 @@ class Accounts:
 
     def init_app(self, app: Flask) -> None:
         from server.accounts import keys as key_routes
-        from server.accounts import views
+        from server.accounts import privacy, views
         from server.accounts.mail import Mailer
         from server.accounts.members import AuditLog, Memberships
         from server.accounts.oauth import OAuth
@@ -58,8 +58,9 @@ class Accounts:
         secret = load_secret(cfg, shared_database=db.engine.dialect.name == "postgresql")
         app.secret_key = secret
         app.session_interface = TlsAwareSessions()
-        self.users = UserStore(db, derive(secret, "email-hash"))
-        self.memberships = Memberships(db)
+        keyring = app.extensions["gridlight"].keyring
+        self.users = UserStore(db, derive(secret, "email-hash"), keyring)
+        self.memberships = Memberships(db, keyring)
         self.audit = AuditLog(db)
         self.passwords = Passwords(
             time_cost=int(cfg["ARGON2_TIME_COST"]),
@@ -84,3 +85,4 @@ class Accounts:
         # OAuth 2.0: authorization server, consent page, auth's bearer-token hook
         self.oauth = OAuth(app, self.users, self.memberships)
         app.register_blueprint(key_routes.blueprint)  # a household's keys over HTTP (#21)
+        app.register_blueprint(privacy.blueprint)

@@ -18,7 +18,9 @@ from sqlalchemy.engine import Connection
 
 from generator.times import format_ts
 from server.accounts.errors import AlreadyMember, LastOwner, UnknownUser
+from server.storage.crypto import Keyring
 from server.storage.database import Database
+from server.storage.sealing import email_context, name_context
 
 __all__ = ["ROLES", "AuditLog", "Memberships"]
 
@@ -27,8 +29,11 @@ ROLES = ("owner", "member", "viewer")
 
 
 class Memberships:
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.db = db
+        self.keyring = keyring  # members' emails and names are sealed
         self.clock = clock
 
     def add(
@@ -64,7 +69,8 @@ class Memberships:
         with self.db.read() as c:
             rows = c.execute(
                 sa.text(
-                    "SELECT m.user_id, u.name, u.email, m.role, m.created_s FROM memberships m"
+                    "SELECT m.user_id, u.name, u.email, m.role, m.created_s, u.email_hash"
+                    " FROM memberships m"
                     " JOIN users u ON u.id = m.user_id WHERE m.household = :h"
                     " ORDER BY CASE m.role WHEN 'owner' THEN 0 WHEN 'member' THEN 1 ELSE 2 END,"
                     " m.created_s, m.user_id"
@@ -74,8 +80,8 @@ class Memberships:
         return [
             {
                 "user_id": int(r[0]),
-                "name": r[1],
-                "email": r[2],
+                "name": self.keyring.open(r[1], name_context(r[5])),
+                "email": self.keyring.open(r[2], email_context(r[5])),
                 "role": r[3],
                 "since": format_ts(r[4]),
             }

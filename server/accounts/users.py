@@ -2,8 +2,9 @@
 
 A user is found by ``email_hash``, a keyed HMAC-SHA256 of the lower-cased email (the key derived
 from ``SECRET_KEY``), so sign-in never needs an index of plaintext emails. The ``email`` and
-``name`` columns hold the values as given; the privacy step of issue #15 encrypts them at rest
-(AES-256-GCM) without changing how users are found. Passwords are argon2id hashes
+``name`` columns hold the values sealed (AES-256-GCM under the installation's data key,
+:mod:`server.storage.crypto`, bound to the row by its email hash), so a copy of the database
+shows neither. Passwords are argon2id hashes
 (``argon2-cffi``), re-hashed on sign-in when the configured cost rises.
 """
 
@@ -19,14 +20,17 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy.engine import Connection
 
 from generator.times import format_ts
 from server.accounts.errors import EmailTaken
+from server.storage.crypto import Keyring
 from server.storage.database import Database
+from server.storage.sealing import email_context, name_context
 
 __all__ = ["Passwords", "User", "UserStore"]
 
-_COLUMNS = "id, email, name, password_hash, verified_s, created_s"
+_COLUMNS = "id, email, name, password_hash, verified_s, created_s, email_hash"
 
 
 @dataclass(frozen=True)
@@ -79,9 +83,17 @@ class Passwords:
 class UserStore:
     """Users in the installation's database."""
 
-    def __init__(self, db: Database, email_key: bytes, *, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        db: Database,
+        email_key: bytes,
+        keyring: Keyring,
+        *,
+        clock: Callable[[], float] = time.time,
+    ):
         self.db = db
         self.email_key = email_key
+        self.keyring = keyring
         self.clock = clock
 
     def email_hash(self, email: str) -> str:
@@ -92,6 +104,7 @@ class UserStore:
     def create(self, email: str, name: str, password_hash: str) -> User:
         """A new, unverified user; :class:`EmailTaken` when the email has one already."""
         created = int(self.clock())
+        email_hash = self.email_hash(email)
         with self.db.write() as c:
             row = c.execute(
                 sa.text(
@@ -100,23 +113,23 @@ class UserStore:
                     f" ON CONFLICT (email_hash) DO NOTHING RETURNING {_COLUMNS}"
                 ),
                 {
-                    "hash": self.email_hash(email),
-                    "email": email.strip(),
-                    "name": name,
+                    "hash": email_hash,
+                    "email": self.keyring.seal(email.strip(), email_context(email_hash)),
+                    "name": self.keyring.seal(name, name_context(email_hash)),
                     "pw": password_hash,
                     "created": created,
                 },
             ).first()
         if row is None:
             raise EmailTaken(f"an account with the email {email.strip()!r} exists already")
-        return _user(row)
+        return self._user(row)
 
     def get(self, user_id: int) -> User | None:
         with self.db.read() as c:
             row = c.execute(
                 sa.text(f"SELECT {_COLUMNS} FROM users WHERE id = :id"), {"id": user_id}
             ).first()
-        return None if row is None else _user(row)
+        return None if row is None else self._user(row)
 
     def by_email(self, email: str) -> User | None:
         with self.db.read() as c:
@@ -124,7 +137,7 @@ class UserStore:
                 sa.text(f"SELECT {_COLUMNS} FROM users WHERE email_hash = :hash"),
                 {"hash": self.email_hash(email)},
             ).first()
-        return None if row is None else _user(row)
+        return None if row is None else self._user(row)
 
     def mark_verified(self, user_id: int) -> bool:
         """Record the email as verified (once; later calls keep the first time). True if known."""
@@ -149,13 +162,19 @@ class UserStore:
             )
             return result.rowcount == 1
 
+    def delete(self, user_id: int, *, conn: Connection) -> bool:
+        """Remove the user (their memberships go with them), inside ``conn``'s transaction."""
+        conn.execute(sa.text("DELETE FROM memberships WHERE user_id = :id"), {"id": user_id})
+        return bool(
+            conn.execute(sa.text("DELETE FROM users WHERE id = :id"), {"id": user_id}).rowcount
+        )
 
-def _user(row: Any) -> User:
-    return User(
-        int(row[0]),
-        row[1],
-        row[2],
-        row[3],
-        None if row[4] is None else int(row[4]),
-        int(row[5]),
-    )
+    def _user(self, row: Any) -> User:
+        return User(
+            int(row[0]),
+            self.keyring.open(row[1], email_context(row[6])),
+            self.keyring.open(row[2], name_context(row[6])),
+            row[3],
+            None if row[4] is None else int(row[4]),
+            int(row[5]),
+        )

@@ -33,6 +33,7 @@ from server.api.params import json_body
 from server.auth import InvalidAccessToken, oauth_actor
 from server.errors import Forbidden, InvalidParameter, UnknownHousehold
 from server.services import state
+from server.storage.consent import CREATED
 from server.storage.keys import HouseholdExists, RegistryError
 from server.validation import Body, expect, parse
 
@@ -421,6 +422,9 @@ def create_household():  # noqa: ANN201
 
     def owner(conn: Any, info: Any) -> None:
         ext.memberships.add(info.id, user.id, "owner", conn=conn)
+        # the creating owner's consent: collection given (they create it to send readings),
+        # analytics, recommendations and sharing not until they give them (PUT …/consent)
+        gl.consent.set(info.id, CREATED, user_id=user.id, source="household_created", conn=conn)
         ext.audit.record(
             "household_created",
             household=info.id,

@@ -56,7 +56,7 @@ class Alerts:
         cfg = app.config
         self.db = app.extensions["gridlight"].db  # the app's database (its services dispose it)
         self.log = AlertLog(self.db)
-        self.settings = SettingsStore(self.db)
+        self.settings = SettingsStore(self.db, app.extensions["gridlight"].keyring)
         app.extensions["alerts"] = self
         app.register_blueprint(views.blueprint)
         enabled = cfg["ALERTS_ENABLED"]

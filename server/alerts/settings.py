@@ -40,7 +40,9 @@ from pydantic import (
 )
 
 from server.alerts.rules import RuleSettings
+from server.storage.crypto import Keyring
 from server.storage.database import Database
+from server.storage.sealing import settings_context
 from server.validation import Body, Flag, expect, expected, number, parse, problem, whole
 
 __all__ = [
@@ -300,10 +302,15 @@ def public(doc: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class SettingsStore:
-    """Settings rows in ``alert_settings``; a household without a row has the defaults."""
+    """Settings rows in ``alert_settings``; a household without a row has the defaults. The
+    document (emails, phone numbers, the webhook's URL and secret) is stored sealed
+    (AES-256-GCM, :mod:`server.storage.crypto`)."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.db = db
+        self.keyring = keyring
         self.clock = clock
 
     def get(self, household: str) -> dict[str, Any] | None:
@@ -312,7 +319,9 @@ class SettingsStore:
                 sa.text("SELECT settings FROM alert_settings WHERE household = :household"),
                 {"household": household},
             ).first()
-        return None if row is None else json.loads(row[0])
+        if row is None:
+            return None
+        return json.loads(self.keyring.open(row[0], settings_context(household)))
 
     def put(self, household: str, doc: Mapping[str, Any]) -> None:
         with self.db.write() as conn:
@@ -323,5 +332,9 @@ class SettingsStore:
                     " ON CONFLICT (household) DO UPDATE SET settings = excluded.settings,"
                     " updated_s = excluded.updated_s"
                 ),
-                {"household": household, "settings": json.dumps(doc), "now": int(self.clock())},
+                {
+                    "household": household,
+                    "settings": self.keyring.seal(json.dumps(doc), settings_context(household)),
+                    "now": int(self.clock()),
+                },
             )

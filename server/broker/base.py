@@ -63,5 +63,9 @@ class Broker(ABC):
     def ping(self) -> None:
         """Raise ``BrokerUnavailable`` unless the broker answers."""
 
+    def delete(self, household: str) -> bool:
+        """Drop the household's stream and its history (an erasure); True if it had one."""
+        raise NotImplementedError(f"{type(self).__name__} cannot delete a stream")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

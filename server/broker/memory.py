@@ -61,6 +61,10 @@ class MemoryBroker(Broker):
             stream = self._streams[household] = _Stream()
         return stream
 
+    def delete(self, household: str) -> bool:
+        with self._cond:
+            return self._streams.pop(household, None) is not None
+
     def publish(self, household: str, reading: Reading) -> str:
         payload = json.dumps(reading, separators=(",", ":"), allow_nan=False)
         with self._cond:

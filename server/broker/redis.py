@@ -57,6 +57,9 @@ class RedisBroker(Broker):
         port = self._client.connection_pool.connection_kwargs.get("port", "?")
         return f"{host}:{port}"
 
+    def delete(self, household: str) -> bool:
+        return bool(self._call(lambda: self._client.delete(stream_key(household))))
+
     def publish(self, household: str, reading: Reading) -> str:
         payload = json.dumps(reading, separators=(",", ":"), allow_nan=False)
         return self._call(

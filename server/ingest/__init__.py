@@ -31,6 +31,7 @@ from server.ingest.history import LiveHouseholds, NotEnoughHistory
 from server.ingest.retention import RetentionJob
 from server.ingest.writer import BatchWriter, Ingestor
 from server.storage import DeadLetters, KeyStore, ReadingStore
+from server.storage.consent import ConsentStore
 from server.storage.database import Database, database_url, open_database
 
 __all__ = ["Ingest", "NotEnoughHistory", "load_config", "open_pipeline"]
@@ -70,7 +71,10 @@ class Pipeline:
         )
         self.keys = KeyStore(self.db)
         self.dead_letters = DeadLetters(self.db)
-        self.ingestor = Ingestor(self.store, self.keys, self.dead_letters, publish, count)
+        self.consent = ConsentStore(self.db, version=str(cfg["CONSENT_VERSION"]))
+        self.ingestor = Ingestor(
+            self.store, self.keys, self.dead_letters, publish, count, consent=self.consent
+        )
         self.live = LiveHouseholds(
             self.keys,
             self.store,

@@ -289,6 +289,13 @@ class MqttIngest:
         except IngestError as err:
             self.ingestor.reject("mqtt", household, f"{topic}: {err}", payload)
             return []
+        if not self.ingestor.collecting(household):
+            # no consent to collection: nothing is stored, not even as a dead letter
+            self.ingestor.count("gridlight_ingest_rejected_total", 1)
+            log.warning(
+                "%s: household %s has not consented to collection: dropped", topic, household
+            )
+            return []
         channels = self.ingestor.channels_of(household) or ()
         out = Checked()
         for i, raw in enumerate(readings):

@@ -130,6 +130,7 @@ def post_readings(household: str) -> tuple[Response, int]:
             f"'python -m server households add {household} --channels ...'"
         )
     require_key(household, meter=True)  # a meter's readings: its key only
+    ing.ingestor.require_collection(household)  # 403 consent_required: nothing stored
     request.max_content_length = int(cfg["INGEST_MAX_BODY_BYTES"])
     readings: list[object] = parse(ReadingBatch, json_body()).readings
     limit = int(cfg["INGEST_MAX_READINGS"])

@@ -35,9 +35,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from generator.times import format_ts
-from server.errors import BrokerUnavailable
+from server.errors import BrokerUnavailable, ConsentRequired
 from server.metrics import register_counter
 from server.storage import DeadLetters, KeyStore, Reading, ReadingStore, WriteResult
+from server.storage.consent import ConsentStore
 from server.storage.database import DatabaseUnavailable
 
 __all__ = ["COUNTERS", "BatchWriter", "Ingestor"]
@@ -100,6 +101,7 @@ class Ingestor:
         lookup_ttl_s: float = 5.0,
         publish_backoff_s: float = 0.1,
         resend_s: float = 5.0,
+        consent: ConsentStore | None = None,
     ) -> None:
         self.store = store
         self.keys = keys
@@ -110,6 +112,7 @@ class Ingestor:
         self.lookup_ttl_s = lookup_ttl_s
         self.publish_backoff_s = publish_backoff_s
         self.resend_s = resend_s
+        self.consent = consent  # None: every household collects (a bare pipeline in tests)
         self._channels: dict[str, tuple[float, tuple[str, ...] | None]] = {}
         # what went out in the last resend_s seconds: (clock time, household, reading)
         self._recent: deque[tuple[float, str, dict]] = deque()
@@ -137,6 +140,18 @@ class Ingestor:
             self._channels.clear()
         self._channels[household] = (now, channels)
         return channels
+
+    def collecting(self, household: str) -> bool:
+        """Whether ``household`` consents to its readings being stored (read at every batch, so
+        a withdrawal holds from the next one)."""
+        return self.consent is None or self.consent.granted(household, "collection")
+
+    def require_collection(self, household: str) -> None:
+        """:class:`ConsentRequired` (403 ``consent_required``) unless :meth:`collecting`."""
+        if self.consent is not None:
+            refusal = self.consent.refusal(household, "collection", "its readings are not stored")
+            if refusal is not None:
+                raise ConsentRequired(refusal)
 
     def reject(
         self, source: str, household: str | None, reason: str, payload: str | bytes, n: int = 1

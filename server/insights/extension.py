@@ -132,7 +132,10 @@ class Insights:
         )
 
         def every() -> list[str]:
-            return [info.id for info in gl.households.all()]
+            # households whose owners refused analytics or recommendations are skipped
+            ids = [info.id for info in gl.households.all()]
+            skip = gl.consent.without("analytics", ids) | gl.consent.without("recommendations", ids)
+            return [h for h in ids if h not in skip]
 
         def live() -> set[str]:
             return {info.id for info in gl.households.all() if info.source == "live"}

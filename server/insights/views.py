@@ -23,7 +23,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import ConfigDict, Field
 
 from server.auth import require_key, require_read
-from server.errors import InvalidParameter
+from server.errors import ConsentRequired, InvalidParameter
 from server.insights.errors import InsightsError, TariffError
 from server.insights.forecast import check_horizon
 from server.insights.tariff import Tariff
@@ -116,6 +116,12 @@ def _service():  # noqa: ANN202
     return current_app.extensions["insights"].service
 
 
+def _consent(household: str, purpose: str, what: str) -> None:
+    refusal = _gl().consent.refusal(household, purpose, what)
+    if refusal is not None:
+        raise ConsentRequired(refusal)
+
+
 def _known(household: str) -> Any:
     return _gl().households.info(household)  # UnknownHousehold: 404
 
@@ -123,6 +129,7 @@ def _known(household: str) -> Any:
 def get_forecast(household: str):  # noqa: ANN201
     _known(household)
     require_read(household)
+    _consent(household, "analytics", "no forecast is made for it")
     raw = request.args.get("horizon_h", "24")
     try:
         horizon_h = check_horizon(raw.strip())
@@ -176,6 +183,7 @@ def put_tariff(household: str):  # noqa: ANN201
 def get_recommendations(household: str):  # noqa: ANN201
     _known(household)
     require_read(household)
+    _consent(household, "recommendations", "no recommendations are made for it")
     return jsonify(_service().recommendations(household))
 
 

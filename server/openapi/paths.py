@@ -229,6 +229,11 @@ def ingest() -> dict[str, Any]:
                     "207": _json(ref("IngestResult"), "some readings refused, the others stored"),
                     "400": _r("BadRequest"),
                     "401": _r("Unauthorized"),
+                    "403": _json(
+                        ref("Error"),
+                        "the household has not consented to collection (consent_required);"
+                        " nothing stored",
+                    ),
                     "404": _r("NotFound"),
                     "413": _json(ref("Error"), "too many readings or bytes in one request"),
                     "422": _json(ref("IngestResult"), "every reading refused"),
@@ -1091,7 +1096,18 @@ def accounts() -> dict[str, Any]:
                 "The signed-in user and their roles",
                 SESSION,
                 {"200": _json(ref("Me"), "the user"), "401": signed_out},
-            )
+            ),
+            "delete": op(
+                "eraseMe",
+                "Erase your account, and every household you alone own, everywhere",
+                SESSION,
+                {
+                    "200": _json(ref("Erased"), "erased; the session ends"),
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                },
+                parameters=[csrf],
+            ),
         },
         "/api/v1/households": {
             "post": op(
@@ -1224,6 +1240,63 @@ def accounts() -> dict[str, Any]:
                 },
                 parameters=[csrf],
             ),
+        },
+        # -- privacy (#15)
+        "/api/v1/households/{household}/consent": {
+            "parameters": [_p("household")],
+            "get": op(
+                "getConsent",
+                "The household's consent per purpose, the wording's version and the log",
+                KEY,
+                {
+                    "200": _json(ref("Consent"), "each purpose and the log of changes"),
+                    "401": _r("Unauthorized"),
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                },
+            ),
+            "put": op(
+                "putConsent",
+                "Give or withdraw consent per purpose for the current wording (owners)",
+                SESSION,
+                {
+                    "200": _json(ref("Consent"), "the consent as recorded"),
+                    "400": bad,
+                    "401": signed_out,
+                    "403": _r("Forbidden"),
+                    "404": _r("NotFound"),
+                },
+                parameters=[csrf],
+                requestBody=_body("ConsentUpdate"),
+            ),
+        },
+        "/api/v1/me/export": {
+            "get": op(
+                "exportMe",
+                "Everything held about you and the households you own (JSON, or a zip with "
+                "every reading)",
+                SESSION,
+                {
+                    "200": {
+                        "description": "the export (audited)",
+                        "content": {
+                            "application/json": {"schema": ref("Export")},
+                            "application/zip": {
+                                "schema": {"type": "string", "contentMediaType": "application/zip"}
+                            },
+                        },
+                    },
+                    "400": bad,
+                    "401": signed_out,
+                },
+                parameters=[
+                    _query(
+                        "format",
+                        {"type": "string", "enum": ["json", "zip"]},
+                        "json (default) or zip (export.json and readings/<household>.csv)",
+                    )
+                ],
+            )
         },
         "/api/v1/households/{household}/audit": {
             "parameters": [_p("household")],

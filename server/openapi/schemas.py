@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from server.accounts.keys import KeyCreate  # keys over HTTP (#21)
 from server.accounts.oauth.store import SCOPES  # OAuth scopes (#15)
+from server.accounts.privacy import ConsentUpdate  # privacy (#15)
 from server.accounts.views import (  # accounts (#15)
     HouseholdCreate,
     MemberInvite,
@@ -74,6 +75,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     MemberInvite,
     MemberRole,
     KeyCreate,  # keys over HTTP (#21)
+    ConsentUpdate,  # privacy (#15)
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -918,6 +920,97 @@ SCHEMAS.update(
             "properties": {
                 "household": {"type": "string"},
                 "members": {"type": "array", "items": ref("Member")},
+            },
+        },
+        # -- privacy (#15)
+        "ConsentState": {
+            "type": "object",
+            "required": ["granted", "version", "updated", "by"],
+            "properties": {
+                "granted": {"type": "boolean"},
+                "version": {
+                    "type": ["string", "null"],
+                    "description": "the wording agreed to; null: the default (never recorded)",
+                },
+                "updated": {"anyOf": [TIMESTAMP, {"type": "null"}]},
+                "by": {"type": ["integer", "null"], "description": "user id; null: operator"},
+            },
+        },
+        "Consent": {
+            "type": "object",
+            "required": ["household", "version", "consents", "log"],
+            "properties": {
+                "household": {"type": "string"},
+                "version": {"type": "string", "description": "the current wording's version"},
+                "consents": {
+                    "type": "object",
+                    "required": ["collection", "analytics", "recommendations", "sharing"],
+                    "properties": {
+                        p: ref("ConsentState")
+                        for p in ("collection", "analytics", "recommendations", "sharing")
+                    },
+                },
+                "log": {
+                    "type": "array",
+                    "description": "changes, newest first",
+                    "items": {
+                        "type": "object",
+                        "required": ["purpose", "granted", "version", "by", "source", "ts"],
+                        "properties": {
+                            "purpose": {"type": "string"},
+                            "granted": {"type": "boolean"},
+                            "version": {"type": "string"},
+                            "by": {"type": ["integer", "null"]},
+                            "source": {
+                                "type": "string",
+                                "examples": ["api", "household_created", "cli"],
+                            },
+                            "ts": TIMESTAMP,
+                        },
+                    },
+                },
+            },
+        },
+        "Export": {
+            "type": "object",
+            "required": ["exported", "user", "memberships", "audit", "households"],
+            "description": "everything held about the user and the households they own",
+            "properties": {
+                "exported": TIMESTAMP,
+                "user": ref("User"),
+                "memberships": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["household", "role"],
+                        "properties": {"household": {"type": "string"}, "role": ROLE},
+                    },
+                },
+                "audit": {"type": "array", "items": {"type": "object"}},
+                "households": {
+                    "type": "object",
+                    "description": "per owned household: household, consents, consent_log, "
+                    "devices, audit, members, keys, alert_settings, alerts, control_*, "
+                    "tariffs, insights_state, reports, readings (their span)",
+                    "additionalProperties": {"type": "object"},
+                },
+            },
+        },
+        "Erased": {
+            "type": "object",
+            "required": ["erased", "households_erased", "memberships_removed"],
+            "properties": {
+                "erased": {"const": True},
+                "households_erased": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "households the user alone owned: erased everywhere",
+                },
+                "memberships_removed": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "households that keep their other owners",
+                },
             },
         },
         "AuditLog": {

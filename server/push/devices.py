@@ -1,7 +1,9 @@
 """Push tokens of widget devices, stored in the installation's database (the ``devices`` table).
 
 A token is an FCM registration token: whoever holds it can push to the device, so it is a
-credential. It is stored as given (FCM needs it whole) but never logged whole: logs show
+credential. It is stored sealed (AES-256-GCM, :mod:`server.storage.crypto`; FCM needs it whole,
+so it is encrypted rather than hashed) and found by its keyed hash (``token_hash``); it is never
+logged whole: logs show
 :func:`token_ref`, its first 6 characters, length and a short hash (the app logs the same prefix
 and length). A device may hold widgets of several households, so a row is ``(household, token)``;
 registering again only refreshes ``platform`` and ``updated_s``.
@@ -18,7 +20,9 @@ from typing import Annotated, Any, Literal, get_args
 import sqlalchemy as sa
 from pydantic import ConfigDict, Field, ValidationError, WrapValidator
 
+from server.storage.crypto import Keyring
 from server.storage.database import Database
+from server.storage.sealing import TOKEN_INDEX, token_context
 from server.validation import Body, expect, problem
 
 __all__ = [
@@ -102,26 +106,39 @@ class DeviceRemoval(Body):
 
 _REFRESH = sa.text(
     "UPDATE devices SET platform = :platform, updated_s = :now"
-    " WHERE household = :household AND token = :token"
+    " WHERE household = :household AND token_hash = :hash"
 )
 _INSERT = sa.text(
-    "INSERT INTO devices (household, token, platform, created_s, updated_s)"
-    " VALUES (:household, :token, :platform, :now, :now)"
-    " ON CONFLICT (household, token) DO NOTHING RETURNING token"
+    "INSERT INTO devices (household, token_hash, token, platform, created_s, updated_s)"
+    " VALUES (:household, :hash, :token, :platform, :now, :now)"
+    " ON CONFLICT (household, token_hash) DO NOTHING RETURNING token_hash"
 )
 
 
 class DeviceStore:
-    """Registered devices per household."""
+    """Registered devices per household; tokens sealed, found by their keyed hash."""
 
-    def __init__(self, db: Database, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.db = db
+        self.keyring = keyring
         self.clock = clock
+
+    def _hash(self, token: str) -> str:
+        return self.keyring.index(token, TOKEN_INDEX)
 
     def register(self, household: str, token: str, platform: str) -> bool:
         """Store ``token`` for ``household``; True when it is new, False when refreshed."""
         now = int(self.clock())
-        params = {"household": household, "token": token, "platform": platform, "now": now}
+        token_hash = self._hash(token)
+        params = {
+            "household": household,
+            "hash": token_hash,
+            "token": self.keyring.seal(token, token_context(household, token_hash)),
+            "platform": platform,
+            "now": now,
+        }
         with self.db.write() as conn:
             if conn.execute(_REFRESH, params).rowcount:
                 return False
@@ -136,8 +153,8 @@ class DeviceStore:
         """Forget ``token`` for ``household``; True when it was registered."""
         with self.db.write() as conn:
             result = conn.execute(
-                sa.text("DELETE FROM devices WHERE household = :household AND token = :token"),
-                {"household": household, "token": token},
+                sa.text("DELETE FROM devices WHERE household = :household AND token_hash = :hash"),
+                {"household": household, "hash": self._hash(token)},
             )
             return result.rowcount > 0
 
@@ -145,21 +162,30 @@ class DeviceStore:
         """Forget ``token`` everywhere (FCM said it is gone); the number of rows removed."""
         with self.db.write() as conn:
             result = conn.execute(
-                sa.text("DELETE FROM devices WHERE token = :token"), {"token": token}
+                sa.text("DELETE FROM devices WHERE token_hash = :hash"),
+                {"hash": self._hash(token)},
             )
             return int(result.rowcount)
 
     def devices(self, household: str) -> list[tuple[str, str]]:
         """``(token, platform)`` of the household's devices, oldest registration first."""
+        return [(token, platform) for token, platform, _ in self.described(household)]
+
+    def described(self, household: str) -> list[tuple[str, str, int]]:
+        """``(token, platform, created_s)`` of the household's devices, oldest first."""
         with self.db.read() as conn:
             rows = conn.execute(
                 sa.text(
-                    "SELECT token, platform FROM devices WHERE household = :household"
-                    " ORDER BY created_s, token"
+                    "SELECT token_hash, token, platform, created_s FROM devices"
+                    " WHERE household = :household ORDER BY created_s, token_hash"
                 ),
                 {"household": household},
             ).all()
-        return [(r[0], r[1]) for r in rows]
+        out = [
+            (self.keyring.open(r[1], token_context(household, r[0])), r[2], int(r[3])) for r in rows
+        ]
+        # the order of registration, then of the tokens themselves (as before they were sealed)
+        return sorted(out, key=lambda d: (d[2], d[0]))
 
     def households(self) -> list[str]:
         """Households with at least one device."""

@@ -4,8 +4,9 @@ installed as a web app: a browser's push subscription per household, and alerts 
 * A subscription is what ``PushManager.subscribe()`` gives a page: the push service's
   ``endpoint`` (a capability URL: whoever holds it can push to that browser) and the browser's
   ``keys`` (``p256dh``, its P-256 public key; ``auth``, a 16-byte secret), both base64url.
-  Stored per ``(household, endpoint)`` in the ``webpush_subscriptions`` table; logs show
-  :func:`endpoint_ref`, never the whole URL.
+  Stored per household in the ``webpush_subscriptions`` table, sealed (AES-256-GCM, like push
+  tokens) and found by the endpoint's keyed hash; logs show :func:`endpoint_ref`, never the
+  whole URL.
 * The application server's VAPID key pair is derived from the installation's secret key
   (HKDF-SHA256, purpose ``gridlight/vapid``), so every host of an installation signs with the
   same key, and browsers that subscribed on one host's page accept pushes from any other.
@@ -33,7 +34,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import ConfigDict, Field, field_validator
 
+from server.storage.crypto import Keyring
 from server.storage.database import Database
+from server.storage.sealing import WEBPUSH_INDEX, webpush_context
 from server.validation import Body
 
 __all__ = [
@@ -161,49 +164,62 @@ class StoredSubscription:
 
 
 class WebPushStore:
-    """Subscriptions per household in the installation's database (shared by every host)."""
+    """Subscriptions per household in the installation's database (shared by every host); the
+    endpoint and the browser's keys sealed (:mod:`server.storage.crypto`), the endpoint found by
+    its keyed hash."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, db: Database, keyring: Keyring, clock: Callable[[], float] = time.time
+    ) -> None:
         from server.storage.schema import webpush_subscriptions
 
         self.db = db
+        self.keyring = keyring
         self.table = webpush_subscriptions
         self.clock = clock
+
+    def _hash(self, endpoint: str) -> str:
+        return self.keyring.index(endpoint, WEBPUSH_INDEX)
+
+    def _sealed(self, household: str, sub: WebPushSubscription, endpoint_hash: str) -> dict:
+        keys = json.dumps({"p256dh": sub.keys.p256dh, "auth": sub.keys.auth})
+        return {
+            "endpoint": self.keyring.seal(
+                sub.endpoint, webpush_context("endpoint", household, endpoint_hash)
+            ),
+            "browser_keys": self.keyring.seal(
+                keys, webpush_context("browser_keys", household, endpoint_hash)
+            ),
+        }
 
     def add(self, household: str, sub: WebPushSubscription) -> bool:
         """Store (or refresh the keys of) a subscription; whether it is new."""
         t = self.table
         now = int(self.clock())
+        endpoint_hash = self._hash(sub.endpoint)
+        sealed = self._sealed(household, sub, endpoint_hash)
+        where = (t.c.household == household) & (t.c.endpoint_hash == endpoint_hash)
         with self.db.write() as c:
-            found = c.execute(
-                sa.select(t.c.endpoint).where(
-                    t.c.household == household, t.c.endpoint == sub.endpoint
-                )
-            ).first()
-            if found is None:
+            if c.execute(sa.select(t.c.endpoint_hash).where(where)).first() is None:
                 c.execute(
                     t.insert().values(
                         household=household,
-                        endpoint=sub.endpoint,
-                        p256dh=sub.keys.p256dh,
-                        auth=sub.keys.auth,
+                        endpoint_hash=endpoint_hash,
                         created_s=now,
                         updated_s=now,
+                        **sealed,
                     )
                 )
                 return True
-            c.execute(
-                t.update()
-                .where(t.c.household == household, t.c.endpoint == sub.endpoint)
-                .values(p256dh=sub.keys.p256dh, auth=sub.keys.auth, updated_s=now)
-            )
+            c.execute(t.update().where(where).values(updated_s=now, **sealed))
             return False
 
     def remove(self, household: str, endpoint: str) -> bool:
         t = self.table
+        endpoint_hash = self._hash(endpoint)
         with self.db.write() as c:
             gone = c.execute(
-                t.delete().where(t.c.household == household, t.c.endpoint == endpoint)
+                t.delete().where(t.c.household == household, t.c.endpoint_hash == endpoint_hash)
             ).rowcount
         return bool(gone)
 
@@ -211,26 +227,27 @@ class WebPushStore:
         """Forget an endpoint the push service says is gone (every household it was on)."""
         t = self.table
         with self.db.write() as c:
-            return int(c.execute(t.delete().where(t.c.endpoint == endpoint)).rowcount)
+            return int(
+                c.execute(t.delete().where(t.c.endpoint_hash == self._hash(endpoint))).rowcount
+            )
 
     def subscriptions(self, household: str) -> list[StoredSubscription]:
+        """The household's subscriptions, oldest first."""
         t = self.table
         with self.db.read() as c:
             rows = c.execute(
-                sa.select(t.c.endpoint, t.c.p256dh, t.c.auth)
+                sa.select(t.c.endpoint_hash, t.c.endpoint, t.c.browser_keys)
                 .where(t.c.household == household)
-                .order_by(t.c.created_s, t.c.endpoint)
+                .order_by(t.c.created_s, t.c.endpoint_hash)
             ).all()
-        return [StoredSubscription(*row) for row in rows]
-
-    def count(self, household: str) -> int:
-        t = self.table
-        with self.db.read() as c:
-            return int(
-                c.execute(
-                    sa.select(sa.func.count()).select_from(t).where(t.c.household == household)
-                ).scalar_one()
+        out = []
+        for endpoint_hash, endpoint, keys in rows:
+            opened = json.loads(
+                self.keyring.open(keys, webpush_context("browser_keys", household, endpoint_hash))
             )
+            url = self.keyring.open(endpoint, webpush_context("endpoint", household, endpoint_hash))
+            out.append(StoredSubscription(url, opened["p256dh"], opened["auth"]))
+        return out
 
 
 # -- sending ------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """``python -m server households add H --channels AC,Geyser,Overall [--timezone Z]`` and
 ``python -m server keys create H [--label L]``: register live households and issue their API
-keys (owners also manage keys over HTTP: ``/api/v1/households/{h}/keys``).
+keys (owners also manage keys over HTTP: ``/api/v1/households/{h}/keys``);
+``python -m server keys new-master`` and ``keys rotate-master`` (:mod:`server.storage.masterkeys`).
 
 The key is printed alone on the last line (it is shown once; only its hash is stored). They work
 on ``GRIDLIGHT_DATABASE_URL`` when set (a deployment's PostgreSQL), else on the SQLite file under
@@ -43,6 +44,30 @@ def _add(args: argparse.Namespace) -> int:
     return 0
 
 
+def _consent(args: argparse.Namespace) -> int:
+    from server import config
+    from server.storage.consent import PURPOSES, ConsentStore
+
+    choices = {p: True for p in args.give or []} | {p: False for p in args.withdraw or []}
+    both = set(args.give or []) & set(args.withdraw or [])
+    if both:
+        raise CommandError(f"both given and withdrawn: {', '.join(sorted(both))}")
+    db = command_database(args.data_dir)
+    try:
+        if KeyStore(db).get(args.household) is None:
+            raise CommandError(f"unknown household {args.household!r}")
+        store = ConsentStore(db, version=str(config.load()["CONSENT_VERSION"]))
+        if choices:
+            store.set(args.household, choices, user_id=None, source="cli")
+        for purpose in PURPOSES:
+            state = store.of_household(args.household)[purpose]
+            shown = "given" if state["granted"] else "not given"
+            print(f"{purpose}: {shown}" + ("" if state["updated"] else " (default)"))
+    finally:
+        db.dispose()
+    return 0
+
+
 def _create_key(args: argparse.Namespace) -> int:
     with _store(args) as keys:
         key = keys.create_key(args.household, label=args.label)
@@ -63,6 +88,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--data-dir", help=data_dir_help)
     add.set_defaults(func=_add)
 
+    from server.storage.consent import PURPOSES
+
+    consent = hsub.add_parser(
+        "consent", help="show, give or withdraw a household's consent (the operator's record)"
+    )
+    consent.add_argument("household")
+    consent.add_argument("--give", action="append", choices=PURPOSES, help="a purpose to give")
+    consent.add_argument(
+        "--withdraw", action="append", choices=PURPOSES, help="a purpose to withdraw"
+    )
+    consent.add_argument("--data-dir", help=data_dir_help)
+    consent.set_defaults(func=_consent)
+
     keys = sub.add_parser("keys", help="manage API keys")
     ksub = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     create = ksub.add_parser("create", help="issue another API key for a household")
@@ -70,3 +108,25 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     create.add_argument("--label", help="what the key is for (shown in the keys list)")
     create.add_argument("--data-dir", help=data_dir_help)
     create.set_defaults(func=_create_key)
+
+    from server.storage import masterkeys
+
+    new = ksub.add_parser("new-master", help="write a new random master key to a file (0600)")
+    new.add_argument("--out", required=True, help="the file to create")
+    new.set_defaults(func=masterkeys.new_master)
+    rotate = ksub.add_parser(
+        "rotate-master",
+        help="re-wrap every data key under a new master key (servers keep running)",
+    )
+    rotate.add_argument("--new-key-file", required=True, help="the new master key's file")
+    rotate.add_argument(
+        "--master-key-file",
+        help="the current master key (default: $GRIDLIGHT_MASTER_KEY_FILE, else DATA_DIR/master_key)",
+    )
+    rotate.add_argument(
+        "--no-install",
+        action="store_true",
+        help="leave the key files as they are (point GRIDLIGHT_MASTER_KEY_FILE at the new one)",
+    )
+    rotate.add_argument("--data-dir", help=data_dir_help)
+    rotate.set_defaults(func=masterkeys.rotate)

@@ -121,25 +121,28 @@ devices = Table(
     "devices",
     metadata,
     Column("household", Text, primary_key=True),
-    Column("token", Text, primary_key=True),  # FCM registration token
+    # keyed HMAC of the FCM registration token (server.storage.crypto.Keyring.index): lookups
+    Column("token_hash", Text, primary_key=True),
+    Column("token", Text, nullable=False),  # the token, sealed (AES-256-GCM)
     Column("platform", Text, nullable=False),  # 'android', 'ios' or 'web'
     Column("created_s", BigInteger, nullable=False),
     Column("updated_s", BigInteger, nullable=False),
-    Index("devices_token", "token"),
+    Index("devices_token_hash", "token_hash"),
     sqlite_with_rowid=False,
 )
 
-#: Browsers' Web Push subscriptions (server/push/webpush.py): the endpoint is a capability URL.
+#: Browsers' Web Push subscriptions (server/push/webpush.py): the endpoint is a capability URL,
+#: so it and the browser's keys are sealed, and the endpoint is found by its keyed hash.
 webpush_subscriptions = Table(
     "webpush_subscriptions",
     metadata,
     Column("household", Text, primary_key=True),
-    Column("endpoint", Text, primary_key=True),
-    Column("p256dh", Text, nullable=False),
-    Column("auth", Text, nullable=False),
+    Column("endpoint_hash", Text, primary_key=True),
+    Column("endpoint", Text, nullable=False),  # sealed
+    Column("browser_keys", Text, nullable=False),  # sealed JSON: p256dh, auth
     Column("created_s", BigInteger, nullable=False),
     Column("updated_s", BigInteger, nullable=False),
-    Index("webpush_subscriptions_endpoint", "endpoint"),
+    Index("webpush_subscriptions_endpoint_hash", "endpoint_hash"),
     sqlite_with_rowid=False,
 )
 
@@ -164,7 +167,7 @@ alert_settings = Table(
     "alert_settings",
     metadata,
     Column("household", Text, primary_key=True),
-    Column("settings", Text, nullable=False),  # JSON document (server.alerts.settings)
+    Column("settings", Text, nullable=False),  # JSON document (server.alerts.settings), sealed
     Column("updated_s", BigInteger, nullable=False),
 )
 
@@ -349,8 +352,8 @@ users = Table(
     Column("id", Id, primary_key=True, autoincrement=True),
     # keyed HMAC-SHA256 of the lower-cased email: sign-in finds a user without an index of emails
     Column("email_hash", Text, nullable=False),
-    Column("email", Text, nullable=False),  # as given (to be encrypted at rest, issue #15)
-    Column("name", Text, nullable=False),
+    Column("email", Text, nullable=False),  # as given, sealed (server.storage.crypto)
+    Column("name", Text, nullable=False),  # sealed
     Column("password_hash", Text, nullable=False),  # argon2id, PHC string
     Column("verified_s", BigInteger),  # NULL until the email is verified
     Column("created_s", BigInteger, nullable=False),
@@ -385,6 +388,50 @@ audit_log = Table(
     Column("ts_s", Float, nullable=False),
     Index("audit_log_household", "household", "ts_s"),
     Index("audit_log_user", "user_id", "ts_s"),
+    sqlite_autoincrement=True,
+)
+
+# -- privacy (server.storage.crypto, server.storage.consent) --------------------------------------
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("purpose", Text, nullable=False),  # 'data' (seals values) or 'index' (lookup hashes)
+    Column("wrapped", Text, nullable=False),  # base64(nonce + AES-256-GCM of the key)
+    Column("master_id", Text, nullable=False),  # which master key wraps it
+    Column("created_s", Float, nullable=False),
+    Column("rotated_s", Float),  # last re-wrap under a new master key
+)
+
+consents = Table(
+    "consents",
+    metadata,
+    Column(
+        "household",
+        Text,
+        ForeignKey("households.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("purpose", Text, primary_key=True),  # collection, analytics, recommendations, sharing
+    Column("granted", Integer, nullable=False),  # 1 given, 0 refused or withdrawn
+    Column("version", Text, nullable=False),  # the wording's version agreed to
+    Column("user_id", Id),  # who gave or withdrew it (NULL: the operator, from the CLI)
+    Column("ts_s", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
+consent_log = Table(
+    "consent_log",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("household", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("granted", Integer, nullable=False),
+    Column("version", Text, nullable=False),
+    Column("user_id", Id),
+    Column("source", Text, nullable=False),  # 'api', 'household_created', 'cli'
+    Column("ts_s", Float, nullable=False),
+    Index("consent_log_household", "household", "ts_s"),
     sqlite_autoincrement=True,
 )
 

@@ -9,6 +9,7 @@ the lease time, without a duplicate. Every wait is bounded.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -116,6 +117,8 @@ def deployment(tmp_path: Path, redis_server, postgres_url: str) -> Iterator[dict
             {
                 "REDIS_URL": redis_server.url,
                 "DATABASE_URL": postgres_url,
+                # hosts sharing a database share the master key (docs/privacy.md)
+                "GRIDLIGHT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
                 "WEB_CONCURRENCY": "2",
                 "GRIDLIGHT_DEMO": "0",
                 "GRIDLIGHT_LOG_LEVEL": "warning",

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from server.accounts.oauth.store import OAuthStore, digest
 from server.accounts.users import UserStore
+from server.storage.crypto import Keyring, MasterKey
 from server.storage.database import open_database
 
 
@@ -37,7 +38,9 @@ def _token(n: int, *, refresh: bool = True) -> dict:
 def test_codes_work_once_and_expire(db) -> None:  # noqa: ANN001
     clock = Clock(1_000_000)
     store = OAuthStore(db, clock=clock)
-    user = UserStore(db, b"k" * 32).create("ada@example.org", "Ada", "hash")
+    user = UserStore(db, b"k" * 32, Keyring.load(db, MasterKey.generate())).create(
+        "ada@example.org", "Ada", "hash"
+    )
     client, secret = store.add_client("App", ["https://app.example/cb"], public=False, scope="read")
     assert secret is not None and client.check_client_secret(secret)
     assert not client.check_client_secret(secret + "x") and client.secret_hash == digest(secret)
@@ -69,7 +72,7 @@ def test_codes_work_once_and_expire(db) -> None:  # noqa: ANN001
 def test_rotation_families_and_expiry(db) -> None:  # noqa: ANN001
     clock = Clock(1_000_000)
     store = OAuthStore(db, clock=clock)
-    users = UserStore(db, b"k" * 32)
+    users = UserStore(db, b"k" * 32, Keyring.load(db, MasterKey.generate()))
     ada = users.create("ada@example.org", "Ada", "hash")
     bob = users.create("bob@example.org", "Bob", "hash")
     client, _ = store.add_client("App", ["org.app:/cb"], public=True)

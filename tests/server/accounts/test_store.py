@@ -10,7 +10,14 @@ from server.accounts.members import AuditLog, Memberships
 from server.accounts.secret import derive
 from server.accounts.users import Passwords, UserStore
 from server.storage import KeyStore
+from server.storage.crypto import Keyring, MasterKey
 from server.storage.database import open_database
+
+MASTER = MasterKey.generate()
+
+
+def keyring(db):  # noqa: ANN001, ANN201
+    return Keyring.load(db, MASTER)
 
 
 @pytest.fixture
@@ -21,7 +28,7 @@ def db(database_url: str):  # noqa: ANN201
 
 
 def test_users_are_found_by_a_keyed_hash_of_their_email(db) -> None:  # noqa: ANN001
-    users = UserStore(db, derive("secret", "email-hash"), clock=lambda: 1_000)
+    users = UserStore(db, derive("secret", "email-hash"), keyring(db), clock=lambda: 1_000)
     ada = users.create(" Ada@Example.org ", "Ada", "hash-1")
     assert ada.email == "Ada@Example.org" and ada.created_s == 1_000 and not ada.verified
     assert users.by_email("ada@example.ORG") == ada
@@ -29,7 +36,7 @@ def test_users_are_found_by_a_keyed_hash_of_their_email(db) -> None:  # noqa: AN
     with pytest.raises(EmailTaken, match="exists already"):
         users.create("ADA@example.org", "Other", "hash-2")
     # the stored hash is keyed: another secret finds nobody, and the email is not the hash
-    other = UserStore(db, derive("another secret", "email-hash"))
+    other = UserStore(db, derive("another secret", "email-hash"), keyring(db))
     assert other.by_email("ada@example.org") is None
     assert users.email_hash("ada@example.org") != other.email_hash("ada@example.org")
     assert users.mark_verified(ada.id) and users.get(ada.id).verified_s == 1_000
@@ -51,9 +58,9 @@ def test_passwords_are_argon2id() -> None:
 
 
 def test_a_household_keeps_an_owner(db) -> None:  # noqa: ANN001
-    users = UserStore(db, b"k" * 32)
+    users = UserStore(db, b"k" * 32, keyring(db))
     ada, bob = users.create("ada@x.org", "Ada", "h"), users.create("bob@x.org", "Bob", "h")
-    members, audit = Memberships(db, clock=lambda: 5), AuditLog(db, clock=lambda: 7.5)
+    members, audit = Memberships(db, keyring(db), clock=lambda: 5), AuditLog(db, clock=lambda: 7.5)
 
     def owner(conn, info) -> None:  # noqa: ANN001
         members.add(info.id, ada.id, "owner", conn=conn)

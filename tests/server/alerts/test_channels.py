@@ -19,6 +19,7 @@ from server.alerts.store import AlertLog
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient
 from server.storage import Database, open_database
+from server.storage.crypto import Keyring, MasterKey
 from tests.server.alerts.servers import (
     SID,
     TOKEN,
@@ -208,7 +209,7 @@ def test_quiet_hours_and_unconfigured_channels_are_logged_as_skipped(alert_log: 
 
 
 def test_push_through_the_widget_fcm_client(alert_log: AlertLog, db: Database, tmp_path: Path):
-    devices = DeviceStore(db)
+    devices = DeviceStore(db, Keyring.load(db, MasterKey.generate()))
     good, dead = "device-one:APA91b" + "a" * 140, "device-two:APA91b" + "b" * 140
     devices.register("A", good, "android")
     devices.register("A", dead, "android")

@@ -86,7 +86,7 @@ def night(
             log = AlertLog(databases[-1])
         engine = AlertEngine(
             app.extensions["gridlight"],
-            SettingsStore(log.db),
+            SettingsStore(log.db, app.extensions["gridlight"].keyring),
             log,
             Dispatcher(log, {"webhook": WebhookChannel()}, backoff_s=0.01),
             LocalLease(),

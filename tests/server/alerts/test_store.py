@@ -13,6 +13,7 @@ from server.alerts.rules import SPIKE_MESSAGE, Alert
 from server.alerts.settings import SettingsStore, default_settings
 from server.alerts.store import RETENTION_S, AlertLog, Attempt
 from server.storage import Database, open_database
+from server.storage.crypto import Keyring, MasterKey
 
 T0 = 1_763_792_760
 
@@ -116,7 +117,7 @@ def test_a_digest_is_claimed_once_by_concurrent_workers(database_url: str, db: D
 
 
 def test_settings_rows(db: Database):
-    store = SettingsStore(db, clock=lambda: T0)
+    store = SettingsStore(db, Keyring.load(db, MasterKey.generate()), clock=lambda: T0)
     assert store.get("A") is None
     doc = default_settings("Asia/Kolkata", ("Overall",))
     store.put("A", doc)

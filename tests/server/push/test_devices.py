@@ -9,6 +9,7 @@ import pytest
 
 from server.push.devices import DeviceStore
 from server.storage import Database, open_database
+from server.storage.crypto import Keyring, MasterKey
 
 TOKEN = "device-one:APA91b" + "a" * 140
 OTHER = "device-two:APA91b" + "b" * 140
@@ -23,7 +24,7 @@ def db(database_url: str) -> Iterator[Database]:
 
 def test_register_refresh_unregister_and_prune(db: Database):
     now = [1_800_000_000]
-    devices = DeviceStore(db, clock=lambda: now[0])
+    devices = DeviceStore(db, Keyring.load(db, MasterKey.generate()), clock=lambda: now[0])
     assert devices.register("A", TOKEN, "android") is True
     assert devices.register("A", TOKEN, "ios") is False  # refreshed, in the same second
     now[0] += 1
@@ -38,7 +39,7 @@ def test_register_refresh_unregister_and_prune(db: Database):
 
 
 def test_concurrent_registrations_of_one_token_make_one_new(db: Database):
-    devices = DeviceStore(db)
+    devices = DeviceStore(db, Keyring.load(db, MasterKey.generate()))
     start = threading.Barrier(6)
     new: list[bool] = []
 

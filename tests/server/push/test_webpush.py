@@ -17,6 +17,7 @@ from server.push.webpush import (
     vapid_private_key,
 )
 from server.storage import Database, open_database
+from server.storage.crypto import Keyring, MasterKey
 from tests.server.push.webpush_server import FakePushService
 
 
@@ -56,7 +57,7 @@ def test_the_vapid_key_is_the_installations_on_every_host():
 
 def test_alerts_reach_subscribed_browsers_and_gone_ones_are_pruned(db, push_service):
     seconds = iter(range(1_800_000_000, 1_800_001_000))
-    store = WebPushStore(db, clock=lambda: next(seconds))  # oldest first
+    store = WebPushStore(db, Keyring.load(db, MasterKey.generate()), clock=lambda: next(seconds))
     sender = WebPushSender(lambda: vapid_private_key("installation"), "mailto:ops@example.org")
     channel = PushChannel(None, None, webpush=store, webpush_sender=sender)
     phone, laptop = push_service.browser("phone"), push_service.browser("laptop")
@@ -80,6 +81,11 @@ def test_alerts_reach_subscribed_browsers_and_gone_ones_are_pruned(db, push_serv
     assert payload["alert"]["id"] == 7 and payload["household"] == "A"
     assert push_service.vapid_keys == {application_server_key(vapid_private_key("installation"))}
     assert [s.endpoint for s in store.subscriptions("A")] == [phone.endpoint]  # pruned
+    with db.read() as c:  # a capability URL and the browser's keys: sealed at rest
+        raw = " ".join(
+            str(v) for row in c.exec_driver_sql("SELECT * FROM webpush_subscriptions") for v in row
+        )
+    assert phone.endpoint not in raw and phone.subscription()["keys"]["auth"] not in raw
 
     push_service.answer("phone", 503)  # a push service in trouble: try again later
     with pytest.raises(DeliveryError, match="503") as busy:
