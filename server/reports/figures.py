@@ -15,10 +15,14 @@ UTC index, average power [kW], ``Overall`` the whole house, covering the month a
   standing charge of the month's days; carbon [kg CO2] at the zone's intensity;
 * per-day comparisons with the previous month and the same month a year earlier (when it has
   at least a day of readings);
-* savings against the forecast baseline: a model fitted on the readings before the month
-  (:func:`server.insights.fit_model`) predicts the month week by week, each week from the weeks
-  it predicted before, so nothing of the month itself is used; saving = predicted − actual over
-  the hours with readings (negative when the month used more);
+* savings against the forecast baseline: the forecaster's seasonal baseline (as
+  :class:`server.insights.ForecastModel` without a fitted model: each hour the mean of the same
+  local hour over the 28 days before) predicts the month from the readings before it, each day
+  from the days it predicted before, so nothing of the month itself is used; saving = predicted
+  − actual over the hours with readings (negative when the month used more). Not the
+  gradient-boosted model: fitting it takes about 7 s a month on one core (and the cumulative
+  figure needs up to 13 months), while a report must take under 3 s
+  (``benchmarks/bench_reports.py``);
 * cumulative CO2 reduction since the household's first month: the months' savings added up
   (earlier months from the reports' index when given, else computed the same way, at most
   :data:`MAX_PRIOR_MONTHS` of them);
@@ -36,8 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from server.insights import MAX_HORIZON_H, Tariff, fit_model, hourly_power_kw, recommendations
+from server.insights import Tariff, hourly_power_kw, recommendations
 from server.insights.errors import InsightsError
+from server.insights.features import HourGrid
 from server.insights.hourly import resolution_s
 from server.reports.months import add_months, month_bounds, month_label, month_of
 
@@ -48,6 +53,8 @@ MAX_PRIOR_MONTHS = 12
 #: A comparison month needs this many known hours.
 MIN_COMPARE_HOURS = 24
 LEVEL_ORDER = ("critical", "red", "yellow", "green")
+#: The seasonal baseline's window: the same local hour of this many days before [days].
+BASELINE_DAYS = 28
 
 
 @dataclass
@@ -175,26 +182,43 @@ def _daily(series: pd.Series, timezone: str, days: int) -> pd.Series:
 def predict_month(
     history: pd.Series, timezone: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.Series, dict[str, Any]]:
-    """P50 power of every UTC hour of ``[start, end)`` [kW], predicted by a model fitted on
-    ``history`` (complete UTC hours before ``start``), a week at a time from its own earlier
-    weeks; and the model's description."""
-    model = fit_model(history, timezone, start)
-    series = history[history.index + pd.Timedelta(hours=1) <= start]
-    issued = start
-    parts = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        while issued < end:
-            hours = min(MAX_HORIZON_H, math.ceil((end - issued) / pd.Timedelta(hours=1)))
-            p50 = model.predict(series, issued, hours)["p50"]
-            parts.append(p50)
-            series = pd.concat([series, p50]).sort_index()
-            series = series[~series.index.duplicated(keep="last")]
-            issued = p50.index[-1] + pd.Timedelta(hours=1)
-    predicted = pd.concat(parts)
-    return predicted[(predicted.index >= start.floor("h")) & (predicted.index < end)], (
-        model.describe()
-    )
+    """Power of every UTC hour of ``[start, end)`` [kW] predicted by the seasonal baseline from
+    ``history`` (UTC hours before ``start``): each hour is the mean of the same local hour on the
+    :data:`BASELINE_DAYS` days before it, days of the month taking their own predictions (so
+    nothing of the month itself is used); an hour of the day never seen gets the history's mean.
+    And the baseline's description."""
+    history = history[history.index + pd.Timedelta(hours=1) <= start]
+    targets = pd.date_range(start.ceil("h"), end, freq="h", inclusive="left", name="ts")
+    known = history.dropna()
+    if known.empty:
+        raise InsightsError("no readings before the month, so no baseline")
+    history_days = float(known.size) / 24.0
+    # only the window before the month counts (a day more for a DST switch)
+    recent = history[history.index >= start - pd.Timedelta(days=BASELINE_DAYS + 1)]
+    if recent.notna().any():
+        history, known = recent, recent.dropna()
+    full = pd.date_range(history.index[0], targets[-1], freq="h", name="ts")
+    grid = HourGrid(history.reindex(full), timezone)
+    pos = grid.positions(targets)
+    grid.extend(int(pos.max()) + 1)
+    values = grid.values
+    fallback = float(known.mean())
+    back = 24 * np.arange(1, BASELINE_DAYS + 1)
+    order = np.unique(pos)
+    # a block of fewer than 24 consecutive positions depends only on earlier blocks
+    for block in np.split(order, np.flatnonzero(np.diff((order - order[0]) // 24)) + 1):
+        look = block[:, None] - back[None, :]
+        past = np.where(look >= 0, values[np.clip(look, 0, None)], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            mean = np.nanmean(past, axis=1)
+        values[block] = np.where(np.isnan(mean), fallback, mean)
+    description = {
+        "name": "seasonal baseline",
+        "window_days": BASELINE_DAYS,
+        "history_days": round(history_days, 2),
+    }
+    return pd.Series(values[pos], index=targets), description
 
 
 def monthly_saving(

@@ -1,0 +1,147 @@
+"""The report's fonts: DejaVu Sans (regular and bold, from matplotlib's package data) for the
+text, and a CJK-capable fallback font for the characters DejaVu lacks (such as 東京 in
+"Zoë Łukasiewicz – 東京"), embedded as subsets by fpdf2.
+
+The fallback is the first of :data:`FALLBACK_FONTS` found on the host (``fonts-droid-fallback``
+on Debian, installed by ``make test``; ``fonts-wqy-microhei`` or ``fonts-noto-cjk`` also do), or
+the file that ``GRIDLIGHT_REPORTS_FALLBACK_FONT`` names. It is registered with fpdf2 for just the
+characters a report needs from it (``unicode_range``), so that a report in Latin script never
+reads it and one with a CJK name reads only its character map. A character that no font has
+prints as U+FFFD (�), and a warning names it: the report is still made.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import matplotlib
+
+__all__ = [
+    "FALLBACK_ENV",
+    "FALLBACK_FONTS",
+    "REPLACEMENT",
+    "FontPlan",
+    "dejavu_files",
+    "fallback_file",
+    "plan_fonts",
+    "strings_of",
+]
+
+log = logging.getLogger(__name__)
+
+#: Environment variable naming a fallback font file (TTF/OTF; TTC collections: their first).
+FALLBACK_ENV = "GRIDLIGHT_REPORTS_FALLBACK_FONT"
+#: Where Debian's CJK-capable font packages put a TrueType file fpdf2 can embed.
+FALLBACK_FONTS = (
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",  # fonts-droid-fallback
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",  # fonts-wqy-microhei
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # fonts-noto-cjk
+)
+REPLACEMENT = "\ufffd"
+
+
+@cache
+def dejavu_files() -> dict[str, Path]:
+    """DejaVu Sans regular (``""``) and bold (``"B"``) from matplotlib's package data."""
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    return {"": folder / "DejaVuSans.ttf", "B": folder / "DejaVuSans-Bold.ttf"}
+
+
+def fallback_file() -> Path | None:
+    """The fallback font file: ``GRIDLIGHT_REPORTS_FALLBACK_FONT``, else the first of
+    :data:`FALLBACK_FONTS` present; ``None`` when there is none."""
+    named = os.environ.get(FALLBACK_ENV)
+    candidates = [named] if named is not None else list(FALLBACK_FONTS)
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+@cache
+def _codepoints(path: Path) -> frozenset[int]:
+    """The characters a font file has glyphs for (its best character map; read once)."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(path, lazy=True, fontNumber=0) as font:
+        return frozenset(font.getBestCmap() or ())
+
+
+def _dejavu_codepoints() -> frozenset[int]:
+    files = dejavu_files()
+    return _codepoints(files[""]) & _codepoints(files["B"])
+
+
+@dataclass(frozen=True)
+class FontPlan:
+    """Which font prints what: DejaVu what it has; ``fallback`` (a file) the characters of
+    ``fallback_range``; ``missing`` no font has (they print as U+FFFD)."""
+
+    fallback: Path | None
+    fallback_range: frozenset[int]
+    covered: frozenset[int]
+    missing: frozenset[int]
+
+    def printable(self, text: str) -> str:
+        """``text`` with every character no font has replaced by U+FFFD."""
+        if not self.missing or self.missing.isdisjoint(map(ord, text)):
+            return text
+        return "".join(REPLACEMENT if ord(ch) in self.missing else ch for ch in text)
+
+
+def plan_fonts(texts: Iterable[str], fallback: Path | None | bool = True) -> FontPlan:
+    """The fonts that print ``texts`` (``fallback``: a font file, ``None``/``False`` for none,
+    ``True`` for :func:`fallback_file`). Logs a warning naming the characters no font has."""
+    wanted = {ord(ch) for text in texts for ch in text if ch.isprintable()}
+    dejavu = _dejavu_codepoints()
+    need = frozenset(wanted - dejavu)
+    path = fallback_file() if fallback is True else (fallback or None)
+    in_fallback: frozenset[int] = frozenset()
+    if need and path is not None:
+        try:
+            in_fallback = need & _codepoints(path)
+        except Exception as err:  # noqa: BLE001 - an unreadable font file: report without it
+            log.warning("reports: cannot read the fallback font %s: %s", path, err)
+            path = None
+    missing = need - in_fallback
+    if missing:
+        shown = "".join(sorted(chr(c) for c in missing))
+        where = (
+            f"in DejaVu Sans or {path.name}"
+            if path is not None
+            else f"in DejaVu Sans, and no fallback font is installed ({FALLBACK_ENV} or "
+            "Debian's fonts-droid-fallback)"
+        )
+        log.warning(
+            "reports: no glyph for %r (U+%s) %s: printed as U+FFFD",
+            shown,
+            " U+".join(f"{c:04X}" for c in sorted(missing)),
+            where,
+        )
+    return FontPlan(
+        fallback=path if in_fallback else None,
+        fallback_range=in_fallback,
+        covered=dejavu | in_fallback,
+        missing=missing,
+    )
+
+
+def strings_of(value: object) -> Iterator[str]:
+    """Every string in ``value`` (dataclass fields, mappings, sequences), recursively."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings_of(key)
+            yield from strings_of(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from strings_of(item)
+    elif hasattr(value, "__dataclass_fields__"):
+        for name in value.__dataclass_fields__:  # type: ignore[attr-defined]
+            yield from strings_of(getattr(value, name))
