@@ -35,7 +35,7 @@ lint: $(STAMP)
 # chromium for the browser tests; promtool (Debian's prometheus package) checks /metrics;
 # poppler-utils (pdftoppm, pdftotext) renders and reads the monthly reports; postgresql is the
 # shared database the storage tests also run on (a throw-away cluster per session, see tests/services.py)
-test: DEBS += chromium prometheus poppler-utils postgresql
+test: DEBS += chromium prometheus poppler-utils postgresql fonts-droid-fallback
 test: $(STAMP) system-deps lint kotlin-test newman
 	$(VENV)/bin/pytest
 
