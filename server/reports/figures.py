@@ -26,6 +26,8 @@ UTC index, average power [kW], ``Overall`` the whole house, covering the month a
 * cumulative CO2 reduction since the household's first month: the months' savings added up
   (earlier months from the reports' index when given, else computed the same way, at most
   :data:`MAX_PRIOR_MONTHS` of them);
+* what the household's schedules saved in the month, as the control package planned it
+  (:mod:`server.reports.control_runs`; passed in, ``None`` when there is no schedule data);
 * the top three recommendations (:func:`server.insights.recommendations` on the month) and the
   month's alerts counted by level.
 """
@@ -73,6 +75,7 @@ class ReportInput:
     prior: dict[str, dict[str, Any]] = field(default_factory=dict)  # month → index summary
     estimated: tuple[str, ...] = ()
     joined_s: float | None = None  # first reading (or registration) [epoch s]
+    schedules: dict[str, Any] | None = None  # the month's schedule runs (control_runs)
 
 
 @dataclass
@@ -111,6 +114,7 @@ class Figures:
     recommendations: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     estimated: tuple[str, ...] = ()
+    schedules: dict[str, Any] | None = None  # None: no schedule data for the household
 
     @property
     def has_data(self) -> bool:
@@ -135,6 +139,7 @@ class Figures:
             "peak_kw": _r(self.peak_kw, 3),
             "saved_kwh": _r(self.saving.get("saved_kwh")),
             "saved_co2_kg": _r(self.saving.get("saved_co2_kg")),
+            "schedule_saving": _r((self.schedules or {}).get("saving")),
         }
 
 
@@ -320,6 +325,7 @@ def compute(inp: ReportInput) -> Figures:
         days_in_month=days,
         hours_in_month=hours,
         estimated=inp.estimated,
+        schedules=inp.schedules,
     )
     fig.alerts = _alert_counts(inp.alerts)
     if inp.tariff is not None:

@@ -70,6 +70,8 @@ class ReportTask:
     alerts: list[dict[str, Any]] = field(default_factory=list)
     prior: dict[str, dict[str, Any]] = field(default_factory=dict)
     joined_s: float | None = None
+    #: the month's schedule runs (:func:`server.reports.control_runs.schedule_runs`), None: none
+    schedules: dict[str, Any] | None = None
 
     @property
     def household(self) -> str:
@@ -159,6 +161,7 @@ def figures_of(task: ReportTask, frame: pd.DataFrame | None = None) -> Figures:
             prior=task.prior,
             estimated=info.estimated,
             joined_s=task.joined_s,
+            schedules=task.schedules,
         )
     )
 

@@ -241,6 +241,7 @@ def _savings(doc: _Doc, fig: Figures) -> None:
         doc.set_font(FONT, "B", 16)
         doc.multi_cell(0, 8, parts[1], align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         doc.set_text_color(*INK)
+    _schedule_savings(doc, fig)
     c = fig.cumulative
     if c.get("available"):
         total = c["co2_kg"]
@@ -249,6 +250,38 @@ def _savings(doc: _Doc, fig: Figures) -> None:
             f"Cumulative CO2 {word} since {c['since_label']}: {_num(abs(total))} kg CO2 "
             f"(the savings of {c['months']} month{'s' if c['months'] != 1 else ''} with a baseline "
             "added up)."
+        )
+
+
+def _schedule_savings(doc: _Doc, fig: Figures) -> None:
+    """What the schedules that ran this month saved, as planned (cost at the earliest start
+    less the cost at the planned slots)."""
+    runs = fig.schedules
+    if runs is None:
+        doc.para("From schedules: none. This household has no schedules (control) set up.")
+        return
+    if not runs["runs"]:
+        doc.para(f"From schedules: none ran in {fig.label}.")
+        return
+    currency = runs.get("currency") or fig.currency or ""
+    loads = runs["loads"]
+    if loads:
+        detail = "; ".join(
+            f"{item['id']}{' (' + item['device'] + ')' if item.get('device') else ''}: "
+            f"{item['slots_run']} of {item['slots']} slots, {_num(item['energy_kwh'])} kWh"
+            for item in loads
+        )
+        doc.para(
+            f"From schedules: {currency} {runs['saving']:,.2f} and "
+            f"{_num(runs['co2_saving_kg'], 2)} kg CO2 saved by running loads at their planned "
+            f"times instead of their earliest start ({detail})."
+        )
+    if runs["unknown_runs"]:
+        doc.para(
+            f"{runs['unknown_runs']} more scheduled run{'s' if runs['unknown_runs'] != 1 else ''}"
+            " belonged to a plan since replaced: what they saved is not known.",
+            12,
+            MUTED,
         )
 
 
