@@ -12,14 +12,13 @@ prints as U+FFFD (�), and a warning names it: the report is still made.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-
-import matplotlib
 
 __all__ = [
     "FALLBACK_ENV",
@@ -47,8 +46,12 @@ REPLACEMENT = "\ufffd"
 
 @cache
 def dejavu_files() -> dict[str, Path]:
-    """DejaVu Sans regular (``""``) and bold (``"B"``) from matplotlib's package data."""
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    """DejaVu Sans regular (``""``) and bold (``"B"``) from matplotlib's package data (found
+    without importing matplotlib: nothing of it is needed but the files)."""
+    spec = importlib.util.find_spec("matplotlib")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("matplotlib is not installed: it ships the reports' DejaVu fonts")
+    folder = Path(spec.origin).parent / "mpl-data" / "fonts" / "ttf"
     return {"": folder / "DejaVuSans.ttf", "B": folder / "DejaVuSans-Bold.ttf"}
 
 

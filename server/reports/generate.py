@@ -171,7 +171,7 @@ def run_task(task: ReportTask) -> tuple[bytes, dict[str, Any]]:
     pool process (or inline where no pool is wanted)."""
     began = time.perf_counter()
     fig = figures_of(task)
-    from server.reports.pdf import render_pdf  # matplotlib and fpdf2: in the pool only
+    from server.reports.pdf import render_pdf  # fpdf2 and fontTools: in the pool only
 
     pdf = render_pdf(fig)
     summary = fig.summary()
