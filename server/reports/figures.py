@@ -139,7 +139,6 @@ class Figures:
             "peak_kw": _r(self.peak_kw, 3),
             "saved_kwh": _r(self.saving.get("saved_kwh")),
             "saved_co2_kg": _r(self.saving.get("saved_co2_kg")),
-            "schedule_saving": _r((self.schedules or {}).get("saving")),
         }
 
 
