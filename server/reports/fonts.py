@@ -5,16 +5,21 @@ text, and a CJK-capable fallback font for the characters DejaVu lacks (such as æ
 The fallback is the first of :data:`FALLBACK_FONTS` found on the host (``fonts-droid-fallback``
 on Debian, installed by ``make test``; ``fonts-wqy-microhei`` or ``fonts-noto-cjk`` also do), or
 the file that ``GRIDLIGHT_REPORTS_FALLBACK_FONT`` names. It is registered with fpdf2 for just the
-characters a report needs from it (``unicode_range``), so that a report in Latin script never
-reads it and one with a CJK name reads only its character map. A character that no font has
-prints as U+FFFD (ï¿½), and a warning names it: the report is still made.
+characters a report needs from it, so that a report in Latin script never reads it. Those
+characters are cut from the fallback into a small font file once (:func:`fallback_subset`,
+cached under the temporary directory by font and characters: a household's name needs the same
+ones every month), because fpdf2 reads all of a 50,000-glyph CJK font's tables and subsets it
+again at every document, about 2 s a report. A character that no font has prints as U+FFFD (ï¿½),
+and a warning names it: the report is still made.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import os
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +32,7 @@ __all__ = [
     "FontPlan",
     "dejavu_files",
     "fallback_file",
+    "fallback_subset",
     "plan_fonts",
     "strings_of",
 ]
@@ -64,6 +70,46 @@ def fallback_file() -> Path | None:
         if candidate and Path(candidate).is_file():
             return Path(candidate)
     return None
+
+
+def _cache_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "gridlight-report-fonts"
+
+
+def fallback_subset(path: Path, codepoints: Iterable[int]) -> Path:
+    """A TrueType file with just ``codepoints`` of the font at ``path`` (its first face), made
+    once and kept under the temporary directory (written aside and renamed into place, so that
+    processes making it at once do not see half a file)."""
+    wanted = sorted(set(codepoints))
+    stat = path.stat()
+    key = hashlib.sha256(
+        f"{path}:{stat.st_size}:{stat.st_mtime_ns}:{','.join(map(str, wanted))}".encode()
+    ).hexdigest()[:24]
+    target = _cache_dir() / f"{path.stem}-{key}.ttf"
+    if target.is_file():
+        return target
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    options = subset.Options()
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    options.layout_features = []
+    with TTFont(path, fontNumber=0, lazy=True) as font:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=wanted)
+        subsetter.subset(font)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                font.save(out)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    return target
 
 
 @cache
@@ -126,6 +172,11 @@ def plan_fonts(texts: Iterable[str], fallback: Path | None | bool = True) -> Fon
             " U+".join(f"{c:04X}" for c in sorted(missing)),
             where,
         )
+    if in_fallback and path is not None:
+        try:
+            path = fallback_subset(path, in_fallback)
+        except Exception as err:  # noqa: BLE001 - fpdf2 can still read the whole font
+            log.warning("reports: cannot cut a subset of %s (%s): using the whole font", path, err)
     return FontPlan(
         fallback=path if in_fallback else None,
         fallback_range=in_fallback,
