@@ -5,11 +5,14 @@ text, and a CJK-capable fallback font for the characters DejaVu lacks (such as �
 The fallback is the first of :data:`FALLBACK_FONTS` found on the host (``fonts-droid-fallback``
 on Debian, installed by ``make test``; ``fonts-wqy-microhei`` or ``fonts-noto-cjk`` also do), or
 the file that ``GRIDLIGHT_REPORTS_FALLBACK_FONT`` names. It is registered with fpdf2 for just the
-characters a report needs from it, so that a report in Latin script never reads it. Those
-characters are cut from the fallback into a small font file once (:func:`fallback_subset`,
-cached under the temporary directory by font and characters: a household's name needs the same
-ones every month), because fpdf2 reads all of a 50,000-glyph CJK font's tables and subsets it
-again at every document, about 2 s a report. A character that no font has prints as U+FFFD (�),
+characters a report needs from it, so that a report in Latin script never reads it.
+
+fpdf2 reads all of a font's tables and subsets it again for every document: about 0.4 s a
+report for DejaVu's 6,000 glyphs and 2 s for a 50,000-glyph CJK font. So each report embeds
+small font files cut once (:func:`font_subset`, cached under the temporary directory by font and
+characters, so that the same ones serve every report needing them): DejaVu cut to
+:data:`BASE_RANGES` (the report's own text) and the characters of the report's figures (names,
+channels, recommendations), the fallback to the characters DejaVu lacks. A character that no font has prints as U+FFFD (�),
 and a warning names it: the report is still made.
 """
 
@@ -32,7 +35,7 @@ __all__ = [
     "FontPlan",
     "dejavu_files",
     "fallback_file",
-    "fallback_subset",
+    "font_subset",
     "plan_fonts",
     "strings_of",
 ]
@@ -48,6 +51,16 @@ FALLBACK_FONTS = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",  # fonts-noto-cjk
 )
 REPLACEMENT = "\ufffd"
+#: The characters every report may print (its own text: Latin, punctuation, symbols).
+BASE_RANGES = (
+    (0x0020, 0x024F),  # Basic Latin to Latin Extended-B
+    (0x2000, 0x206F),  # General Punctuation (– — ’ “ ” • …)
+    (0x20A0, 0x20CF),  # currency signs
+    (0x2100, 0x214F),  # letterlike symbols
+    (0x2190, 0x22FF),  # arrows, mathematical operators (− ≥ ×)
+    (0x25A0, 0x25FF),  # geometric shapes
+    (0xFFFD, 0xFFFD),  # the replacement character
+)
 
 
 @cache
@@ -76,7 +89,7 @@ def _cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "gridlight-report-fonts"
 
 
-def fallback_subset(path: Path, codepoints: Iterable[int]) -> Path:
+def font_subset(path: Path, codepoints: Iterable[int]) -> Path:
     """A TrueType file with just ``codepoints`` of the font at ``path`` (its first face), made
     once and kept under the temporary directory (written aside and renamed into place, so that
     processes making it at once do not see half a file)."""
@@ -95,6 +108,7 @@ def fallback_subset(path: Path, codepoints: Iterable[int]) -> Path:
     options.notdef_outline = True
     options.name_IDs = ["*"]
     options.layout_features = []
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps: nothing a PDF needs
     with TTFont(path, fontNumber=0, lazy=True) as font:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=wanted)
@@ -128,9 +142,11 @@ def _dejavu_codepoints() -> frozenset[int]:
 
 @dataclass(frozen=True)
 class FontPlan:
-    """Which font prints what: DejaVu what it has; ``fallback`` (a file) the characters of
-    ``fallback_range``; ``missing`` no font has (they print as U+FFFD)."""
+    """Which font prints what: ``dejavu`` (files cut from DejaVu Sans) what DejaVu has;
+    ``fallback`` (a file) the characters of ``fallback_range``; ``missing`` no font has (they
+    print as U+FFFD)."""
 
+    dejavu: dict[str, Path]  # style ("", "B") → font file
     fallback: Path | None
     fallback_range: frozenset[int]
     covered: frozenset[int]
@@ -172,15 +188,24 @@ def plan_fonts(texts: Iterable[str], fallback: Path | None | bool = True) -> Fon
             " U+".join(f"{c:04X}" for c in sorted(missing)),
             where,
         )
+    base = {c for lo, hi in BASE_RANGES for c in range(lo, hi + 1)}
+    keep = frozenset((base | wanted) & dejavu)
+    files = dejavu_files()
+    cut = dict(files)
+    try:
+        cut = {style: font_subset(file, keep) for style, file in files.items()}
+    except Exception as err:  # noqa: BLE001 - fpdf2 can still read the whole font
+        log.warning("reports: cannot cut a subset of DejaVu Sans (%s): using the whole font", err)
     if in_fallback and path is not None:
         try:
-            path = fallback_subset(path, in_fallback)
+            path = font_subset(path, in_fallback)
         except Exception as err:  # noqa: BLE001 - fpdf2 can still read the whole font
             log.warning("reports: cannot cut a subset of %s (%s): using the whole font", path, err)
     return FontPlan(
+        dejavu=cut,
         fallback=path if in_fallback else None,
         fallback_range=in_fallback,
-        covered=dejavu | in_fallback,
+        covered=keep | in_fallback,
         missing=missing,
     )
 

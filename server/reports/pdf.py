@@ -20,7 +20,7 @@ from fpdf.enums import XPos, YPos
 
 from server.reports import charts
 from server.reports.figures import Figures
-from server.reports.fonts import FontPlan, dejavu_files, plan_fonts, strings_of
+from server.reports.fonts import FontPlan, plan_fonts, strings_of
 
 __all__ = ["render_pdf"]
 
@@ -56,7 +56,7 @@ class _Doc(FPDF):
         super().__init__(orientation="P", unit="mm", format="A4")
         self.fig = fig
         self.font_plan = fonts
-        for style, path in dejavu_files().items():
+        for style, path in fonts.dejavu.items():
             self.add_font(FONT, style, str(path))
         if fonts.fallback is not None:
             # only the characters DejaVu lacks; bold text takes them from the regular face
