@@ -18,8 +18,9 @@ Europe/Paris, 2025-01-01 to 2026-03-01: the month and the 13 months a report rea
   a ``ProcessPoolExecutor`` of ``--workers`` spawned processes, as ``server.reports.schedule``
   runs them, from submission to the last PDF.
 
-Aims: one report under 3 s; 200 under 2 minutes with the pool. ``--check`` exits 1 when an aim
-is missed (without it the figures are only printed).
+Aims: one report under 3 s; 200 under 2 minutes with the pool. Each aim is printed PASS or
+FAIL; ``--check`` exits 1 when one is missed (without it the script exits 0: a shared machine's
+load decides the pool's figure as much as the code does).
 
     python benchmarks/bench_reports.py [--households 200] [--workers N] [--repeat 3] [--check]
 """
@@ -121,7 +122,7 @@ def write_rollups(root: Path, household: str, frame: pd.DataFrame) -> str:
     url = f"sqlite:///{root / 'gridlight.sqlite3'}"
     db = open_database(url)
     try:
-        ts = (frame.index.asi8 // 1_000_000_000).tolist()
+        ts = frame.index.as_unit("s").asi8.tolist()
         with db.write() as c:
             raw = c.connection.driver_connection
             for channel in frame.columns:
@@ -192,7 +193,7 @@ def main() -> int:
     parser.add_argument("--no-database", action="store_true", help="skip the live household")
     parser.add_argument("--check", action="store_true", help="exit 1 when an aim is missed")
     args = parser.parse_args()
-    missed = []
+    verdicts: list[tuple[bool, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         dataset, infos = write(Path(tmp), args.distinct)
@@ -221,8 +222,7 @@ def main() -> int:
         print(
             f"  whole report, CJK name (fallback)   {cjk_s:6.2f} s   {len(cjk_pdf) / 1024:.0f} KiB"
         )
-        if one_s >= ONE_S:
-            missed.append(f"one report {one_s:.2f} s >= {ONE_S} s")
+        verdicts.append((one_s < ONE_S, f"one report < {ONE_S:.0f} s: {one_s:.2f} s"))
         if not args.no_database:
             began = time.perf_counter()
             url = write_rollups(Path(tmp), info.id, household_frame(0))
@@ -237,8 +237,7 @@ def main() -> int:
             )
             print(f"    read the 13 months' rollups        {db_load_s:6.2f} s   (one query)")
             print(f"    whole report                       {live_s:6.2f} s   (aim < {ONE_S:.0f} s)")
-            if live_s >= ONE_S:
-                missed.append(f"one live report {live_s:.2f} s >= {ONE_S} s")
+            verdicts.append((live_s < ONE_S, f"one live report < {ONE_S:.0f} s: {live_s:.2f} s"))
         if not args.no_naive:
             fit_s, mpl_s = naive_steps(task)
             print("baseline, the naive path's costly steps on the same month:")
@@ -262,11 +261,14 @@ def main() -> int:
                 f"process median {statistics.median(each):.2f} s, max {max(each):.2f} s) "
                 f"(aim < {POOL_S:.0f} s for 200)"
             )
-            if args.households >= 200 and pool_s >= POOL_S:
-                missed.append(f"{args.households} reports {pool_s:.0f} s >= {POOL_S:.0f} s")
+            if args.households >= 200:
+                verdicts.append(
+                    (pool_s < POOL_S, f"{args.households} reports < {POOL_S:.0f} s: {pool_s:.0f} s")
+                )
         print(f"host: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
-    if missed:
-        print("missed: " + "; ".join(missed), file=sys.stderr)
+    for ok, text in verdicts:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    if not all(ok for ok, _ in verdicts):
         return 1 if args.check else 0
     return 0
 
