@@ -8,8 +8,9 @@ Europe/Paris, 2025-01-01 to 2026-03-01: the month and the 13 months a report rea
 * one report of 2026-02 (``run_task`` in this process, warm: ``--repeat`` runs, median), split
   into loading the readings, computing the figures and rendering the PDF, for a Latin-script name
   and for a name that needs the CJK fallback font ("Zoë Łukasiewicz – 東京");
-* the same report of a live household: its 13 months of 1-minute rollups stored in an SQLite
-  database (``rollups_1m``, as ingest writes them) and read with one query;
+* the same report of a live household: its 14 months of 1-minute rollups stored in an SQLite
+  database (``rollups_1m`` and ``rollups_15m``, as ingest writes them); the report reads the
+  month's 1-minute rows and the 13 months before as 15-minute rows (two queries);
 * the same-run baseline, the previous (naive) path's two costly steps on the same figures: the
   savings baseline fitted as the gradient-boosted forecaster (``server.insights.fit_model``, one
   OpenMP thread) for the one month, and the three charts drawn by matplotlib and encoded as PNG
@@ -52,6 +53,7 @@ from server.reports.generate import (  # noqa: E402
     default_tariff_for,
     figures_of,
     load_frame,
+    load_history,
     run_task,
 )
 
@@ -132,6 +134,12 @@ def write_rollups(root: Path, household: str, frame: pd.DataFrame) -> str:
                     " count, missing) VALUES (?, ?, ?, ?, ?, ?, 1, 0)",
                     ((household, channel, t, v, v, v) for t, v in zip(ts, values, strict=True)),
                 )
+            raw.execute(  # the 15-minute rollups, as ingest (and migration 0003) make them
+                "INSERT INTO rollups_15m (household, channel, ts_s, sum_kw, min_kw, max_kw, count,"
+                " missing) SELECT household, channel, ts_s - ts_s % 900, sum(sum_kw), min(min_kw),"
+                " max(max_kw), sum(count), sum(missing) FROM rollups_1m"
+                " GROUP BY household, channel, ts_s - ts_s % 900"
+            )
     finally:
         db.dispose()
     return url
@@ -229,13 +237,16 @@ def main() -> int:
             wrote_s = time.perf_counter() - began
             live = replace(task, dataset=None, database=url)
             run_task(live)
-            db_load_s, _ = timed(lambda: load_frame(info, MONTH, database=url), args.repeat)
+            db_load_s, _ = timed(
+                lambda: (load_frame(info, MONTH, database=url), load_history(info, MONTH, url)),
+                args.repeat,
+            )
             live_s, (live_pdf, live_summary) = timed(lambda: run_task(live), args.repeat)
             print(
                 f"  live household, rollups_1m in SQLite ({len(CHANNELS) * minutes:,} rows, "
                 f"written in {wrote_s:.0f} s):"
             )
-            print(f"    read the 13 months' rollups        {db_load_s:6.2f} s   (one query)")
+            print(f"    read the month's and 13 months' rollups {db_load_s:6.2f} s   (two queries)")
             print(f"    whole report                       {live_s:6.2f} s   (aim < {ONE_S:.0f} s)")
             verdicts.append((live_s < ONE_S, f"one live report < {ONE_S:.0f} s: {live_s:.2f} s"))
         if not args.no_naive:

@@ -2,7 +2,8 @@
 
 :func:`compute` takes a :class:`ReportInput` (the household's frame: one column per channel,
 UTC index, average power [kW], ``Overall`` the whole house, covering the month and as much as
-13 months before it) and returns :class:`Figures`:
+13 months before it; or the month alone and the months before as ``history`` at a coarser step,
+such as 15 minutes) and returns :class:`Figures`:
 
 * energy [kWh]: the month's local hours (bins aligned on the month's local midnight, so that a
   zone such as Asia/Kolkata's +05:30 counts whole local hours); an hour is known when at least
@@ -69,6 +70,9 @@ class ReportInput:
     channels: tuple[str, ...]
     month: str
     frame: pd.DataFrame
+    #: the months before ``month`` at a coarser step (a live household's 15-minute rollups), when
+    #: ``frame`` holds only the month
+    history: pd.DataFrame | None = None
     tariff: Tariff | None = None
     carbon: dict[str, Any] | None = None  # {"zone", "g_per_kwh", "source"}
     alerts: list[dict[str, Any]] = field(default_factory=list)  # {"level", "rule", "kind"}
@@ -338,6 +342,19 @@ def compute(inp: ReportInput) -> Figures:
     frame = frame[frame.index < end]
     minute = minute_frame(frame)
     hourly = local_hours(minute, start)
+    history = inp.history
+    if history is not None and "Overall" in history.columns and history["Overall"].notna().any():
+        history = history[history.index < start]
+        hourly = pd.concat([local_hours(history, start), hourly])
+        hourly = hourly[~hourly.index.duplicated(keep="last")].sort_index()
+        month_utc = hourly_power_kw(frame["Overall"])
+        before_utc = hourly_power_kw(history["Overall"])
+        utc_hourly = pd.concat([before_utc[before_utc.index < month_utc.index[0]], month_utc])
+        utc_hourly = utc_hourly.reindex(
+            pd.date_range(utc_hourly.index[0], utc_hourly.index[-1], freq="h", name="ts")
+        )
+    else:
+        utc_hourly = hourly_power_kw(frame["Overall"])
     month_hourly = _month_hours(hourly, start, end)
     overall = month_hourly["Overall"]
     fig.energy_kwh, fig.known_hours = _known(overall)
@@ -407,7 +424,6 @@ def compute(inp: ReportInput) -> Figures:
         ),
     ]
     # savings against the forecast baseline, and their sum since the household's first month
-    utc_hourly = hourly_power_kw(frame["Overall"])
     fig.saving = monthly_saving(utc_hourly, tz, inp.month, inp.tariff, fig.g_per_kwh)
     fig.cumulative = _cumulative(inp, utc_hourly, fig)
     month_frame = minute[(minute.index >= start) & (minute.index < end)]

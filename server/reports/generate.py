@@ -3,8 +3,11 @@ and :func:`run_task`, which returns the PDF and its headline figures.
 
 A :class:`ReportTask` is plain data (picklable), so it crosses into a pool process started with
 ``spawn`` or ``forkserver``; the process reads the readings itself: a dataset household's
-columns from its dataset directory, a live household's 1-minute rollups from the installation's
-database (the task carries its URL; the process opens an engine of its own for the task).
+columns from its dataset directory, a live household's rollups from the installation's
+database (the task carries its URL; the process opens an engine of its own for the task): the
+month's 1-minute rollups, and the 13 months before it as 15-minute rollups (two queries,
+aggregated by the database as ingest wrote them: a year of 1-minute rows is 2.4 million for four
+channels, which took minutes to fetch; the earlier months need no more than hours).
 
 Tariffs come from a :data:`TariffFor` callable (a household → its tariff or ``None``);
 :func:`default_tariff_for` gives every household :func:`server.insights.default_tariff` in its
@@ -19,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from generator.dataset import CLEAN_FILE, HouseholdInfo, column_name, read_dataset
@@ -33,6 +37,7 @@ __all__ = [
     "carbon_for",
     "default_tariff_for",
     "load_frame",
+    "load_history",
     "run_task",
 ]
 
@@ -91,14 +96,23 @@ def load_frame(
     dataset: str | Path | None = None,
     database: str | None = None,
 ) -> pd.DataFrame:
-    """The household's readings from 13 months before ``month`` to its end [kW, UTC index]:
-    from the ``dataset`` directory, or the database at the URL ``database``."""
+    """The household's readings [kW, UTC index]: from the ``dataset`` directory, 13 months
+    before ``month`` to its end; from the database at the URL ``database``, the month's 1-minute
+    rollups (:func:`load_history` gives the months before)."""
     start, end = _window(info, month)
     if dataset is not None:
         return _dataset_frame(Path(dataset), info, start, end)
     if database is not None:
-        return _live_frame(database, info, start, end)
+        month_start, _ = month_bounds(month, info.timezone)
+        return _live_frame(database, info, month_start, end, "rollups_1m")
     raise ValueError("a report needs a dataset directory or a database")
+
+
+def load_history(info: HouseholdInfo, month: str, database: str) -> pd.DataFrame:
+    """A live household's 15-minute means of the 13 months before ``month`` [kW, UTC index]."""
+    start, _ = _window(info, month)
+    month_start, _ = month_bounds(month, info.timezone)
+    return _live_frame(database, info, start, month_start, "rollups_15m")
 
 
 def _dataset_frame(
@@ -124,28 +138,64 @@ def _dataset_frame(
 
 
 def _live_frame(
-    url: str, info: HouseholdInfo, start: pd.Timestamp, end: pd.Timestamp
+    url: str, info: HouseholdInfo, start: pd.Timestamp, end: pd.Timestamp, table: str
 ) -> pd.DataFrame:
-    from server.insights.data import rollups_1m
+    """Mean power of each bucket of ``table`` (``rollups_1m`` or ``rollups_15m``) in
+    ``[start, end)`` [kW], one column per channel; NaN where the channel reported unavailable."""
+    import sqlalchemy as sa
+
     from server.storage.database import open_database
 
+    assert table in ("rollups_1m", "rollups_15m")
     db = open_database(url)  # already upgraded by whoever made the task: a quick check
     try:
-        wide = rollups_1m(db, info.id, int(start.timestamp()), int(end.timestamp()))
+        with db.read() as c:
+            # the channels named, so that the primary key (household, channel, ts_s) finds the
+            # range: without them the database reads every minute the household ever stored
+            rows = c.execute(
+                sa.text(
+                    f"SELECT ts_s, channel, sum_kw, count FROM {table}"  # noqa: S608 - fixed names
+                    " WHERE household = :h AND channel IN :chs AND ts_s >= :a AND ts_s < :b"
+                ).bindparams(sa.bindparam("chs", expanding=True)),
+                {
+                    "h": info.id,
+                    "chs": list(info.channels),
+                    "a": int(start.timestamp()),
+                    "b": int(end.timestamp()),
+                },
+            ).all()
     finally:
         db.dispose()
-    if wide.empty:
+    columns = list(info.channels)
+    if not rows:
         return pd.DataFrame(
-            columns=list(info.channels), index=pd.DatetimeIndex([], tz="UTC", name="ts")
+            columns=columns, index=pd.DatetimeIndex([], tz="UTC", name="ts")
         ).astype("float64")
-    means = wide.xs("mean_kw", axis=1, level=1)
-    return means.reindex(columns=list(info.channels)).astype("float64")
+    # columns straight from the row tuples (pandas' from_records probes each SQLAlchemy row)
+    ts_s, channel, sum_kw, count = zip(*rows, strict=True)
+    n = np.asarray(count, dtype="float64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_kw = np.where(n > 0, np.asarray(sum_kw, dtype="float64") / n, np.nan)
+    raw = pd.DataFrame(
+        {"ts_s": np.asarray(ts_s, dtype="int64"), "channel": channel, "mean_kw": mean_kw}
+    )
+    wide = raw.pivot(index="ts_s", columns="channel", values="mean_kw").sort_index()
+    wide.index = pd.DatetimeIndex(
+        pd.to_datetime(wide.index.to_numpy(dtype="int64"), unit="s", utc=True), name="ts"
+    )
+    wide.columns.name = None
+    return wide.reindex(columns=columns).astype("float64")
 
 
-def figures_of(task: ReportTask, frame: pd.DataFrame | None = None) -> Figures:
+def figures_of(
+    task: ReportTask, frame: pd.DataFrame | None = None, history: pd.DataFrame | None = None
+) -> Figures:
+    """The figures of ``task`` (its readings read unless ``frame`` and ``history`` are given)."""
     info = HouseholdInfo.from_json(task.info)
     if frame is None:
         frame = load_frame(info, task.month, dataset=task.dataset, database=task.database)
+        if task.dataset is None and task.database is not None:
+            history = load_history(info, task.month, task.database)
     tariff = None if task.tariff is None else Tariff.from_json(task.tariff, timezone=info.timezone)
     return compute(
         ReportInput(
@@ -155,6 +205,7 @@ def figures_of(task: ReportTask, frame: pd.DataFrame | None = None) -> Figures:
             channels=info.channels,
             month=task.month,
             frame=frame,
+            history=history,
             tariff=tariff,
             carbon=task.carbon,
             alerts=task.alerts,
