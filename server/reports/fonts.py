@@ -54,6 +54,8 @@ REPLACEMENT = "\ufffd"
 #: The characters every report may print (its own text: Latin, punctuation, symbols).
 BASE_RANGES = (
     (0x0020, 0x024F),  # Basic Latin to Latin Extended-B
+    (0x0370, 0x04FF),  # Greek, Cyrillic (names in them share the one cached cut)
+    (0x1E00, 0x1EFF),  # Latin Extended Additional (Vietnamese)
     (0x2000, 0x206F),  # General Punctuation (– — ’ “ ” • …)
     (0x20A0, 0x20CF),  # currency signs
     (0x2100, 0x214F),  # letterlike symbols
