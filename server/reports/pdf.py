@@ -126,6 +126,10 @@ class _Doc(FPDF):
             self.add_page()
         y = self.get_y()
         draw(self, self.fig, 15, y, WIDTH, height_mm)
+        # a chart leaves its colours and line width: back to the text's (table rules are black)
+        self.set_draw_color(0)
+        self.set_line_width(0.2)
+        self.set_text_color(*INK)
         self.set_xy(15, y + height_mm + 2)
 
 
