@@ -33,9 +33,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check generator server widget_api tests benchmarks
 
 # chromium for the browser tests; promtool (Debian's prometheus package) checks /metrics;
-# poppler-utils (pdftoppm, pdftotext) renders and reads the monthly reports; postgresql is the
+# poppler-utils (pdftoppm, pdftotext) renders and reads the monthly reports, whose CJK names print
+# from fonts-droid-fallback (DejaVu has no CJK); postgresql is the
 # shared database the storage tests also run on (a throw-away cluster per session, see tests/services.py)
-test: DEBS += chromium prometheus poppler-utils postgresql
+test: DEBS += chromium prometheus poppler-utils postgresql fonts-droid-fallback
 test: $(STAMP) system-deps lint kotlin-test newman axe
 	$(VENV)/bin/pytest
 

@@ -139,8 +139,10 @@ def run_generate(args: argparse.Namespace) -> int:
         alerts: list[dict[str, Any]] = []
         prior: dict[str, dict[str, Any]] = {}
         store = None
+        schedules = None
         if db is not None:
             from server.alerts.store import AlertLog
+            from server.reports.control_runs import schedule_runs
 
             end = month_bounds(args.month, info.timezone)[1]
             log, cursor = AlertLog(db), None
@@ -157,6 +159,7 @@ def run_generate(args: argparse.Namespace) -> int:
                 ]
                 if cursor is None:
                     break
+            schedules = schedule_runs(db, info.id, int(start.timestamp()), int(end.timestamp()))
             store = ReportStore(db, data_dir)
             prior = {m: s for m, s in store.summaries(info.id).items() if m < args.month}
         task = ReportTask(
@@ -169,6 +172,7 @@ def run_generate(args: argparse.Namespace) -> int:
             alerts=alerts,
             prior=prior,
             joined_s=joined_s,
+            schedules=schedules,
         )
         pdf, summary = run_task(task)
         summary.pop("render_s", None)

@@ -2,7 +2,8 @@
 
 :func:`compute` takes a :class:`ReportInput` (the household's frame: one column per channel,
 UTC index, average power [kW], ``Overall`` the whole house, covering the month and as much as
-13 months before it) and returns :class:`Figures`:
+13 months before it; or the month alone and the months before as ``history`` at a coarser step,
+such as 15 minutes) and returns :class:`Figures`:
 
 * energy [kWh]: the month's local hours (bins aligned on the month's local midnight, so that a
   zone such as Asia/Kolkata's +05:30 counts whole local hours); an hour is known when at least
@@ -15,13 +16,19 @@ UTC index, average power [kW], ``Overall`` the whole house, covering the month a
   standing charge of the month's days; carbon [kg CO2] at the zone's intensity;
 * per-day comparisons with the previous month and the same month a year earlier (when it has
   at least a day of readings);
-* savings against the forecast baseline: a model fitted on the readings before the month
-  (:func:`server.insights.fit_model`) predicts the month week by week, each week from the weeks
-  it predicted before, so nothing of the month itself is used; saving = predicted − actual over
-  the hours with readings (negative when the month used more);
+* savings against the forecast baseline: the forecaster's seasonal baseline (as
+  :class:`server.insights.ForecastModel` without a fitted model: each hour the mean of the same
+  local hour over the 28 days before) predicts the month from the readings before it, each day
+  from the days it predicted before, so nothing of the month itself is used; saving = predicted
+  − actual over the hours with readings (negative when the month used more). Not the
+  gradient-boosted model: fitting it takes about 7 s a month on one core (and the cumulative
+  figure needs up to 13 months), while a report must take under 3 s
+  (``benchmarks/bench_reports.py``);
 * cumulative CO2 reduction since the household's first month: the months' savings added up
   (earlier months from the reports' index when given, else computed the same way, at most
   :data:`MAX_PRIOR_MONTHS` of them);
+* what the household's schedules saved in the month, as the control package planned it
+  (:mod:`server.reports.control_runs`; passed in, ``None`` when there is no schedule data);
 * the top three recommendations (:func:`server.insights.recommendations` on the month) and the
   month's alerts counted by level.
 """
@@ -36,8 +43,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from server.insights import MAX_HORIZON_H, Tariff, fit_model, hourly_power_kw, recommendations
+from server.insights import Tariff, hourly_power_kw, recommendations
 from server.insights.errors import InsightsError
+from server.insights.features import HourGrid
 from server.insights.hourly import resolution_s
 from server.reports.months import add_months, month_bounds, month_label, month_of
 
@@ -48,6 +56,8 @@ MAX_PRIOR_MONTHS = 12
 #: A comparison month needs this many known hours.
 MIN_COMPARE_HOURS = 24
 LEVEL_ORDER = ("critical", "red", "yellow", "green")
+#: The seasonal baseline's window: the same local hour of this many days before [days].
+BASELINE_DAYS = 28
 
 
 @dataclass
@@ -60,12 +70,16 @@ class ReportInput:
     channels: tuple[str, ...]
     month: str
     frame: pd.DataFrame
+    #: the months before ``month`` at a coarser step (a live household's 15-minute rollups), when
+    #: ``frame`` holds only the month
+    history: pd.DataFrame | None = None
     tariff: Tariff | None = None
     carbon: dict[str, Any] | None = None  # {"zone", "g_per_kwh", "source"}
     alerts: list[dict[str, Any]] = field(default_factory=list)  # {"level", "rule", "kind"}
     prior: dict[str, dict[str, Any]] = field(default_factory=dict)  # month → index summary
     estimated: tuple[str, ...] = ()
     joined_s: float | None = None  # first reading (or registration) [epoch s]
+    schedules: dict[str, Any] | None = None  # the month's schedule runs (control_runs)
 
 
 @dataclass
@@ -104,6 +118,7 @@ class Figures:
     recommendations: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     estimated: tuple[str, ...] = ()
+    schedules: dict[str, Any] | None = None  # None: no schedule data for the household
 
     @property
     def has_data(self) -> bool:
@@ -175,26 +190,43 @@ def _daily(series: pd.Series, timezone: str, days: int) -> pd.Series:
 def predict_month(
     history: pd.Series, timezone: str, start: pd.Timestamp, end: pd.Timestamp
 ) -> tuple[pd.Series, dict[str, Any]]:
-    """P50 power of every UTC hour of ``[start, end)`` [kW], predicted by a model fitted on
-    ``history`` (complete UTC hours before ``start``), a week at a time from its own earlier
-    weeks; and the model's description."""
-    model = fit_model(history, timezone, start)
-    series = history[history.index + pd.Timedelta(hours=1) <= start]
-    issued = start
-    parts = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", category=RuntimeWarning)
-        while issued < end:
-            hours = min(MAX_HORIZON_H, math.ceil((end - issued) / pd.Timedelta(hours=1)))
-            p50 = model.predict(series, issued, hours)["p50"]
-            parts.append(p50)
-            series = pd.concat([series, p50]).sort_index()
-            series = series[~series.index.duplicated(keep="last")]
-            issued = p50.index[-1] + pd.Timedelta(hours=1)
-    predicted = pd.concat(parts)
-    return predicted[(predicted.index >= start.floor("h")) & (predicted.index < end)], (
-        model.describe()
-    )
+    """Power of every UTC hour of ``[start, end)`` [kW] predicted by the seasonal baseline from
+    ``history`` (UTC hours before ``start``): each hour is the mean of the same local hour on the
+    :data:`BASELINE_DAYS` days before it, days of the month taking their own predictions (so
+    nothing of the month itself is used); an hour of the day never seen gets the history's mean.
+    And the baseline's description."""
+    history = history[history.index + pd.Timedelta(hours=1) <= start]
+    targets = pd.date_range(start.ceil("h"), end, freq="h", inclusive="left", name="ts")
+    known = history.dropna()
+    if known.empty:
+        raise InsightsError("no readings before the month, so no baseline")
+    history_days = float(known.size) / 24.0
+    # only the window before the month counts (a day more for a DST switch)
+    recent = history[history.index >= start - pd.Timedelta(days=BASELINE_DAYS + 1)]
+    if recent.notna().any():
+        history, known = recent, recent.dropna()
+    full = pd.date_range(history.index[0], targets[-1], freq="h", name="ts")
+    grid = HourGrid(history.reindex(full), timezone)
+    pos = grid.positions(targets)
+    grid.extend(int(pos.max()) + 1)
+    values = grid.values
+    fallback = float(known.mean())
+    back = 24 * np.arange(1, BASELINE_DAYS + 1)
+    order = np.unique(pos)
+    # a block of fewer than 24 consecutive positions depends only on earlier blocks
+    for block in np.split(order, np.flatnonzero(np.diff((order - order[0]) // 24)) + 1):
+        look = block[:, None] - back[None, :]
+        past = np.where(look >= 0, values[np.clip(look, 0, None)], np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            mean = np.nanmean(past, axis=1)
+        values[block] = np.where(np.isnan(mean), fallback, mean)
+    description = {
+        "name": "seasonal baseline",
+        "window_days": BASELINE_DAYS,
+        "history_days": round(history_days, 2),
+    }
+    return pd.Series(values[pos], index=targets), description
 
 
 def monthly_saving(
@@ -296,6 +328,7 @@ def compute(inp: ReportInput) -> Figures:
         days_in_month=days,
         hours_in_month=hours,
         estimated=inp.estimated,
+        schedules=inp.schedules,
     )
     fig.alerts = _alert_counts(inp.alerts)
     if inp.tariff is not None:
@@ -309,6 +342,19 @@ def compute(inp: ReportInput) -> Figures:
     frame = frame[frame.index < end]
     minute = minute_frame(frame)
     hourly = local_hours(minute, start)
+    history = inp.history
+    if history is not None and "Overall" in history.columns and history["Overall"].notna().any():
+        history = history[history.index < start]
+        hourly = pd.concat([local_hours(history, start), hourly])
+        hourly = hourly[~hourly.index.duplicated(keep="last")].sort_index()
+        month_utc = hourly_power_kw(frame["Overall"])
+        before_utc = hourly_power_kw(history["Overall"])
+        utc_hourly = pd.concat([before_utc[before_utc.index < month_utc.index[0]], month_utc])
+        utc_hourly = utc_hourly.reindex(
+            pd.date_range(utc_hourly.index[0], utc_hourly.index[-1], freq="h", name="ts")
+        )
+    else:
+        utc_hourly = hourly_power_kw(frame["Overall"])
     month_hourly = _month_hours(hourly, start, end)
     overall = month_hourly["Overall"]
     fig.energy_kwh, fig.known_hours = _known(overall)
@@ -378,7 +424,6 @@ def compute(inp: ReportInput) -> Figures:
         ),
     ]
     # savings against the forecast baseline, and their sum since the household's first month
-    utc_hourly = hourly_power_kw(frame["Overall"])
     fig.saving = monthly_saving(utc_hourly, tz, inp.month, inp.tariff, fig.g_per_kwh)
     fig.cumulative = _cumulative(inp, utc_hourly, fig)
     month_frame = minute[(minute.index >= start) & (minute.index < end)]

@@ -1,7 +1,9 @@
 """The report as a PDF with fpdf2: A4, one column, large type, two to four pages.
 
-The fonts are the DejaVu Sans TTFs that matplotlib ships in its package data, embedded (fpdf2
-subsets them), so that names such as "Zoë's Café – Ålesund" print and can be copied as text.
+The fonts are the DejaVu Sans TTFs that matplotlib ships in its package data, with a CJK-capable
+fallback font for what DejaVu lacks (:mod:`server.reports.fonts`), embedded as subsets, so that
+names such as "Zoë Łukasiewicz – 東京" print and can be copied as text. Charts are vector
+drawings (:mod:`server.reports.charts`).
 
 Pages: 1. the month at a glance (energy, cost, carbon, peak demand), the comparisons and the
 savings; 2. energy by day beside the previous month, and the hour-of-day heat map; 3. where the
@@ -11,21 +13,20 @@ recommendations and how the figures are made. A month without readings is one pa
 
 from __future__ import annotations
 
-import io
-from functools import cache
-from pathlib import Path
+from collections.abc import Callable
 
-import matplotlib
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from server.reports import charts
 from server.reports.figures import Figures
+from server.reports.fonts import FontPlan, plan_fonts, strings_of
 
 __all__ = ["render_pdf"]
 
 #: Seed 000's monthly report notification, word for word.
-FONT = "DejaVu"
+FONT = charts.FONT
+FALLBACK = "Fallback"
 INK = (33, 37, 41)
 MUTED = (95, 99, 104)
 ACCENT = (31, 95, 153)
@@ -34,13 +35,6 @@ GOOD = (25, 120, 60)
 BAD = (170, 50, 30)
 BODY = 14
 WIDTH = 180.0  # A4 less 15 mm margins [mm]
-
-
-@cache
-def font_files() -> dict[str, Path]:
-    """DejaVu Sans regular and bold from matplotlib's package data."""
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-    return {"": folder / "DejaVuSans.ttf", "B": folder / "DejaVuSans-Bold.ttf"}
 
 
 def _num(value: float | None, digits: int = 1) -> str:
@@ -58,11 +52,16 @@ def _signed_pct(value: float | None) -> str:
 
 
 class _Doc(FPDF):
-    def __init__(self, fig: Figures) -> None:
+    def __init__(self, fig: Figures, fonts: FontPlan) -> None:
         super().__init__(orientation="P", unit="mm", format="A4")
         self.fig = fig
-        for style, path in font_files().items():
+        self.font_plan = fonts
+        for style, path in fonts.dejavu.items():
             self.add_font(FONT, style, str(path))
+        if fonts.fallback is not None:
+            # only the characters DejaVu lacks; bold text takes them from the regular face
+            self.add_font(FALLBACK, "", str(fonts.fallback), unicode_range=fonts.fallback_range)
+            self.set_fallback_fonts([FALLBACK], exact_match=False)
         self.set_margins(15, 15, 15)
         self.set_auto_page_break(True, margin=18)
         self.set_title(f"Gridlight monthly report – {fig.name} – {fig.label}")
@@ -119,11 +118,19 @@ class _Doc(FPDF):
             self.cell(w, 9, text, border="B", align="L" if i == 0 else "R")
         self.ln(9)
 
-    def chart(self, png: bytes, height_mm: float) -> None:
+    def normalize_text(self, text: str) -> str:
+        return super().normalize_text(self.font_plan.printable(text))
+
+    def chart(self, draw: Callable[..., None], height_mm: float) -> None:
         if self.get_y() + height_mm > self.h - 18:
             self.add_page()
-        self.image(io.BytesIO(png), x=15, y=self.get_y(), w=WIDTH, h=height_mm)
-        self.set_y(self.get_y() + height_mm + 2)
+        y = self.get_y()
+        draw(self, self.fig, 15, y, WIDTH, height_mm)
+        # a chart leaves its colours and line width: back to the text's (table rules are black)
+        self.set_draw_color(0)
+        self.set_line_width(0.2)
+        self.set_text_color(*INK)
+        self.set_xy(15, y + height_mm + 2)
 
 
 def _header(doc: _Doc, fig: Figures) -> None:
@@ -238,6 +245,7 @@ def _savings(doc: _Doc, fig: Figures) -> None:
         doc.set_font(FONT, "B", 16)
         doc.multi_cell(0, 8, parts[1], align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         doc.set_text_color(*INK)
+    _schedule_savings(doc, fig)
     c = fig.cumulative
     if c.get("available"):
         total = c["co2_kg"]
@@ -246,6 +254,38 @@ def _savings(doc: _Doc, fig: Figures) -> None:
             f"Cumulative CO2 {word} since {c['since_label']}: {_num(abs(total))} kg CO2 "
             f"(the savings of {c['months']} month{'s' if c['months'] != 1 else ''} with a baseline "
             "added up)."
+        )
+
+
+def _schedule_savings(doc: _Doc, fig: Figures) -> None:
+    """What the schedules that ran this month saved, as planned (cost at the earliest start
+    less the cost at the planned slots)."""
+    runs = fig.schedules
+    if runs is None:
+        doc.para("From schedules: none. This household has no schedules (control) set up.")
+        return
+    if not runs["runs"]:
+        doc.para(f"From schedules: none ran in {fig.label}.")
+        return
+    currency = runs.get("currency") or fig.currency or ""
+    loads = runs["loads"]
+    if loads:
+        detail = "; ".join(
+            f"{item['id']}{' (' + item['device'] + ')' if item.get('device') else ''}: "
+            f"{item['slots_run']} of {item['slots']} slots, {_num(item['energy_kwh'])} kWh"
+            for item in loads
+        )
+        doc.para(
+            f"From schedules: {currency} {runs['saving']:,.2f} and "
+            f"{_num(runs['co2_saving_kg'], 2)} kg CO2 saved by running loads at their planned "
+            f"times instead of their earliest start ({detail})."
+        )
+    if runs["unknown_runs"]:
+        doc.para(
+            f"{runs['unknown_runs']} more scheduled run{'s' if runs['unknown_runs'] != 1 else ''}"
+            " belonged to a plan since replaced: what they saved is not known.",
+            12,
+            MUTED,
         )
 
 
@@ -259,27 +299,32 @@ def _page_charts(doc: _Doc, fig: Figures) -> None:
         12,
         MUTED,
     )
-    doc.chart(charts.daily_chart(fig), 180 * 3.9 / 7.2)
+    doc.chart(charts.daily_chart, 95)
     doc.heading("When you used energy")
     doc.para("Each square is one hour of one day; darker means more energy.", 12, MUTED)
-    doc.chart(charts.heatmap_chart(fig), 180 * 4.4 / 7.2)
+    doc.chart(charts.heatmap_chart, 105)
 
 
 def _page_where(doc: _Doc, fig: Figures) -> None:
     doc.add_page()
     doc.heading("Where it went")
     n = len(fig.shares)
-    doc.chart(charts.shares_chart(fig), 180 * (0.9 + 0.62 * n) / 7.2)
+    doc.chart(charts.shares_chart, 11.0 * n)
     doc.para(
         " · ".join(
-            f"{s['channel']}: {_num(s['energy_kwh'])} kWh ({s['share_pct']:.0f}%)"
+            f"{charts.share_label(s)}: {_num(s['energy_kwh'])} kWh ({s['share_pct']:.0f}%)"
             for s in fig.shares
         ),
         12,
         MUTED,
     )
     if any(s.get("estimated") for s in fig.shares):
-        doc.para("Estimated channels come from the whole-house meter, not a sub-meter.", 12, MUTED)
+        doc.para(
+            "Estimated channels (hatched) are not metered: Gridlight estimates them from the "
+            "whole-house meter (disaggregation), so their figures are approximate.",
+            12,
+            MUTED,
+        )
     doc.heading("Cost by tariff period")
     if not fig.by_period:
         doc.para("No tariff is set for this household, so no cost.")
@@ -312,6 +357,12 @@ def _page_advice(doc: _Doc, fig: Figures) -> None:
     for i, rec in enumerate(fig.recommendations, 1):
         doc.set_font(FONT, "B", 15)
         doc.multi_cell(0, 8, f"{i}. {rec['title']}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        if rec.get("channel") in fig.estimated:
+            doc.para(
+                f"Based on {rec['channel']} (estimated): an estimate from the whole-house meter.",
+                12,
+                MUTED,
+            )
         if rec.get("detail"):
             doc.para(str(rec["detail"]), 12)
         saving = rec.get("saving_per_month") or {}
@@ -340,8 +391,9 @@ def _page_advice(doc: _Doc, fig: Figures) -> None:
     model = fig.saving.get("model") if fig.saving.get("available") else None
     if model:
         notes.append(
-            f"Savings baseline: {model['name']} model trained on "
-            f"{model['history_days']:.0f} days of readings before the month."
+            f"Savings baseline: each hour of the month predicted as the same hour's mean over "
+            f"the {model['window_days']} days before it, from {model['history_days']:.0f} days "
+            "of readings before the month."
         )
     for note in notes:
         doc.para(note, 11, MUTED)
@@ -361,7 +413,7 @@ def _empty(doc: _Doc, fig: Figures) -> None:
 
 def render_pdf(fig: Figures) -> bytes:
     """The report of ``fig`` as PDF bytes."""
-    doc = _Doc(fig)
+    doc = _Doc(fig, plan_fonts(strings_of(fig)))
     doc.add_page()
     _header(doc, fig)
     if not fig.has_data:

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from generator.dataset import HouseholdInfo
 from server.leases import Lease, control_loop
+from server.reports.control_runs import schedule_runs
 from server.reports.generate import ReportTask, TariffFor, carbon_for, run_task
 from server.reports.months import due_months, month_bounds
 from server.reports.store import ReportStore, StoredReport
@@ -85,6 +86,7 @@ class Sources:
             alerts=self.alerts(info.id, int(start.timestamp()), int(end.timestamp())),
             prior=self.store.summaries(info.id),
             joined_s=self.span(info)[0],
+            schedules=schedule_runs(self.db, info.id, int(start.timestamp()), int(end.timestamp())),
         )
 
 

@@ -130,3 +130,58 @@ def test_a_live_households_month_is_read_in_a_pool_process_from_the_database_url
     ]
     assert_allclose(frame["Overall"].to_numpy(), [1.5, 0.5])
     assert frame["Heater"].isna().all()  # never reported: unavailable, not zero
+
+
+def test_a_live_households_report_from_its_rollups_equals_the_datasets(  # noqa: ANN201
+    database_url, reports_dataset, frame
+):
+    """The month's 1-minute rollups and the earlier months' 15-minute ones (as ingest stores
+    them) give the figures the dataset's 1-minute readings give."""
+    import sqlalchemy as sa
+
+    from generator.dataset import read_meta
+    from server.reports.generate import ReportTask, carbon_for, run_task
+    from server.storage.database import open_database
+    from server.storage.partitions import Partitions
+    from tests.server.reports.conftest import FLAT
+
+    url = database_url
+    db = open_database(url)
+    ts = frame.index.as_unit("s").asi8.tolist()
+    Partitions(db).ensure(ts)  # PostgreSQL's monthly partitions (nothing on SQLite)
+    rows = [
+        {"c": channel, "t": t, "v": v}
+        for channel in frame.columns
+        for t, v in zip(ts, frame[channel].tolist(), strict=True)
+    ]
+    with db.write() as c:
+        c.execute(
+            sa.text(
+                "INSERT INTO rollups_1m (household, channel, ts_s, sum_kw, min_kw, max_kw, count,"
+                " missing) VALUES ('Z', :c, :t, :v, :v, :v, 1, 0)"
+            ),
+            rows,
+        )
+        c.execute(
+            sa.text(
+                "INSERT INTO rollups_15m (household, channel, ts_s, sum_kw, min_kw, max_kw, count,"
+                " missing) SELECT household, channel, ts_s - ts_s % 900, sum(sum_kw), min(min_kw),"
+                " max(max_kw), sum(count), sum(missing) FROM rollups_1m"
+                " GROUP BY household, channel, ts_s - ts_s % 900"
+            )
+        )
+    db.dispose()
+    info = read_meta(reports_dataset)[0]["Z"]
+    common = {
+        "info": info.to_json(),
+        "month": "2026-02",
+        "tariff": FLAT,
+        "carbon": carbon_for(info),
+    }
+    _, from_dataset = run_task(ReportTask(dataset=str(reports_dataset), **common))
+    _, from_rollups = run_task(ReportTask(database=url, **common))
+    from_dataset.pop("render_s")
+    from_rollups.pop("render_s")
+    assert from_dataset["saved_kwh"] is not None
+    assert from_rollups.pop("currency") == from_dataset.pop("currency") == "EUR"
+    assert from_rollups == pytest.approx(from_dataset, rel=1e-6)
