@@ -63,6 +63,8 @@ _THREADS: list = []
 
 def _one_thread():  # type: ignore[no-untyped-def]
     if not _THREADS:
+        # the controller sees the OpenMP runtimes loaded when it is made: scikit-learn's first
+        import sklearn.ensemble  # noqa: F401
         from threadpoolctl import ThreadpoolController
 
         _THREADS.append(ThreadpoolController())
