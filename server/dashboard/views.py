@@ -59,6 +59,7 @@ SHELL = (
     "js/format.js",
     "js/settings.js",
     "js/auth.js",
+    "js/push.js",
     "icon.svg",
     "icon-192.png",
     "icon-512.png",

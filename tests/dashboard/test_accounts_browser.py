@@ -247,6 +247,22 @@ def test_sign_up_verify_sign_in_settings_keys_sign_out(
     roles = page.request.get(f"{base}/api/v1/households/H7/members").json()["members"]
     assert [m["name"] for m in roles] == ["Ada Lovelace"]
 
+    # consent: a household made over HTTP has collection only; give analytics, for this wording
+    page.wait_for_selector("#consent-form input[name='analytics']")
+    assert page.is_checked("#consent-form input[name='collection']")
+    assert not page.is_checked("#consent-form input[name='analytics']")
+    page.check("#consent-form input[name='analytics']")
+    page.click("#consent-form button[type=submit]")
+    page.wait_for_selector("#consent-msg:has-text('Consent saved')")
+    given = page.request.get(f"{base}/api/v1/households/H7/consent").json()
+    assert {p: c["granted"] for p, c in given["consents"].items()} == {
+        "collection": True,
+        "analytics": True,
+        "recommendations": False,
+        "sharing": False,
+    }
+    assert given["consents"]["analytics"]["version"] == given["version"]
+
     # the dashboard passes axe at both widths
     assert serious_violations(page) == []
     fits_width(page, 360)

@@ -7,6 +7,7 @@ import {LiveStream} from "./live.js";
 import {el, kw, levelText, time} from "./format.js";
 import {loadAlerts, loadDevices, loadMoney, loadReports, loadTips, showCommand, showMessage} from "./sections.js";
 import {loadSettings, newHousehold} from "./settings.js";
+import {loadPush} from "./push.js";
 
 const cfg = JSON.parse(document.getElementById("config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -142,7 +143,7 @@ async function choose(household, households) {
       statsMessage = answer.ok ? "" : `Thresholds not drawn: ${answer.message}`;
       return history();
     });
-  await Promise.all([withStats, forecast(), loadMoney(ctx), loadAlerts(ctx), loadTips(ctx),
+  await Promise.all([withStats, forecast(), loadMoney(ctx), loadAlerts(ctx), loadPush(ctx), loadTips(ctx),
     loadDevices(ctx), loadReports(ctx), loadSettings(ctx)].map((p) => p.catch((err) => console.warn(err))));
   performance.mark(`gridlight-loaded-${household}`);
   document.body.dataset.loaded = household;

@@ -223,12 +223,10 @@ async function keys(ctx) {
 }
 
 // -- consent ----------------------------------------------------------------------------------
-/** The purposes of a consent answer, as [{purpose, granted}], whatever its exact shape:
- * {consents|purposes: {purpose: bool | {granted}}} or a list of {purpose, granted}. */
+/** The purposes of GET …/consent ({version, consents: {purpose: {granted, version, updated, by}}})
+ * as [{purpose, granted}]. */
 function purposes(data) {
-  const raw = data.consents || data.purposes || data.consent || {};
-  if (Array.isArray(raw)) return raw.map((c) => ({purpose: c.purpose, granted: Boolean(c.granted)}));
-  return Object.entries(raw).map(([purpose, v]) => ({purpose, granted: typeof v === "object" && v !== null ? Boolean(v.granted) : Boolean(v)}));
+  return Object.entries(data.consents || {}).map(([purpose, v]) => ({purpose, granted: Boolean(v && v.granted)}));
 }
 
 async function consent(ctx) {
@@ -252,9 +250,9 @@ async function consent(ctx) {
   }
   form.append(el("button", {type: "submit", text: "Save consent"}));
   submitting(form, async () => {
+    // PUT …/consent: each purpose given or withdrawn, for the wording version the page showed
     const chosen = Object.fromEntries(items.map((i) => [i.purpose, form.elements[i.purpose].checked]));
-    const body = Array.isArray(answer.data.consents) ? {consents: items.map((i) => ({purpose: i.purpose, granted: chosen[i.purpose]}))}
-      : {[answer.data.purposes ? "purposes" : "consents"]: chosen};
+    const body = {version: answer.data.version, ...chosen};
     const done = await api(`${base(ctx)}/consent`, {household: ctx.household, method: "PUT", body});
     if (!done.ok) return say("consent-msg", refusal(done, "Not saved"));
     say("consent-msg", "Consent saved.", "ok");
