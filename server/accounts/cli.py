@@ -27,6 +27,7 @@ from server.accounts.views import SignUp
 from server.cli import CommandError
 from server.errors import GridlightError
 from server.storage import KeyStore, command_database
+from server.storage.crypto import Keyring, load_master_keys
 from server.validation import parse
 
 __all__ = ["read_password", "register"]
@@ -63,13 +64,14 @@ def _add(args: argparse.Namespace) -> int:
                     f"'python -m server households add {household} --channels …'"
                 )
         secret = load_secret(cfg, shared_database=db.engine.dialect.name == "postgresql")
-        users = UserStore(db, derive(secret, "email-hash"))
+        keyring = Keyring.load(db, load_master_keys(cfg))  # emails and names are sealed
+        users = UserStore(db, derive(secret, "email-hash"), keyring)
         passwords = Passwords(
             time_cost=int(cfg["ARGON2_TIME_COST"]),
             memory_kib=int(cfg["ARGON2_MEMORY_KIB"]),
             parallelism=int(cfg["ARGON2_PARALLELISM"]),
         )
-        audit, memberships = AuditLog(db), Memberships(db)
+        audit, memberships = AuditLog(db), Memberships(db, keyring)
         try:
             user = users.create(body.email, body.name, passwords.hash(body.password))
         except GridlightError as err:  # the email has an account already

@@ -117,7 +117,7 @@ def get_consent(household: str):  # noqa: ANN201
 @blueprint.put("/households/<household>/consent")
 def put_consent(household: str):  # noqa: ANN201
     ext = _ext()
-    user = _user(write=True)
+    user = _user(write=True, scope="admin")
     _role_in(household, user, ("owner",), "change the consent of")
     body = parse(ConsentUpdate, json_body())
     gl = state()

@@ -1462,6 +1462,7 @@ ACCOUNTS_SCOPES = {
     "listKeys": "admin",
     "createKey": "admin",
     "revokeKey": "admin",
+    "putConsent": "admin",
 }
 #: Routes limited by address (sign-in and password reset); the key checks are limited on failure.
 LIMITED = {"signIn", "requestPasswordReset", "confirmPasswordReset"}

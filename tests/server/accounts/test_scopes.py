@@ -95,6 +95,15 @@ def walk(server_data_dir, stats_cache_dir, smtp):  # noqa: ANN001, ANN201
     create_household(owner, H)
     client, _ = app.extensions["oauth"].store.add_client("Matrix", [CALLBACK], public=True)
     tokens = {scope: oauth_token(app, owner, client.client_id, scope) for scope in SCOPES}
+    # a household made over HTTP consents to collection only: forecasts and recommendations
+    # would answer consent_required whatever the token
+    version = app.extensions["gridlight"].consent.version
+    r = app.test_client().put(
+        f"/api/v1/households/{H}/consent",
+        json={"version": version, "analytics": True, "recommendations": True},
+        headers={"Authorization": f"Bearer {tokens['admin']}"},
+    )
+    assert r.status_code == 200, r.get_json()
     # without the one scope each route needs: all the others
     tokens.update(
         {

@@ -18,16 +18,18 @@ function say(text) {
   node.textContent = text;
 }
 
+/** The service worker's registration, or null (never waits: ``ready`` would hang for ever
+ * where service workers are blocked or not yet registered). */
 async function registration() {
   if (!("serviceWorker" in navigator) || !("PushManager" in window)) return null;
-  return navigator.serviceWorker.ready;
+  return (await navigator.serviceWorker.getRegistration("/")) || null;
 }
 
 /** Set the button for ``ctx`` (the chosen household): subscribed or not, able to or not. */
 export async function loadPush(ctx) {
   const button = document.getElementById("push-toggle");
   const writable = ctx.keyed || ["owner", "member"].includes(ctx.role);
-  const reg = "serviceWorker" in navigator && "PushManager" in window ? await registration() : null;
+  const reg = await registration();
   if (!reg) {
     button.hidden = true;
     return say("This browser cannot receive push notifications (install the dashboard as an app, or use one that can).");
