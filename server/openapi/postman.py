@@ -136,6 +136,10 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
             "listKeys",
             "createKey",
             "revokeKey",
+            # privacy (#15): consent changes, export and erasure are a signed-in person's
+            "putConsent",
+            "exportMe",
+            "eraseMe",
         )
     },
     # OAuth (#15): no registered client in an unattended run; each answers as documented

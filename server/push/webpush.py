@@ -96,10 +96,23 @@ class SubscriptionKeys(Body):
         return value
 
 
+#: What a browser's ``PushSubscription.toJSON()`` looks like (a real P-256 point; the endpoint
+#: is a made-up push service's).
+EXAMPLE_SUBSCRIPTION = {
+    "endpoint": "https://push.example.org/send/dGhpcy1pcy1hbi1leGFtcGxl",
+    "keys": {
+        "p256dh": "BPtQOI8pSY0Kk60l7Ew0A3udPMPMpHh-tv7aviswA-rIn3dlyp1iiOb_c09c0I86WSHPVLIbs5i1CsDSV3-gdHI",
+        "auth": "AAECAwQFBgcICQoLDA0ODw",
+    },
+}
+
+
 class WebPushSubscription(Body):
     """A browser's push subscription, as ``PushSubscription.toJSON()`` gives it."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore", json_schema_extra={"examples": [EXAMPLE_SUBSCRIPTION]}
+    )
 
     endpoint: str = Field(
         description="the push service's URL for this browser (https; http only on loopback)",
@@ -121,7 +134,10 @@ class WebPushSubscription(Body):
 
 
 class WebPushRemoval(Body):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"examples": [{"endpoint": EXAMPLE_SUBSCRIPTION["endpoint"]}]},
+    )
 
     endpoint: str = Field(min_length=1, max_length=ENDPOINT_MAX_LEN)
 
