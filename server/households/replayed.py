@@ -31,6 +31,8 @@ __all__ = ["ReplayedHistory"]
 DAY_S = 86_400
 STATS = ("mean_kw", "min_kw", "max_kw", "count")
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+#: The last second a query reaches (2200-01-01, well inside pandas' nanosecond clock).
+LAST_S = 7_258_118_400
 
 
 class ReplayedHistory:
@@ -103,6 +105,10 @@ class ReplayedHistory:
             raise ValueError(f"resolution {resolution!r} is not one of {', '.join(RESOLUTIONS)}")
         if end_s <= start_s:
             raise ValueError(f"the range end {end_s} must be after its start {start_s}")
+        # a replay plays from 1970 on, and pandas' clock ends in 2262
+        start_s, end_s = max(int(start_s), 0), min(int(end_s), LAST_S)
+        if end_s <= start_s:
+            return _empty(self.channels)
         if resolution == "raw":
             return self._raw(int(start_s), int(end_s))
         first = int(start_s) - int(start_s) % 60

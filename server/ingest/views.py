@@ -209,9 +209,11 @@ def get_readings(household: str) -> Response:
         )
     if _replayed(household):
         # a demo household is not metered: its history is what the replay publishes, up to now
-        frame = gl.households.replayed_history(household).query(
-            start_s, max(min(end_s, now + 1), start_s + 1), resolution
-        )
+        replayed = gl.households.replayed_history(household)
+        stop = min(end_s, now + 1)
+        frame = replayed.query(start_s, max(stop, start_s + 1), resolution)
+        if stop <= start_s:  # all of it still to come
+            frame = frame.iloc[0:0]
     else:
         frame = ing.store.query(household, start_s, end_s, resolution, timezone=info.timezone)
     rows: list[dict[str, Any]] = []

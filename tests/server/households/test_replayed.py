@@ -118,3 +118,14 @@ def test_readings_route_serves_the_demo_replay_history(app, client, history):  #
     # outside demo mode nothing is replayed, and A is not open
     app.config["DEMO"] = False
     assert client.get(url.format(START, START + 3600)).status_code == 401
+
+
+def test_ranges_the_replay_never_plays_are_empty(app, client, history):  # noqa: ANN001
+    """Before 1970, far in the future (past pandas' clock), or still to come: no readings, never
+    an error (the route itself refuses years before 1970 with a 400)."""
+    assert history.query(-10 * 86_400, -86_400, "1d").empty
+    assert history.query(80_000_000_000, 80_000_086_400, "1m").empty
+    app.config["DEMO"] = True
+    r = client.get("/api/v1/households/A/readings?to=4369-03-22T05:54:24.668Z&resolution=1m")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["readings"] == []

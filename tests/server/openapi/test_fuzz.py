@@ -63,10 +63,17 @@ def _operations(spec: dict[str, Any]) -> list[Any]:
 
 
 def _negatable(op: Any) -> bool:
+    """Whether the operation has something a negative case can get wrong: a body, or a
+    parameter other than the path's with a constraint (an unconstrained header string, like
+    the CSRF token, has no invalid value to generate)."""
     raw = op.definition.raw
+
+    def constrained(p: dict) -> bool:
+        return p.get("in") != "path" and p.get("schema", {}) != {"type": "string"}
+
     return (
         "requestBody" in raw
-        or any(p.get("in") != "path" for p in raw.get("parameters", []) if "$ref" not in p)
+        or any(constrained(p) for p in raw.get("parameters", []) if "$ref" not in p)
         or any(p.get("$ref", "").endswith("/interval") for p in raw.get("parameters", []))
     )
 
@@ -113,7 +120,10 @@ def test_fuzz_every_route_against_the_spec(served: Served, http: requests.Sessio
                 continue
             if mode is GenerationMode.NEGATIVE and not _negatable(op):
                 continue  # nothing but the fixed household to get wrong
-            _fuzz(op, served, run, mode, n, http, seen)
+            try:
+                _fuzz(op, served, run, mode, n, http, seen)
+            except Exception as err:  # name the operation the fuzzer was on
+                raise AssertionError(f"{op.label} ({run}, {mode.name}): {err}") from err
     elapsed = time.monotonic() - started
     total = sum(seen.values())
     by_status = Counter()
