@@ -2,7 +2,9 @@
 tokens of the household's owner: one without the scope the document names (403
 ``insufficient_scope`` naming that scope), one with exactly that scope (past the check), and a
 revoked one (401 ``invalid_token``). So the document's scopes are the ones the code asks for. A
-viewer's token with every scope still cannot do what a viewer may not."""
+viewer's token with every scope still cannot do what a viewer may not, and the access matrix
+walks every such operation with each role (owner, member, viewer, another household's owner)
+and with no credentials."""
 
 from __future__ import annotations
 
@@ -131,9 +133,9 @@ def _url(path: str, owner: Person) -> str:
     return url + ("?interval=5" if url.endswith(("/stats", "/stream", "/widget")) else "")
 
 
-def _call(app: Any, method: str, url: str, token: str) -> Any:
+def _call(app: Any, method: str, url: str, token: str | None) -> Any:
     client = app.test_client()
-    kw: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"}}
+    kw: dict[str, Any] = {"headers": {"Authorization": f"Bearer {token}"} if token else {}}
     if method in ("put", "post", "patch", "delete"):
         kw["json"] = {}
     if url.startswith("/stream_setup"):
@@ -219,3 +221,62 @@ def test_a_password_reset_revokes_the_apps_tokens(walk, smtp) -> None:  # noqa: 
     for token in tokens.values():
         r = _call(app, "get", "/api/v1/me", token)
         assert r.status_code == 401 and r.get_json()["error"]["code"] == "invalid_token"
+
+
+#: Reads for those who may change what they read: alert settings (their contacts: emails, phone
+#: numbers, webhook URL and secret) and the control details (automations, schedule, commands).
+MEMBERS_READ = (
+    "/api/v1/households/{household}/alert-settings",
+    "/api/v1/households/{household}/automations",
+    "/api/v1/households/{household}/schedule",
+    "/api/v1/households/{household}/controls/{device}/commands/{command_id}",
+)
+
+
+def _household_scoped(path: str) -> bool:
+    """Whether the operation acts on household H (its path, or the seed's set-up's body)."""
+    return "{household}" in path or path.startswith("/stream_")
+
+
+def test_access_matrix_of_every_route_by_role(walk, smtp) -> None:  # noqa: ANN001
+    """Every operation taking tokens, walked with tokens of every scope of: the owner, a
+    member, a viewer, another household's owner, and with no credentials. Owners pass every
+    check; members read and write but do not administer (``admin``-scoped routes); viewers only
+    read, and not what only those who may change it read (:data:`MEMBERS_READ`); another
+    household's owner and nobody get nothing of H (403 and 401)."""
+    app, owner, client_id, tokens = walk
+    everyone = " ".join(SCOPES)
+    people: dict[str, str] = {"owner": oauth_token(app, owner, client_id, everyone)}
+    for role in ("member", "viewer"):
+        someone = person(app, smtp, f"{role}@example.org", role.title())
+        r = owner.write(
+            "POST", f"/api/v1/households/{H}/members", json={"email": someone.email, "role": role}
+        )
+        assert r.status_code == 201, r.json
+        people[role] = oauth_token(app, someone, client_id, everyone)
+    stranger = person(app, smtp, "stranger@example.org", "Stranger")
+    create_household(stranger, "H2")
+    people["another household's owner"] = oauth_token(app, stranger, client_id, everyone)
+
+    def allowed(who: str, method: str, path: str, scope: str) -> bool:
+        if not _household_scoped(path) or who == "owner":
+            return True
+        if who == "another household's owner":
+            return False
+        reading = method == "get" or path.startswith("/stream_")
+        if who == "viewer":
+            return reading and scope != "admin" and path not in MEMBERS_READ
+        return scope != "admin"  # a member
+
+    wrong = []
+    for method, path, scope in OPERATIONS:
+        url = _url(path, owner)
+        for who, token in people.items():
+            status = _call(app, method, url, token).status_code
+            refused = status in (401, 403)
+            if refused == allowed(who, method, path, scope) or (refused and status != 403):
+                wrong.append((who, method, path, status))
+        r = _call(app, method, url, None)
+        if r.status_code != 401 and _household_scoped(path):
+            wrong.append(("nobody", method, path, r.status_code))
+    assert not wrong, "\n".join(map(str, wrong))
