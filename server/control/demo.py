@@ -198,24 +198,12 @@ class MqttDevices:
     """The simulated devices on the broker (see the module doc): one paho client."""
 
     def __init__(self, url: str, devices: DemoDevices) -> None:
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        from server.ingest.mqtt import parse_mqtt_url
+        from server.ingest.mqtt import mqtt_client, parse_mqtt_url
 
         self.devices = devices
         self.address = parse_mqtt_url(url)
         self.subscribed = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"gridlight-demo-devices-{secrets.token_hex(4)}",
-            protocol=mqtt.MQTTv5,
-        )
-        self.client.reconnect_delay_set(0.2, 30)
-        if self.address.username:
-            self.client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            self.client.tls_set()
+        self.client = mqtt_client(self.address, f"gridlight-demo-devices-{secrets.token_hex(4)}")
         self.client.on_connect = self._connected
         self.client.on_subscribe = self._subscribed
         self.client.on_disconnect = lambda *args: self.subscribed.clear()

@@ -32,9 +32,8 @@ import threading
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
-from server.ingest.mqtt import parse_mqtt_url
+from server.ingest.mqtt import mqtt_client, parse_mqtt_url
 
 __all__ = ["SUBSCRIPTIONS", "ControlLink"]
 
@@ -66,16 +65,7 @@ class ControlLink:
         self.keepalive_s = keepalive_s
         self.origin = f"{os.getpid()}-{secrets.token_hex(3)}"
         self.connected = threading.Event()
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"gridlight-control-{self.origin}",
-            protocol=mqtt.MQTTv5,
-        )
-        self.client.reconnect_delay_set(0.2, 30)
-        if self.address.username:
-            self.client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            self.client.tls_set()
+        self.client = mqtt_client(self.address, f"gridlight-control-{self.origin}")
         self.client.on_connect = self._connected
         self.client.on_disconnect = self._disconnected
         self.client.on_message = self._message

@@ -49,15 +49,10 @@ class ReplayedHistory:
     # -- the dataset, by second and by minute -------------------------------------------------
     def _values(self, index: np.ndarray) -> np.ndarray:
         """Readings at dataset seconds ``index`` (rows × channels), NaN outside the table."""
-        res = self.table.resolution_s
+        if not len(self.table.values):
+            return np.full((len(index), len(self.channels)), np.nan)
         inside = (index >= 0) & (index < self.table.span_s)
-        rows = np.where(inside, index // res, 0)
-        out = (
-            self.table.values[rows]
-            if len(self.table.values)
-            else np.full((len(index), len(self.channels)), np.nan)
-        )
-        out = np.array(out, dtype="float64")
+        out = self.table.values[np.where(inside, index // self.table.resolution_s, 0)]  # a copy
         out[~inside] = np.nan
         return out
 
@@ -70,9 +65,8 @@ class ReplayedHistory:
             valid = ~np.isnan(values)
             count = valid.sum(axis=1)
             total = np.where(valid, values, 0.0).sum(axis=1)
-            with np.errstate(invalid="ignore"), _quiet():
-                low = np.nanmin(values, axis=1)
-                high = np.nanmax(values, axis=1)
+            low = np.fmin.reduce(values, axis=1)  # NaN only where the minute has nothing
+            high = np.fmax.reduce(values, axis=1)
             found = (total, low, high, count)
             with self._lock:
                 if len(self._days) > 512:
@@ -145,20 +139,6 @@ class ReplayedHistory:
             columns=list(self.channels),
         )
         return frame
-
-
-class _quiet:
-    """Silences numpy's "All-NaN slice" warning (an all-missing minute is expected)."""
-
-    def __enter__(self) -> None:
-        import warnings
-
-        self._catch = warnings.catch_warnings()
-        self._catch.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc: object) -> None:
-        self._catch.__exit__(*exc)
 
 
 def _frame(

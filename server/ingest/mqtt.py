@@ -83,6 +83,28 @@ def parse_mqtt_url(url: str) -> BrokerAddress:
     return BrokerAddress(parts.hostname, port, user, password, tls)
 
 
+def mqtt_client(
+    address: BrokerAddress,
+    client_id: str,
+    *,
+    min_backoff_s: float = 0.2,
+    max_backoff_s: float = 30.0,
+    **options: object,
+) -> mqtt.Client:
+    """An MQTT v5 client for ``address``: its credentials and TLS set, reconnecting with backoff
+    (every Gridlight client of the broker: ingest, control, demo devices, the carbon feed).
+    ``options`` go to :class:`paho.mqtt.client.Client` (``manual_ack``, ...)."""
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, **options
+    )
+    client.reconnect_delay_set(min_backoff_s, max_backoff_s)  # type: ignore[arg-type]
+    if address.username:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set()
+    return client
+
+
 def parse_topic(topic: str) -> tuple[str, str | None]:
     """``(household, channel)`` of a power topic, ``(household, None)`` of a readings topic."""
     parts = topic.split("/")
@@ -167,17 +189,13 @@ class MqttIngest:
         self.keepalive_s = keepalive_s
         self.connected = threading.Event()
         self.messages = 0
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=client_id,
-            protocol=mqtt.MQTTv5,
+        self.client = mqtt_client(
+            self.address,
+            client_id,
+            min_backoff_s=min_backoff_s,
+            max_backoff_s=max_backoff_s,
             manual_ack=True,
         )
-        self.client.reconnect_delay_set(min_backoff_s, max_backoff_s)  # type: ignore[arg-type]
-        if self.address.username:
-            self.client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            self.client.tls_set()
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message

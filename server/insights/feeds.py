@@ -298,10 +298,7 @@ class MqttCarbonFeed:
         import secrets
         import threading
 
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion
-
-        from server.ingest.mqtt import parse_mqtt_url
+        from server.ingest.mqtt import mqtt_client, parse_mqtt_url
 
         self.topic = topic
         self.carbon = carbon
@@ -312,16 +309,7 @@ class MqttCarbonFeed:
         self.zones: set[str] = set()
         self.error: str | None = None
         self.last_ok_s: float | None = None
-        self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2,
-            client_id=f"gridlight-carbon-{secrets.token_hex(4)}",
-            protocol=mqtt.MQTTv5,
-        )
-        self.client.reconnect_delay_set(0.2, 30)
-        if self.address.username:
-            self.client.username_pw_set(self.address.username, self.address.password)
-        if self.address.tls:
-            self.client.tls_set()
+        self.client = mqtt_client(self.address, f"gridlight-carbon-{secrets.token_hex(4)}")
         self.client.on_connect = self._connected
         self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.on_disconnect = self._disconnected

@@ -179,6 +179,14 @@ class StoredSubscription:
         return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}
 
 
+_INSERT = sa.text(
+    "INSERT INTO webpush_subscriptions"
+    " (household, endpoint_hash, endpoint, browser_keys, created_s, updated_s)"
+    " VALUES (:household, :hash, :endpoint, :browser_keys, :now, :now)"
+    " ON CONFLICT (household, endpoint_hash) DO NOTHING RETURNING endpoint_hash"
+)
+
+
 class WebPushStore:
     """Subscriptions per household in the installation's database (shared by every host); the
     endpoint and the browser's keys sealed (:mod:`server.storage.crypto`), the endpoint found by
@@ -209,25 +217,24 @@ class WebPushStore:
         }
 
     def add(self, household: str, sub: WebPushSubscription) -> bool:
-        """Store (or refresh the keys of) a subscription; whether it is new."""
+        """Store (or refresh the keys of) a subscription; whether it is new. Two workers adding
+        one subscription at once make one row (as :class:`~server.push.devices.DeviceStore`)."""
         t = self.table
         now = int(self.clock())
         endpoint_hash = self._hash(sub.endpoint)
         sealed = self._sealed(household, sub, endpoint_hash)
         where = (t.c.household == household) & (t.c.endpoint_hash == endpoint_hash)
+        refresh = t.update().where(where).values(updated_s=now, **sealed)
         with self.db.write() as c:
-            if c.execute(sa.select(t.c.endpoint_hash).where(where)).first() is None:
-                c.execute(
-                    t.insert().values(
-                        household=household,
-                        endpoint_hash=endpoint_hash,
-                        created_s=now,
-                        updated_s=now,
-                        **sealed,
-                    )
-                )
+            if c.execute(refresh).rowcount:
+                return False
+            inserted = c.execute(
+                _INSERT,
+                {"household": household, "hash": endpoint_hash, "now": now, **sealed},
+            ).first()
+            if inserted is not None:
                 return True
-            c.execute(t.update().where(where).values(updated_s=now, **sealed))
+            c.execute(refresh)  # another worker added it since the refresh above
             return False
 
     def remove(self, household: str, endpoint: str) -> bool:

@@ -127,3 +127,20 @@ def test_subscribe_over_the_api(client, push_service):
     r = client.delete(url, json={"endpoint": browser.endpoint}, headers=auth)
     assert r.get_json() == {"household": "A", "removed": True}
     assert gl.webpush.subscriptions("A") == []
+
+
+def test_a_subscription_added_by_many_workers_at_once_is_one_row(db, push_service):
+    import threading
+
+    store = WebPushStore(db, Keyring.load(db, MasterKey.generate()))
+    sub = WebPushSubscription.model_validate(push_service.browser("tab").subscription())
+    created: list[bool] = []
+    threads = [
+        threading.Thread(target=lambda: created.append(store.add("A", sub))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(created) == [False] * 7 + [True]
+    assert [s.endpoint for s in store.subscriptions("A")] == [sub.endpoint]
