@@ -30,6 +30,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from generator.times import format_ts
 from server.insights.carbon import CarbonIntensity
 from server.insights.errors import CarbonError
 from server.leases import Periodic
@@ -70,8 +71,76 @@ def parse_feed(doc: Any) -> dict[str, float]:
     return out
 
 
-class CarbonFeed:
+def _utc(epoch_s: float | None) -> str | None:
+    return None if epoch_s is None else format_ts(int(epoch_s))
+
+
+def _where(source: str) -> str:
+    """A feed's scheme and host, or "file" (never its path or query: they may hold a token)."""
+    parts = urlsplit(source)
+    if parts.scheme not in ("http", "https"):
+        return "file"
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+
+
+class _PolledFeed:
+    """What both polled feeds share: a periodic job (a services job of every worker), the state
+    of the last poll, and its part of ``/healthz``. Subclasses poll with :meth:`_failed` /
+    :meth:`_succeeded`."""
+
+    name = "feed"
+
+    def __init__(
+        self, source: str, every_s: float, timeout_s: float, clock: Callable[[], float]
+    ) -> None:
+        self.source = source
+        self.every_s = float(every_s)
+        self.timeout_s = float(timeout_s)
+        self.clock = clock
+        self.ok: bool | None = None  # None: not polled yet
+        self.error: str | None = None
+        self.last_ok_s: float | None = None
+        self.polls = 0
+        self.job = Periodic(self.name, self.poll, self.every_s)
+
+    def poll(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        self.job.start()
+
+    def stop(self) -> None:
+        self.job.stop()
+
+    @property
+    def where(self) -> str:
+        return _where(self.source)
+
+    def _failed(self, err: Exception) -> None:
+        self.ok = False
+        self.error = f"{type(err).__name__}: {err}"[:300]
+        log.warning("%s %s failed (last good values kept): %s", self.name, self.where, self.error)
+
+    def _succeeded(self, now_s: float) -> None:
+        self.ok, self.error, self.last_ok_s = True, None, now_s
+
+    def health(self) -> dict[str, Any]:
+        """For ``/healthz``: ``ok`` is false while the last poll failed."""
+        out: dict[str, Any] = {"ok": self.ok is not False, "feed": self.where}
+        out.update(self._details())
+        out["last_ok"] = _utc(self.last_ok_s)
+        if self.error:
+            out["error"] = self.error
+        return out
+
+    def _details(self) -> dict[str, Any]:
+        return {}
+
+
+class CarbonFeed(_PolledFeed):
     """Polls the feed into ``carbon`` (a services job of every worker; see the module doc)."""
+
+    name = "carbon-feed"
 
     def __init__(
         self,
@@ -85,22 +154,9 @@ class CarbonFeed:
     ) -> None:
         self.url = url
         self.carbon = carbon
-        self.every_s = float(every_s)
-        self.timeout_s = float(timeout_s)
         self.fetch = fetch
-        self.clock = clock
         self.zones: set[str] = set()
-        self.ok: bool | None = None  # None: not polled yet
-        self.error: str | None = None
-        self.last_ok_s: float | None = None
-        self.polls = 0
-        self.job = Periodic("carbon-feed", self.poll, self.every_s)
-
-    def start(self) -> None:
-        self.job.start()
-
-    def stop(self) -> None:
-        self.job.stop()
+        super().__init__(url, every_s, timeout_s, clock)
 
     def poll(self) -> bool:
         """Fetch once; True when new values are in use."""
@@ -112,35 +168,16 @@ class CarbonFeed:
             for zone, g in values.items():
                 self.carbon.update(zone, g, at)
         except (OSError, ValueError, urllib.error.URLError) as err:  # CarbonError is a ValueError
-            self.ok = False
-            self.error = f"{type(err).__name__}: {err}"[:300]
+            self._failed(err)
             for zone in self.zones or {"*"}:
-                self.carbon.failed(zone, self.error)
-            log.warning("carbon feed %s failed (last good values kept): %s", self.where, self.error)
+                self.carbon.failed(zone, self.error or "")
             return False
         self.zones |= set(values)
-        self.ok, self.error, self.last_ok_s = True, None, now_s
+        self._succeeded(now_s)
         return True
 
-    @property
-    def where(self) -> str:
-        """The feed's scheme and host (never its path or query: they may hold a token)."""
-        parts = urlsplit(self.url)
-        return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-
-    def health(self) -> dict[str, Any]:
-        """For ``/healthz``: ``ok`` is false while the last poll failed."""
-        out: dict[str, Any] = {
-            "ok": self.ok is not False,
-            "feed": self.where,
-            "zones": sorted(self.zones),
-            "last_ok": None
-            if self.last_ok_s is None
-            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }
-        if self.error:
-            out["error"] = self.error
-        return out
+    def _details(self) -> dict[str, Any]:
+        return {"zones": sorted(self.zones)}
 
 
 # -- prices ---------------------------------------------------------------------------------------
@@ -190,12 +227,14 @@ def parse_prices(body: bytes, *, csv: bool) -> Any:
     return DynamicTariff.from_prices(doc, "EUR").prices
 
 
-class PriceFeed:
+class PriceFeed(_PolledFeed):
     """Polls hourly prices (``PRICE_FEED_URL``: an HTTP(S) URL, or a file, of JSON or CSV) for
     the households whose dynamic tariff says ``"feed": true``. Each good poll merges its hours
     over the ones held (a feed that publishes the next day's prices keeps today's); a failing
     poll changes nothing: the last good prices stay in use and ``/healthz`` reports
     ``"price_feed": {"ok": false, ...}`` with ``"status": "degraded"`` (still 200)."""
+
+    name = "price-feed"
 
     def __init__(
         self,
@@ -208,24 +247,10 @@ class PriceFeed:
     ) -> None:
         import pandas as pd
 
-        self.source = source
-        self.every_s = float(every_s)
-        self.timeout_s = float(timeout_s)
         self.read = read
-        self.clock = clock
         self.prices = pd.Series([], dtype="float64", index=pd.DatetimeIndex([], tz="UTC"))
-        self.ok: bool | None = None  # None: not polled yet
-        self.error: str | None = None
-        self.last_ok_s: float | None = None
         self.version = 0
-        self.polls = 0
-        self.job = Periodic("price-feed", self.poll, self.every_s)
-
-    def start(self) -> None:
-        self.job.start()
-
-    def stop(self) -> None:
-        self.job.stop()
+        super().__init__(source, every_s, timeout_s, clock)
 
     def poll(self) -> bool:
         """Fetch once; True when new prices are in use."""
@@ -237,46 +262,23 @@ class PriceFeed:
             body, csv = self.read(self.source, self.timeout_s)
             fresh = parse_prices(body, csv=csv)
         except (OSError, ValueError, urllib.error.URLError) as err:  # TariffError: ValueError
-            self.ok = False
-            self.error = f"{type(err).__name__}: {err}"[:300]
-            log.warning("price feed %s failed (last good prices kept): %s", self.where, self.error)
+            self._failed(err)
             return False
         merged = (fresh.combine_first(self.prices) if len(self.prices) else fresh).sort_index()
         # bounded by the feed's own newest hour (a replayed dataset's hours are not "now")
         cutoff = merged.index[-1] - pd.Timedelta(seconds=PRICE_KEEP_S)
         self.prices = merged[merged.index >= cutoff]
-        self.ok, self.error, self.last_ok_s = True, None, now_s
+        self._succeeded(now_s)
         self.version += 1
         return True
 
-    @property
-    def where(self) -> str:
-        """The feed's scheme and host, or "file" (never a path or query: they may hold a token)."""
-        parts = urlsplit(self.source)
-        if parts.scheme not in ("http", "https"):
-            return "file"
-        return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
-
-    def health(self) -> dict[str, Any]:
-        """For ``/healthz``: ``ok`` is false while the last poll failed."""
-
-        def ts(value: Any) -> str | None:
-            return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-        prices = self.prices
-        out: dict[str, Any] = {
-            "ok": self.ok is not False,
-            "feed": self.where,
-            "hours": int(len(prices)),
-            "first": ts(prices.index[0]) if len(prices) else None,
-            "last": ts(prices.index[-1]) if len(prices) else None,
-            "last_ok": None
-            if self.last_ok_s is None
-            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    def _details(self) -> dict[str, Any]:
+        index = self.prices.index
+        return {
+            "hours": int(len(index)),
+            "first": format_ts(int(index[0].timestamp())) if len(index) else None,
+            "last": format_ts(int(index[-1].timestamp())) if len(index) else None,
         }
-        if self.error:
-            out["error"] = self.error
-        return out
 
 
 # -- carbon over MQTT -----------------------------------------------------------------------------
@@ -357,9 +359,7 @@ class MqttCarbonFeed:
             "ok": not self.started or self.subscribed.is_set(),
             "topic": self.topic,
             "zones": sorted(self.zones),
-            "last_ok": None
-            if self.last_ok_s is None
-            else dt.datetime.fromtimestamp(self.last_ok_s, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "last_ok": _utc(self.last_ok_s),
         }
         if self.error:
             out["error"] = self.error
