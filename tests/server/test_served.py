@@ -215,6 +215,27 @@ def clients_on_both_workers(url: str, per_worker: int = 2) -> list[SSEClient]:
     return [c for c in opened if id(c) in kept]  # in the order they subscribed
 
 
+def sessions_on_both_workers(url: str) -> tuple[list[requests.Session], int]:
+    """One kept-alive HTTP session per gunicorn worker, and how many requests finding them took."""
+    found: dict[int, requests.Session] = {}
+    made = 0
+    for _ in range(40):
+        session = requests.Session()
+        r = session.get(url, timeout=5)
+        made += 1
+        assert r.status_code == 200
+        worker = r.json()["worker"]
+        if worker in found:
+            session.close()
+        else:
+            found[worker] = session
+        if len(found) == 2:
+            return list(found.values()), made
+    for session in found.values():
+        session.close()
+    raise AssertionError(f"40 connections all landed on one worker: {list(found)}")
+
+
 def test_two_workers_identical_sequences_resume_and_redis_restart(redis_stack, dataset):
     base = redis_stack
     url = f"{base}/api/v1/households/A/stream?interval={INTERVAL}"
@@ -288,17 +309,25 @@ def test_metrics_merged_over_workers_pass_promtool(redis_stack):
         for c in clients:
             c.close()
     before = healthz_count()
+    # gunicorn hands each new connection to whichever worker accepts first, and under load one
+    # worker may take them all; a kept-alive connection stays with its worker, so hold one per
+    # worker and send the requests over those
+    sessions, made = sessions_on_both_workers(f"{base}/healthz")
     answered: list[int] = []
-    for _ in range(30):
-        r = requests.get(f"{base}/healthz", timeout=5)
-        assert r.status_code == 200
-        answered.append(r.json()["worker"])
+    try:
+        for i in range(30):
+            r = sessions[i % 2].get(f"{base}/healthz", timeout=5)
+            assert r.status_code == 200
+            answered.append(r.json()["worker"])
+    finally:
+        for session in sessions:
+            session.close()
     workers = set(answered)
     assert len(workers) == 2, "the requests all reached one worker"
 
-    # every scrape (either worker) counts the 30 requests of both workers
+    # every scrape (either worker) counts the requests of both workers
     for _ in range(6):
-        assert healthz_count() - before == 30
+        assert healthz_count() - before == 30 + made
     text = requests.get(f"{base}/metrics", timeout=5).text
     r = requests.get(f"{base}/metrics", timeout=5)
     assert r.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
