@@ -82,7 +82,7 @@ object SignIn {
         }
 
     /** Forget the tokens and revoke the refresh token (best effort). */
-    suspend fun signOut(context: Context, config: WidgetConfig) =
+    suspend fun signOut(context: Context, config: WidgetConfig): Unit =
         withContext(Dispatchers.IO) {
             val revoke = tokens(context, config)?.signOut() ?: return@withContext
             try {
@@ -90,5 +90,6 @@ object SignIn {
             } catch (err: IOException) {
                 Log.w(TAG, "revocation not sent: ${err.message}")
             }
+            Unit
         }
 }

@@ -37,7 +37,7 @@ class WidgetRepository(
         }
         val current = stateStore.data.first()
         // signed in with OAuth: the access token (refreshed as needed) instead of the API key
-        val tokens = SignIn.tokens(context, config)?.takeIf { withContext(Dispatchers.IO) { it.isSignedIn } }
+        val tokens = withContext(Dispatchers.IO) { SignIn.tokens(context, config)?.takeIf { it.isSignedIn } }
         val result = withContext(Dispatchers.IO) { WidgetStateRepository(config, fetcher, tokens = tokens).refresh(current) }
         // A push may have been stored while the request was out: keep whichever is newer.
         store { latest -> WidgetStateRepository.merge(latest, result.state) }
