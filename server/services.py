@@ -255,9 +255,12 @@ class Services:
         deleted, by place."""
         from server.storage.erase import erase_household
 
+        # Redis' set-ups first: if Redis is away the erasure fails before anything went, and the
+        # user's retry finds the household still theirs (after the rows, it would not)
+        in_redis = self.setups.erase(household)
         deleted = erase_household(self.db, household, data_dir=data_dir, broker=self.broker)
-        deleted["stream_setups"] = deleted.get("stream_setups", 0) + self.setups.erase(household)
-        self.removals.announce(household)
+        deleted["stream_setups"] = deleted.get("stream_setups", 0) + in_redis
+        self.removals.announce(household)  # after the rows: no worker reloads what it forgets
         return deleted
 
     # -- the demo replay ------------------------------------------------------------------------

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 STREAM_KEY = "gridlight:households:removed"
 #: Removal entries kept in the stream (approximately; trimmed on each announcement).
 KEEP_ENTRIES = 10_000
+#: Tries to announce a removal to Redis before giving up (0.2 s, 0.4 s apart).
+ATTEMPTS = 3
 #: ``forget(household)``; ``forget(None)``: removals may have been missed, forget every household
 Forget = Callable[[str | None], None]
 
@@ -94,29 +96,38 @@ class Removals:
             except Exception:  # noqa: BLE001 - one cache failing must not keep the others
                 log.exception("%s could not forget household %s", name, household)
 
-    def announce(self, household: str) -> None:
+    def announce(self, household: str) -> bool:
         """``household`` was removed: forget it here now, and in every other process (through
-        Redis, when set). Raises the broker's error if Redis cannot take the announcement."""
+        Redis, when set; tried :data:`ATTEMPTS` times). Whether the others were told: the rows
+        are gone already, so a failure is logged, not raised (the others' caches then keep the
+        household until their time-outs or restart)."""
         if not household:
             raise ValueError(f"a household id is required, got {household!r}")
         self.forget(household)
         if self._client is None:
-            return
+            return True
         import redis.exceptions
 
-        from server.errors import BrokerUnavailable
-
-        try:
-            self._client.xadd(
-                STREAM_KEY,
-                {"household": household, "origin": self.origin},
-                maxlen=KEEP_ENTRIES,
-                approximate=True,
-            )
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
-            raise BrokerUnavailable(
-                f"cannot announce the removal of household {household!r}: {err}"
-            ) from err
+        for attempt in range(ATTEMPTS):
+            try:
+                self._client.xadd(
+                    STREAM_KEY,
+                    {"household": household, "origin": self.origin},
+                    maxlen=KEEP_ENTRIES,
+                    approximate=True,
+                )
+                return True
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
+                if attempt + 1 == ATTEMPTS:
+                    log.error(
+                        "the removal of household %s could not be announced to the other "
+                        "workers and hosts: %s",
+                        household,
+                        err,
+                    )
+                    return False
+                self._stopped.wait(0.2 * 2**attempt)
+        return False
 
     # -- the listener (with Redis) -----------------------------------------------------------------
     def start(self) -> None:

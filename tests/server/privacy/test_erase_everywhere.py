@@ -196,3 +196,15 @@ def test_redis_setups_erase_only_the_household(redis_server) -> None:  # noqa: A
     assert store.get("aaaaaaaaaa") is None and store.get("cccccccccc") is None
     assert store.get("bbbbbbbbbb") == Setup("H2", 5)
     assert store.erase("H1") == 0
+
+
+def test_an_announcement_redis_cannot_take_still_forgets_here_and_says_so(caplog) -> None:  # noqa: ANN001
+    from tests.services import free_port
+
+    removals = Removals(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    forgotten: list[str | None] = []
+    removals.on_removed("test", forgotten.append)
+    assert removals.announce("H9") is False
+    assert forgotten == ["H9"]
+    assert "could not be announced" in caplog.text
+    removals.stop()
