@@ -146,18 +146,18 @@ class Removals:
         if self._client is not None:
             self._client.close()
 
-    def _cursor_now(self) -> str:
+    def _cursor_now(self) -> str | None:
         """The newest entry's id (what exists before this process started concerns caches it
-        does not have yet), ``0-0`` when the stream is empty or Redis is away."""
+        does not have yet), ``0-0`` when the stream is empty, ``None`` when Redis is away."""
         import redis.exceptions
 
         try:
             newest = self._client.xrevrange(STREAM_KEY, count=1)  # type: ignore[union-attr]
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError):
-            return "0-0"
+            return None
         return newest[0][0] if newest else "0-0"
 
-    def _run(self, cursor: str) -> None:
+    def _run(self, cursor: str | None) -> None:
         import redis.exceptions
 
         client = self._client
@@ -166,6 +166,15 @@ class Removals:
         lost = False
         while not self._stopped.is_set():
             try:
+                if cursor is None:  # Redis was away when this process started
+                    cursor = self._cursor_now()
+                    if cursor is None:
+                        raise redis.exceptions.ConnectionError("no answer to XREVRANGE")
+                    # removals announced meanwhile (by hosts that reached Redis) were not
+                    # read: what was cached since the start is let go
+                    log.warning("household removals: Redis reachable again; forgetting all")
+                    self.forget(None)
+                    lost = False
                 if lost:  # back after an outage: were entries after the cursor trimmed?
                     if self._trimmed_after(cursor):
                         log.warning("household removals may have been missed: forgetting all")

@@ -208,3 +208,21 @@ def test_an_announcement_redis_cannot_take_still_forgets_here_and_says_so(caplog
     assert forgotten == ["H9"]
     assert "could not be announced" in caplog.text
     removals.stop()
+
+
+def test_a_listener_started_while_redis_was_away_forgets_everything_once_back(
+    redis_server,  # noqa: ANN001
+) -> None:
+    """It cannot know what was removed before it could read: what it cached meanwhile goes."""
+    redis_server.stop()
+    listener = Removals(redis_server.url, block_s=0.2, max_backoff_s=0.2)
+    forgotten: list[str | None] = []
+    listener.on_removed("test", forgotten.append)
+    listener.start()
+    try:
+        redis_server.start()
+        wait_until(lambda: forgotten == [None], BOUND_S, "forgetting everything")
+        Removals(redis_server.url).announce("X5")
+        wait_until(lambda: forgotten == [None, "X5"], BOUND_S, "the removal of X5")
+    finally:
+        listener.stop()
