@@ -257,6 +257,15 @@ class LeasedFollowers:
     def start(self) -> None:
         self.control.start()
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: stop following it now, not at the next sync (``None``:
+        stop every following; the next sync follows again what is still wanted)."""
+        with self._lock:
+            gone = [h for h in self.followings if household is None or h == household]
+            followings = [self.followings.pop(h) for h in gone]
+        for following in followings:
+            following.stop()
+
     def _control(self) -> None:
         control_loop(self.sync, self.stopped, self.sync_s, self.name)
 

@@ -152,6 +152,17 @@ class Metrics:
     def set_lag(self, household: str, lag_s: float) -> None:
         self.lag.labels(household).set(lag_s)
 
+    def forget_household(self, household: str | None) -> None:
+        """Drop a removed household's labelled series (``None``: every household's). In
+        multiprocess mode a dead worker's files keep theirs until the directory is cleared."""
+        if household is None:
+            self.lag.clear()
+            return
+        try:
+            self.lag.remove(household)
+        except KeyError:
+            pass
+
     def observe_request(self, route: str, status: int, duration_s: float) -> None:
         self.request_duration.labels(route, str(status)).observe(duration_s)
 

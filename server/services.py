@@ -32,6 +32,7 @@ from server.broker import Broker, create_broker
 from server.compat.setups import DatabaseSetups, RedisSetups, SetupStore
 from server.households.catalogue import Households
 from server.households.quickstats import QuickStats, default_runner
+from server.households.removal import Removals
 from server.metrics import Metrics
 from server.push.devices import DeviceStore
 from server.push.fcm import FcmClient, FcmConfigError
@@ -100,6 +101,7 @@ class Services:
     consent: ConsentStore
     fcm: FcmClient | None
     learning: Learning
+    removals: Removals
 
     def __init__(self, app: Flask | None = None) -> None:
         self._jobs: list[_Registered] = []
@@ -150,6 +152,13 @@ class Services:
         }
         self.learning = Learning(self.hub, retry_s=float(cfg["FOLLOW_STATS_RETRY_S"]))
         self.setups = RedisSetups(cfg["REDIS_URL"]) if cfg["REDIS_URL"] else DatabaseSetups(self.db)
+        # a household removed on any worker or host: every cache of this worker forgets it
+        # (feature packages register theirs too); see erase_household below
+        self.removals = Removals(cfg["REDIS_URL"])
+        self.removals.on_removed("hub", self.hub.forget)
+        self.removals.on_removed("learning", self.learning.forget)
+        self.removals.on_removed("stats", self.stats.cache.forget)
+        self.add("household-removals", self.removals)
         self.settings = StreamSettings(
             retry_ms=int(cfg["RETRY_MS"]),
             ping_s=float(cfg["PING_INTERVAL_S"]),
@@ -237,6 +246,22 @@ class Services:
         for registered in reversed([r for r in jobs if not r.leader]):
             _stop(registered)
         self.db.dispose()
+
+    # -- erasure ---------------------------------------------------------------------------------
+    def erase_household(self, household: str, data_dir: str | os.PathLike[str]) -> dict[str, int]:
+        """Erase ``household`` everywhere: every table, its stream and report files
+        (:func:`server.storage.erase.erase_household`), its compatibility set-ups, and every
+        worker's and host's caches (:class:`~server.households.removal.Removals`). What was
+        deleted, by place."""
+        from server.storage.erase import erase_household
+
+        # Redis' set-ups first: if Redis is away the erasure fails before anything went, and the
+        # user's retry finds the household still theirs (after the rows, it would not)
+        in_redis = self.setups.erase(household)
+        deleted = erase_household(self.db, household, data_dir=data_dir, broker=self.broker)
+        deleted["stream_setups"] = deleted.get("stream_setups", 0) + in_redis
+        self.removals.announce(household)  # after the rows: no worker reloads what it forgets
+        return deleted
 
     # -- the demo replay ------------------------------------------------------------------------
     def _replay(

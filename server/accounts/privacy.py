@@ -15,8 +15,9 @@
     ``?format=zip`` adds every reading as CSV in a zip archive. Audited (``data_exported``).
 ``DELETE /api/v1/me``
     erasure: each household the user alone owns is erased everywhere
-    (:func:`server.storage.erase.erase_household`: every table, the Redis stream, report
-    files); their roles elsewhere and their account go; their own audit entries (sign-ins)
+    (:meth:`server.services.Services.erase_household`: every table, the Redis stream, report
+    files, the compatibility set-ups, and the caches of every worker and host, told through
+    :class:`server.households.removal.Removals`); their roles elsewhere and their account go; their own audit entries (sign-ins)
     go, and one ``user_erased`` entry records the erasure (user id and counts, nothing else).
 """
 
@@ -43,7 +44,6 @@ from server.errors import InvalidParameter
 from server.push.devices import token_ref
 from server.services import state
 from server.storage.consent import PURPOSES
-from server.storage.erase import erase_household
 from server.storage.sealing import settings_context
 from server.validation import Body, Flag, expect, parse
 
@@ -285,12 +285,7 @@ def erase_me():  # noqa: ANN201
         household = m["household"]
         owners = [x for x in ext.memberships.of_household(household) if x["role"] == "owner"]
         if m["role"] == "owner" and all(o["user_id"] == user.id for o in owners):
-            erase_household(
-                gl.db,
-                household,
-                data_dir=current_app.config["DATA_DIR"],
-                broker=gl.broker,
-            )
+            gl.erase_household(household, current_app.config["DATA_DIR"])
             erased.append(household)
         else:
             left.append(household)

@@ -64,6 +64,7 @@ class Alerts:
             enabled = not app.testing
         if enabled:
             self.engine = self._make_engine(app)
+            app.extensions["gridlight"].removals.on_removed("alerts", self.engine.forget)
         # started and stopped with the worker's services (stopping releases the evaluator's lease)
         app.extensions["gridlight"].add("alerts", self, leader=True)
 

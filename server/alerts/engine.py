@@ -149,6 +149,17 @@ class AlertEngine:
     def leader(self) -> bool:
         return self.job.leader
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: stop evaluating it and drop its settings (phone numbers,
+        webhook) and baselines held here (``None``: every household's)."""
+        self.job.forget(household)
+        if household is None:
+            self._docs.clear()
+            self._baselines.clear()
+            return
+        self._docs.pop(household, None)
+        self._baselines = {k: v for k, v in self._baselines.items() if k[0] != household}
+
     @property
     def stopped(self) -> threading.Event:
         return self.job.stopped

@@ -4,6 +4,7 @@
 ``stream_id``; ``/stream_qstats`` and ``/stream_data`` find it by cookie or ``?stream_id=``. With
 Redis the set-ups live there (``gridlight:setup:{id}``, expiring after ``ttl_s``); otherwise in
 the installation's database (``stream_setups``, rows older than ``ttl_s`` ignored and purged).
+:meth:`SetupStore.erase` removes a household's set-ups (its erasure).
 """
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ class SetupStore:
     def get(self, stream_id: str) -> Setup | None:
         raise NotImplementedError
 
+    def erase(self, household: str) -> int:
+        """Remove every set-up made for ``household``; how many."""
+        raise NotImplementedError
+
+
+def _household_of(raw: str | None) -> str | None:
+    try:
+        found = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return found.get("household") if isinstance(found, dict) else None
+
 
 class DatabaseSetups(SetupStore):
     """Set-ups in the ``stream_setups`` table, ``(stream_id, setup JSON, created_at)``."""
@@ -89,6 +102,21 @@ class DatabaseSetups(SetupStore):
             ).first()
         return Setup(**json.loads(row[0])) if row else None
 
+    def erase(self, household: str) -> int:
+        with self.db.write() as conn:
+            ids = [
+                stream_id
+                for stream_id, raw in conn.execute(
+                    sa.text("SELECT stream_id, setup FROM stream_setups")
+                )
+                if _household_of(raw) == household
+            ]
+            for stream_id in ids:
+                conn.execute(
+                    sa.text("DELETE FROM stream_setups WHERE stream_id = :s"), {"s": stream_id}
+                )
+        return len(ids)
+
 
 class RedisSetups(SetupStore):
     def __init__(self, url: str, ttl_s: int = TTL_S) -> None:
@@ -116,3 +144,32 @@ class RedisSetups(SetupStore):
         except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
             raise BrokerUnavailable(f"cannot read the stream set-up: {err}") from err
         return Setup(**json.loads(raw)) if raw else None
+
+    def erase(self, household: str) -> int:
+        """Scan every set-up key (erasures are rare; set-ups expire after ``ttl_s``) and delete
+        those of ``household``."""
+        import redis.exceptions
+
+        removed = 0
+        try:
+            batch: list[str] = []
+            for key in self._client.scan_iter(match=self._key("*"), count=500):
+                batch.append(key)
+                if len(batch) >= 500:
+                    removed += self._erase_batch(batch, household)
+                    batch = []
+            if batch:
+                removed += self._erase_batch(batch, household)
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as err:
+            raise BrokerUnavailable(
+                f"cannot erase the stream set-ups of {household!r}: {err}"
+            ) from err
+        return removed
+
+    def _erase_batch(self, keys: list[str], household: str) -> int:
+        mine = [
+            k
+            for k, raw in zip(keys, self._client.mget(keys), strict=True)
+            if _household_of(raw) == household
+        ]
+        return int(self._client.delete(*mine)) if mine else 0

@@ -159,6 +159,10 @@ class Control:
         self.service.is_leader = lambda: leader.leader
         self.service.nudge = leader.nudge
         self.sender = sender
+        removals = gl.removals
+        removals.on_removed("control-followers", leader.followers.forget)
+        removals.on_removed("control-schedules", self.executor.forget)
+        removals.on_removed("control-automations", self.automation.forget)
         return leader
 
     def start(self) -> None:

@@ -122,6 +122,12 @@ class Automations:
         self.counts: dict[tuple[str, str], int] = {}
         self.quiet_until: dict[tuple[str, str], float] = {}
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: drop its rules' counts and quiet periods."""
+        for table in (self.counts, self.quiet_until):
+            for key in [k for k in table if household in (None, k[0])]:
+                table.pop(key, None)
+
     def part(self, household: str):  # noqa: ANN201
         def on_window(window: ClassifiedWindow) -> None:
             self.judge(household, window)

@@ -37,6 +37,12 @@ class Executor:
         self.replan_s = replan_s
         self._checked: dict[str, float] = {}
 
+    def forget(self, household: str | None) -> None:
+        if household is None:
+            self._checked.clear()
+        else:
+            self._checked.pop(household, None)
+
     def switches(self, plan: dict[str, Any]) -> list[tuple[int, str, str, str]]:
         """``(at_s, load_id, device, action)`` of a plan, in time order."""
         out = []

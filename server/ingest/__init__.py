@@ -167,6 +167,8 @@ class Ingest:
             app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped, db=gl.db
         )
         gl.households.live = self.pipeline.live
+        gl.removals.on_removed("ingest-channels", self.pipeline.ingestor.forget)
+        gl.removals.on_removed("live-history", self.pipeline.live.forget)
         app.extensions["gridlight_ingest"] = self
         app.register_blueprint(blueprint())
         embedded = app.config["INGEST_EMBEDDED"]

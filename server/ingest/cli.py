@@ -29,6 +29,7 @@ WAKE_EVERY_S = 1.0
 
 def run(args: argparse.Namespace) -> int:
     from server.broker import create_broker
+    from server.households.removal import Removals
     from server.ingest import load_config, open_pipeline
     from server.metrics import Metrics, mark_process_dead
 
@@ -45,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     broker = create_broker(cfg["REDIS_URL"], int(cfg["HISTORY_LEN"]))
     metrics = Metrics()
     pipeline = open_pipeline(cfg, broker.publish, metrics.add)
+    # households erased through the web workers: forget their channels and history at once
+    removals = Removals(cfg["REDIS_URL"])
+    removals.on_removed("ingest-channels", pipeline.ingestor.forget)
+    removals.on_removed("live-history", pipeline.live.forget)
+    removals.start()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -59,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         while not stop.wait(WAKE_EVERY_S):
             pass
         pipeline.stop()
+        removals.stop()
         broker.close()
     finally:
         mark_process_dead(os.getpid())  # its live figures leave /metrics; its counts stay

@@ -65,6 +65,13 @@ class LiveHouseholds:
     def all(self) -> list[HouseholdInfo]:
         return [live_info(h) for h in self.keys.list()]
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: drop its kept history (``None``: every one's)."""
+        if household is None:
+            self._history.clear()
+        else:
+            self._history.pop(household, None)
+
     def history(self, household: str) -> Dataset:
         """The stored raw readings of the last raw-retention period, as a one-household dataset."""
         now = self.clock()

@@ -141,6 +141,14 @@ class Ingestor:
         self._channels[household] = (now, channels)
         return channels
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: its channels are looked up again (``None``: every one's), so
+        its readings are refused from now on, not for up to ``lookup_ttl_s``."""
+        if household is None:
+            self._channels.clear()
+        else:
+            self._channels.pop(household, None)
+
     def collecting(self, household: str) -> bool:
         """Whether ``household`` consents to its readings being stored (read at every batch, so
         a withdrawal holds from the next one)."""

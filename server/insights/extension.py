@@ -81,6 +81,8 @@ class Insights:
         ingest = app.extensions.get("gridlight_ingest")
         if ingest is not None:
             ingest.history_extras.append(ReadingCosts(self.service, ingest.store))
+        gl.removals.on_removed("insights", self.service.forget)
+        gl.removals.on_removed("insights-announcer", self.announcer.forget)
         gl.add("insights-trainer", self.trainer)
         gl.add("insights-announcer", self.announcer)
         if cfg["CARBON_FEED_URL"]:
@@ -117,6 +119,7 @@ class Insights:
             enabled = not app.testing
         if enabled:
             self.refresh = self._make_refresh(app)
+            gl.removals.on_removed("insights-refresh", self.refresh.forget)
             gl.add("insights-refresh", self.refresh, leader=True)
 
     def _make_refresh(self, app: Flask) -> Any:

@@ -45,6 +45,16 @@ class RefreshPolicy:
         self.last: dict[str, float] = {}  # household → last refresh [epoch s]
         self._lock = threading.Lock()
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: forget when it was refreshed (``None``: all)."""
+        with self._lock:
+            if household is None:
+                self.stale.clear()
+                self.last.clear()
+            else:
+                self.stale.pop(household, None)
+                self.last.pop(household, None)
+
     def mark(self, household: str, now_s: float) -> None:
         """Data arrived for ``household``."""
         with self._lock:
@@ -135,6 +145,10 @@ class RefreshJob:
     def start(self) -> None:
         self.followers.start()
 
+    def forget(self, household: str | None) -> None:
+        self.followers.forget(household)
+        self.policy.forget(household)
+
     def stop(self) -> None:
         self.followers.stop()
 
@@ -189,6 +203,14 @@ class Announcer:
 
     def start(self) -> None:
         self.job.start()
+
+    def forget(self, household: str | None) -> None:
+        """A household was removed: a household made again with its id announces afresh."""
+        if self.seen is not None:
+            if household is None:
+                self.seen = None  # the next look is a first look again
+            else:
+                self.seen.pop(household, None)
 
     def stop(self) -> None:
         self.job.stop()

@@ -209,13 +209,15 @@ class InsightsService:
                     entry = Entry(data, version=version)
                     if old is not None:  # keep the model until its replacement is fitted
                         entry.model = old.model
-                    self._entries[household] = entry
+                    if self._loads.get(household) is load:  # not forgotten meanwhile
+                        self._entries[household] = entry
                 load.entry = entry
             except BaseException as err:  # noqa: BLE001 - handed to the waiting requests
                 load.error = err
             finally:
                 with self._lock:
-                    self._loads.pop(household, None)
+                    if self._loads.get(household) is load:
+                        del self._loads[household]
                 load.done.set()
 
         threading.Thread(target=run, name=f"insights-load-{household}", daemon=True).start()
@@ -254,6 +256,21 @@ class InsightsService:
             found = self._entries.get(household)
             if found is not None and (version is None or found.version < version):
                 found.dirty = True
+
+    def forget(self, household: str | None) -> None:
+        """A household was removed: drop its readings, model, tariff and answers (``None``:
+        every household's). A load in flight finishes into nothing."""
+        with self._lock:
+            if household is None:
+                self._entries.clear()
+                self._loads.clear()
+                self._tariffs.clear()
+                self._answers.clear()
+                return
+            self._entries.pop(household, None)
+            self._loads.pop(household, None)
+            self._tariffs = {k: v for k, v in self._tariffs.items() if k[0] != household}
+            self._answers = {k: v for k, v in self._answers.items() if k[0] != household}
 
     def cached(self, household: str) -> Entry | None:
         with self._lock:

@@ -210,6 +210,29 @@ class StatsCache:
                     done.append(StatsKey(dataset.fingerprint, household, interval_s, mode))
         return done
 
+    def forget(self, household: str | None) -> int:
+        """A household was removed: drop its statistics from memory and its files (``None``:
+        every household's in memory; the files stay, they cannot be told apart). The number of
+        files deleted."""
+        with self._lock:
+            if household is None:
+                self._memory.clear()
+                return 0
+            for key in [k for k in self._memory if k.household == household]:
+                del self._memory[key]
+        if not _SAFE.match(household):
+            return 0
+        removed = 0
+        for path in self.cache_dir.glob(f"*_{household}_*.json"):
+            if path.name.split("_")[1:2] != [household]:
+                continue
+            try:
+                path.unlink()
+                removed += 1
+            except OSError:
+                continue
+        return removed
+
     def clear_memory(self) -> None:
         """Forget the in-memory entries (files stay)."""
         with self._lock:

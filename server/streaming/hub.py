@@ -283,6 +283,14 @@ class Channel:
             if not self.subscribers and self.idle_since is None:
                 self.idle_since = time.monotonic()
 
+    def close(self) -> None:
+        """End every subscriber (SSE streams and in-process listeners alike) and refuse new
+        ones: the household was removed."""
+        with self._lock:
+            self.closed = True
+            self._offer_all(END)
+            self.subscribers.clear()
+
     def close_if_idle(self, now: float, idle_s: float) -> bool:
         with self._lock:
             if self.idle_since is not None and now - self.idle_since >= idle_s:
@@ -300,12 +308,13 @@ class HouseholdReader:
         self.down_since: float | None = None
         self.error: str | None = None
         self.tick_after = 0.0  # no silent-meter closes before this (epoch seconds)
+        self.stopped = threading.Event()  # set when its household is removed
         self.thread = threading.Thread(target=self._run, name=f"reader-{household}", daemon=True)
 
     def _run(self) -> None:
         hub = self.hub
         backoff_s = hub.min_backoff_s
-        while not hub.stopped.is_set():
+        while not hub.stopped.is_set() and not self.stopped.is_set():
             try:
                 entries = hub.broker.read(
                     self.household, self.cursor, hub.read_timeout_s, READ_BATCH
@@ -334,6 +343,8 @@ class HouseholdReader:
                 # them now: give them a grace period before calling any meter silent
                 self.tick_after = time.time() + hub.grace_s
             backoff_s = hub.min_backoff_s
+            if self.stopped.is_set():
+                break  # removed while reading: what was read is the erased household's
             channels = hub.channels_of(self.household)
             now = time.time()
             if entries:
@@ -479,6 +490,29 @@ class Hub:
                     self._channel_lists[household] = tuple(
                         c for c in self.channels_of(household) if c is not channel
                     )
+
+    def forget(self, household: str | None) -> None:
+        """A household was removed (erased): end every stream and in-process listener of it,
+        drop its channels and stop its reader (a later channel starts afresh, if the household
+        exists again). ``None``: every household's."""
+        with self._lock:
+            households = set(self._channel_lists) | set(self._readers)
+            if household is not None:
+                households &= {household}
+            channels: list[Channel] = []
+            readers: list[HouseholdReader] = []
+            for h in households:
+                for channel in self._channel_lists.pop(h, ()):
+                    self._channels.pop((h, channel.interval_s, channel.fmt), None)
+                    channels.append(channel)
+                reader = self._readers.pop(h, None)
+                if reader is not None:
+                    readers.append(reader)
+        for reader in readers:
+            reader.stopped.set()
+        for channel in channels:
+            channel.close()
+        self.metrics.forget_household(household)
 
     def health(self) -> Health:
         readers = {

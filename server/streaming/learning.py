@@ -123,6 +123,19 @@ class Learning:
             if channel.interval_s == interval_s and channel.fmt != LISTENER_FORMAT:
                 channel.ping(item)
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed: drop its statistics refs and stop waiting for them
+        (``None``: every household's)."""
+        with self._lock:
+            keys = [k for k in {*self._refs, *self._waiters} if household in (None, k[0])]
+            waiters = [w for k in keys if (w := self._waiters.pop(k, None)) is not None]
+            for key in keys:
+                self._refs.pop(key, None)
+        for waiter in waiters:
+            waiter.done = True
+            if waiter.following is not None:
+                waiter.following.stop()
+
     def stop(self) -> None:
         with self._lock:
             waiters = list(self._waiters.values())

@@ -20,6 +20,7 @@ import androidx.compose.foundation.text.KeyboardOptions
 import androidx.compose.foundation.verticalScroll
 import androidx.compose.material3.Button
 import androidx.compose.material3.MaterialTheme
+import androidx.compose.material3.OutlinedButton
 import androidx.compose.material3.OutlinedTextField
 import androidx.compose.material3.Surface
 import androidx.compose.material3.Text
@@ -46,9 +47,11 @@ import org.gridlight.widget.core.ConfigValidation
 import org.gridlight.widget.core.WidgetConfig
 
 /**
- * Configuration screen: server URL, household and API key (optional in demo mode), validated
- * by the core's [ConfigValidation] with a message per bad field. Opened when a widget is placed
- * (APPWIDGET_CONFIGURE) and from the launcher; saving applies to every widget.
+ * Configuration screen: server URL, household and API key (optional in demo mode), or the app's
+ * OAuth client id and "Sign in" (PKCE in a Custom Tab, [SignIn]) instead of a pasted key;
+ * validated by the core's [ConfigValidation] with a message per bad field. Opened when a widget
+ * is placed (APPWIDGET_CONFIGURE), from the launcher and after the sign-in's redirect; saving
+ * applies to every widget.
  */
 class ConfigActivity : ComponentActivity() {
     private val requestNotifications =
@@ -65,16 +68,41 @@ class ConfigActivity : ComponentActivity() {
         askForNotifications()
 
         val store = ConfigStore(applicationContext)
+        val auth = AuthStore(applicationContext)
         setContent {
             MaterialTheme {
                 Surface(modifier = Modifier.fillMaxSize()) {
-                    val saved by produceState<Loaded>(Loaded.Pending) { value = Loaded.Done(store.load()) }
+                    val saved by produceState<Loaded>(Loaded.Pending) {
+                        value = Loaded.Done(store.load(), auth.tokens() != null)
+                    }
                     when (val loaded = saved) {
                         Loaded.Pending -> Unit
-                        is Loaded.Done -> ConfigForm(loaded.config) { config -> save(store, config, appWidgetId) }
+                        is Loaded.Done ->
+                            ConfigForm(
+                                loaded.config,
+                                loaded.signedIn,
+                                onSave = { config -> save(store, config, appWidgetId) },
+                                onSignIn = { config -> signIn(store, config) },
+                                onSignOut = { config -> signOut(config) },
+                            )
                     }
                 }
             }
+        }
+    }
+
+    /** Keep the configuration (the redirect needs it), then open the sign-in page. */
+    private fun signIn(store: ConfigStore, config: WidgetConfig) {
+        lifecycleScope.launch {
+            store.save(config)
+            SignIn.start(this@ConfigActivity, config)
+        }
+    }
+
+    private fun signOut(config: WidgetConfig) {
+        lifecycleScope.launch {
+            SignIn.signOut(applicationContext, config)
+            recreate()
         }
     }
 
@@ -108,16 +136,33 @@ class ConfigActivity : ComponentActivity() {
     private sealed interface Loaded {
         data object Pending : Loaded
 
-        data class Done(val config: WidgetConfig?) : Loaded
+        data class Done(val config: WidgetConfig?, val signedIn: Boolean) : Loaded
     }
 }
 
 @Composable
-private fun ConfigForm(initial: WidgetConfig?, onSave: (WidgetConfig) -> Unit) {
+private fun ConfigForm(
+    initial: WidgetConfig?,
+    signedIn: Boolean,
+    onSave: (WidgetConfig) -> Unit,
+    onSignIn: (WidgetConfig) -> Unit,
+    onSignOut: (WidgetConfig) -> Unit,
+) {
     var serverUrl by rememberSaveable { mutableStateOf(initial?.serverUrl ?: "") }
     var household by rememberSaveable { mutableStateOf(initial?.household ?: "") }
     var apiKey by rememberSaveable { mutableStateOf(initial?.apiKey ?: "") }
+    var clientId by rememberSaveable { mutableStateOf(initial?.clientId ?: "") }
     var errors by remember { mutableStateOf(emptyMap<ConfigField, String>()) }
+
+    /** The checked configuration, or null with the errors shown. */
+    fun checked(): WidgetConfig? =
+        when (val check = ConfigValidation.validate(serverUrl, household, apiKey, clientId)) {
+            is ConfigCheck.Valid -> check.config.also { errors = emptyMap() }
+            is ConfigCheck.Invalid -> {
+                errors = check.errors
+                null
+            }
+        }
 
     Column(
         modifier = Modifier.fillMaxSize().padding(24.dp).verticalScroll(rememberScrollState()),
@@ -126,19 +171,28 @@ private fun ConfigForm(initial: WidgetConfig?, onSave: (WidgetConfig) -> Unit) {
         Text("Gridlight widget", style = MaterialTheme.typography.headlineSmall)
         Field("Server URL", serverUrl, errors[ConfigField.SERVER_URL], KeyboardType.Uri) { serverUrl = it }
         Field("Household", household, errors[ConfigField.HOUSEHOLD], KeyboardType.Ascii) { household = it }
-        Field("API key (empty in demo mode)", apiKey, errors[ConfigField.API_KEY], KeyboardType.Password, secret = true) { apiKey = it }
-        Button(
-            modifier = Modifier.fillMaxWidth(),
-            onClick = {
-                when (val check = ConfigValidation.validate(serverUrl, household, apiKey)) {
-                    is ConfigCheck.Valid -> {
-                        errors = emptyMap()
-                        onSave(check.config)
+        Field("API key (empty in demo mode or when signed in)", apiKey, errors[ConfigField.API_KEY], KeyboardType.Password, secret = true) {
+            apiKey = it
+        }
+        Field("App client id (for signing in)", clientId, errors[ConfigField.CLIENT_ID], KeyboardType.Ascii) { clientId = it }
+        if (signedIn) {
+            Text("Signed in: the widget uses your account, not the key.")
+            OutlinedButton(modifier = Modifier.fillMaxWidth(), onClick = { checked()?.let(onSignOut) }) { Text("Sign out") }
+        } else {
+            OutlinedButton(
+                modifier = Modifier.fillMaxWidth(),
+                onClick = {
+                    val config = checked()
+                    when {
+                        config == null -> Unit // the errors are shown
+                        config.clientId == null ->
+                            errors = mapOf(ConfigField.CLIENT_ID to "Enter the client id the server's owner registered for this app")
+                        else -> onSignIn(config)
                     }
-                    is ConfigCheck.Invalid -> errors = check.errors
-                }
-            },
-        ) { Text("Save") }
+                },
+            ) { Text("Sign in") }
+        }
+        Button(modifier = Modifier.fillMaxWidth(), onClick = { checked()?.let(onSave) }) { Text("Save") }
     }
 }
 

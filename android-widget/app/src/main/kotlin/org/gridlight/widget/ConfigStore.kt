@@ -21,7 +21,7 @@ class ConfigStore(context: Context) {
         val prefs = store.data.first()
         val serverUrl = prefs[SERVER_URL] ?: return null
         val household = prefs[HOUSEHOLD] ?: return null
-        return WidgetConfig(serverUrl, household, prefs[API_KEY])
+        return WidgetConfig(serverUrl, household, prefs[API_KEY], prefs[CLIENT_ID])
     }
 
     suspend fun save(config: WidgetConfig) {
@@ -30,6 +30,8 @@ class ConfigStore(context: Context) {
             prefs[HOUSEHOLD] = config.household
             val apiKey = config.apiKey
             if (apiKey == null) prefs.remove(API_KEY) else prefs[API_KEY] = apiKey
+            val clientId = config.clientId
+            if (clientId == null) prefs.remove(CLIENT_ID) else prefs[CLIENT_ID] = clientId
         }
     }
 
@@ -61,6 +63,7 @@ class ConfigStore(context: Context) {
         val SERVER_URL = stringPreferencesKey("server_url")
         val HOUSEHOLD = stringPreferencesKey("household")
         val API_KEY = stringPreferencesKey("api_key")
+        val CLIENT_ID = stringPreferencesKey("oauth_client_id")
         val REG_TOKEN = stringPreferencesKey("registered_token")
         val REG_SERVER_URL = stringPreferencesKey("registered_server_url")
         val REG_HOUSEHOLD = stringPreferencesKey("registered_household")

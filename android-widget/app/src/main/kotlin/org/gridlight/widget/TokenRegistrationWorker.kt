@@ -13,10 +13,12 @@ import androidx.work.WorkerParameters
 import androidx.work.workDataOf
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.withContext
+import org.gridlight.widget.core.Access
 import org.gridlight.widget.core.HttpFetcher
 import org.gridlight.widget.core.HttpResponse
 import org.gridlight.widget.core.RegistrationResult
 import org.gridlight.widget.core.WidgetApi
+import org.gridlight.widget.core.WidgetConfig
 import org.gridlight.widget.core.redactToken
 import java.io.IOException
 import java.time.Duration
@@ -41,7 +43,8 @@ class TokenRegistrationWorker(context: Context, params: WorkerParameters) : Coro
             send { fetcher.fetch(WidgetApi(previous.config).unregisterDeviceRequest(previous.token)) }
             configs.saveRegistration(null)
         }
-        return when (val result = send { fetcher.fetch(WidgetApi(config).registerDeviceRequest(token)) }) {
+        val bearer = withContext(Dispatchers.IO) { accessToken(config) }
+        return when (val result = send { fetcher.fetch(WidgetApi(config).registerDeviceRequest(token, bearer)) }) {
             RegistrationResult.Registered -> {
                 configs.saveRegistration(ConfigStore.Registration(token, config))
                 Log.i(TAG, "push token ${redactToken(token)} registered for household ${config.household}")
@@ -53,6 +56,10 @@ class TokenRegistrationWorker(context: Context, params: WorkerParameters) : Coro
             }
         }
     }
+
+    /** The OAuth access token when signed in (`write` scope), else null: the API key is used. */
+    private fun accessToken(config: WidgetConfig): String? =
+        (SignIn.tokens(applicationContext, config)?.takeIf { it.isSignedIn }?.access() as? Access.Token)?.accessToken
 
     private suspend fun send(call: () -> HttpResponse): RegistrationResult =
         withContext(Dispatchers.IO) {

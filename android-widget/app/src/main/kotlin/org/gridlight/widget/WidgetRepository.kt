@@ -36,7 +36,9 @@ class WidgetRepository(
             return null
         }
         val current = stateStore.data.first()
-        val result = withContext(Dispatchers.IO) { WidgetStateRepository(config, fetcher).refresh(current) }
+        // signed in with OAuth: the access token (refreshed as needed) instead of the API key
+        val tokens = withContext(Dispatchers.IO) { SignIn.tokens(context, config)?.takeIf { it.isSignedIn } }
+        val result = withContext(Dispatchers.IO) { WidgetStateRepository(config, fetcher, tokens = tokens).refresh(current) }
         // A push may have been stored while the request was out: keep whichever is newer.
         store { latest -> WidgetStateRepository.merge(latest, result.state) }
         return result

@@ -21,6 +21,8 @@ class WidgetStateRepository(
     private val config: WidgetConfig,
     private val fetcher: HttpFetcher,
     private val intervalS: Int = DEFAULT_INTERVAL_S,
+    /** Signed in with OAuth: its access token replaces the API key, refreshed once on a 401. */
+    private val tokens: TokenHolder? = null,
 ) {
     private val api = WidgetApi(config)
 
@@ -31,13 +33,22 @@ class WidgetStateRepository(
     fun refresh(current: WidgetState): RefreshResult {
         val lastGood = current.lastGood
         val etag = lastGood?.etag
-        val response =
-            try {
-                fetcher.fetch(api.widgetRequest(intervalS, etag))
-            } catch (err: IOException) {
-                val why = err.message?.takeIf { it.isNotBlank() } ?: err::class.simpleName
-                return RefreshResult(WidgetState.Unavailable("No connection to the server ($why)", lastGood), retry = true)
+        var bearer: String? = null
+        if (tokens != null) {
+            bearer = when (val access = tokens.access()) {
+                is Access.Token -> access.accessToken
+                else -> return denied(access, lastGood)
             }
+        }
+        var response = send(etag, bearer) ?: return offline(lastGood)
+        if (response.status == 401 && tokens != null && bearer != null) {
+            // expired or revoked early: one refresh, one retry
+            bearer = when (val access = tokens.afterRejection(bearer)) {
+                is Access.Token -> access.accessToken
+                else -> return denied(access, lastGood)
+            }
+            response = send(etag, bearer) ?: return offline(lastGood)
+        }
         return when (response.status) {
             200 -> RefreshResult(accept(response, lastGood), retry = false)
             304 ->
@@ -49,6 +60,29 @@ class WidgetStateRepository(
             else -> failure(response, lastGood)
         }
     }
+
+    private var lastError: IOException? = null
+
+    private fun send(etag: String?, bearer: String?): HttpResponse? =
+        try {
+            fetcher.fetch(api.widgetRequest(intervalS, etag, bearer))
+        } catch (err: IOException) {
+            lastError = err
+            null
+        }
+
+    private fun offline(lastGood: WidgetState.Available?): RefreshResult {
+        val err = lastError
+        val why = err?.message?.takeIf { it.isNotBlank() } ?: err?.let { it::class.simpleName }
+        return RefreshResult(WidgetState.Unavailable("No connection to the server ($why)", lastGood), retry = true)
+    }
+
+    private fun denied(access: Access, lastGood: WidgetState.Available?): RefreshResult =
+        when (access) {
+            is Access.SignedOut -> RefreshResult(WidgetState.Unavailable(access.reason, lastGood), retry = false)
+            is Access.Unavailable -> RefreshResult(WidgetState.Unavailable(access.reason, lastGood), access.retry)
+            is Access.Token -> error("not a refusal")
+        }
 
     private fun accept(response: HttpResponse, lastGood: WidgetState.Available?): WidgetState {
         val snapshot =
@@ -72,6 +106,7 @@ class WidgetStateRepository(
         val detail = apiErrorMessage(response.body)?.let { ": $it" } ?: ""
         val (reason, retry) =
             when {
+                (status == 401 || status == 403) && tokens != null -> "Access refused (HTTP $status)$detail" to false
                 status == 401 || status == 403 -> "API key rejected (HTTP $status)$detail" to false
                 status == 404 -> "Household \"${config.household}\" not found (HTTP 404)$detail" to false
                 status == 429 -> "Server busy (HTTP 429)" to true
