@@ -3,6 +3,7 @@
 // so the live tiles never wait for it.
 
 import {api} from "./api.js";
+import {wallClock} from "./format.js";
 
 let plotlyPromise = null;
 
@@ -120,7 +121,7 @@ export async function drawAccuracy(node, {plotly, household}) {
   if (!answer.ok) return clear(node, answer.message);
   const doc = answer.data;
   const hours = doc.hours;
-  const x = hours.map((h) => h.ts);
+  const x = hours.map((h) => wallClock(h.ts, doc.timezone));  // the day in the household's time
   const Plotly = await loadPlotly(plotly);
   node.hidden = false;
   await Plotly.react(node, [
@@ -134,7 +135,8 @@ export async function drawAccuracy(node, {plotly, household}) {
     {x, y: hours.map((h) => h.forecast_kwh.p50), type: "scatter", mode: "lines+markers",
       line: {color: "#1b5e20", width: 2, dash: "dash"}, marker: {symbol: "diamond"},
       name: "Forecast P50 (issued at midnight)"},
-  ], {...LAYOUT, yaxis: {...LAYOUT.yaxis, title: {text: "kWh per hour"}}, bargap: 0.15}, CONFIG);
+  ], {...LAYOUT, yaxis: {...LAYOUT.yaxis, title: {text: "kWh per hour"}}, bargap: 0.15,
+    xaxis: {type: "date", title: {text: `hour starting, ${doc.timezone}`}}}, CONFIG);
   node.dataset.hours = String(hours.length);
   node.dataset.wape = doc.wape_pct === null ? "" : String(doc.wape_pct);
   const pct = (v, signed = false) => (v === null ? "—" : `${signed && v > 0 ? "+" : ""}${v.toFixed(1)} %`);

@@ -9,7 +9,7 @@
 //   hours shaded and named in the note.
 
 import {api} from "./api.js";
-import {el, number} from "./format.js";
+import {el, number, wallClock} from "./format.js";
 import {loadPlotly} from "./charts.js";
 
 const enc = encodeURIComponent;
@@ -222,10 +222,10 @@ export async function loadSchedule(ctx, plotly) {
   const traces = loads.map((load) => ({
     type: "bar", orientation: "h", name: `${row(load)}: ${load.id}`,
     y: load.slots.map(() => row(load)),
-    base: load.slots.map((s) => s.start),
+    base: load.slots.map((s) => wallClock(s.start, tz)),  // the axis in the household's time
     x: load.slots.map((s) => new Date(s.end) - new Date(s.start)),
     text: load.slots.map((s) => `${clock(s.start, tz)}–${clock(s.end, tz).slice(-5)} · ${number(s.energy_kwh, 1)} kWh`),
-    textposition: "inside", insidetextanchor: "middle",
+    textposition: "inside", insidetextanchor: "middle", textangle: 0,
     marker: {color: "#2e7d32", line: {color: "#1b5e20", width: 1}},
     hovertemplate: `${load.id}: %{text}<extra></extra>`,
   }));
@@ -233,15 +233,17 @@ export async function loadSchedule(ctx, plotly) {
   const from = new Date(plan.start);
   const to = new Date(plan.end);
   const cheap = cheapHours(tariff.ok ? tariff.data.tariff : null, from, to, tz);
-  const shapes = cheap.runs.map((r) => ({type: "rect", xref: "x", yref: "paper", x0: r.x0, x1: r.x1, y0: 0, y1: 1,
+  const shapes = cheap.runs.map((r) => ({type: "rect", xref: "x", yref: "paper", x0: wallClock(r.x0, tz),
+    x1: wallClock(r.x1, tz), y0: 0, y1: 1,
     fillcolor: "rgba(2,119,189,0.12)", line: {width: 0}, layer: "below"}));
   const Plotly = await loadPlotly(plotly);
   node.hidden = false;
   const rows = new Set(loads.map(row)).size;
-  node.style.height = `${Math.max(200, 90 + 56 * rows)}px`;
+  node.style.height = `${Math.max(220, 110 + 56 * rows)}px`;
   await Plotly.react(node, traces, {
-    margin: {l: 110, r: 12, t: 8, b: 40}, barmode: "overlay", showlegend: false,
-    xaxis: {type: "date", range: [from, to]}, yaxis: {automargin: true, fixedrange: true},
+    margin: {l: 80, r: 12, t: 8, b: 56}, barmode: "overlay", showlegend: false,
+    xaxis: {type: "date", range: [wallClock(from, tz), wallClock(to, tz)], title: {text: `time in ${tz}`},
+      nticks: 5, tickangle: 0}, yaxis: {automargin: true, fixedrange: true},
     shapes, paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
   }, {responsive: true, displaylogo: false, modeBarButtonsToRemove: ["lasso2d", "select2d"]});
   node.dataset.runs = String(loads.reduce((n, l) => n + l.slots.length, 0));
