@@ -144,6 +144,8 @@ def get_forecast(household: str):  # noqa: ANN201
 
 
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: The earliest ``?day=`` (readings are epoch seconds).
+FIRST_DAY = dt.date(1970, 1, 2)
 
 
 def parse_day(raw: str | None) -> dt.date | None:
@@ -154,11 +156,14 @@ def parse_day(raw: str | None) -> dt.date | None:
     try:
         if not DAY.match(value):
             raise ValueError
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise InvalidParameter(
             f"day must be a date YYYY-MM-DD (e.g. 2026-11-21), got {raw[:40]!r}"
         ) from None
+    if day < FIRST_DAY:
+        raise InvalidParameter(f"day must be {FIRST_DAY.isoformat()} or later, got {value!r}")
+    return day
 
 
 def get_forecast_accuracy(household: str):  # noqa: ANN201

@@ -858,8 +858,8 @@ def insights() -> dict[str, Any]:
                     _query(
                         "day",
                         {"type": "string", "format": "date"},
-                        "a local day YYYY-MM-DD that is over (default: yesterday in the "
-                        "household's zone); later days are 400",
+                        "a local day YYYY-MM-DD that is over, from 1970-01-02 (default: "
+                        "yesterday in the household's zone); later days are 400",
                         example="2026-01-06",
                     )
                 ],

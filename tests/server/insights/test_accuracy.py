@@ -78,6 +78,13 @@ def test_a_bad_day_is_400_naming_it(client, day: str) -> None:  # noqa: ANN001
     assert r.json["error"]["message"].startswith("day must be a date YYYY-MM-DD")
 
 
+@pytest.mark.parametrize("day", ["0338-08-16", "1969-12-31", "0001-01-01"])
+def test_a_day_before_1970_is_400(client, day: str) -> None:  # noqa: ANN001
+    r = client.get(URL.format(h="A") + f"?day={day}")
+    assert r.status_code == 400 and r.json["error"]["code"] == "invalid_parameter"
+    assert r.json["error"]["message"] == f"day must be 1970-01-02 or later, got '{day}'"
+
+
 @pytest.mark.parametrize("day", ["2026-01-07", "2099-01-01"])
 def test_a_day_not_over_yet_is_400(client, day: str) -> None:  # noqa: ANN001
     r = client.get(URL.format(h="A") + f"?day={day}")
