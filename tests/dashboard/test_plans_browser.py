@@ -161,6 +161,13 @@ def test_devices_added_edited_and_removed_from_the_settings(
     errors: list[str] = []
     open_page(page, served.url, "L1", live_key, errors)
     page.wait_for_selector("#device-form:not([hidden])")
+    # keyboard: from the id field, Tab walks the form in order
+    page.focus("#device-id")
+    order = []
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("() => document.activeElement.name"))
+    assert order == ["name", "kind", "capabilities", "capabilities", "power_kw"]
     page.fill("#device-id", "kettle")
     page.fill("#device-name", "Kettle")
     page.select_option("#device-kind", "plug")
@@ -203,6 +210,7 @@ def test_devices_added_edited_and_removed_from_the_settings(
 
     page.click("#device-settings-list li[data-device='kettle'] button:text-is('Edit')")
     assert page.input_value("#device-id") == "kettle"
+    assert page.evaluate("() => document.activeElement.id") == "device-name"  # focus follows
     assert page.get_attribute("#device-id", "readonly") is not None
     page.fill("#device-power", "3")
     page.click("#device-submit")

@@ -10,6 +10,8 @@ earlier.
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
@@ -102,3 +104,33 @@ def test_a_live_household_needs_its_key_and_history(client, live_key: str) -> No
     assert client.get(URL.format(h="L1")).status_code == 401
     r = client.get(URL.format(h="L1"), headers={"Authorization": f"Bearer {live_key}"})
     assert r.status_code == 409 and r.json["error"]["code"] == "not_enough_history"
+
+
+def test_the_forecast_is_computed_off_the_request_and_cached(app, client) -> None:  # noqa: ANN001
+    """While the day's forecast is being fitted the request waits at most INSIGHTS_WAIT_S, then
+    answers 503 with Retry-After; the job goes on, and its answer is served from then on."""
+    service = app.extensions["insights"].service
+    client.get("/api/v1/households/A/forecast")  # the household's readings are loaded
+    gate = threading.Event()
+    started = threading.Event()
+    calls: list[int] = []
+
+    def gated(fn):  # noqa: ANN001, ANN202 - the trainer's runner, held until the test opens it
+        calls.append(1)
+        started.set()
+        assert gate.wait(30), "the test never opened the gate"
+        return fn()
+
+    service.trainer.runner = gated
+    service.wait_s = 0.05
+    r = client.get(URL.format(h="A"))
+    assert r.status_code == 503 and r.json["error"]["code"] == "insights_not_ready"
+    assert r.headers["Retry-After"] == "5" and "2026-01-06" in r.json["error"]["message"]
+    assert started.wait(30)
+    r = client.get(URL.format(h="A"))  # the same job is still running: not started again
+    assert r.status_code == 503 and len(calls) == 1
+    gate.set()
+    service.wait_s = 30.0
+    r = client.get(URL.format(h="A"))
+    assert r.status_code == 200 and r.json["day"] == "2026-01-06" and len(calls) == 1
+    assert client.get(URL.format(h="A")).json == r.json and len(calls) == 1  # cached
