@@ -300,3 +300,54 @@ def test_apply_creates_the_schedule_drawn_in_the_timeline(site_a, page: Page, ou
     assert serious_violations(page) == []
     shoot(page, out_dir, "schedule", "#devices")
     assert errors == []
+
+
+# -- untracked split by appliance estimates ---------------------------------------------------
+@pytest.fixture
+def estimated_site(make_app, widget_dataset_dir: Path, tmp_path: Path) -> Iterator[Served]:  # noqa: ANN001
+    """Demo household A whose Geyser channel is marked estimated (as ``nilm apply`` marks it)."""
+    copy = tmp_path / "estimated" / "demo"
+    copy.mkdir(parents=True)
+    for item in widget_dataset_dir.iterdir():
+        if item.name != "households.json":
+            (copy / item.name).symlink_to(item)
+    meta = json.loads((widget_dataset_dir / "households.json").read_text())
+    for entry in meta["households"]:
+        entry["estimated"] = ["Geyser"]
+    (copy / "households.json").write_text(json.dumps(meta))
+    app = make_app(DATA_DIR=str(copy.parent), STATS_CACHE_DIR=str(tmp_path / "stats-est"))
+    with Served(app) as served:
+        yield served
+
+
+def test_untracked_is_split_by_the_appliance_estimates(estimated_site: Served, page: Page):
+    errors: list[str] = []
+    open_page(page, estimated_site.url, "A", None, errors)
+    page.wait_for_selector("#untracked-chart[data-rows]")
+    drawn = page.evaluate(
+        """() => document.getElementById('untracked-chart').data.map((t) =>
+          ({name: t.name, pattern: (t.marker.pattern || {}).shape || null}))"""
+    )
+    assert drawn == [
+        {"name": "AC", "pattern": None},
+        {"name": "Geyser (estimated)", "pattern": "."},  # marked by more than its colour
+        {"name": "Untracked (the rest of Overall)", "pattern": "/"},
+    ]
+    assert "Geyser (estimated)" in page.text_content("#shares li[data-channel='Geyser']")
+    # the shares, from the rows the readings API gives for the same week
+    got = page.evaluate("() => window.gridlight.untracked")
+    now_s = int(page.evaluate("() => Date.now() / 1000"))
+    rows = requests.get(
+        f"{estimated_site.url}/api/v1/households/A/readings",
+        params={"resolution": "15m", "from": now_s - 7 * 86400, "to": now_s + 1},
+        timeout=60,
+    ).json()["readings"]
+    full = [r["power_kw"] for r in rows if None not in r["power_kw"].values()]
+    overall = sum(p["Overall"] for p in full)
+    untracked = sum(max(0.0, p["Overall"] - p["AC"] - p["Geyser"]) for p in full)
+    geyser = sum(p["Geyser"] for p in full)
+    # a quarter-hour may have turned over between the page's query and this one
+    assert_allclose(got["share"]["untracked"], 100 * untracked / overall, rtol=0.02)
+    assert_allclose(got["share"]["Geyser"], 100 * geyser / overall, rtol=0.02)
+    assert got["rows"] == pytest.approx(len(full), abs=1)
+    assert errors == []
