@@ -96,6 +96,15 @@ class _Load:
     error: BaseException | None = None
 
 
+@dataclass
+class _Job:
+    """A forecast-accuracy answer being computed (the requests that ask for it wait on it)."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: dict[str, Any] | None = None
+    error: BaseException | None = None
+
+
 class Trainer:
     """Background fits of forecast models, one at a time (a services job of every worker)."""
 
@@ -165,7 +174,7 @@ class InsightsService:
         self._tariffs: dict[tuple[str, int, str], Tariff] = {}
         self._answers: dict[tuple[Any, ...], dict[str, Any]] = {}  # forecasts, oldest first
         self._accuracy: dict[tuple[Any, ...], dict[str, Any]] = {}  # by household, day, data
-        self._accuracy_jobs: dict[tuple[Any, ...], _Load] = {}
+        self._accuracy_jobs: dict[tuple[Any, ...], _Job] = {}
 
     # -- data ------------------------------------------------------------------------------------
     def _read(self, household: str) -> HouseholdData:
@@ -433,7 +442,7 @@ class InsightsService:
             found = self._accuracy.get(key)
             job = self._accuracy_jobs.get(key)
             if found is None and job is None:
-                job = self._accuracy_jobs[key] = _Load()
+                job = self._accuracy_jobs[key] = _Job()
                 start_job = True
             else:
                 start_job = False
@@ -451,7 +460,7 @@ class InsightsService:
                         if len(self._accuracy) >= MAX_ANSWERS:
                             self._accuracy.pop(next(iter(self._accuracy)))
                         self._accuracy[key] = answer
-                    job.entry = answer  # type: ignore[assignment]
+                    job.answer = answer
                 except BaseException as err:  # noqa: BLE001 - handed to the waiting requests
                     job.error = err
                 finally:
@@ -470,7 +479,8 @@ class InsightsService:
             if isinstance(job.error, ForecastError):
                 raise NotEnoughHistory(f"household {household!r}: {job.error}") from job.error
             raise job.error
-        return job.entry  # type: ignore[return-value]
+        assert job.answer is not None
+        return job.answer
 
     def recommendations(self, household: str) -> dict[str, Any]:
         entry = self.entry(household)
