@@ -8,7 +8,10 @@ carbon intensity.
                  │                           the request waits up to INSIGHTS_WAIT_S, then 503)
                  ├─ forecast: the cached model (else the same-hour baseline while the Trainer fits
                  │            the gradient-boosted one, retrained after INSIGHTS_RETRAIN_S)
-                 └─ recommendations: cached per (data, tariff revision); CO2 at today's intensity
+                 ├─ recommendations: cached per (data, tariff revision); CO2 at today's intensity
+                 └─ accuracy: a past day's forecast issued at its midnight (its model fitted for
+                              that moment in a job thread) beside its metered hours; cached per
+                              (day, data), the request waits at most INSIGHTS_WAIT_S, then 503
 
 Loading (a dataset's table, a live household's rollups) and computing run through ``runner``
 (under gunicorn's gevent worker a native thread, as quick statistics do); model fitting runs in
