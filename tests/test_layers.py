@@ -26,6 +26,7 @@ PURE = ("server.stats", "server.nilm")
 #: server/insights is a pure core (these modules: arrays in, values out) plus its HTTP and
 #: service adapters; every module of the package must be listed in one of the two.
 INSIGHTS_PURE = (
+    "accuracy",
     "__init__",
     "carbon",
     "cli",

@@ -60,6 +60,8 @@ SHELL = (
     "js/settings.js",
     "js/auth.js",
     "js/push.js",
+    "js/devices.js",
+    "js/untracked.js",
     "icon.svg",
     "icon-192.png",
     "icon-512.png",

@@ -35,6 +35,21 @@ _SAVING = {
     },
 }
 
+_MODEL = {
+    "type": "object",
+    "required": ["name", "trained_at", "history_days"],
+    "properties": {
+        "name": {"type": "string", "enum": ["hgb-quantile", "baseline"]},
+        "trained_at": _TS,
+        "history_days": {"type": "number"},
+        "reason": {"type": "string", "description": "why the baseline is used"},
+        "currency": {"type": "string"},
+        "tariff": {"type": "string"},
+        "carbon": CARBON,
+    },
+    "additionalProperties": True,
+}
+
 SCHEMAS: dict[str, Any] = {
     "Forecast": {
         "type": "object",
@@ -45,20 +60,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "household": {"type": "string"},
             "issued_at": _TS,
-            "model": {
-                "type": "object",
-                "required": ["name", "trained_at", "history_days"],
-                "properties": {
-                    "name": {"type": "string", "enum": ["hgb-quantile", "baseline"]},
-                    "trained_at": _TS,
-                    "history_days": {"type": "number"},
-                    "reason": {"type": "string", "description": "why the baseline is used"},
-                    "currency": {"type": "string"},
-                    "tariff": {"type": "string"},
-                    "carbon": CARBON,
-                },
-                "additionalProperties": True,
-            },
+            "model": _MODEL,
             "hours": {
                 "type": "array",
                 "items": {
@@ -71,6 +73,52 @@ SCHEMAS: dict[str, Any] = {
                         "cost": _NUM,
                         "co2_kg": _NUM,
                     },
+                },
+            },
+        },
+    },
+    "ForecastAccuracy": {
+        "type": "object",
+        "description": "The day-ahead forecast issued at a local day's midnight (from the readings "
+        "before it only) beside the day's metered whole-house energy. hours: the UTC hours that "
+        "start within the local day (24; 23 or 25 on a DST change); actual_kwh null where under "
+        "half the hour's readings exist (left out of every error). wape_pct = 100 * sum|P50 - "
+        "actual| / sum actual over the compared hours (the hourly error weighted by energy); "
+        "daily_energy_error_pct = 100 * (sum P50 - sum actual) / sum actual (positive: the "
+        "forecast expected more); band_coverage_pct: hours whose actual lies within P10-P90. "
+        "Percentages are null when no energy was used.",
+        "required": [
+            "household",
+            "day",
+            "timezone",
+            "issued_at",
+            "model",
+            "hours_compared",
+            "forecast_kwh",
+            "actual_kwh",
+            "wape_pct",
+            "daily_energy_error_pct",
+            "band_coverage_pct",
+            "hours",
+        ],
+        "properties": {
+            "household": {"type": "string"},
+            "day": {"type": "string", "format": "date", "examples": ["2026-11-21"]},
+            "timezone": {"type": "string", "examples": ["Asia/Kolkata"]},
+            "issued_at": _TS,
+            "model": _MODEL,
+            "hours_compared": {"type": "integer", "minimum": 0},
+            "forecast_kwh": {**_NUM, "description": "P50 energy of the compared hours [kWh]"},
+            "actual_kwh": {**_NUM, "description": "metered energy of the compared hours [kWh]"},
+            "wape_pct": _NUM,
+            "daily_energy_error_pct": _NUM,
+            "band_coverage_pct": _NUM,
+            "hours": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["ts", "forecast_kwh", "actual_kwh"],
+                    "properties": {"ts": _TS, "forecast_kwh": _BAND, "actual_kwh": _NUM},
                 },
             },
         },

@@ -8,7 +8,10 @@ carbon intensity.
                  │                           the request waits up to INSIGHTS_WAIT_S, then 503)
                  ├─ forecast: the cached model (else the same-hour baseline while the Trainer fits
                  │            the gradient-boosted one, retrained after INSIGHTS_RETRAIN_S)
-                 └─ recommendations: cached per (data, tariff revision); CO2 at today's intensity
+                 ├─ recommendations: cached per (data, tariff revision); CO2 at today's intensity
+                 └─ accuracy: a past day's forecast issued at its midnight (its model fitted for
+                              that moment in a job thread) beside its metered hours; cached per
+                              (day, data), the request waits at most INSIGHTS_WAIT_S, then 503
 
 Loading (a dataset's table, a live household's rollups) and computing run through ``runner``
 (under gunicorn's gevent worker a native thread, as quick statistics do); model fitting runs in
@@ -23,6 +26,7 @@ household in the background and serves what it has meanwhile.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -35,8 +39,9 @@ from typing import Any
 
 import pandas as pd
 
-from server.errors import GridlightError, ServiceUnavailable
+from server.errors import GridlightError, InvalidParameter, ServiceUnavailable
 from server.ingest.history import NotEnoughHistory
+from server.insights.accuracy import accuracy, day_bounds
 from server.insights.carbon import CarbonIntensity, zone_for_timezone
 from server.insights.data import (
     HouseholdData,
@@ -91,6 +96,15 @@ class Entry:
 class _Load:
     done: threading.Event = field(default_factory=threading.Event)
     entry: Entry | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Job:
+    """A forecast-accuracy answer being computed (the requests that ask for it wait on it)."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    answer: dict[str, Any] | None = None
     error: BaseException | None = None
 
 
@@ -162,6 +176,8 @@ class InsightsService:
         self._loads: dict[str, _Load] = {}
         self._tariffs: dict[tuple[str, int, str], Tariff] = {}
         self._answers: dict[tuple[Any, ...], dict[str, Any]] = {}  # forecasts, oldest first
+        self._accuracy: dict[tuple[Any, ...], dict[str, Any]] = {}  # by household, day, data
+        self._accuracy_jobs: dict[tuple[Any, ...], _Job] = {}
 
     # -- data ------------------------------------------------------------------------------------
     def _read(self, household: str) -> HouseholdData:
@@ -410,6 +426,81 @@ class InsightsService:
                     self._answers.pop(next(iter(self._answers)))
                 self._answers[key] = found
         return {**found, "issued_at": at.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+    def accuracy(self, household: str, day: dt.date | None = None) -> dict[str, Any]:
+        """Yesterday's (or ``day``'s) day-ahead forecast beside what happened
+        (:mod:`server.insights.accuracy`). The forecast is issued at the day's midnight, so its
+        model is fitted for it: that runs in a thread of its own (the fit in the trainer's
+        runner), the request waits for it at most ``INSIGHTS_WAIT_S`` (then 503 with
+        ``Retry-After``), and the answer is cached until the household's readings are reloaded.
+        """
+        entry = self.entry(household)
+        data = entry.data
+        at = data.as_of(self.clock())
+        latest = at.tz_convert(data.timezone).date() - dt.timedelta(days=1)
+        if day is None:
+            day = latest
+        elif day > latest:
+            raise InvalidParameter(
+                f"day: {day.isoformat()} is not over yet in {data.timezone} (as of "
+                f"{at:%Y-%m-%dT%H:%M:%SZ}); the latest complete day is {latest.isoformat()}"
+            )
+        if data.history_hours == 0:
+            raise NotEnoughHistory(
+                f"household {household!r} has no complete hour of whole-house ('Overall') "
+                "readings yet: there is no forecast to judge"
+            )
+        start, _ = day_bounds(day, data.timezone)
+        overall = data.hourly["Overall"]
+        if not overall[overall.index + pd.Timedelta(hours=1) <= start].notna().any():
+            raise NotEnoughHistory(
+                f"household {household!r} has no whole-house readings before "
+                f"{day.isoformat()}: no forecast could be issued for that day"
+            )
+        key = (household, day, data.loaded_s)
+        with self._lock:
+            found = self._accuracy.get(key)
+            job = self._accuracy_jobs.get(key)
+            if found is None and job is None:
+                job = self._accuracy_jobs[key] = _Job()
+                start_job = True
+            else:
+                start_job = False
+        if found is not None:
+            return found
+        assert job is not None
+        if start_job:
+
+            def run() -> None:
+                try:
+                    answer = self.trainer.runner(
+                        lambda: accuracy(data.hourly, data.timezone, day, household=household)
+                    )
+                    with self._lock:
+                        if len(self._accuracy) >= MAX_ANSWERS:
+                            self._accuracy.pop(next(iter(self._accuracy)))
+                        self._accuracy[key] = answer
+                    job.answer = answer
+                except BaseException as err:  # noqa: BLE001 - handed to the waiting requests
+                    job.error = err
+                finally:
+                    with self._lock:
+                        self._accuracy_jobs.pop(key, None)
+                    job.done.set()
+
+            threading.Thread(target=run, name=f"insights-accuracy-{household}", daemon=True).start()
+        if not job.done.wait(self.wait_s):
+            raise InsightsNotReady(
+                f"the forecast of {day.isoformat()} for household {household!r} is being "
+                "computed; retry in a few seconds",
+                retry_after_s=5,
+            )
+        if job.error is not None:
+            if isinstance(job.error, ForecastError):
+                raise NotEnoughHistory(f"household {household!r}: {job.error}") from job.error
+            raise job.error
+        assert job.answer is not None
+        return job.answer
 
     def recommendations(self, household: str) -> dict[str, Any]:
         entry = self.entry(household)

@@ -1,8 +1,11 @@
-"""``GET …/forecast``, ``GET|PUT …/tariff`` and ``GET …/recommendations`` of a household.
+"""``GET …/forecast``, ``GET …/forecast/accuracy``, ``GET|PUT …/tariff`` and
+``GET …/recommendations`` of a household.
 
 * Reads follow :func:`server.auth.require_read` (open for the demo households in demo mode, else
   the household's key); ``PUT …/tariff`` always needs the key.
 * ``?horizon_h=`` is a whole number of hours in 1-168 (default 24), else 400.
+* ``?day=`` of ``…/forecast/accuracy`` is a date ``YYYY-MM-DD`` (default: yesterday in the
+  household's zone; for a dataset household its last day); a day not over yet is 400.
 * A tariff body is checked twice: its shape by :class:`TariffDocument` (whose JSON Schema is the
   OpenAPI document's), its sense by :meth:`Tariff.from_json
   <server.insights.tariff.Tariff.from_json>` (overlapping or missing periods, negative prices,
@@ -17,6 +20,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from flask import Blueprint, current_app, jsonify, request
@@ -138,6 +143,37 @@ def get_forecast(household: str):  # noqa: ANN201
     return jsonify(_service().forecast(household, horizon_h))
 
 
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+#: The earliest ``?day=`` (readings are epoch seconds).
+FIRST_DAY = dt.date(1970, 1, 2)
+
+
+def parse_day(raw: str | None) -> dt.date | None:
+    """``?day=``: ``None`` when absent, else a calendar date ``YYYY-MM-DD`` (400 otherwise)."""
+    if raw is None:
+        return None
+    value = raw.strip()
+    try:
+        if not DAY.match(value):
+            raise ValueError
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"day must be a date YYYY-MM-DD (e.g. 2026-11-21), got {raw[:40]!r}"
+        ) from None
+    if day < FIRST_DAY:
+        raise InvalidParameter(f"day must be {FIRST_DAY.isoformat()} or later, got {value!r}")
+    return day
+
+
+def get_forecast_accuracy(household: str):  # noqa: ANN201
+    _known(household)
+    require_read(household)
+    _consent(household, "analytics", "no forecast is made for it")
+    day = parse_day(request.args.get("day"))
+    return jsonify(_service().accuracy(household, day))
+
+
 def _tariff_answer(household: str) -> dict[str, Any]:
     service = _service()
     tariff, source, revision = service.tariff(household)
@@ -190,6 +226,9 @@ def get_recommendations(household: str):  # noqa: ANN201
 def blueprint() -> Blueprint:
     bp = Blueprint("insights", __name__, url_prefix="/api/v1/households")
     bp.add_url_rule("/<household>/forecast", view_func=get_forecast, methods=["GET"])
+    bp.add_url_rule(
+        "/<household>/forecast/accuracy", view_func=get_forecast_accuracy, methods=["GET"]
+    )
     bp.add_url_rule("/<household>/tariff", view_func=get_tariff, methods=["GET"])
     bp.add_url_rule("/<household>/tariff", view_func=put_tariff, methods=["PUT"])
     bp.add_url_rule("/<household>/recommendations", view_func=get_recommendations, methods=["GET"])

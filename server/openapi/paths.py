@@ -842,6 +842,37 @@ def insights() -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/households/{household}/forecast/accuracy": {
+            "parameters": [_p("household")],
+            "get": {
+                "operationId": "getForecastAccuracy",
+                "tags": ["insights"],
+                "summary": "Yesterday's day-ahead forecast beside what happened, with its error in %",
+                "description": "The forecast issued at the day's local midnight, using only the "
+                "readings before it (its model fitted for that moment, off the request; the "
+                "answer is cached until the household's readings are reloaded), compared hour "
+                "by hour with the metered whole-house energy. A dataset household's yesterday is "
+                "its last day.",
+                "security": OPEN_IN_DEMO,
+                "parameters": [
+                    _query(
+                        "day",
+                        {"type": "string", "format": "date"},
+                        "a local day YYYY-MM-DD that is over, from 1970-01-02 (default: "
+                        "yesterday in the household's zone); later days are 400",
+                        example="2026-01-06",
+                    )
+                ],
+                "responses": {
+                    "200": _json(ref("ForecastAccuracy"), "the forecast and the actual"),
+                    "400": _r("BadRequest"),
+                    "401": _r("Unauthorized"),
+                    "404": _r("NotFound"),
+                    "409": _json(ref("Error"), "no whole-house readings before that day"),
+                    "503": not_ready,
+                },
+            },
+        },
         "/api/v1/households/{household}/tariff": {
             "parameters": [_p("household")],
             "get": {

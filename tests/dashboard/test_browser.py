@@ -311,7 +311,19 @@ def test_first_load_of_a_demo_household(make_app, live_key: str, page: Page, out
         page.wait_for_selector("body[data-loaded='L1']")
         page.wait_for_selector("#live-status[data-state='error']")
         assert page.text_content("#live-status") == "Not connected"
-        for section in ("live", "history", "money", "alerts", "tips", "devices", "reports"):
+        for section in (
+            "live",
+            "history",
+            "untracked",
+            "accuracy",
+            "money",
+            "alerts",
+            "tips",
+            "devices",
+            "schedule",
+            "device-form",
+            "reports",
+        ):
             assert "needs L1's API key" in page.text_content(f"#{section}-msg"), section
         assert errors == []
     context.close()

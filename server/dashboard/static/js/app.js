@@ -2,12 +2,14 @@
 // section of the chosen household and its settings.
 
 import {api, getKey, getSession, setKey, setSession, authHeaders} from "./api.js";
-import {drawForecast, drawHistory} from "./charts.js";
+import {drawAccuracy, drawForecast, drawHistory} from "./charts.js";
 import {LiveStream} from "./live.js";
 import {el, kw, levelText, time} from "./format.js";
 import {loadAlerts, loadDevices, loadMoney, loadReports, loadTips, showCommand, showMessage} from "./sections.js";
 import {loadSettings, newHousehold} from "./settings.js";
 import {loadPush} from "./push.js";
+import {loadDeviceSettings, loadSchedule} from "./devices.js";
+import {loadUntracked} from "./untracked.js";
 
 const cfg = JSON.parse(document.getElementById("config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -55,6 +57,8 @@ async function boot() {
     });
   }
   $("history-channel").addEventListener("change", history);
+  // "apply" on a recommendation re-plans the schedule: draw it again
+  document.addEventListener("gridlight:schedule", () => ctx && loadSchedule(ctx, cfg.plotly).catch((err) => console.warn(err)));
 
   if (cfg.accounts && !(await signIn())) return;
   newHousehold(async (id) => { await signIn(); await pick(id); });
@@ -143,7 +147,9 @@ async function choose(household, households) {
       statsMessage = answer.ok ? "" : `Thresholds not drawn: ${answer.message}`;
       return history();
     });
-  await Promise.all([withStats, forecast(), loadMoney(ctx), loadAlerts(ctx), loadPush(ctx), loadTips(ctx),
+  const devicesChanged = () => Promise.all([loadDevices(ctx), loadSchedule(ctx, cfg.plotly)]);
+  await Promise.all([withStats, forecast(), loadUntracked(ctx, cfg.plotly), loadSchedule(ctx, cfg.plotly),
+    loadDeviceSettings(ctx, devicesChanged), loadMoney(ctx), loadAlerts(ctx), loadPush(ctx), loadTips(ctx),
     loadDevices(ctx), loadReports(ctx), loadSettings(ctx)].map((p) => p.catch((err) => console.warn(err))));
   performance.mark(`gridlight-loaded-${household}`);
   document.body.dataset.loaded = household;
@@ -235,6 +241,13 @@ async function forecast() {
     $("forecast-note").textContent = out.note || "";
   } catch (err) {
     showMessage("forecast-msg", err.message);
+  }
+  try {
+    const out = await drawAccuracy($("accuracy-chart"), {plotly: cfg.plotly, household: ctx.household});
+    showMessage("accuracy-msg", out.message || "");
+    $("accuracy-error").textContent = out.text || "";
+  } catch (err) {
+    showMessage("accuracy-msg", err.message);
   }
 }
 

@@ -3,6 +3,7 @@
 // so the live tiles never wait for it.
 
 import {api} from "./api.js";
+import {wallClock} from "./format.js";
 
 let plotlyPromise = null;
 
@@ -111,4 +112,39 @@ export async function drawForecast(node, {plotly, household}) {
   node.dataset.hours = String(hours.length);
   const model = answer.data.model || {};
   return {note: `Model: ${model.name || "?"}${model.reason ? ` (${model.reason})` : ""}.`};
+}
+
+/** Yesterday's day-ahead forecast (P10–P90 band, P50 line) beside the metered energy (bars),
+ * and its error written out; resolves to {text} or {message}. */
+export async function drawAccuracy(node, {plotly, household}) {
+  const answer = await api(`/api/v1/households/${encodeURIComponent(household)}/forecast/accuracy`, {household});
+  if (!answer.ok) return clear(node, answer.message);
+  const doc = answer.data;
+  const hours = doc.hours;
+  const x = hours.map((h) => wallClock(h.ts, doc.timezone));  // the day in the household's time
+  const Plotly = await loadPlotly(plotly);
+  node.hidden = false;
+  await Plotly.react(node, [
+    {x, y: hours.map((h) => h.actual_kwh), type: "bar", name: "What happened (metered kWh)",
+      marker: {color: "rgba(96,125,139,0.55)", line: {color: "#37474f", width: 1}},
+      hovertemplate: "%{x}<br>actual %{y:.2f} kWh<extra></extra>"},
+    {x, y: hours.map((h) => h.forecast_kwh.p90), type: "scatter", mode: "lines", line: {width: 0},
+      name: "P90", showlegend: false, hoverinfo: "skip"},
+    {x, y: hours.map((h) => h.forecast_kwh.p10), type: "scatter", mode: "lines", line: {width: 0},
+      fill: "tonexty", fillcolor: "rgba(46,125,50,0.2)", name: "Forecast P10–P90"},
+    {x, y: hours.map((h) => h.forecast_kwh.p50), type: "scatter", mode: "lines+markers",
+      line: {color: "#1b5e20", width: 2, dash: "dash"}, marker: {symbol: "diamond"},
+      name: "Forecast P50 (issued at midnight)"},
+  ], {...LAYOUT, yaxis: {...LAYOUT.yaxis, title: {text: "kWh per hour"}}, bargap: 0.15,
+    xaxis: {type: "date", title: {text: `hour starting, ${doc.timezone}`}}}, CONFIG);
+  node.dataset.hours = String(hours.length);
+  node.dataset.wape = doc.wape_pct === null ? "" : String(doc.wape_pct);
+  const pct = (v, signed = false) => (v === null ? "—" : `${signed && v > 0 ? "+" : ""}${v.toFixed(1)} %`);
+  const text = doc.wape_pct === null
+    ? `${doc.day}: no energy was metered in the hours compared, so there is no error to give.`
+    : `${doc.day}: forecast error ${pct(doc.wape_pct)} of the energy used, hour by hour (WAPE over ` +
+      `${doc.hours_compared} hours) · day total ${pct(doc.daily_energy_error_pct, true)} ` +
+      `(forecast ${doc.forecast_kwh.toFixed(2)} kWh, actual ${doc.actual_kwh.toFixed(2)} kWh) · ` +
+      `${pct(doc.band_coverage_pct)} of hours inside the P10–P90 band.`;
+  return {text, wape: doc.wape_pct};
 }

@@ -63,3 +63,12 @@ export function el(tag, attrs = {}, ...children) {
   node.append(...children.filter((c) => c !== null && c !== undefined));
   return node;
 }
+
+/** "YYYY-MM-DD HH:MM:SS" of an instant on the wall clock of ``timeZone``: what a Plotly date axis
+ * shows as is (it would show an ISO "…Z" time in UTC). */
+export function wallClock(instant, timeZone) {
+  const parts = new Intl.DateTimeFormat("en-CA", {timeZone, year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit", hourCycle: "h23"}).formatToParts(new Date(instant));
+  const get = (t) => parts.find((p) => p.type === t).value;
+  return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${get("second")}`;
+}

@@ -94,6 +94,7 @@ export async function loadTips(ctx) {
         const done = await api(`/api/v1/households/${enc(ctx.household)}/recommendations/${enc(rec.id)}/apply`,
           {household: ctx.household, method: "POST", body: {}});
         status.textContent = done.ok ? `Scheduled as load “${done.data.load.id}”; the plan is updated.` : done.message;
+        if (done.ok) document.dispatchEvent(new CustomEvent("gridlight:schedule"));
         event.target.disabled = false;
       }}) : null;
     list.append(el("li", {dataset: {recommendation: rec.id}},
