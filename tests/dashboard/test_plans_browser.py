@@ -55,7 +55,9 @@ def open_page(page: Page, url: str, household: str, key: str | None, errors: lis
         )
     response = page.goto(f"{url}/?household={household}")
     assert response is not None and response.ok
-    page.wait_for_selector(f"body[data-loaded='{household}']")
+    # every section loads side by side (the forecast's and accuracy's fits in the insights
+    # thread); on a loaded 2-core machine that took over the default 20 s once
+    page.wait_for_selector(f"body[data-loaded='{household}']", timeout=60_000)
 
 
 def shoot(page: Page, out_dir: Path, name: str, selector: str) -> None:
