@@ -13,8 +13,6 @@ recommendations and how the figures are made. A month without readings is one pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
@@ -25,7 +23,7 @@ from server.reports.fonts import FontPlan, plan_fonts, strings_of
 __all__ = ["render_pdf"]
 
 #: Seed 000's monthly report notification, word for word.
-FONT = charts.FONT
+FONT = "DejaVu"
 FALLBACK = "Fallback"
 INK = (33, 37, 41)
 MUTED = (95, 99, 104)
@@ -121,15 +119,15 @@ class _Doc(FPDF):
     def normalize_text(self, text: str) -> str:
         return super().normalize_text(self.font_plan.printable(text))
 
-    def chart(self, draw: Callable[..., None], height_mm: float) -> None:
+    def chart(self, kind: str, height_mm: float) -> None:
+        """The matplotlib chart ``kind`` (:func:`server.reports.charts.chart_image`), full
+        width and ``height_mm`` high, at the current position (on a new page if it does not
+        fit)."""
         if self.get_y() + height_mm > self.h - 18:
             self.add_page()
         y = self.get_y()
-        draw(self, self.fig, 15, y, WIDTH, height_mm)
-        # a chart leaves its colours and line width: back to the text's (table rules are black)
-        self.set_draw_color(0)
-        self.set_line_width(0.2)
-        self.set_text_color(*INK)
+        image = charts.chart_image(kind, self.fig, WIDTH, height_mm, self.font_plan.printable)
+        self.image(image, x=15, y=y, w=WIDTH, h=height_mm)
         self.set_xy(15, y + height_mm + 2)
 
 
@@ -299,17 +297,17 @@ def _page_charts(doc: _Doc, fig: Figures) -> None:
         12,
         MUTED,
     )
-    doc.chart(charts.daily_chart, 95)
+    doc.chart("daily", 95)
     doc.heading("When you used energy")
     doc.para("Each square is one hour of one day; darker means more energy.", 12, MUTED)
-    doc.chart(charts.heatmap_chart, 105)
+    doc.chart("heatmap", 105)
 
 
 def _page_where(doc: _Doc, fig: Figures) -> None:
     doc.add_page()
     doc.heading("Where it went")
     n = len(fig.shares)
-    doc.chart(charts.shares_chart, 11.0 * n)
+    doc.chart("shares", 11.0 * n)
     doc.para(
         " · ".join(
             f"{charts.share_label(s)}: {_num(s['energy_kwh'])} kWh ({s['share_pct']:.0f}%)"
