@@ -108,7 +108,9 @@ def rc() -> dict[str, Any]:
                 font_manager.fontManager.addfont(str(fallback))
                 families.append(font_manager.FontProperties(fname=str(fallback)).get_name())
             except Exception as err:  # noqa: BLE001 - charts without it; the PDF warns of glyphs
-                log.warning("reports: matplotlib cannot use the fallback font %s: %s", fallback, err)
+                log.warning(
+                    "reports: matplotlib cannot use the fallback font %s: %s", fallback, err
+                )
         _RC = {
             "font.family": families,
             "font.size": LABEL_PT,
@@ -313,9 +315,7 @@ def chart(kind: str) -> _Chart:
     return found
 
 
-def chart_image(
-    kind: str, fig: Figures, w_mm: float, h_mm: float, text: Printable = str
-) -> Image:
+def chart_image(kind: str, fig: Figures, w_mm: float, h_mm: float, text: Printable = str) -> Image:
     """The chart ``kind`` of ``fig`` drawn ``w_mm`` × ``h_mm`` [mm] at :data:`DPI`, as an RGB
     Pillow image for ``FPDF.image``; ``text`` makes its labels printable."""
     from PIL import Image as PILImage
