@@ -35,7 +35,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import BoundaryNorm, ListedColormap
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from server.reports.fonts import fallback_file
@@ -135,9 +135,14 @@ def rc() -> dict[str, Any]:
 class _Chart:
     """One figure and canvas kept for the process; :meth:`update` puts a report's data in."""
 
-    def __init__(self) -> None:
-        self.figure = Figure(dpi=DPI)
-        self.canvas = FigureCanvasAgg(self.figure)
+    def __init__(self, figure: Figure | SubFigure | None = None) -> None:
+        # a figure of its own, or a part of another (``benchmarks/bench_reports.py`` measures
+        # two charts in one figure)
+        if figure is None:
+            figure = Figure(dpi=DPI)
+            FigureCanvasAgg(figure)
+        self.figure = figure
+        self.canvas = figure.canvas
 
     def size(self, w_mm: float, h_mm: float) -> None:
         self.figure.set_size_inches(w_mm * MM, h_mm * MM)
@@ -154,8 +159,8 @@ class DailyChart(_Chart):
     """Energy of each day [kWh]: this month's bars, the previous month's beside them (lighter),
     missing days left empty."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, figure: Figure | SubFigure | None = None) -> None:
+        super().__init__(figure)
         ax = self.ax = self.figure.add_axes((0.075, 0.17, 0.915, 0.71))
         slots = np.arange(1, MAX_DAYS + 1, dtype="float64")
         zeros = np.zeros(MAX_DAYS)
@@ -211,8 +216,8 @@ class HeatmapChart(_Chart):
     """Energy of each local hour [kWh]: hour of day (rows, midnight at the top) by day of month
     (columns), eight shades from 0 to the month's largest hour; grey: no readings."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, figure: Figure | SubFigure | None = None) -> None:
+        super().__init__(figure)
         ax = self.ax = self.figure.add_axes((0.085, 0.13, 0.76, 0.85))
         cmap = ListedColormap(HEAT, bad=NO_DATA)
         self.image = ax.imshow(
@@ -255,8 +260,8 @@ class SharesChart(_Chart):
     """Each channel's energy [kWh] and share, one bar a channel, the untracked rest last;
     estimated channels are labelled so and drawn hatched (lighter, outlined)."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, figure: Figure | SubFigure | None = None) -> None:
+        super().__init__(figure)
         ax = self.ax = self.figure.add_axes((0.3, 0.02, 0.45, 0.96))
         ax.xaxis.set_visible(False)
         for spine in ax.spines.values():

@@ -2,8 +2,11 @@
 
 The fonts are the DejaVu Sans TTFs that matplotlib ships in its package data, with a CJK-capable
 fallback font for what DejaVu lacks (:mod:`server.reports.fonts`), embedded as subsets, so that
-names such as "Zoë Łukasiewicz – 東京" print and can be copied as text. Charts are vector
-drawings (:mod:`server.reports.charts`).
+names such as "Zoë Łukasiewicz – 東京" print and can be copied as text. Charts are drawn by
+matplotlib and embedded as images (:mod:`server.reports.charts`); every figure a test or a
+reader copies (totals, cost, carbon, the channel shares) is text beside them. The savings
+baseline is named on page 1 and explained on page 4: the forecaster's seasonal baseline
+(:func:`server.reports.figures.monthly_saving`), not its gradient-boosted model.
 
 Pages: 1. the month at a glance (energy, cost, carbon, peak demand), the comparisons and the
 savings; 2. energy by day beside the previous month, and the hour-of-day heat map; 3. where the
@@ -17,7 +20,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from server.reports import charts
-from server.reports.figures import Figures
+from server.reports.figures import BASELINE_DAYS, Figures
 from server.reports.fonts import FontPlan, plan_fonts, strings_of
 
 __all__ = ["render_pdf"]
@@ -219,8 +222,10 @@ def _savings(doc: _Doc, fig: Figures) -> None:
     else:
         saved = s["saved_kwh"]
         parts = [
-            f"A forecast fitted on your readings before {fig.label} expected "
-            f"{_num(s['predicted_kwh'])} kWh over the hours with readings; you used "
+            f"The baseline (each hour of the day at its average over the "
+            f"{(s.get('model') or {}).get('window_days', BASELINE_DAYS)} days before, from your "
+            f"readings before {fig.label}) "
+            f"expected {_num(s['predicted_kwh'])} kWh over the hours with readings; you used "
             f"{_num(s['actual_kwh'])} kWh."
         ]
         extra = []
@@ -389,9 +394,12 @@ def _page_advice(doc: _Doc, fig: Figures) -> None:
     model = fig.saving.get("model") if fig.saving.get("available") else None
     if model:
         notes.append(
-            f"Savings baseline: each hour of the month predicted as the same hour's mean over "
-            f"the {model['window_days']} days before it, from {model['history_days']:.0f} days "
-            "of readings before the month."
+            "Savings baseline: Gridlight's seasonal forecast, each hour of the month predicted "
+            f"as the same hour's mean over the {model['window_days']} days before it (later "
+            "days of the month from the earlier days' predictions, so nothing of the month "
+            f"itself is used), from {model['history_days']:.0f} days of readings before the "
+            "month. Not the gradient-boosted forecast of the app's forecast view: fitting it "
+            "takes seconds for each month, too long for a report."
         )
     for note in notes:
         doc.para(note, 11, MUTED)
