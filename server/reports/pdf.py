@@ -218,7 +218,10 @@ def _savings(doc: _Doc, fig: Figures) -> None:
     doc.heading("Savings")
     s = fig.saving
     if not s.get("available"):
-        doc.para(f"Against the forecast baseline: not available ({s.get('reason', 'no data')}).")
+        doc.para(
+            f"Against the seasonal forecast baseline (each hour of the day at its average over "
+            f"the {BASELINE_DAYS} days before): not available ({s.get('reason', 'no data')})."
+        )
     else:
         saved = s["saved_kwh"]
         parts = [
@@ -392,15 +395,20 @@ def _page_advice(doc: _Doc, fig: Figures) -> None:
     if fig.tariff_name:
         notes.append(f"Cost: tariff '{fig.tariff_name}' in {fig.currency}.")
     model = fig.saving.get("model") if fig.saving.get("available") else None
+    window = model["window_days"] if model else BASELINE_DAYS
+    baseline = (
+        "Savings baseline: Gridlight's seasonal forecast, each hour of the month predicted as "
+        f"the same hour's mean over the {window} days before it (later days of the month from "
+        "the earlier days' predictions, so nothing of the month itself is used)"
+    )
     if model:
-        notes.append(
-            "Savings baseline: Gridlight's seasonal forecast, each hour of the month predicted "
-            f"as the same hour's mean over the {model['window_days']} days before it (later "
-            "days of the month from the earlier days' predictions, so nothing of the month "
-            f"itself is used), from {model['history_days']:.0f} days of readings before the "
-            "month. Not the gradient-boosted forecast of the app's forecast view: fitting it "
-            "takes seconds for each month, too long for a report."
-        )
+        baseline += f", from {model['history_days']:.0f} days of readings before the month."
+    else:
+        baseline += f"; not available this month ({fig.saving.get('reason', 'no data')})."
+    notes.append(
+        baseline + " Not the gradient-boosted forecast of the app's forecast view: fitting it "
+        "takes seconds for each month, too long for a report."
+    )
     for note in notes:
         doc.para(note, 11, MUTED)
 
