@@ -11,10 +11,15 @@ Europe/Paris, 2025-01-01 to 2026-03-01: the month and the 13 months a report rea
 * the same report of a live household: its 14 months of 1-minute rollups stored in an SQLite
   database (``rollups_1m`` and ``rollups_15m``, as ingest writes them); the report reads the
   month's 1-minute rows and the 13 months before as 15-minute rows;
-* the same-run baseline, the previous (naive) path's two costly steps on the same figures: the
-  savings baseline fitted as the gradient-boosted forecaster (``server.insights.fit_model``, one
-  OpenMP thread) for the one month, and the three charts drawn by matplotlib and encoded as PNG
-  at 200 dpi (they were embedded as images);
+* the same-run baseline of the savings figure: the gradient-boosted forecaster
+  (``server.insights.fit_model``, one OpenMP thread) fitted for the one month, which the report
+  does not use (it takes the forecaster's seasonal baseline);
+* ways of making the three matplotlib charts and embedding them with fpdf2, on the same
+  figures (seconds a report and the KiB they add): the report's (each process keeps one figure
+  per chart kind and updates it, the canvas's pixels handed to fpdf2), new figures per report
+  saved as PNG at 150 dpi with zlib level 1 or at 200 dpi with level 6, new figures one a page
+  (page 2's two charts in one), and new figures saved as SVG and read by fpdf2's SVG reader
+  (vector);
 * ``--households`` reports (different households' names over the dataset's households) through
   a ``ProcessPoolExecutor`` of ``--workers`` spawned processes, as ``server.reports.schedule``
   runs them, from submission to the last PDF.
@@ -24,6 +29,7 @@ FAIL; ``--check`` exits 1 when one is missed (without it the script exits 0: a s
 load decides the pool's figure as much as the code does).
 
     python benchmarks/bench_reports.py [--households 200] [--workers N] [--repeat 3] [--check]
+        [--no-naive] [--no-charts] [--no-database]
 """
 
 from __future__ import annotations
