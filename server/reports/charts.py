@@ -28,6 +28,7 @@ as text (the shares in kWh and %, totals) are also printed as PDF text beside th
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -304,6 +305,8 @@ class SharesChart(_Chart):
 
 
 _CHARTS: dict[str, _Chart] = {}
+#: The kept figures are one per process: reports made inline by threads take turns.
+_LOCK = threading.Lock()
 KINDS: dict[str, type[_Chart]] = {
     "daily": DailyChart,
     "heatmap": HeatmapChart,
@@ -325,7 +328,7 @@ def chart_image(kind: str, fig: Figures, w_mm: float, h_mm: float, text: Printab
     Pillow image for ``FPDF.image``; ``text`` makes its labels printable."""
     from PIL import Image as PILImage
 
-    with mpl.rc_context(rc()):
+    with _LOCK, mpl.rc_context(rc()):
         drawn = chart(kind)
         drawn.size(w_mm, h_mm)
         drawn.update(fig, text)

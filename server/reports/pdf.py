@@ -314,8 +314,8 @@ def _page_charts(doc: _Doc, fig: Figures) -> None:
 def _page_where(doc: _Doc, fig: Figures) -> None:
     doc.add_page()
     doc.heading("Where it went")
-    n = len(fig.shares)
-    doc.chart("shares", 11.0 * n)
+    if fig.shares:
+        doc.chart("shares", 11.0 * len(fig.shares))
     doc.para(
         " · ".join(
             f"{charts.share_label(s)}: {_num(s['energy_kwh'])} kWh ({s['share_pct']:.0f}%)"
