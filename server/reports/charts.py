@@ -7,15 +7,17 @@ with matplotlib's object-oriented API on its own :class:`~matplotlib.figure.Figu
 canvas's pixels as an RGB Pillow image (fpdf2's "Charts & graphs" recipe: fpdf2 decodes and
 re-compresses a PNG anyway, so encoding one first is wasted work).
 
-Speed (``benchmarks/bench_reports.py``): creating axes, ticks and a bar's patch is most of a
-matplotlib chart's time, so each process keeps one figure per chart kind, built once with its
-axes, bars (31 days), image and colour bar, and each report only updates their data (bar
-heights, the image's array and colour scale, tick labels) before the canvas draws again. Chart
-settings (fonts, colours) are an ``rc_context`` built once (:func:`rc`), not changes to the
-process's ``rcParams``. Measured alternatives, three charts of one report on the 2-core machine
-under load (seconds a report): a new figure per chart saved as PNG at 150 dpi 0.40-0.76 (200
-dpi, zlib 6: 0.65-0.85); SVG from matplotlib embedded by fpdf2's SVG reader 0.7-1.1 (its
-``<image>`` transform, the heat map, is ignored by fpdf2 2.8); these kept figures 0.15-0.2.
+Speed (``benchmarks/bench_reports.py``, which measures these ways side by side): creating axes,
+ticks and each bar's patch is most of a matplotlib chart's time, so each process keeps one
+figure per chart kind, built once with its axes, bars (31 days), image and colour bar, and each
+report only updates their data (bar heights, the image's array and colour scale, tick labels)
+before the canvas draws again. Chart settings (fonts, colours) are an ``rc_context`` built once
+(:func:`rc`), not changes to the process's ``rcParams``. The three charts of one report, made
+and embedded, on the 2-core machine at load 5-7 (seconds a report): these kept figures 0.47;
+new figures saved as PNG at 150 dpi, zlib 1, 0.78 (at 200 dpi, zlib 6: 1.23); new figures, one
+a page, 0.88; new figures as SVG read by fpdf2's SVG reader 1.74 (vector, 25 KiB instead of 81,
+but fpdf2 2.8 ignores the ``transform`` of the heat map's ``<image>``, so it would also be
+wrong). fpdf2 re-compresses the pixels (zlib level 6) whatever it is given.
 
 Rendered at :data:`DPI` (150: 1,063 pixels across the page, a phone screen's width, so the
 10-11 pt labels stay sharp when the page fills the screen). Chart text is DejaVu Sans with the
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import matplotlib as mpl
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.cm import ScalarMappable
 from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure, SubFigure
 from matplotlib.ticker import FixedLocator, MaxNLocator
@@ -220,21 +223,18 @@ class HeatmapChart(_Chart):
     def __init__(self, figure: Figure | SubFigure | None = None) -> None:
         super().__init__(figure)
         ax = self.ax = self.figure.add_axes((0.085, 0.13, 0.76, 0.85))
-        cmap = ListedColormap(HEAT, bad=NO_DATA)
-        self.image = ax.imshow(
-            np.zeros((24, MAX_DAYS)),
-            cmap=cmap,
-            norm=BoundaryNorm(np.linspace(0, 1, len(HEAT) + 1), len(HEAT)),
-            aspect="auto",
-            interpolation="nearest",
-        )
+        # the hours are coloured here, 24 × 31 values, and the image shows those colours:
+        # imshow with the norm would map every pixel of the resampled image instead
+        self.cmap = ListedColormap(HEAT, bad=NO_DATA)
+        self.shades = ScalarMappable(_norm(1.0), self.cmap)  # the colour bar's
+        self.image = ax.imshow(np.ones((24, MAX_DAYS, 4)), aspect="auto", interpolation="nearest")
         ax.yaxis.set_major_locator(FixedLocator([0, 6, 12, 18, 23]))
         ax.set_yticklabels(["00:00", "06:00", "12:00", "18:00", "23:00"])
         ax.set_xlabel("day of the month (grey: no readings)")
         for spine in ax.spines.values():
             spine.set_visible(False)
         self.cax = self.figure.add_axes((0.87, 0.13, 0.025, 0.85))
-        self.bar = self.figure.colorbar(self.image, cax=self.cax, format="≥ %.2f")
+        self.bar = self.figure.colorbar(self.shades, cax=self.cax)
         self.bar.set_label("kWh/hour")
         self.bar.outline.set_visible(False)
         self.cax.tick_params(length=0)
@@ -246,15 +246,21 @@ class HeatmapChart(_Chart):
         finite = grid[np.isfinite(grid)]
         top = float(finite.max()) if finite.size else 0.0
         top = top if top > 0 else 1.0
-        self.image.set_data(np.ma.masked_invalid(grid))
+        norm = _norm(top)
+        self.shades.set_norm(norm)
+        self.image.set_data(self.cmap(norm(np.ma.masked_invalid(grid)), bytes=True))
         self.image.set_extent((0.5, days + 0.5, hours - 0.5, -0.5))
-        self.image.set_norm(BoundaryNorm(np.linspace(0, top, len(HEAT) + 1), len(HEAT)))
         self.ax.set_xlim(0.5, days + 0.5)
         self.ax.set_ylim(hours - 0.5, -0.5)
         self.ax.xaxis.set_major_locator(FixedLocator(_day_ticks(days)))
         # each shade's label: the energy it starts at (the top boundary is not a shade)
         self.bar.set_ticks(np.linspace(0, top, len(HEAT) + 1)[:-1] + top / len(HEAT) / 2)
         self.bar.set_ticklabels([f"≥ {top * i / len(HEAT):.2f}" for i in range(len(HEAT))])
+
+
+def _norm(top: float) -> BoundaryNorm:
+    """The heat map's eight equal shades from 0 to ``top`` [kWh]."""
+    return BoundaryNorm(np.linspace(0, top, len(HEAT) + 1), len(HEAT))
 
 
 class SharesChart(_Chart):
