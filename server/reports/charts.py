@@ -17,9 +17,11 @@ and embedded, on the 2-core machine at load 5-7 (seconds a report): these kept f
 new figures saved as PNG at 150 dpi, zlib 1, 0.78 (at 200 dpi, zlib 6: 1.23); new figures, one
 a page, 0.88; new figures as SVG read by fpdf2's SVG reader 1.74 (vector, 25 KiB instead of 81,
 but fpdf2 2.8 ignores the ``transform`` of the heat map's ``<image>``, so it would also be
-wrong). fpdf2 re-compresses the pixels (zlib level 6) whatever it is given.
+wrong); at load 4: 0.36, 0.61, 1.00, 0.63 and 1.19 s. fpdf2 re-compresses the pixels (zlib
+level 6) whatever it is given; 120 against 150 dpi, or zlib level 1 against 6, made no
+difference to the CPU time within noise: matplotlib's Python work per artist is the cost.
 
-Rendered at :data:`DPI` (150: 1,063 pixels across the page, a phone screen's width, so the
+Rendered at :data:`DPI` (150: about 1,060 pixels across the page, a phone screen's width, so the
 10-11 pt labels stay sharp when the page fills the screen). Chart text is DejaVu Sans with the
 CJK fallback font of :mod:`server.reports.fonts` behind it (matplotlib's font fallback), so a
 channel named in any script prints; labels also pass through the report's font plan
