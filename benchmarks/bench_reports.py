@@ -11,10 +11,15 @@ Europe/Paris, 2025-01-01 to 2026-03-01: the month and the 13 months a report rea
 * the same report of a live household: its 14 months of 1-minute rollups stored in an SQLite
   database (``rollups_1m`` and ``rollups_15m``, as ingest writes them); the report reads the
   month's 1-minute rows and the 13 months before as 15-minute rows;
-* the same-run baseline, the previous (naive) path's two costly steps on the same figures: the
-  savings baseline fitted as the gradient-boosted forecaster (``server.insights.fit_model``, one
-  OpenMP thread) for the one month, and the three charts drawn by matplotlib and encoded as PNG
-  at 200 dpi (they were embedded as images);
+* the same-run baseline of the savings figure: the gradient-boosted forecaster
+  (``server.insights.fit_model``, one OpenMP thread) fitted for the one month, which the report
+  does not use (it takes the forecaster's seasonal baseline);
+* ways of making the three matplotlib charts and embedding them with fpdf2, on the same
+  figures (seconds a report and the KiB they add): the report's (each process keeps one figure
+  per chart kind and updates it, the canvas's pixels handed to fpdf2), new figures per report
+  saved as PNG at 150 dpi with zlib level 1 or at 200 dpi with level 6, new figures one a page
+  (page 2's two charts in one), and new figures saved as SVG and read by fpdf2's SVG reader
+  (vector);
 * ``--households`` reports (different households' names over the dataset's households) through
   a ``ProcessPoolExecutor`` of ``--workers`` spawned processes, as ``server.reports.schedule``
   runs them, from submission to the last PDF.
@@ -24,12 +29,14 @@ FAIL; ``--check`` exits 1 when one is missed (without it the script exits 0: a s
 load decides the pool's figure as much as the code does).
 
     python benchmarks/bench_reports.py [--households 200] [--workers N] [--repeat 3] [--check]
+        [--no-naive] [--no-charts] [--no-database]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import logging
 import multiprocessing
 import os
 import statistics
@@ -154,11 +161,9 @@ def timed(fn, repeat: int) -> tuple[float, object]:  # noqa: ANN001
     return statistics.median(runs), out
 
 
-def naive_steps(task: ReportTask) -> tuple[float, float]:
-    """The previous path's costly steps [s]: the gradient-boosted savings baseline of the month
-    (one OpenMP thread) and the three matplotlib charts as 200 dpi PNGs."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def naive_steps(task: ReportTask) -> float:
+    """The previous path's costly step [s]: the gradient-boosted savings baseline of the month
+    (one OpenMP thread)."""
     from sklearn.ensemble import HistGradientBoostingRegressor  # noqa: F401 - loads OpenMP
     from threadpoolctl import threadpool_limits
 
@@ -167,28 +172,93 @@ def naive_steps(task: ReportTask) -> tuple[float, float]:
 
     info = HouseholdInfo.from_json(task.info)
     frame = load_frame(info, task.month, dataset=task.dataset)
-    fig = figures_of(task, frame)
     start, _ = month_bounds(task.month, info.timezone)
     hourly = hourly_power_kw(frame["Overall"])
     began = time.perf_counter()
     with threadpool_limits(limits=1, user_api="openmp"):
         fit_model(hourly[hourly.index < start], info.timezone, start)
-    fit_s = time.perf_counter() - began
+    return time.perf_counter() - began
 
-    began = time.perf_counter()
-    for size, draw in (
-        ((7.2, 3.9), lambda ax: ax.bar(np.arange(len(fig.daily_kwh)), fig.daily_kwh.fillna(0))),
-        ((7.2, 4.4), lambda ax: ax.imshow(np.ma.masked_invalid(fig.heatmap_kwh), aspect="auto")),
-        (
-            (7.2, 3.4),
-            lambda ax: ax.barh(range(len(fig.shares)), [s["energy_kwh"] for s in fig.shares]),
-        ),
-    ):
-        figure = Figure(figsize=size, layout="constrained")
-        FigureCanvasAgg(figure)
-        draw(figure.add_subplot())
-        figure.savefig(io.BytesIO(), format="png", dpi=200)
-    return fit_s, time.perf_counter() - began
+
+def chart_ways(fig, repeat: int) -> dict[str, tuple[float, int]]:  # noqa: ANN001 - Figures
+    """Ways of making the report's three matplotlib charts and embedding them with fpdf2:
+    each way's seconds a report (median of ``repeat``) and the bytes it adds to the PDF."""
+    import matplotlib as mpl
+    from fpdf import FPDF
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from server.reports import charts
+
+    width = 180.0
+    sizes = {"daily": 95.0, "heatmap": 105.0, "shares": 11.0 * len(fig.shares)}
+
+    def doc() -> FPDF:
+        pdf = FPDF(unit="mm", format="A4")
+        pdf.add_page()
+        return pdf
+
+    def size_of(pdf: FPDF) -> int:
+        return len(pdf.output())
+
+    def kept() -> int:  # the report's way
+        pdf = doc()
+        for kind, height in sizes.items():
+            pdf.image(charts.chart_image(kind, fig, width, height), x=15, y=15, w=width, h=height)
+        return size_of(pdf)
+
+    def fresh(fmt: str, dpi: int = charts.DPI, level: int = 1) -> int:
+        pdf = doc()
+        with mpl.rc_context(charts.rc()):
+            for kind, height in sizes.items():
+                drawn = charts.KINDS[kind]()
+                drawn.size(width, height)
+                drawn.update(fig, str)
+                out = io.BytesIO()
+                if fmt == "png":
+                    drawn.figure.savefig(
+                        out, format="png", dpi=dpi, pil_kwargs={"compress_level": level}
+                    )
+                else:
+                    drawn.figure.savefig(out, format="svg", metadata={"Date": None})
+                out.seek(0)
+                pdf.image(out, x=15, y=15, w=width, h=height)
+        return size_of(pdf)
+
+    def per_page() -> int:  # page 2's two charts in one figure, page 3's in another
+        pdf = doc()
+        with mpl.rc_context(charts.rc()):
+            both = Figure(dpi=charts.DPI)
+            FigureCanvasAgg(both)
+            top, bottom = both.subfigures(2, 1, height_ratios=[sizes["daily"], sizes["heatmap"]])
+            parts = [charts.DailyChart(top), charts.HeatmapChart(bottom)]
+            both.set_size_inches(width / 25.4, (sizes["daily"] + sizes["heatmap"]) / 25.4)
+            for part in parts:
+                part.update(fig, str)
+            shares = charts.SharesChart()
+            shares.size(width, sizes["shares"])
+            shares.update(fig, str)
+            for figure, height in ((both, 200.0), (shares.figure, sizes["shares"])):
+                out = io.BytesIO()
+                figure.savefig(out, format="png", pil_kwargs={"compress_level": 1})
+                out.seek(0)
+                pdf.image(out, x=15, y=15, w=width, h=height)
+        return size_of(pdf)
+
+    ways = {
+        "kept figures, RGB pixels to fpdf2 (the report's)": kept,
+        "new figures, PNG 150 dpi zlib 1": lambda: fresh("png"),
+        "new figures, PNG 200 dpi zlib 6": lambda: fresh("png", 200, 6),
+        "new figures, one a page, PNG 150 dpi": per_page,
+        "new figures, SVG read by fpdf2": lambda: fresh("svg"),
+    }
+    logging.getLogger("fpdf.svg").setLevel(logging.ERROR)  # its unsupported-tag warnings
+    out = {}
+    for name, way in ways.items():
+        way()  # first use: fonts, the kept figures
+        seconds, size = timed(way, repeat)
+        out[name] = (seconds, int(size))  # type: ignore[call-overload]
+    return out
 
 
 def main() -> int:
@@ -199,6 +269,9 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs of the single report")
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     parser.add_argument("--no-database", action="store_true", help="skip the live household")
+    parser.add_argument(
+        "--no-charts", action="store_true", help="skip the comparison of ways to make the charts"
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 when an aim is missed")
     args = parser.parse_args()
     verdicts: list[tuple[bool, str]] = []
@@ -225,7 +298,7 @@ def main() -> int:
         print(f"one report of {MONTH} (median of {args.repeat}, warm process):")
         print(f"  read the 13 months' readings        {load_s:6.2f} s")
         print(f"  figures (incl. 13 months' savings)  {fig_s:6.2f} s")
-        print(f"  PDF (fonts, vector charts, subset)  {pdf_s:6.2f} s   {len(pdf) / 1024:.0f} KiB")
+        print(f"  PDF (fonts, matplotlib charts)      {pdf_s:6.2f} s   {len(pdf) / 1024:.0f} KiB")
         print(f"  whole report                        {one_s:6.2f} s   (aim < {ONE_S:.0f} s)")
         print(
             f"  whole report, CJK name (fallback)   {cjk_s:6.2f} s   {len(cjk_pdf) / 1024:.0f} KiB"
@@ -252,12 +325,15 @@ def main() -> int:
             print(f"    whole report                       {live_s:6.2f} s   (aim < {ONE_S:.0f} s)")
             verdicts.append((live_s < ONE_S, f"one live report < {ONE_S:.0f} s: {live_s:.2f} s"))
         if not args.no_naive:
-            fit_s, mpl_s = naive_steps(task)
-            print("baseline, the naive path's costly steps on the same month:")
+            fit_s = naive_steps(task)
+            print("baseline, the naive path's costly step on the same month:")
             print(
                 f"  gradient-boosted savings baseline   {fit_s:6.2f} s   (one month; 13 for the total)"
             )
-            print(f"  matplotlib charts as 200 dpi PNG    {mpl_s:6.2f} s")
+        if not args.no_charts:
+            print(f"the three charts made and embedded (median of {args.repeat}, s a report):")
+            for name, (seconds, size) in chart_ways(fig, args.repeat).items():
+                print(f"  {name:<48} {seconds:5.2f} s  {(size - 1000) / 1024:4.0f} KiB")
         if args.households:
             ids = list(infos)
             tasks = [

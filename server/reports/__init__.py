@@ -9,7 +9,7 @@ the email recipients and whose log holds the month's alerts) opens the reports' 
 process pool), which runs when ``REPORTS_ENABLED`` (by default unless ``TESTING``).
 
 The figures (:mod:`server.reports.figures`) come from the insights core; charts
-(:mod:`server.reports.charts`, vectors) and the PDF (:mod:`server.reports.pdf`, fpdf2) are
+(:mod:`server.reports.charts`, matplotlib) and the PDF (:mod:`server.reports.pdf`, fpdf2) are
 rendered by :func:`server.reports.generate.run_task`; ``python -m server reports generate`` makes
 one from a dataset or the data directory (:mod:`server.reports.cli`).
 

@@ -2,8 +2,11 @@
 
 The fonts are the DejaVu Sans TTFs that matplotlib ships in its package data, with a CJK-capable
 fallback font for what DejaVu lacks (:mod:`server.reports.fonts`), embedded as subsets, so that
-names such as "Zoë Łukasiewicz – 東京" print and can be copied as text. Charts are vector
-drawings (:mod:`server.reports.charts`).
+names such as "Zoë Łukasiewicz – 東京" print and can be copied as text. Charts are drawn by
+matplotlib and embedded as images (:mod:`server.reports.charts`); every figure a test or a
+reader copies (totals, cost, carbon, the channel shares) is text beside them. The savings
+baseline is named on page 1 and explained on page 4: the forecaster's seasonal baseline
+(:func:`server.reports.figures.monthly_saving`), not its gradient-boosted model.
 
 Pages: 1. the month at a glance (energy, cost, carbon, peak demand), the comparisons and the
 savings; 2. energy by day beside the previous month, and the hour-of-day heat map; 3. where the
@@ -13,19 +16,17 @@ recommendations and how the figures are made. A month without readings is one pa
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from server.reports import charts
-from server.reports.figures import Figures
+from server.reports.figures import BASELINE_DAYS, Figures
 from server.reports.fonts import FontPlan, plan_fonts, strings_of
 
 __all__ = ["render_pdf"]
 
 #: Seed 000's monthly report notification, word for word.
-FONT = charts.FONT
+FONT = "DejaVu"
 FALLBACK = "Fallback"
 INK = (33, 37, 41)
 MUTED = (95, 99, 104)
@@ -121,15 +122,15 @@ class _Doc(FPDF):
     def normalize_text(self, text: str) -> str:
         return super().normalize_text(self.font_plan.printable(text))
 
-    def chart(self, draw: Callable[..., None], height_mm: float) -> None:
+    def chart(self, kind: str, height_mm: float) -> None:
+        """The matplotlib chart ``kind`` (:func:`server.reports.charts.chart_image`), full
+        width and ``height_mm`` high, at the current position (on a new page if it does not
+        fit)."""
         if self.get_y() + height_mm > self.h - 18:
             self.add_page()
         y = self.get_y()
-        draw(self, self.fig, 15, y, WIDTH, height_mm)
-        # a chart leaves its colours and line width: back to the text's (table rules are black)
-        self.set_draw_color(0)
-        self.set_line_width(0.2)
-        self.set_text_color(*INK)
+        image = charts.chart_image(kind, self.fig, WIDTH, height_mm, self.font_plan.printable)
+        self.image(image, x=15, y=y, w=WIDTH, h=height_mm)
         self.set_xy(15, y + height_mm + 2)
 
 
@@ -217,12 +218,17 @@ def _savings(doc: _Doc, fig: Figures) -> None:
     doc.heading("Savings")
     s = fig.saving
     if not s.get("available"):
-        doc.para(f"Against the forecast baseline: not available ({s.get('reason', 'no data')}).")
+        doc.para(
+            f"Against the seasonal forecast baseline (each hour of the day at its average over "
+            f"the {BASELINE_DAYS} days before): not available ({s.get('reason', 'no data')})."
+        )
     else:
         saved = s["saved_kwh"]
         parts = [
-            f"A forecast fitted on your readings before {fig.label} expected "
-            f"{_num(s['predicted_kwh'])} kWh over the hours with readings; you used "
+            f"The baseline (each hour of the day at its average over the "
+            f"{(s.get('model') or {}).get('window_days', BASELINE_DAYS)} days before, from your "
+            f"readings before {fig.label}) "
+            f"expected {_num(s['predicted_kwh'])} kWh over the hours with readings; you used "
             f"{_num(s['actual_kwh'])} kWh."
         ]
         extra = []
@@ -299,17 +305,17 @@ def _page_charts(doc: _Doc, fig: Figures) -> None:
         12,
         MUTED,
     )
-    doc.chart(charts.daily_chart, 95)
+    doc.chart("daily", 95)
     doc.heading("When you used energy")
     doc.para("Each square is one hour of one day; darker means more energy.", 12, MUTED)
-    doc.chart(charts.heatmap_chart, 105)
+    doc.chart("heatmap", 105)
 
 
 def _page_where(doc: _Doc, fig: Figures) -> None:
     doc.add_page()
     doc.heading("Where it went")
-    n = len(fig.shares)
-    doc.chart(charts.shares_chart, 11.0 * n)
+    if fig.shares:
+        doc.chart("shares", 11.0 * len(fig.shares))
     doc.para(
         " · ".join(
             f"{charts.share_label(s)}: {_num(s['energy_kwh'])} kWh ({s['share_pct']:.0f}%)"
@@ -389,12 +395,20 @@ def _page_advice(doc: _Doc, fig: Figures) -> None:
     if fig.tariff_name:
         notes.append(f"Cost: tariff '{fig.tariff_name}' in {fig.currency}.")
     model = fig.saving.get("model") if fig.saving.get("available") else None
+    window = model["window_days"] if model else BASELINE_DAYS
+    baseline = (
+        "Savings baseline: Gridlight's seasonal forecast, each hour of the month predicted as "
+        f"the same hour's mean over the {window} days before it (later days of the month from "
+        "the earlier days' predictions, so nothing of the month itself is used)"
+    )
     if model:
-        notes.append(
-            f"Savings baseline: each hour of the month predicted as the same hour's mean over "
-            f"the {model['window_days']} days before it, from {model['history_days']:.0f} days "
-            "of readings before the month."
-        )
+        baseline += f", from {model['history_days']:.0f} days of readings before the month."
+    else:
+        baseline += f"; not available this month ({fig.saving.get('reason', 'no data')})."
+    notes.append(
+        baseline + " Not the gradient-boosted forecast of the app's forecast view: fitting it "
+        "takes seconds for each month, too long for a report."
+    )
     for note in notes:
         doc.para(note, 11, MUTED)
 
