@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from server.errors import GridlightError, UnknownHousehold
 from server.nilm import Disaggregator, NilmError
@@ -30,6 +31,7 @@ __all__ = ["ApplianceMetered", "InvalidModel", "attach_model", "load_model", "re
 
 #: Latest stored seconds looked at to judge how often a household reports. [s]
 SPACING_LOOKBACK_S = 6 * 3600
+EPOCH = pd.Timestamp(0, tz="UTC")
 
 
 class InvalidModel(GridlightError):
@@ -64,6 +66,11 @@ def load_model(data: bytes) -> Disaggregator:
         Path(name).unlink(missing_ok=True)
 
 
+def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
+    """UTC epoch seconds of ``index`` (whatever its unit)."""
+    return np.asarray((index - EPOCH) // pd.Timedelta(seconds=1), dtype=np.int64)
+
+
 def reporting_interval_s(readings: ReadingStore, household: str, now_s: float) -> float | None:
     """Median spacing of the household's latest stored Overall readings [s]; ``None`` with
     fewer than three of them."""
@@ -74,7 +81,7 @@ def reporting_interval_s(readings: ReadingStore, household: str, now_s: float) -
     ts = frame.index[frame["Overall"].notna()]
     if len(ts) < 3:
         return None
-    seconds = np.asarray(ts.asi8 // 1_000_000_000, dtype=np.int64)
+    seconds = epoch_seconds(ts)
     return float(np.median(np.diff(seconds)))
 
 
@@ -130,4 +137,6 @@ def attach_model(
 
 
 def _header(model: Disaggregator) -> dict[str, Any]:
-    return {k: v for k, v in model.header.items() if k != "feature_names"}
+    header = {k: v for k, v in model.header.items() if k != "feature_names"}
+    header["context_samples"] = model.context_samples  # the history it needs, for descriptions
+    return header

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from server.estimates.attach import load_model
+from server.estimates.attach import epoch_seconds, load_model
 from server.leases import LeasedFollowers
 from server.nilm import Disaggregator
 from server.storage import Reading
@@ -213,7 +213,7 @@ class HouseholdEstimates:
         if OVERALL in frame:
             overall = frame[OVERALL].dropna()
             if len(overall):
-                seconds = overall.index.asi8 // 1_000_000_000
+                seconds = epoch_seconds(overall.index)
                 means = overall.groupby(seconds - seconds % r).mean()
                 found = {int(k): round(float(v), 6) for k, v in means.items()}
         for s in range(start_s, end_s, r):

@@ -49,6 +49,7 @@ class AttachedModel:
             "lag_s": header.get("lag_s"),
             "trained_on": header.get("trained_on"),
             "training_period": header.get("training_period"),
+            "need_samples": header.get("context_samples"),
             **self.state,
         }
 
