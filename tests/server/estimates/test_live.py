@@ -195,13 +195,26 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     assert described()["estimates"]["AC"]["last_estimate_of"] in {
         format_ts(ts(k)) for k in expected
     }
+    # the widget's state (its last window from the stream) marks the channel estimated
+    r = client.get(
+        "/api/v1/households/L/widget?interval=60", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["estimated"] == ["AC"], r.get_json()
     # stored like a meter's readings: the history has them, marked by the description
     r = client.get(
-        f"/api/v1/households/L/readings?start={format_ts(t0)}&end={format_ts(ts(n))}"
-        "&resolution=raw",
+        f"/api/v1/households/L/readings?from={format_ts(t0)}&to={format_ts(ts(n))}&resolution=raw",
         headers={"Authorization": f"Bearer {key}"},
     )
     assert r.status_code == 200, r.get_data(as_text=True)
+    history = r.get_json()
+    assert history["estimated"] == ["AC"]
+    stored = {
+        parse_ts(row["ts"]): row["power_kw"]["AC"]
+        for row in history["readings"]
+        if row["power_kw"].get("AC") is not None
+    }
+    assert stored == {at_s: value for at_s, value, _ in found}
 
     # detached: the estimator lets the household go and writes nothing more
     assert cli("detach", "--household", "L", "--appliance", "AC", "--data-dir", data_dir) == 0
