@@ -232,6 +232,10 @@ class HouseholdEstimates:
         self.engine.store.set_state(a.household, a.appliance, a.attached_s, state)
 
 
+def _no_stats(household: str, interval_s: int) -> None:
+    return None
+
+
 class EstimateEngine:
     """The deployment's one live estimator (see the module doc)."""
 
@@ -262,7 +266,8 @@ class EstimateEngine:
             wanted=self._wanted,
             sync_s=sync_s,
             on_sync=self._after_sync,
-            follow_options={"queue_len": queue_len, "clock": clock},
+            # windows without levels: the estimates need the Overall means, not statistics
+            follow_options={"queue_len": queue_len, "clock": clock, "stats_of": _no_stats},
             interval_of=self._interval_of,
         )
 
