@@ -287,8 +287,15 @@ class EstimateEngine:
 
     def _wanted(self) -> set[str]:
         attached: dict[str, list[AttachedModel]] = {}
+        metered: dict[str, tuple[str, ...] | None] = {}
         for m in self.store.list():
-            attached.setdefault(m.household, []).append(m)
+            if m.household not in metered:
+                live = self.gridlight.keys.get(m.household)
+                metered[m.household] = None if live is None else tuple(live.channels)
+            channels = metered[m.household]
+            # gone, or metering the appliance since: never write over a meter's readings
+            if channels is not None and m.appliance not in channels:
+                attached.setdefault(m.household, []).append(m)
         self._attached = attached
         return set(attached)
 
