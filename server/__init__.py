@@ -50,6 +50,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     for entry in sorted(entry_points(group=EXTENSIONS_GROUP), key=lambda e: e.name):
         entry.load()(app)
     Alerts(app)
+    # live disaggregation: estimates of attached appliance models as Overall readings arrive
+    from server.estimates import Estimates
+
+    Estimates(app)
     Insights(app)  # insights: forecast, tariff, recommendations (after Ingest: readings' cost)
     # control: devices, commands, Home Assistant, schedules (planned on the insights' tariff,
     # carbon and forecast), automations

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server.storage.anonymize",
     "server.insights.cli",
     "server.nilm.cli",
+    "server.estimates.cli",  # nilm attach|detach|models (after server.nilm.cli)
     # -- reports (#17)
     "server.reports.cli",
     # -- accounts (#15): OAuth 2.0 clients

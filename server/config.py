@@ -147,6 +147,14 @@ LIVE_STATS_MIN_S = 3600
 #: How often a live household's statistics' history is re-read [s]
 LIVE_HISTORY_REFRESH_S = 3600
 
+# -- live disaggregation (server.estimates) -------------------------------------------------------
+#: ``None``: run the live estimator unless ``TESTING`` (tests turn it on)
+NILM_ENABLED: bool | None = None
+#: Lease renewal and attached-models reload period [s]
+NILM_SYNC_S = 5.0
+#: Lease lifetime [s]
+NILM_LEASE_TTL_S = 15.0
+
 # -- alerts (server.alerts) -------------------------------------------------------------------
 #: ``None``: run the evaluator unless ``TESTING`` (tests turn it on)
 ALERTS_ENABLED: bool | None = None

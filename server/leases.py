@@ -231,6 +231,7 @@ class LeasedFollowers:
         sync_s: float = 5.0,
         on_sync: Callable[[bool, set[str]], None] | None = None,
         follow_options: dict[str, Any] | None = None,
+        interval_of: Callable[[str], int] | None = None,
     ) -> None:
         if interval_s <= 0:
             raise ValueError(f"the {name} interval must be positive, got {interval_s!r}")
@@ -243,6 +244,7 @@ class LeasedFollowers:
         self.sync_s = sync_s
         self.on_sync = on_sync
         self.follow_options = dict(follow_options or {})
+        self.interval_of = interval_of
         self.followings: dict[str, Any] = {}
         self.leader = False
         self.stopped = threading.Event()
@@ -275,15 +277,25 @@ class LeasedFollowers:
         if self.leader and not self.stopped.is_set():
             wanted = set(self.wanted())
         with self._lock:
-            for household in set(self.followings) - wanted:
-                self.followings.pop(household).stop()
+            intervals = {h: self._interval(h) for h in wanted}
+            for household in list(self.followings):
+                moved = (
+                    self.interval_of is not None
+                    and household in wanted
+                    and (self.followings[household].interval_s != intervals[household])
+                )
+                if household not in wanted or moved:
+                    self.followings.pop(household).stop()
             for household in sorted(wanted - set(self.followings)):
                 listener = self.listener_for(household)
                 self.followings[household] = self.hub.follow(
-                    household, self.interval_s, listener, **self.follow_options
+                    household, intervals[household], listener, **self.follow_options
                 )
         if self.on_sync is not None:
             self.on_sync(self.leader, wanted)
+
+    def _interval(self, household: str) -> int:
+        return self.interval_s if self.interval_of is None else int(self.interval_of(household))
 
     def stop(self) -> None:
         self.stopped.set()

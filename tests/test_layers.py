@@ -3,7 +3,7 @@
 ::
 
     generator  ←  server core  ←  feature packages (server/alerts, insights, control, reports,
-                                   accounts, nilm)  ←  widget_api, server/dashboard
+                                   accounts, nilm, estimates)  ←  widget_api, server/dashboard
 
 Imports are collected from the syntax tree, those inside functions included, and so are module
 names given to ``importlib.import_module`` as string literals. The app factory
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FEATURES = ("alerts", "insights", "control", "reports", "accounts", "nilm")
+FEATURES = ("alerts", "insights", "control", "reports", "accounts", "nilm", "estimates")
 PURE = ("server.stats", "server.nilm")
 #: server/insights is a pure core (these modules: arrays in, values out) plus its HTTP and
 #: service adapters; every module of the package must be listed in one of the two.

@@ -33,6 +33,7 @@ from server.ingest.writer import BatchWriter, Ingestor
 from server.storage import DeadLetters, KeyStore, ReadingStore
 from server.storage.consent import ConsentStore
 from server.storage.database import Database, database_url, open_database
+from server.storage.estimators import EstimatorStore
 
 __all__ = ["Ingest", "NotEnoughHistory", "load_config", "open_pipeline"]
 
@@ -80,6 +81,7 @@ class Pipeline:
             self.store,
             min_history_s=int(cfg["LIVE_STATS_MIN_S"]),
             refresh_s=float(cfg["LIVE_HISTORY_REFRESH_S"]),
+            estimators=EstimatorStore(self.db),
         )
         self.retention = RetentionJob(
             self.db,

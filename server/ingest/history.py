@@ -2,7 +2,10 @@
 their stored history as a :class:`~generator.dataset.Dataset` for quick statistics.
 
 :class:`server.households.catalogue.Households` asks this source for the households no dataset directory
-holds, so lists, info, statistics and live streams work the same for both kinds. Statistics of a
+holds, so lists, info, statistics and live streams work the same for both kinds. A live household with
+disaggregation models attached (:mod:`server.storage.estimators`) also has their appliances as
+channels, listed in ``estimated`` and described (with the estimator's state) in ``estimates``;
+an estimated channel with too few stored values yet is left out of its statistics. Statistics of a
 live household come from its raw readings within the raw retention (7 days) once at least
 ``min_history_s`` seconds of them are stored; the history is re-read at most every ``refresh_s``
 (each re-read has a new content fingerprint, so the statistics cache computes it afresh).
@@ -11,13 +14,14 @@ live household come from its raw readings within the raw retention (7 days) once
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pandas as pd
 
 from generator.dataset import Dataset, HouseholdInfo, column_name
 from server.errors import GridlightError
 from server.storage import KeyStore, LiveHousehold, ReadingStore
+from server.storage.estimators import AttachedModel, EstimatorStore
 
 __all__ = ["LiveHouseholds", "NotEnoughHistory", "live_info"]
 
@@ -29,15 +33,25 @@ class NotEnoughHistory(GridlightError):
     code = "not_enough_history"
 
 
-def live_info(h: LiveHousehold) -> HouseholdInfo:
+def live_info(h: LiveHousehold, models: Sequence[AttachedModel] = ()) -> HouseholdInfo:
+    """A live household's description; ``models``: its attached disaggregation models, whose
+    appliances (those it does not meter) become estimated channels."""
+    estimated = [m for m in models if m.appliance not in h.channels]
+    extra: dict[str, object] = {}
+    if estimated:
+        extra = {
+            "estimated": [m.appliance for m in estimated],
+            "estimates": {m.appliance: m.describe() for m in estimated},
+        }
     return HouseholdInfo(
         id=h.id,
         name=h.name,
         archetype="live",
         timezone=h.timezone,
-        channels=tuple(h.channels),
+        channels=(*h.channels, *(m.appliance for m in estimated)),
         resolution_s=1,
         source="live",
+        extra=extra,
     )
 
 
@@ -50,20 +64,28 @@ class LiveHouseholds:
         min_history_s: int = 3600,
         refresh_s: float = 3600.0,
         clock: Callable[[], float] = time.time,
+        estimators: EstimatorStore | None = None,
     ) -> None:
         self.keys = keys
         self.store = store
+        self.estimators = estimators
         self.min_history_s = int(min_history_s)
         self.refresh_s = float(refresh_s)
         self.clock = clock
         self._history: dict[str, tuple[float, Dataset]] = {}
 
+    def _models(self, household: str | None = None) -> list[AttachedModel]:
+        return [] if self.estimators is None else self.estimators.list(household)
+
     def info(self, household: str) -> HouseholdInfo | None:
         found = self.keys.get(household)
-        return None if found is None else live_info(found)
+        return None if found is None else live_info(found, self._models(household))
 
     def all(self) -> list[HouseholdInfo]:
-        return [live_info(h) for h in self.keys.list()]
+        models: dict[str, list[AttachedModel]] = {}
+        for m in self._models():
+            models.setdefault(m.household, []).append(m)
+        return [live_info(h, models.get(h.id, [])) for h in self.keys.list()]
 
     def forget(self, household: str | None) -> None:
         """A household was removed: drop its kept history (``None``: every one's)."""
@@ -83,7 +105,7 @@ class LiveHouseholds:
         found = self.keys.get(household)
         if found is None:
             raise NotEnoughHistory(f"household {household!r} is not a live household")
-        info = live_info(found)
+        info = live_info(found, self._models(household))
         end_s = int(now) + 1
         frame = self.store.query(household, end_s - self.store.raw_retention_s, end_s, "raw")
         seconds = len(frame.index)
@@ -93,6 +115,12 @@ class LiveHouseholds:
                 f"at least {self.min_history_s} s (keep it reporting and try again)"
             )
         counts = {c: int(frame[c].notna().sum()) if c in frame else 0 for c in info.channels}
+        # an estimate attached lately has few values yet: statistics without it until it has
+        young = [c for c in info.estimated if counts[c] < min(60, self.min_history_s)]
+        if young:
+            kept = tuple(c for c in info.channels if c not in young)
+            info = HouseholdInfo(**{**info.__dict__, "channels": kept})
+            counts = {c: n for c, n in counts.items() if c in kept}
         quiet = [f"{c} ({n})" for c, n in counts.items() if n < min(60, self.min_history_s)]
         if quiet:
             raise NotEnoughHistory(

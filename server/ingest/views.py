@@ -240,6 +240,8 @@ def get_readings(household: str) -> Response:
         "to": format_ts(end_s),
         "readings": rows,
     }
+    if info.estimated:  # channels estimated from the whole-house meter (a live model's)
+        body["estimated"] = list(info.estimated)
     for extra in ing.history_extras:  # features add to the rows (insights: cost and co2_kg)
         extra(info, resolution, start_s, end_s, frame, body)
     return jsonify(body)

@@ -9,7 +9,7 @@ Geyser, HeaterAC, ...) for homes that have only a whole-house ``Overall`` meter.
 * :func:`apply_to_dataset` — writes a dataset whose appliance column is the estimate, marked
   ``estimated`` in ``households.json`` (read back as ``HouseholdInfo.estimated``).
 
-For the live layer (estimates as readings arrive; not built here)::
+The live layer (estimates as readings arrive) is :mod:`server.estimates`, which does this::
 
     model = Disaggregator.load(path)          # once; trained with causal=True (lag_s == 0)
     # the household's latest Overall readings averaged onto model.resolution_s windows,
@@ -19,9 +19,10 @@ For the live layer (estimates as readings arrive; not built here)::
 
 ``predict_tail`` equals the offline ``estimate`` at the same window (tested). A centred model
 (the default of ``train``, more accurate offline) answers for the window ``lag_s`` (two hours)
-before the newest; a causal one for the newest. Features are computed over the whole tail, so
-a call costs a few milliseconds at 1 min and more at 1 s (``context_samples`` is 14,406 there):
-call it once per model window, not per second, and off the request greenlets.
+before the newest; a causal one for the newest. Features are computed over the whole tail and the
+estimators run on the one sample returned, so a call costs a few milliseconds at 1 min and tens
+at 1 s (``context_samples`` is 14,406 there): call it once per model window, off the request
+greenlets.
 """
 
 from server.nilm.apply import (

@@ -65,6 +65,33 @@ class TailEstimate:
     power_kw: float
 
 
+def classify_on(classifier: Any, x: np.ndarray) -> np.ndarray:
+    """``classifier.predict(x)`` as booleans, for a binary :class:`HistGradientBoostingClassifier`
+    on the bins of its own training (``predict_binned``, what scikit-learn scores early stopping
+    with): the same answers in about half the time, since the trees walk one byte per feature
+    instead of a float64. Falls back to ``predict`` for anything else (categorical features,
+    another estimator or a scikit-learn whose private names moved)."""
+    try:
+        mapper = classifier._bin_mapper
+        predictors = classifier._predictors
+        baseline = float(np.ravel(classifier._baseline_prediction)[0])
+        simple = classifier.n_trees_per_iteration_ == 1 and not np.any(
+            getattr(classifier, "is_categorical_", None) or False
+        )
+        classes = np.asarray(classifier.classes_)
+    except (AttributeError, IndexError, TypeError):
+        simple = False
+    if not simple or classes.size != 2:
+        return np.asarray(classifier.predict(x)).astype(bool)
+    binned = mapper.transform(np.asarray(x, dtype=np.float64))
+    raw = np.full(binned.shape[0], baseline)
+    missing = mapper.missing_values_bin_idx_
+    for trees in predictors:
+        raw += trees[0].predict_binned(binned, missing, THREADS)
+    # predict() takes the class of the larger probability; a tie (raw 0) goes to the first
+    return classes[(raw > 0).astype(np.intp)].astype(bool)
+
+
 def default_threshold_w(target_w: np.ndarray) -> float:
     """The "on" threshold of an appliance from its training readings: a tenth of its high
     level (99.5th percentile), at least 10 W, so fans and standby draws count as off. [W]"""
@@ -204,16 +231,22 @@ class Disaggregator:
     def predict_w(self, overall_w: np.ndarray, hours: np.ndarray | None) -> np.ndarray:
         """Estimates [W] on the model's own grid for a regular series of Overall [W]."""
         features, _ = build_features(overall_w, hours, self.spec)
+        return self._predict_rows(features, overall_w, np.flatnonzero(np.isfinite(overall_w)))
+
+    def _predict_rows(
+        self, features: np.ndarray, overall_w: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        """Estimates [W] of the samples ``rows`` (finite Overall), NaN elsewhere: the "on"
+        classifier on those rows only, the level regressor on the rows it calls on."""
         out = np.full(overall_w.shape, np.nan)
-        ok = np.isfinite(overall_w)
-        if ok.any():
-            x = features[ok]
+        if rows.size:
+            x = features[rows]
             level = np.full(x.shape[0], float(self.header["off_level_w"]))
             with one_thread():
-                on = self.classifier.predict(x).astype(bool)
+                on = classify_on(self.classifier, x)
                 if on.any():
                     level[on] = self.regressor.predict(x[on])
-            out[ok] = np.clip(level, 0.0, overall_w[ok])
+            out[rows] = np.clip(level, 0.0, overall_w[rows])
         return out
 
     def _hours(self, index: pd.DatetimeIndex, timezone: str) -> np.ndarray | None:
@@ -265,8 +298,13 @@ class Disaggregator:
         end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
         step = pd.Timedelta(seconds=self.resolution_s)
         index = pd.date_range(end=end, periods=values.size, freq=step)
-        est_w = self.predict_w(values * 1000.0, self._hours(index, timezone))
+        overall_w = values * 1000.0
+        # the features need the whole tail; the estimators only the one sample asked for
+        # (at 1 s, predicting all 14,406 samples of a tail took about 0.3 s)
+        features, _ = build_features(overall_w, self._hours(index, timezone), self.spec)
         at = values.size - 1 - self.spec.lag_samples
+        rows = np.array([at] if np.isfinite(overall_w[at]) else [], dtype=np.intp)
+        est_w = self._predict_rows(features, overall_w, rows)
         return TailEstimate(ts=index[at], power_kw=float(est_w[at] / 1000.0))
 
     # ------------------------------------------------------------------ files

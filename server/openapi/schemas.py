@@ -83,7 +83,8 @@ TIMESTAMP = {"type": "string", "format": "date-time", "examples": ["2026-11-22T0
 LEVEL = {"type": "string", "enum": ["green", "yellow", "red", "critical"]}
 
 #: Channels whose values are estimates (disaggregated from the whole-house meter, ``python -m
-#: server nilm apply``); present only for a household that has any.
+#: server nilm apply`` offline, ``python -m server nilm attach`` live); present only for a household
+#: that has any.
 ESTIMATED = {
     "type": "array",
     "items": {"type": "string"},
@@ -179,7 +180,9 @@ SCHEMAS: dict[str, Any] = {
             "estimated": ESTIMATED,
             "estimates": {
                 "type": "object",
-                "description": "per estimated channel, how it was estimated (model provenance)",
+                "description": "per estimated channel, how it was estimated (model provenance);"
+                " on a live household also the estimator's state: pending, starting,"
+                " waiting_for_history (have_samples of need_samples), estimating, failed",
                 "additionalProperties": {"type": "object"},
             },
             "data": {
@@ -302,6 +305,7 @@ SCHEMAS: dict[str, Any] = {
             "currency": {"type": ["string", "null"], "description": "of the rows' cost"},
             "tariff": {"type": "string", "enum": ["stored", "default", "none"]},
             "carbon": INSIGHTS_CARBON,
+            "estimated": ESTIMATED,
             "readings": {
                 "type": "array",
                 "items": {

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
@@ -143,6 +144,21 @@ webpush_subscriptions = Table(
     Column("created_s", BigInteger, nullable=False),
     Column("updated_s", BigInteger, nullable=False),
     Index("webpush_subscriptions_endpoint_hash", "endpoint_hash"),
+    sqlite_with_rowid=False,
+)
+
+#: Disaggregation models attached to live households (server/estimates): one per household and
+#: appliance; the model file as written by ``Disaggregator.save`` (trusted: it is unpickled), its
+#: JSON header, and the live estimator's state (JSON: waiting for history, estimating, ...).
+nilm_models = Table(
+    "nilm_models",
+    metadata,
+    Column("household", Text, primary_key=True),
+    Column("appliance", Text, primary_key=True),
+    Column("model", LargeBinary, nullable=False),
+    Column("header", Text, nullable=False),
+    Column("attached_s", Float, nullable=False),
+    Column("state", Text, nullable=False),
     sqlite_with_rowid=False,
 )
 

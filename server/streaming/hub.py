@@ -409,19 +409,18 @@ class Hub:
     def follow(self, household: str, interval_s: int, listener: Any, **options: Any) -> Following:
         """Deliver every closed window of ``household`` at ``interval_s`` to ``listener`` as a
         typed, classified window (:mod:`server.streaming.follow`); the started following, which
-        ``stop()`` ends. ``options`` go to :class:`~server.streaming.follow.Following`."""
+        ``stop()`` ends. ``options`` go to :class:`~server.streaming.follow.Following` (a
+        listener that needs no levels passes ``stats_of`` answering ``None``)."""
         if self.household_channels is None or self.household_stats is None:
             raise RuntimeError("the hub was not told how to describe households")
-        options = {"queue_len": self.queue_len, **self.follow_defaults, **options}
-        return Following(
-            self,
-            household,
-            interval_s,
-            listener,
-            channels_of=self.household_channels,
-            stats_of=self.household_stats,
+        options = {
+            "queue_len": self.queue_len,
+            "channels_of": self.household_channels,
+            "stats_of": self.household_stats,
+            **self.follow_defaults,
             **options,
-        ).start()
+        }
+        return Following(self, household, interval_s, listener, **options).start()
 
     def channels_of(self, household: str) -> tuple[Channel, ...]:
         return self._channel_lists.get(household, ())

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from server.leases import DatabaseLease, LocalLease, RedisLease, lease_for
+from server.leases import DatabaseLease, LeasedFollowers, LocalLease, RedisLease, lease_for
 from server.storage.database import Database, open_database
 from tests.services import free_port
 
@@ -169,3 +169,41 @@ def test_a_lease_needs_a_positive_ttl(tmp_path: Path):
             DatabaseLease(db, NAME, 0)
     finally:
         db.dispose()
+
+
+def test_leased_followers_follow_each_household_at_its_own_interval():
+    """With ``interval_of``, a household is followed at its interval and followed again (a new
+    listener) when that changes; one no longer wanted is let go."""
+
+    class Following:
+        def __init__(self, household: str, interval_s: int, listener: object) -> None:
+            self.household, self.interval_s, self.listener = household, interval_s, listener
+            self.stopped = False
+
+        def stop(self) -> None:
+            self.stopped = True
+
+    class Hub:
+        def follow(self, household: str, interval_s: int, listener: object, **_: object):  # noqa: ANN202
+            return Following(household, interval_s, listener)
+
+    intervals = {"A": 60, "B": 1}
+    job = LeasedFollowers(
+        "test",
+        LocalLease(),
+        Hub(),
+        60,
+        listener_for=lambda household: object(),
+        wanted=lambda: set(intervals),
+        interval_of=lambda household: intervals[household],
+    )
+    job.sync()
+    assert {h: f.interval_s for h, f in job.followings.items()} == {"A": 60, "B": 1}
+    first_a, first_b = job.followings["A"], job.followings["B"]
+    intervals["A"] = 300
+    job.sync()
+    assert first_a.stopped and job.followings["A"].interval_s == 300
+    assert job.followings["B"] is first_b and not first_b.stopped
+    del intervals["B"]
+    job.sync()
+    assert first_b.stopped and set(job.followings) == {"A"}

@@ -1,0 +1,257 @@
+"""Live estimates end to end, on real components: a causal AC model trained on synthetic household
+A (three days at 1 min), attached with ``python -m server nilm attach`` to a live household that
+reports A's Overall over HTTP ingest, with Redis as the broker and the estimator's lease.
+
+Readings are back-dated (two days ago, one a minute), so the windows close as readings arrive, not
+on the wall clock; ``SILENT_GRACE_S`` is long so the hub never calls the meter silent meanwhile.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from flask import Flask
+
+from generator.times import format_ts, parse_ts
+from server import create_app
+from server.cli import main
+from server.errors import UnknownHousehold
+from server.estimates import ApplianceMetered, InvalidModel, attach_model
+from server.nilm import Disaggregator
+from server.storage import KeyStore, Reading, ReadingStore
+from server.storage.database import command_database
+from server.storage.estimators import EstimatorStore
+from tests.server.nilm.conftest import minute_dataset
+
+R = 60  # the model's resolution [s]
+TZ = "Asia/Kolkata"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    ds = minute_dataset(days=3, households=("A",))
+    info = ds.household("A")
+    frame = ds.frame("A")
+    out = tmp_path_factory.mktemp("live-models")
+    causal = Disaggregator.fit(frame, "AC", info, causal=True, min_history_days=2)
+    centred = Disaggregator.fit(frame, "AC", info, causal=False, min_history_days=2)
+    need = causal.context_samples
+    ac_on = frame["AC"].to_numpy(dtype=float) * 1000.0 > causal.on_threshold_w
+    # a stretch whose estimated windows (need-1 .. need+4) have the AC on, then off
+    offset = next(
+        i for i in range(len(frame) - need - 10) if ac_on[i + need + 2] and not ac_on[i + need + 4]
+    )
+    return {
+        "model": causal,
+        "offset": offset,
+        "offset_s": int(frame.index[offset].timestamp()),
+        "path": causal.save(out / "ac-causal.model"),
+        "centred": centred.save(out / "ac-centred.model"),
+        "overall_kw": np.round(frame["Overall"].to_numpy(dtype=float), 3)[offset:],
+    }
+
+
+def wait_for(predicate: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, redis_server, monkeypatch) -> Iterator[Callable[..., Flask]]:  # noqa: ANN001
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("GRIDLIGHT_DATABASE_URL", raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    apps: list[Flask] = []
+
+    def make(**config: object) -> Flask:
+        base = {
+            "TESTING": True,
+            "DATA_DIR": str(data),
+            "STATS_CACHE_DIR": str(tmp_path / "stats"),
+            "REDIS_URL": redis_server.url,
+            "DEMO": False,
+            "EMBEDDED_REPLAY": False,
+            "WARM_STATS": False,
+            "PUSH_ENABLED": False,
+            "ALERTS_ENABLED": False,
+            "NILM_ENABLED": True,
+            "NILM_SYNC_S": 0.05,
+            "SILENT_GRACE_S": 30 * 86_400,
+        }
+        base.update(config)
+        app = create_app(base)
+        app.extensions["gridlight"].start()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["estimates"].stop()
+        app.extensions["widget_api"].stop()
+        app.extensions["gridlight"].stop()
+
+
+def cli(*args: str) -> int:
+    return main(["nilm", *args])
+
+
+def ac_entries(app: Flask, household: str) -> list[tuple[int, float, dict]]:
+    """``(ts [s], AC [kW], reading)`` of the estimated readings in the household's stream."""
+    broker = app.extensions["gridlight"].broker
+    entries = broker.revrange(household, None, 100_000)
+    return sorted(
+        (parse_ts(r["ts"]), r["power_kw"]["AC"], r) for _, r in entries if "AC" in r["power_kw"]
+    )
+
+
+def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_app, trained):  # noqa: ANN001
+    model: Disaggregator = trained["model"]
+    need = model.context_samples
+    overall = trained["overall_kw"]
+    app = make_app()
+    gl = app.extensions["gridlight"]
+    _, key = gl.keys.add_household("L", ("Overall",), timezone=TZ)
+    client = app.test_client()
+    now = int(time.time())
+    # two days ago at the local time of A's stretch: back-dated uploads within the raw retention
+    t0 = now - now % 86_400 - 2 * 86_400 + trained["offset_s"] % 86_400
+    n = need + 6
+
+    def ts(i: int) -> int:
+        return t0 + i * R
+
+    def post(first: int, last: int) -> None:
+        readings = [
+            {"ts": ts(i), "power_kw": {"Overall": float(overall[i])}} for i in range(first, last)
+        ]
+        r = client.post(
+            "/api/v1/households/L/readings",
+            json={"readings": readings},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 200, r.get_data(as_text=True)
+
+    def described() -> dict:
+        r = client.get("/api/v1/households/L")
+        assert r.status_code == 200, r.get_data(as_text=True)
+        return r.get_json()
+
+    waiting = need - 10
+    post(0, waiting)  # too little history for the model's context
+    assert "estimated" not in described()
+    data_dir = app.config["DATA_DIR"]
+    assert (
+        cli("attach", "--household", "L", "--model", str(trained["path"]), "--data-dir", data_dir)
+        == 0
+    )
+    engine = app.extensions["estimates"].engine
+    wait_for(
+        lambda: engine.listener("L") is not None and "AC" in engine.listener("L").models,
+        what="the estimator to load the attached model",
+    )
+    wait_for(lambda: engine.job.followings["L"].subscribed.is_set(), what="L followed")
+    body = described()
+    assert body["channels"] == ["Overall", "AC"]
+    assert body["estimated"] == ["AC"]
+    assert body["estimates"]["AC"]["model_resolution_s"] == R
+    assert body["estimates"]["AC"]["need_samples"] == need
+
+    post(waiting, waiting + 1)  # closes the window before: not enough history yet
+    wait_for(
+        lambda: described()["estimates"]["AC"]["state"] == "waiting_for_history",
+        what="the waiting state",
+    )
+    state = described()["estimates"]["AC"]
+    assert (state["have_samples"], state["need_samples"]) == (waiting, need)
+    assert ac_entries(app, "L") == []
+
+    post(waiting + 1, n)  # enough: windows need-1 .. n-2 are estimated as they close
+    expected = list(range(need - 1, n - 1))
+    wait_for(lambda: len(ac_entries(app, "L")) == len(expected), what="the estimates")
+    found = ac_entries(app, "L")
+    for (at_s, value, _), k in zip(found, expected, strict=True):
+        tail = model.predict_tail(
+            overall[k - need + 1 : k + 1], pd.Timestamp(ts(k), unit="s", tz="UTC"), TZ
+        )
+        assert tail.ts == pd.Timestamp(ts(k), unit="s", tz="UTC")
+        assert at_s == ts(k + 1)  # written when known: at the start of the next window
+        assert value == round(tail.power_kw, 6)
+    values = [v for _, v, _ in found]
+    assert max(values) * 1000 > model.on_threshold_w, values  # the AC seen on, from Overall
+    assert min(values) * 1000 < model.on_threshold_w, values  # and off
+    wait_for(
+        lambda: described()["estimates"]["AC"]["state"] == "estimating", what="estimating state"
+    )
+    # written when the state changes, then at most every 30 s
+    assert described()["estimates"]["AC"]["last_estimate_of"] in {
+        format_ts(ts(k)) for k in expected
+    }
+    # the widget's state (its last window from the stream) marks the channel estimated
+    r = client.get(
+        "/api/v1/households/L/widget?interval=60", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["estimated"] == ["AC"], r.get_json()
+    # stored like a meter's readings: the history has them, marked by the description
+    r = client.get(
+        f"/api/v1/households/L/readings?from={format_ts(t0)}&to={format_ts(ts(n))}&resolution=raw",
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    history = r.get_json()
+    assert history["estimated"] == ["AC"]
+    stored = {
+        parse_ts(row["ts"]): row["power_kw"]["AC"]
+        for row in history["readings"]
+        if row["power_kw"].get("AC") is not None
+    }
+    assert stored == {at_s: value for at_s, value, _ in found}
+
+    # detached: the estimator lets the household go and writes nothing more
+    assert cli("detach", "--household", "L", "--appliance", "AC", "--data-dir", data_dir) == 0
+    wait_for(lambda: "L" not in engine.job.followings, what="L let go")
+    post(n, n + 3)
+    assert len(ac_entries(app, "L")) == len(expected)
+    assert "estimated" not in described()
+
+
+def test_bad_attachments_are_refused_with_the_reason(make_app, trained):  # noqa: ANN001
+    app = make_app(NILM_ENABLED=False)
+    gl = app.extensions["gridlight"]
+    db = command_database(app.config["DATA_DIR"])
+    try:
+        keys, store, readings = KeyStore(db), EstimatorStore(db), ReadingStore(db)
+        data = Path(trained["path"]).read_bytes()
+        now = time.time()
+        with pytest.raises(UnknownHousehold, match="'nobody'"):
+            attach_model(keys, store, readings, "nobody", data, now)
+        gl.keys.add_household("M", ("AC", "Overall"), timezone=TZ)
+        with pytest.raises(ApplianceMetered, match="meters 'AC' itself") as err:
+            attach_model(keys, store, readings, "M", data, now)
+        assert err.value.status == 409
+        gl.keys.add_household("S", ("Overall",), timezone=TZ)
+        with pytest.raises(InvalidModel, match="centred") as err:
+            attach_model(keys, store, readings, "S", Path(trained["centred"]).read_bytes(), now)
+        assert err.value.status == 400
+        with pytest.raises(InvalidModel, match="not a usable"):
+            attach_model(keys, store, readings, "S", b"GRIDLIGHT-NILM/1\n{}\nxx", now)
+        start = int(now) - int(now) % 300 - 3600
+        readings.write(
+            [Reading("S", "Overall", start + 300 * i, 0.5) for i in range(6)]  # every 5 min
+        )
+        with pytest.raises(
+            InvalidModel, match="reports every 300 s.*coarser than the model's 60 s"
+        ):
+            attach_model(keys, store, readings, "S", data, now)
+        assert store.list() == []
+    finally:
+        db.dispose()
