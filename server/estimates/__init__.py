@@ -49,6 +49,7 @@ class Estimates:
             enabled = not app.testing
         if enabled:
             self.engine = self._make_engine(app)
+            gl.removals.on_removed("estimates", self.engine.forget)
         gl.add("estimates", self, leader=True)  # stopping releases the estimator's lease
 
     def _make_engine(self, app: Flask):  # noqa: ANN202

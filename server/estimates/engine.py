@@ -312,6 +312,16 @@ class EstimateEngine:
             except Exception:  # one household's models must not stop the others'
                 log.exception("estimates of %s could not be configured", household)
 
+    def forget(self, household: str | None) -> None:
+        """A household was removed (:mod:`server.households.removal`): stop estimating for it
+        now, not at the next sync (``None``: every household; the next sync follows again
+        what is still attached)."""
+        if household is None:
+            self._attached = {}
+        else:
+            self._attached = {h: m for h, m in self._attached.items() if h != household}
+        self.job.forget(household)
+
     def start(self) -> None:
         self.job.start()
 

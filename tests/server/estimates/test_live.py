@@ -255,3 +255,22 @@ def test_bad_attachments_are_refused_with_the_reason(make_app, trained):  # noqa
         assert store.list() == []
     finally:
         db.dispose()
+
+
+def test_an_erased_household_is_let_go_at_once_and_its_models_are_gone(make_app, trained):  # noqa: ANN001
+    app = make_app(NILM_SYNC_S=3600.0)  # no periodic sync: only the removal can let L go
+    gl = app.extensions["gridlight"]
+    gl.keys.add_household("L", ("Overall",), timezone=TZ)
+    data_dir = app.config["DATA_DIR"]
+    assert (
+        cli("attach", "--household", "L", "--model", str(trained["path"]), "--data-dir", data_dir)
+        == 0
+    )
+    engine = app.extensions["estimates"].engine
+    engine.sync()
+    wait_for(lambda: "L" in engine.job.followings, what="L followed")
+    gl.erase_household("L", data_dir)
+    assert "L" not in engine.job.followings  # this worker's forgetters run before the answer
+    assert app.extensions["estimates"].store.list() == []
+    engine.sync()
+    assert "L" not in engine.job.followings
