@@ -39,7 +39,7 @@ from typing import Any
 
 import pandas as pd
 
-from server.errors import GridlightError, InvalidParameter, ServiceUnavailable
+from server.errors import InvalidParameter, ServiceUnavailable
 from server.ingest.history import NotEnoughHistory
 from server.insights.accuracy import accuracy, day_bounds
 from server.insights.carbon import CarbonIntensity, zone_for_timezone
@@ -257,8 +257,6 @@ class InsightsService:
                 retry_after_s=5,
             )
         if load.error is not None:
-            if isinstance(load.error, GridlightError):
-                raise load.error
             raise load.error
         assert load.entry is not None
         return load.entry

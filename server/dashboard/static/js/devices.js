@@ -9,26 +9,12 @@
 //   hours shaded and named in the note.
 
 import {api} from "./api.js";
-import {el, number, wallClock} from "./format.js";
+import {el, number, refusal, say, wallClock} from "./format.js";
 import {loadPlotly} from "./charts.js";
 
 const enc = encodeURIComponent;
 const $ = (id) => document.getElementById(id);
 const base = (ctx) => `/api/v1/households/${enc(ctx.household)}`;
-
-function say(id, text, tone = "error") {
-  const node = $(id);
-  node.textContent = text || "";
-  node.hidden = !text;
-  node.classList.toggle("ok", Boolean(text) && tone === "ok");
-  node.classList.toggle("error", Boolean(text) && tone === "error");
-}
-
-function refusal(answer, what) {
-  const detail = answer.data && answer.data.error ? answer.data.error.message : "";
-  const text = answer.status === 401 || answer.status === 0 || answer.status >= 500 || !detail ? answer.message : detail;
-  return `${what}: ${text}`;
-}
 
 /** The field a refusal names ("devices[3].power_kw: …" → power_kw; setpoint_c.min → setpoint_min). */
 function markInvalid(form, answer) {

@@ -72,3 +72,20 @@ export function wallClock(instant, timeZone) {
   const get = (t) => parts.find((p) => p.type === t).value;
   return `${get("year")}-${get("month")}-${get("day")} ${get("hour")}:${get("minute")}:${get("second")}`;
 }
+
+/** Show ``text`` under a form: ``tone`` "error" (refused), "ok" (done) or "info" (a note). */
+export function say(id, text, tone = "error") {
+  const node = document.getElementById(id);
+  node.textContent = text || "";
+  node.hidden = !text;
+  node.classList.toggle("ok", Boolean(text) && tone === "ok");
+  node.classList.toggle("error", Boolean(text) && tone === "error");
+}
+
+/** The API's own sentence for a refusal (a bad field is named first: "cooldown_min: expected
+ * …"), else the general one; ``what`` says what did not happen ("Not saved"). */
+export function refusal(answer, what = "") {
+  const detail = answer.data && answer.data.error ? answer.data.error.message : "";
+  const text = answer.status === 401 || answer.status === 0 || answer.status >= 500 || !detail ? answer.message : detail;
+  return what ? `${what}: ${text}` : text.charAt(0).toUpperCase() + text.slice(1);
+}

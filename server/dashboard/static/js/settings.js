@@ -4,27 +4,10 @@
 // has its route.
 
 import {api, getSession} from "./api.js";
-import {dateTime, el} from "./format.js";
+import {dateTime, el, refusal, say} from "./format.js";
 
 const enc = encodeURIComponent;
 const $ = (id) => document.getElementById(id);
-
-/** Show ``text`` under a form: ``tone`` "error" (refused), "ok" (done) or "info" (a note). */
-function say(id, text, tone = "error") {
-  const node = $(id);
-  node.textContent = text || "";
-  node.hidden = !text;
-  node.classList.toggle("ok", Boolean(text) && tone === "ok");
-  node.classList.toggle("error", Boolean(text) && tone === "error");
-}
-
-/** The API's own sentence for a refusal (a bad field is named first: "cooldown_min: expected
- * …"), else the general one; ``what`` says what did not happen ("Not saved"). */
-function refusal(answer, what = "") {
-  const detail = answer.data && answer.data.error ? answer.data.error.message : "";
-  const text = answer.status === 401 || answer.status === 0 || answer.status >= 500 || !detail ? answer.message : detail;
-  return what ? `${what}: ${text}` : text.charAt(0).toUpperCase() + text.slice(1);
-}
 
 function markInvalid(form, answer) {
   for (const input of form.querySelectorAll("[name]")) input.removeAttribute("aria-invalid");
