@@ -145,6 +145,8 @@ class Services:
         cache_dir = cfg["STATS_CACHE_DIR"] or data_dir / ".cache" / "stats"
         self.stats = QuickStats(self.households, cache_dir, default_runner())
         self.hub.household_channels = lambda h: tuple(self.households.info(h).channels)
+        self.hub.describe_household = self._describe
+        self.hub.describe_s = float(cfg["NILM_SYNC_S"])
         self.hub.household_stats = self.stats.get
         self.hub.follow_defaults = {
             "retry_s": float(cfg["FOLLOW_STATS_RETRY_S"]),
@@ -195,6 +197,18 @@ class Services:
                 "stats-warm",
                 _Thread("stats-warm", lambda stopped: self.stats.warm(demo, stopped.is_set)),
             )
+
+    def _describe(self, household: str) -> tuple[tuple[str, ...], dict[str, int]]:
+        """A household's channels and its estimated ones: live models' resolutions [s], 0 for
+        estimates made offline (what the hub's channels average and mark)."""
+        info = self.households.info(household)
+        described = info.extra.get("estimates") or {}
+        estimates = {}
+        for channel in info.estimated:
+            about = described.get(channel) or {}
+            live = isinstance(about, dict) and about.get("live") is True
+            estimates[channel] = int(about.get("model_resolution_s") or 0) if live else 0
+        return tuple(info.channels), estimates
 
     # -- jobs ----------------------------------------------------------------------------------
     def add(self, name: str, job: Job, *, leader: bool = False) -> None:

@@ -6,7 +6,9 @@ meter, computed as their Overall readings arrive (the pure core is :mod:`server.
 ``NILM_ENABLED``, registers with the worker's services the live estimator
 (:mod:`server.estimates.engine`: one per deployment, on the lease ``gridlight:nilm:estimator``).
 Models are attached with ``python -m server nilm attach --household H --model FILE``
-(:mod:`server.estimates.cli`; the checks are :func:`server.estimates.attach.attach_model`'s).
+(:mod:`server.estimates.cli`; the checks are :func:`server.estimates.attach.attach_model`'s), or
+by a household's owner over HTTP from the deployment's catalog of published models
+(:mod:`server.estimates.views`; the operator publishes with ``python -m server nilm publish``).
 
 A live household with a model attached lists the appliance among its channels, in
 ``estimated``, and under ``estimates`` with the model's provenance and the estimator's state; the
@@ -20,7 +22,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.estimates.attach import ApplianceMetered, InvalidModel, attach_model
-from server.storage.estimators import AttachedModel, EstimatorStore
+from server.storage.estimators import AttachedModel, EstimatorStore, ModelCatalog
 
 __all__ = [
     "ApplianceMetered",
@@ -28,6 +30,7 @@ __all__ = [
     "Estimates",
     "EstimatorStore",
     "InvalidModel",
+    "ModelCatalog",
     "attach_model",
 ]
 
@@ -43,7 +46,12 @@ class Estimates:
     def init_app(self, app: Flask) -> None:
         gl = app.extensions["gridlight"]
         self.store = EstimatorStore(gl.db)
+        self.catalog = ModelCatalog(gl.db)
+        self.readings = app.extensions["gridlight_ingest"].store
         app.extensions["estimates"] = self
+        from server.estimates import views
+
+        app.register_blueprint(views.blueprint)
         enabled = app.config["NILM_ENABLED"]
         if enabled is None:
             enabled = not app.testing

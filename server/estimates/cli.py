@@ -1,10 +1,19 @@
-"""``python -m server nilm {attach,detach,models}``: appliance models on live households.
+"""``python -m server nilm {attach,detach,models,publish,unpublish,catalog}``: appliance models on
+live households, and the deployment's catalog of models that owners attach over HTTP.
 
 * ``attach --household H --model FILE`` checks the model against the household (see
   :func:`server.estimates.attach.attach_model`) and keeps it in the installation's database,
   where the running server's estimator picks it up within ``NILM_SYNC_S`` (no restart);
 * ``detach --household H --appliance CH`` removes it (its estimates stop; those written stay);
-* ``models [--household H]`` prints the attached models and their estimators' state as JSON.
+* ``models [--household H]`` prints the attached models and their estimators' state as JSON;
+* ``publish --model FILE [--name NAME]`` checks a model file (causal, of an appliance) and
+  publishes it in the deployment's catalog under ``NAME`` (default: the file's stem; publishing
+  a name again replaces its model), where households' owners find it
+  (``GET /api/v1/households/{h}/estimates/catalog``) and attach it by name
+  (``PUT /api/v1/households/{h}/estimates/{appliance}``): the HTTP API never takes a model file,
+  since loading one unpickles it;
+* ``unpublish --name NAME`` withdraws it (households that attached it keep their copy: detach
+  them with ``detach``); ``catalog`` prints the published models as JSON.
 
 The database is ``GRIDLIGHT_DATABASE_URL`` when set, else the SQLite file under ``--data-dir``.
 Refusals (unknown household, an appliance it meters, a centred model, readings coarser than the
@@ -15,11 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
 
-__all__ = ["register"]
+__all__ = ["MODEL_NAME", "register"]
+
+#: A published model's name: it travels in JSON bodies and URLs.
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
 def _nilm_actions(subparsers: argparse._SubParsersAction) -> argparse._SubParsersAction:  # type: ignore[type-arg]
@@ -48,6 +61,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     models.add_argument("--household", metavar="H", help="only this household")
     models.add_argument("--data-dir", **data_dir)
     models.set_defaults(func=run_models)
+
+    publish = sub.add_parser("publish", help="publish a model for owners to attach over HTTP")
+    publish.add_argument("--model", required=True, metavar="FILE", help="model file (causal)")
+    publish.add_argument(
+        "--name", metavar="NAME", help="catalog name (letters, digits, . _ -; default: FILE's stem)"
+    )
+    publish.add_argument("--data-dir", **data_dir)
+    publish.set_defaults(func=run_publish)
+
+    unpublish = sub.add_parser("unpublish", help="withdraw a model from the catalog")
+    unpublish.add_argument("--name", required=True, metavar="NAME", help="catalog name")
+    unpublish.add_argument("--data-dir", **data_dir)
+    unpublish.set_defaults(func=run_unpublish)
+
+    catalog = sub.add_parser("catalog", help="list the models published for owners")
+    catalog.add_argument("--data-dir", **data_dir)
+    catalog.set_defaults(func=run_catalog)
 
 
 def _print_json(body: object) -> None:
@@ -110,4 +140,87 @@ def run_models(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     _print_json({"models": [_attached_json(m) for m in found]})
+    return 0
+
+
+def catalog_json(entry) -> dict:  # noqa: ANN001
+    """A published model as the CLI and the HTTP API show it."""
+    header = entry.header
+    return {
+        "name": entry.name,
+        "appliance": entry.appliance,
+        "model_resolution_s": entry.resolution_s,
+        "causal": entry.causal,
+        "on_threshold_w": header.get("on_threshold_w"),
+        "need_samples": header.get("context_samples"),
+        "trained_on": header.get("trained_on"),
+        "training_period": header.get("training_period"),
+        "published": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(entry.published_s)),
+    }
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from server.cli import CommandError
+    from server.errors import GridlightError
+    from server.estimates.attach import publish_model
+    from server.storage.database import command_database
+    from server.storage.estimators import ModelCatalog
+
+    name = args.name if args.name is not None else Path(args.model).stem
+    if not re.match(MODEL_NAME, name):
+        raise CommandError(
+            f"invalid model name {name!r}: expected 1 to 64 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (give --name)"
+        )
+    try:
+        data = Path(args.model).read_bytes()
+    except OSError as err:
+        raise CommandError(f"cannot read the model file {args.model!r}: {err.strerror}") from err
+    db = command_database(args.data_dir)
+    try:
+        entry = publish_model(ModelCatalog(db), name, data, time.time())
+    except GridlightError as err:
+        raise CommandError(str(err)) from err
+    finally:
+        db.dispose()
+    _print_json(catalog_json(entry))
+    return 0
+
+
+def run_unpublish(args: argparse.Namespace) -> int:
+    from server.cli import CommandError
+    from server.storage.database import command_database
+    from server.storage.estimators import EstimatorStore, ModelCatalog
+
+    db = command_database(args.data_dir)
+    try:
+        removed = ModelCatalog(db).unpublish(args.name)
+        users = [
+            m.household
+            for m in EstimatorStore(db).list()
+            if m.header.get("catalog_name") == args.name
+        ]
+    finally:
+        db.dispose()
+    if not removed:
+        raise CommandError(f"no model is published as {args.name!r}")
+    print(f"unpublished {args.name}")
+    if users:
+        print(
+            f"still attached (a copy) to: {', '.join(sorted(set(users)))}; "
+            "stop them with 'python -m server nilm detach'"
+        )
+    return 0
+
+
+def run_catalog(args: argparse.Namespace) -> int:
+    from server.storage.database import command_database
+    from server.storage.estimators import ModelCatalog
+
+    db = command_database(args.data_dir)
+    try:
+        found = ModelCatalog(db).list()
+    finally:
+        db.dispose()
+    _print_json({"models": [catalog_json(m) for m in found]})
     return 0

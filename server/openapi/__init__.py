@@ -72,6 +72,11 @@ def build_spec() -> dict[str, Any]:
             {"name": "dashboard", "description": "the web dashboard and its app files"},
             {"name": "accounts", "description": "users, sign-in, households' members and roles"},
             {
+                "name": "estimates",
+                "description": "appliance models that estimate channels from the whole-house "
+                "meter (disaggregation), attached by owners from the operator's catalog",
+            },
+            {
                 "name": "oauth",
                 "description": "OAuth 2.0: consent, tokens (code + PKCE, rotating refresh), "
                 "revocation, metadata",

@@ -1476,6 +1476,102 @@ def oauth() -> dict[str, Any]:
     }
 
 
+def estimates() -> dict[str, Any]:
+    """A household's appliance models, attached from the deployment's catalog (owners; #18)."""
+    csrf = {
+        "name": "X-CSRF-Token",
+        "in": "header",
+        "required": False,
+        "description": "the session's csrf_token; required on writes authenticated by the "
+        "session cookie",
+        "schema": {"type": "string"},
+    }
+    appliance = {
+        "name": "appliance",
+        "in": "path",
+        "required": True,
+        "description": "the estimated channel (the model's appliance)",
+        "schema": {"type": "string", "pattern": r"^[A-Za-z][A-Za-z0-9]{0,31}$"},
+        "example": "AC",
+    }
+    signed_out = _r("NotSignedIn")
+
+    def op(op_id: str, summary: str, responses: dict, **extra: Any) -> dict:
+        return {
+            "operationId": op_id,
+            "tags": ["estimates"],
+            "summary": summary,
+            "security": SESSION,
+            **extra,
+            "responses": {"401": signed_out, "403": _r("Forbidden"), **responses},
+        }
+
+    not_live = _json(ref("Error"), "a household served from a dataset (not_live)")
+    return {
+        "/api/v1/households/{household}/estimates": {
+            "parameters": [_p("household")],
+            "get": op(
+                "listEstimates",
+                "The appliance models attached to the household and their live state (owners)",
+                {
+                    "200": _json(ref("EstimateList"), "by appliance"),
+                    "404": _r("NotFound"),
+                },
+            ),
+        },
+        "/api/v1/households/{household}/estimates/catalog": {
+            "parameters": [_p("household")],
+            "get": op(
+                "listEstimateCatalog",
+                "The published models the household could attach (owners)",
+                {
+                    "200": _json(ref("EstimateCatalog"), "by name"),
+                    "404": _r("NotFound"),
+                    "409": not_live,
+                },
+            ),
+        },
+        "/api/v1/households/{household}/estimates/{appliance}": {
+            "parameters": [_p("household"), appliance],
+            "put": op(
+                "attachEstimate",
+                "Estimate an appliance with a published model, by name (owners); the running "
+                "estimator and open streams pick it up without a restart",
+                {
+                    "200": _json(ref("EstimateAttached"), "attached (state pending)"),
+                    "400": _json(
+                        ref("Error"),
+                        "a body without a valid model name, a bad appliance, or a model that "
+                        "cannot estimate this household (invalid_model)",
+                    ),
+                    "404": _json(
+                        ref("Error"), "unknown household, or no model published so (unknown_model)"
+                    ),
+                    "409": _json(
+                        ref("Error"),
+                        "a household served from a dataset (not_live), or one that meters the "
+                        "appliance (appliance_metered)",
+                    ),
+                },
+                parameters=[csrf],
+                requestBody=_body("EstimateAttach"),
+            ),
+            "delete": op(
+                "detachEstimate",
+                "Stop estimating the appliance (owners); estimates written stay",
+                {
+                    "204": {"description": "detached"},
+                    "400": _json(ref("Error"), "a bad appliance name"),
+                    "404": _json(
+                        ref("Error"), "unknown household, or no model attached (unknown_estimate)"
+                    ),
+                },
+                parameters=[csrf],
+            ),
+        },
+    }
+
+
 NO_STORE = {
     "Cache-Control": {"schema": {"type": "string"}},
     "Pragma": {"schema": {"type": "string"}},
@@ -1494,6 +1590,10 @@ ACCOUNTS_SCOPES = {
     "createKey": "admin",
     "revokeKey": "admin",
     "putConsent": "admin",
+    "listEstimates": "admin",
+    "listEstimateCatalog": "admin",
+    "attachEstimate": "admin",
+    "detachEstimate": "admin",
 }
 #: Routes limited by address (sign-in and password reset); the key checks are limited on failure.
 LIMITED = {"signIn", "requestPasswordReset", "confirmPasswordReset"}
@@ -1576,6 +1676,7 @@ def paths() -> dict[str, Any]:
         insights,
         dashboard,
         accounts,
+        estimates,
         oauth,
     ):
         for path, item in part().items():  # a path may gather methods of two families

@@ -37,6 +37,7 @@ from server.control.automations import AutomationsDocument  # control
 from server.control.commands import CommandRequest  # control
 from server.control.devices import ControlsDocument  # control
 from server.control.schedules import ScheduleDocument  # control
+from server.estimates.views import EstimateAttach  # appliance models over HTTP (#18)
 from server.ingest.views import ReadingBatch
 from server.insights.schemas import CARBON as INSIGHTS_CARBON
 from server.insights.schemas import SCHEMAS as INSIGHTS_SCHEMAS
@@ -76,6 +77,7 @@ BODIES: tuple[type[BaseModel], ...] = (
     MemberRole,
     KeyCreate,  # keys over HTTP (#21)
     ConsentUpdate,  # privacy (#15)
+    EstimateAttach,  # appliance models over HTTP (#18)
 )
 
 HOUSEHOLD_ID = r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$"
@@ -1257,3 +1259,107 @@ COMPONENTS["securitySchemes"]["oauth2"] = {
         }
     },
 }
+
+# -- appliance models over HTTP (#18)
+TRAINED_ON = {
+    "type": ["object", "null"],
+    "description": "the household the model was trained on (id, archetype, timezone, source)",
+    "additionalProperties": True,
+}
+TRAINING_PERIOD = {
+    "type": ["object", "null"],
+    "description": "the span of its training readings (start, end, samples, days)",
+    "additionalProperties": True,
+}
+SCHEMAS.update(
+    {
+        "AttachedEstimate": {
+            "type": "object",
+            "description": "a model attached to the household, and the live estimator's state",
+            "required": ["appliance", "method", "live", "model", "model_resolution_s", "state"],
+            "properties": {
+                "appliance": {"type": "string", "examples": ["AC"]},
+                "method": {"type": "string", "const": "gridlight-nilm"},
+                "live": {"type": "boolean", "const": True},
+                "model": {
+                    "type": ["string", "null"],
+                    "description": "the catalog name it was attached from; null when the "
+                    "operator attached a file ('python -m server nilm attach')",
+                },
+                "model_resolution_s": {"type": "integer", "minimum": 1},
+                "on_threshold_w": {"type": ["number", "null"]},
+                "features_version": {"type": ["integer", "string", "null"]},
+                "lag_s": {"type": ["integer", "null"]},
+                "trained_on": TRAINED_ON,
+                "training_period": TRAINING_PERIOD,
+                "need_samples": {
+                    "type": ["integer", "null"],
+                    "description": "model windows of history the estimate needs",
+                },
+                "have_samples": {"type": "integer", "description": "while waiting_for_history"},
+                "last_estimate_of": TIMESTAMP,
+                "reason": {"type": "string", "description": "why it failed"},
+                "state": {
+                    "type": "string",
+                    "enum": ["pending", "starting", "waiting_for_history", "estimating", "failed"],
+                },
+                "attached": TIMESTAMP,
+            },
+            "additionalProperties": True,
+        },
+        "EstimateList": {
+            "type": "object",
+            "required": ["household", "live", "estimates"],
+            "properties": {
+                "household": {"type": "string"},
+                "live": {
+                    "type": "boolean",
+                    "description": "false for a household served from a dataset (no models)",
+                },
+                "estimates": {"type": "array", "items": ref("AttachedEstimate")},
+            },
+        },
+        "EstimateAttached": {
+            "allOf": [
+                ref("AttachedEstimate"),
+                {
+                    "type": "object",
+                    "required": ["household"],
+                    "properties": {"household": {"type": "string"}},
+                },
+            ]
+        },
+        "CatalogModel": {
+            "type": "object",
+            "description": "a model the operator published ('python -m server nilm publish')",
+            "required": ["name", "appliance", "model_resolution_s", "causal", "published"],
+            "properties": {
+                "name": {"type": "string", "examples": ["ac-causal-60s"]},
+                "appliance": {"type": "string", "examples": ["AC"]},
+                "model_resolution_s": {"type": "integer", "minimum": 1},
+                "causal": {
+                    "type": "boolean",
+                    "description": "estimates from past readings only (every published model)",
+                },
+                "on_threshold_w": {"type": ["number", "null"]},
+                "need_samples": {"type": ["integer", "null"]},
+                "trained_on": TRAINED_ON,
+                "training_period": TRAINING_PERIOD,
+                "published": TIMESTAMP,
+            },
+        },
+        "EstimateCatalog": {
+            "type": "object",
+            "required": ["household", "models"],
+            "properties": {
+                "household": {"type": "string"},
+                "models": {
+                    "type": "array",
+                    "items": ref("CatalogModel"),
+                    "description": "the published models this household could attach now "
+                    "(not of an appliance it meters, not finer than its readings), by name",
+                },
+            },
+        },
+    }
+)

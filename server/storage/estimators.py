@@ -7,6 +7,12 @@ shows without loading the model), when it was attached, and the live estimator's
 written by the worker that estimates: ``pending``, ``waiting_for_history``, ``estimating``,
 ``failed``). The live layer (``server.estimates``) validates models before :meth:`attach`; this
 module only keeps them.
+
+:class:`ModelCatalog` keeps the deployment's published models (``nilm_catalog``: one row per
+name, the model file, its JSON header, when it was published): the operator publishes them with
+``python -m server nilm publish``, owners attach them over HTTP by name (the API never takes model
+bytes from a client: loading one unpickles it). An attached model is a copy: unpublishing a name
+leaves the households that attached it estimating.
 """
 
 from __future__ import annotations
@@ -18,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from server.storage.database import Database
-from server.storage.schema import nilm_models
+from server.storage.schema import nilm_catalog, nilm_models
 
-__all__ = ["AttachedModel", "EstimatorStore"]
+__all__ = ["AttachedModel", "CatalogModel", "EstimatorStore", "ModelCatalog"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class AttachedModel:
         return {
             "method": "gridlight-nilm",
             "live": True,
+            "model": header.get("catalog_name"),
             "model_resolution_s": self.resolution_s,
             "on_threshold_w": header.get("on_threshold_w"),
             "features_version": header.get("features_version"),
@@ -136,3 +143,70 @@ class EstimatorStore:
                 )
                 .values(state=json.dumps(state, allow_nan=False))
             )
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    """One published model, without its bytes."""
+
+    name: str
+    appliance: str
+    header: dict[str, Any]
+    published_s: float
+
+    @property
+    def resolution_s(self) -> int:
+        return int(self.header["resolution_s"])
+
+    @property
+    def causal(self) -> bool:
+        return int(self.header.get("lag_s") or 0) == 0
+
+
+class ModelCatalog:
+    """The deployment's published models (see the module doc)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def publish(
+        self, name: str, appliance: str, header: dict[str, Any], model: bytes, now_s: float
+    ) -> CatalogModel:
+        """Publish ``model`` under ``name`` (replacing what was published under it)."""
+        values = {
+            "name": name,
+            "appliance": appliance,
+            "model": model,
+            "header": json.dumps(header, allow_nan=False),
+            "published_s": float(now_s),
+        }
+        with self.db.write() as conn:
+            conn.execute(sa.delete(nilm_catalog).where(nilm_catalog.c.name == name))
+            conn.execute(sa.insert(nilm_catalog).values(**values))
+        return CatalogModel(name, appliance, header, float(now_s))
+
+    def unpublish(self, name: str) -> bool:
+        """Withdraw ``name``; False if nothing was published under it."""
+        with self.db.write() as conn:
+            result = conn.execute(sa.delete(nilm_catalog).where(nilm_catalog.c.name == name))
+        return bool(result.rowcount)
+
+    def list(self) -> list[CatalogModel]:
+        """Published models by name."""
+        cols = [c for c in nilm_catalog.c if c.name != "model"]
+        query = sa.select(*cols).order_by(nilm_catalog.c.name)
+        with self.db.read() as conn:
+            return [
+                CatalogModel(r.name, r.appliance, json.loads(r.header), float(r.published_s))
+                for r in conn.execute(query)
+            ]
+
+    def model(self, name: str) -> tuple[CatalogModel, bytes] | None:
+        """The model published under ``name`` and its file, or ``None``."""
+        query = sa.select(nilm_catalog).where(nilm_catalog.c.name == name)
+        with self.db.read() as conn:
+            r = conn.execute(query).first()
+        if r is None:
+            return None
+        found = CatalogModel(r.name, r.appliance, json.loads(r.header), float(r.published_s))
+        return found, bytes(r.model)

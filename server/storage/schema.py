@@ -162,6 +162,20 @@ nilm_models = Table(
     sqlite_with_rowid=False,
 )
 
+#: The deployment's catalog of disaggregation models (server/estimates): model files published by
+#: the operator (``python -m server nilm publish``) under a name, which owners attach over HTTP by
+#: that name; never a household's data (no ``household`` column: erasure leaves it).
+nilm_catalog = Table(
+    "nilm_catalog",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("appliance", Text, nullable=False),
+    Column("model", LargeBinary, nullable=False),
+    Column("header", Text, nullable=False),
+    Column("published_s", Float, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # -- jobs run once per period, and leader leases ----------------------------------------------------
 job_runs = Table(
     "job_runs",

@@ -17,6 +17,23 @@ Each channel's value for a second counts once: a reading sent twice (a publisher
 a restarted broker may have lost, a publish retried after its reply was lost) leaves the average
 as it was; the first value wins, as in storage. Different channels of one second may come in
 separate readings.
+
+Estimated channels (``estimates``: channel → the model's resolution [s], 0 for estimates made
+offline) are marked in every window's ``estimated``. A live estimate is one reading per model
+window, written at the first second of the window after the one it estimates (see
+:mod:`server.estimates.engine`), so a window shorter than the model's (a 1 s stream of a 60 s AC
+model) would hold the estimate in at most one of its windows, and usually none: the estimate
+arrives after the Overall reading of its second has closed that second's window. So for such a
+*held* channel the windows carry the latest estimate instead, the value a stream at the model's
+resolution shows for the same minute: a reading of a held channel never opens or closes a
+window; it is kept (the last :data:`HELD_KEPT` of them), and a window starting at ``s`` carries
+the newest kept estimate stamped before its end whose model window is the one ``s`` lies in or
+the one before (so an estimate a little late for the first seconds of its window leaves the
+previous one showing, and an estimator that stopped leaves ``None`` after two model windows).
+Every worker reads the same stream in the same order, so they hold the same values; a resumed or
+primed aggregator is given the estimates before its anchor with :meth:`WindowAggregator.hold`.
+:meth:`WindowAggregator.reconfigure` changes the channels while windows are open (a model
+attached or detached while streams are open).
 """
 
 from __future__ import annotations
@@ -28,10 +45,12 @@ from typing import NamedTuple
 from generator.times import parse_ts
 from server.broker.base import Broker, Entry, parse_id
 
-__all__ = ["EventKey", "Window", "WindowAggregator", "history_since"]
+__all__ = ["EventKey", "Window", "WindowAggregator", "estimates_before", "history_since"]
 
 #: At most this many empty windows are emitted for one silence (a day of 1 s windows).
 MAX_GAP_WINDOWS = 86_400
+#: Estimates of a held channel kept (the newest), to choose from when a window closes.
+HELD_KEPT = 3
 
 
 class EventKey(NamedTuple):
@@ -75,6 +94,8 @@ class Window:
     power_kw: dict[str, float | None]
     key: EventKey
     index: int | None = None
+    #: the channels whose values are estimates (``None``: the aggregator was not told)
+    estimated: tuple[str, ...] | None = None
 
 
 def history_since(
@@ -137,25 +158,83 @@ class WindowAggregator:
         *,
         last_closed_s: int | None = None,
         anchor: EventKey | None = None,
+        estimates: dict[str, int] | None = None,
     ) -> None:
-        self.channels = tuple(channels)
         self.interval_s = int(interval_s)
         self.last_closed_s = last_closed_s
         self.anchor = anchor
         self.late = 0  # entries whose window had already closed (dropped, counted)
         self._start: int | None = None
-        self._sums = [0.0] * len(self.channels)
-        self._counts = [0] * len(self.channels)
         # per second of the open window, a bit per channel already counted
         self._seen: list[int] = []
         self._index: int | None = None
         self._last_key: EventKey | None = None
+        #: held channel → its estimates ``(stamped at [s], value [kW])``, oldest first
+        self._held: dict[str, list[tuple[int, float]]] = {}
+        self.channels: tuple[str, ...] = ()
+        self._sums: list[float] = []
+        self._counts: list[int] = []
+        self.reconfigure(channels, estimates)
+
+    def reconfigure(
+        self, channels: tuple[str, ...] | list[str], estimates: dict[str, int] | None = None
+    ) -> None:
+        """Average ``channels`` from now on (the open window keeps what its remaining channels
+        had); ``estimates``: the estimated ones and their models' resolutions [s] (``None``: not
+        told, windows' ``estimated`` is ``None``)."""
+        channels = tuple(channels)
+        old = {c: i for i, c in enumerate(self.channels)}
+        sums = [self._sums[old[c]] if c in old else 0.0 for c in channels]
+        counts = [self._counts[old[c]] if c in old else 0 for c in channels]
+        moves = [(old[c], i) for i, c in enumerate(channels) if c in old]
+        self._seen = [
+            sum(1 << new for was, new in moves if bits & (1 << was)) for bits in self._seen
+        ]
+        self.channels, self._sums, self._counts = channels, sums, counts
+        self.estimates = None if estimates is None else dict(estimates)
+        found = estimates or {}
+        self.estimated: tuple[str, ...] | None = (
+            None if estimates is None else tuple(c for c in channels if c in found)
+        )
+        #: held channels (estimates of models coarser than the windows) → model resolution [s]
+        self.held = {c: int(found[c]) for c in channels if int(found.get(c) or 0) > self.interval_s}
+        self._held = {c: self._held.get(c, []) for c in self.held}
+
+    def hold(self, reading: dict) -> None:
+        """Keep the held channels' estimates of ``reading`` (see the module doc)."""
+        power = reading.get("power_kw") or {}
+        ts_s: int | None = None
+        for channel in self.held:
+            value = _value(power.get(channel))
+            if value is None:
+                continue
+            if ts_s is None:
+                ts_s = parse_ts(reading["ts"])
+            kept = self._held[channel]
+            kept.append((ts_s, value))
+            kept.sort(key=lambda e: e[0])
+            del kept[:-HELD_KEPT]
+
+    def _held_value(self, channel: str, start_s: int) -> float | None:
+        """The estimate a window starting at ``start_s`` carries for a held channel."""
+        resolution = self.held[channel]
+        end_s = start_s + self.interval_s
+        for stamped_s, value in reversed(self._held[channel]):
+            model_start = stamped_s - stamped_s % resolution
+            if stamped_s < end_s and start_s < model_start + 2 * resolution:
+                return value
+        return None
 
     @property
     def open_start_s(self) -> int | None:
         return self._start
 
     def feed(self, entry_id: str, reading: dict) -> list[Window]:
+        if self.held:
+            self.hold(reading)
+            power = reading.get("power_kw") or {}
+            if power and all(c in self.held for c in power):
+                return []  # only estimates of held channels: no window opens or closes
         ts_s = parse_ts(reading["ts"])
         start = ts_s - ts_s % self.interval_s
         key = EventKey(*parse_id(entry_id))
@@ -177,7 +256,7 @@ class WindowAggregator:
         seen = self._seen[ts_s - start]
         for i, channel in enumerate(self.channels):
             value = _value(power.get(channel))
-            if value is not None and not seen & (1 << i):
+            if value is not None and channel not in self.held and not seen & (1 << i):
                 seen |= 1 << i
                 self._sums[i] += value
                 self._counts[i] += 1
@@ -205,7 +284,11 @@ class WindowAggregator:
             channel: (self._sums[i] / self._counts[i] if self._counts[i] else None)
             for i, channel in enumerate(self.channels)
         }
-        window = Window(self._start, self.interval_s, power, self._last_key, self._index)
+        for channel in self.held:
+            power[channel] = self._held_value(channel, self._start)
+        window = Window(
+            self._start, self.interval_s, power, self._last_key, self._index, self.estimated
+        )
         self.last_closed_s = self._start
         self._start = None
         self._sums = [0.0] * len(self.channels)
@@ -222,9 +305,54 @@ class WindowAggregator:
         if len(starts) > MAX_GAP_WINDOWS:
             starts = starts[-MAX_GAP_WINDOWS:]
         empty = dict.fromkeys(self.channels)
+        anchor = self.anchor
         out = [
-            Window(s, self.interval_s, dict(empty), EventKey(self.anchor.ms, self.anchor.seq, s))
+            Window(
+                s,
+                self.interval_s,
+                dict(empty),
+                EventKey(anchor.ms, anchor.seq, s),
+                estimated=self.estimated,
+            )
             for s in starts
         ]
         self.last_closed_s = starts[-1]
         return out
+
+
+def estimates_before(
+    broker: Broker,
+    household: str,
+    before: str | None,
+    since_s: int,
+    channels: tuple[str, ...] | list[str],
+    *,
+    page: int = 1000,
+) -> list[Entry]:
+    """The broker's entries of ``household`` up to and including ``before`` (the newest without
+    it) timed from ``since_s`` that carry a value of any of ``channels``, oldest first: the
+    estimates an aggregator resuming after ``before`` holds (:meth:`WindowAggregator.hold`)."""
+    if not channels:
+        return []
+    wanted = set(channels)
+    out: list[Entry] = []
+    cursor = before
+    if before is not None:
+        found = broker.get(household, before)
+        if found is not None:
+            if parse_ts(found["ts"]) < since_s:
+                return []
+            if wanted & set(found.get("power_kw") or {}):
+                out.append((before, found))
+    while True:
+        entries = broker.revrange(household, cursor, page)
+        for entry in entries:
+            if parse_ts(entry[1]["ts"]) < since_s:
+                out.reverse()
+                return out
+            if wanted & set(entry[1].get("power_kw") or {}):
+                out.append(entry)
+        if len(entries) < page:
+            out.reverse()
+            return out
+        cursor = entries[-1][0]

@@ -11,6 +11,16 @@
 Both send ``retry:`` first, a ``: ping`` comment when idle for ``ping_s``, and end (for the client
 to reconnect and resume) if the client falls behind or the broker fails while catching up.
 
+Estimated channels (appliances disaggregated from the whole-house meter) are listed in each
+event's ``estimated``, as the channel's aggregator marks them when the window closes: a model
+attached or detached while the stream is open shows from the next events on
+(:mod:`server.streaming.hub`). In a stream whose interval is shorter than a live model's
+resolution (a 1 s stream of a household with a 60 s AC model) every event carries the
+appliance's latest estimate, held for the model window it was made in: the same value a stream
+at the model's resolution shows for that minute (:mod:`server.streaming.aggregate`). A channel
+the statistics do not know yet (an estimate attached after they were computed) has a value but
+no ``level`` until they are refreshed.
+
 A :class:`Bound` makes either stream end on purpose: after ``limit`` reading events (caught-up ones
 included) or at ``until_s`` on the wall clock, whichever comes first, with a final ``end`` event
 (no id) that says why, so that a client knows not to reconnect. A bounded live stream is never
@@ -33,7 +43,7 @@ from server.errors import BrokerUnavailable, GridlightError
 from server.households.catalogue import Replayable
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
 from server.stats.windows import row_means
-from server.streaming.aggregate import EventKey, Window, WindowAggregator
+from server.streaming.aggregate import EventKey, Window, WindowAggregator, estimates_before
 from server.streaming.direct import Raw, SocketWriter
 from server.streaming.hub import Channel, Hub, Item, Subscriber
 from server.streaming.learning import StatsRef
@@ -121,7 +131,11 @@ def event_bytes(
     levels = (
         None
         if stats is None
-        else classify(stats, values, format_ts(start_s) if stats.by_hour else None)
+        else classify(
+            stats,
+            {c: v for c, v in values.items() if c in stats.channels},
+            format_ts(start_s) if stats.by_hour else None,
+        )
     )
     if fmt == "legacy":
         colours = (
@@ -152,7 +166,8 @@ def encoder(
     estimated: tuple[str, ...] = (),
 ) -> Callable[[Window], bytes]:
     """The channel's encoder: with a :class:`StatsRef`, the statistics it holds when each window
-    closes (none while the household is learning); ``estimated`` as in :func:`event_bytes`."""
+    closes (none while the household is learning); ``estimated`` as in :func:`event_bytes`,
+    unless the window says which of its channels are estimated (``Window.estimated``)."""
     ref = stats if isinstance(stats, StatsRef) else StatsRef(stats)
     estimated = tuple(estimated)
 
@@ -166,7 +181,7 @@ def encoder(
             window.power_kw,
             str(window.key),
             window.index,
-            estimated,
+            estimated if window.estimated is None else window.estimated,
         )
 
     return encode
@@ -199,7 +214,14 @@ def _catch_up(hub: Hub, channel: Channel, after: EventKey, sent: list[EventKey])
         channel.interval_s,
         last_closed_s=last_closed,
         anchor=EventKey(after.ms, after.seq),
+        estimates=channel.estimates,
     )
+    if agg.held:  # the estimates the live channel held after the last event sent
+        since = last_closed + channel.interval_s - 2 * max(agg.held.values())
+        for _, held in estimates_before(
+            broker, channel.household, after.entry_id, since, tuple(agg.held)
+        ):
+            agg.hold(held)
     sent.append(after)
     cursor = after.entry_id
     while True:

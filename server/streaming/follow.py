@@ -171,7 +171,6 @@ class Following:
                 self.subscribed.clear()
 
     def _drain(self, sub: Any) -> None:
-        channels = self.channels_of(self.household)
         while not self.stopped.is_set() and not sub.dropped:
             item = sub.get(self.poll_s)
             if item is None:
@@ -183,6 +182,8 @@ class Following:
                     return
                 continue
             stats = self.current_stats()
-            classified = classify_window(self.household, window, stats, channels)
+            # the window's own channels: the hub reconfigures them when a model is attached or
+            # detached while following
+            classified = classify_window(self.household, window, stats)
             self.windows_seen += 1
             self._call("on_window", classified)

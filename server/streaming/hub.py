@@ -18,6 +18,16 @@ progress, so its first event is complete and identical to the other workers'.
 
 Readers reconnect with capped exponential backoff while the broker is down; the outage shows in
 :meth:`Hub.health` and the reconnects are counted.
+
+A household's channels can change while its streams are open: a disaggregation model attached
+(through the database, by any host: ``python -m server nilm attach`` or the owners' HTTP API) adds
+an estimated channel, a detached one removes it. Every ``describe_s`` each reader asks
+:attr:`Hub.describe_household` (the services' view of the database) for the household's channels
+and its live estimates' model resolutions, and reconfigures its channels in place when they
+changed (:meth:`Channel.reconfigure`): the open streams' next events carry the new channel,
+marked in ``estimated`` (or no longer carry the detached one), without reconnecting. Each worker
+sees the change within ``describe_s`` of the others, so for a few windows the events of two
+workers may differ in that channel alone.
 """
 
 from __future__ import annotations
@@ -34,7 +44,13 @@ from generator.times import parse_ts
 from server.broker.base import Broker, Entry, parse_id
 from server.errors import BrokerUnavailable
 from server.metrics import Metrics
-from server.streaming.aggregate import EventKey, Window, WindowAggregator, history_since
+from server.streaming.aggregate import (
+    EventKey,
+    Window,
+    WindowAggregator,
+    estimates_before,
+    history_since,
+)
 from server.streaming.direct import Raw, SocketWriter, chunk
 from server.streaming.follow import FORMAT as LISTENER_FORMAT
 from server.streaming.follow import Following
@@ -149,14 +165,17 @@ class Channel:
         interval_s: int,
         fmt: str,
         encode: Encoder,
+        estimates: dict[str, int] | None = None,
     ) -> None:
         self.hub = hub
         self.household = household
         self.channels = channels
+        #: estimated channels → their models' resolutions [s] (``None``: not told)
+        self.estimates = estimates
         self.interval_s = interval_s
         self.encode = encode
         self.fmt = fmt
-        self.agg = WindowAggregator(channels, interval_s)
+        self.agg = WindowAggregator(channels, interval_s, estimates=estimates)
         self.subscribers: set[Subscriber] = set()
         self._lock = threading.RLock()
         self._ready = False
@@ -180,6 +199,29 @@ class Channel:
         with self._lock:
             if self._ready:
                 self._emit(self.agg.tick(now_s, grace_s))
+
+    def reconfigure(self, channels: tuple[str, ...], estimates: dict[str, int] | None) -> bool:
+        """Average ``channels`` (``estimates`` as in :class:`WindowAggregator`) from the window
+        in progress on; whether anything changed."""
+        with self._lock:
+            if channels == self.channels and estimates == self.estimates:
+                return False
+            held = dict(self.agg.held)
+            self.channels, self.estimates = channels, estimates
+            self.agg.reconfigure(channels, estimates)
+            new = {c: r for c, r in self.agg.held.items() if held.get(c) != r}
+            if new and self._ready and self.agg.anchor is not None:
+                # a newly held channel: its latest estimate, as a channel primed now would hold
+                since = self.agg.open_start_s or (self.agg.last_closed_s or 0) + self.interval_s
+                self._hold_before(self.agg.anchor.entry_id, since, new)
+            return True
+
+    def _hold_before(self, anchor_id: str, start_s: int, held: dict[str, int]) -> None:
+        since = start_s - 2 * max(held.values())
+        for _, reading in estimates_before(
+            self.hub.broker, self.household, anchor_id, since, tuple(held)
+        ):
+            self.agg.hold(reading)
 
     def _feed(self, entries: list[Entry]) -> None:
         for entry_id, reading in entries:
@@ -259,6 +301,8 @@ class Channel:
             if anchor is not None:
                 self.agg.anchor = EventKey(*parse_id(anchor[0]))
                 self._pos = parse_id(anchor[0])
+                if self.agg.held:  # the estimates its first windows carry
+                    self._hold_before(anchor[0], window_start, self.agg.held)
         with self._lock:
             self._feed(history)
             self._feed(sorted(self._pending, key=lambda e: parse_id(e[0])))
@@ -308,6 +352,7 @@ class HouseholdReader:
         self.down_since: float | None = None
         self.error: str | None = None
         self.tick_after = 0.0  # no silent-meter closes before this (epoch seconds)
+        self.described_at = time.monotonic()  # when its channels were last asked for
         self.stopped = threading.Event()  # set when its household is removed
         self.thread = threading.Thread(target=self._run, name=f"reader-{household}", daemon=True)
 
@@ -346,6 +391,9 @@ class HouseholdReader:
             if self.stopped.is_set():
                 break  # removed while reading: what was read is the erased household's
             channels = hub.channels_of(self.household)
+            if time.monotonic() - self.described_at >= hub.describe_s:
+                self.described_at = time.monotonic()
+                hub.redescribe(self.household)
             now = time.time()
             if entries:
                 self.cursor = entries[-1][0]
@@ -382,6 +430,7 @@ class Hub:
         max_backoff_s: float = 2.0,
         idle_channel_s: float = 60.0,
         ping_s: float = 15.0,
+        describe_s: float = 5.0,
     ) -> None:
         self.broker = broker
         self.metrics = metrics
@@ -405,6 +454,38 @@ class Hub:
         #: Options every :meth:`follow` gets unless it says otherwise (the services set the
         #: statistics' retry and refresh periods from the configuration).
         self.follow_defaults: dict[str, Any] = {}
+        #: A household's channels now and its estimated ones with their models' resolutions
+        #: [s] (0: not a live model); asked for when a channel opens and every ``describe_s``
+        #: by its reader (see the module doc). Set by the services; ``None``: never asked.
+        self.describe_household: Callable[[str], tuple[tuple[str, ...], dict[str, int]]] | None = (
+            None
+        )
+        self.describe_s = describe_s
+
+    def _estimates_of(self, household: str, channels: tuple[str, ...]) -> dict[str, int] | None:
+        if self.describe_household is None:
+            return None
+        _, estimates = self.describe_household(household)
+        return {c: r for c, r in estimates.items() if c in channels}
+
+    def redescribe(self, household: str) -> None:
+        """Ask for the household's channels again and reconfigure its open channels."""
+        if self.describe_household is None:
+            return
+        try:
+            channels, estimates = self.describe_household(household)
+        except Exception as err:  # unknown now (erased), or the database is away: next time
+            log.debug("cannot describe %s: %s", household, err)
+            return
+        for channel in self.channels_of(household):
+            if channel.reconfigure(tuple(channels), dict(estimates)):
+                log.info(
+                    "%s channels at %d s are now %s (estimated %s)",
+                    household,
+                    channel.interval_s,
+                    ", ".join(channels),
+                    ", ".join(estimates) or "none",
+                )
 
     def follow(self, household: str, interval_s: int, listener: Any, **options: Any) -> Following:
         """Deliver every closed window of ``household`` at ``interval_s`` to ``listener`` as a
@@ -444,6 +525,11 @@ class Hub:
         found = self._channels.get(key)
         if found is not None:
             return found
+        try:
+            estimates = self._estimates_of(household, channels)
+        except Exception as err:  # the database away: its reader asks again every describe_s
+            log.warning("cannot describe %s's estimates: %s", household, err)
+            estimates = None
         with self._lock:  # one creator at a time; others wait, then find it
             found = self._channels.get(key)
             if found is not None:
@@ -454,7 +540,7 @@ class Hub:
             reader = self._readers.get(household)
             if reader is None:
                 reader = HouseholdReader(self, household, self.broker.last_id(household))
-            channel = Channel(self, household, channels, interval_s, fmt, encode)
+            channel = Channel(self, household, channels, interval_s, fmt, encode, estimates)
             self._channel_lists[household] = (*self.channels_of(household), channel)
             try:
                 if household not in self._readers:

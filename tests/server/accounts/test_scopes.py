@@ -128,6 +128,7 @@ def _url(path: str, owner: Person) -> str:
         "recommendation_id": "r1",
         "month": "2026-01",
         "key_id": "0123456789ab",
+        "appliance": "AC",
     }
     url = re.sub(r"{(\w+)}", lambda m: values[m[1]], path)
     return url + ("?interval=5" if url.endswith(("/stats", "/stream", "/widget")) else "")
