@@ -42,6 +42,10 @@ class Client(SSEClient):
         if self.conn.sock is None:
             self.conn.sock = self.response.fp.raw._sock
 
+    def close(self) -> None:
+        self.response.close()
+        super().close()
+
 
 @pytest.fixture
 def serve() -> Iterator:
@@ -127,6 +131,8 @@ def test_an_open_1s_stream_gains_and_loses_an_estimated_channel_and_holds_its_es
     hub = streams.extensions["gridlight"].hub
     wait_for(lambda: any(c.interval_s == 1 for c in hub.channels_of("L")), what="the 1 s channel")
     (channel,) = [c for c in hub.channels_of("L") if c.interval_s == 1]
+    # subscribed (a live stream gets the windows that close after it subscribes)
+    wait_for(lambda: bool(channel.subscribers), what="the stream subscribed")
 
     # minute need-1 before any model: Overall alone, nothing marked
     post_minutes(need - 1, need, per_second=True)
