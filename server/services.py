@@ -42,6 +42,7 @@ from server.storage.consent import ConsentStore
 from server.storage.crypto import Keyring, load_master_keys
 from server.storage.database import Database, database_url, open_database
 from server.storage.sealing import seal_plaintext_rows
+from server.streaming.aggregate import estimates_of
 from server.streaming.bodies import StreamSettings
 from server.streaming.hub import Hub
 from server.streaming.learning import Learning
@@ -199,16 +200,10 @@ class Services:
             )
 
     def _describe(self, household: str) -> tuple[tuple[str, ...], dict[str, int]]:
-        """A household's channels and its estimated ones: live models' resolutions [s], 0 for
-        estimates made offline (what the hub's channels average and mark)."""
+        """A household's channels and its estimated ones (what the hub's channels average and
+        mark; see :func:`server.streaming.aggregate.estimates_of`)."""
         info = self.households.info(household)
-        described = info.extra.get("estimates") or {}
-        estimates = {}
-        for channel in info.estimated:
-            about = described.get(channel) or {}
-            live = isinstance(about, dict) and about.get("live") is True
-            estimates[channel] = int(about.get("model_resolution_s") or 0) if live else 0
-        return tuple(info.channels), estimates
+        return tuple(info.channels), estimates_of(info)
 
     # -- jobs ----------------------------------------------------------------------------------
     def add(self, name: str, job: Job, *, leader: bool = False) -> None:

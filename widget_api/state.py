@@ -31,7 +31,14 @@ from generator.times import format_ts, parse_ts
 from server.broker.base import Broker, parse_id
 from server.ingest.history import NotEnoughHistory
 from server.stats import HouseholdStats, worst
-from server.streaming.aggregate import EventKey, Window, WindowAggregator, history_since
+from server.streaming.aggregate import (
+    EventKey,
+    Window,
+    WindowAggregator,
+    estimates_before,
+    estimates_of,
+    history_since,
+)
 from server.streaming.classified import ClassifiedWindow, classify_window
 
 __all__ = [
@@ -88,9 +95,12 @@ def average_window(
     interval_s: int,
     start: int,
     grace_s: float,
+    estimates: dict[str, int] | None = None,
 ) -> Window | None:
     """The window ``[start, start + interval_s)`` averaged from the broker's history, as the
-    stream averages it; ``None`` if the history holds nothing before its end."""
+    stream averages it; ``None`` if the history holds nothing before its end. ``estimates``
+    (channel → live model resolution [s], :func:`~server.streaming.aggregate.estimates_of`):
+    a window shorter than a model's carries its latest estimate, as the stream's does."""
     # about 1 Hz: this window and the one in progress, then pages of PAGE
     entries, anchor = history_since(
         broker,
@@ -105,7 +115,12 @@ def average_window(
         interval_s,
         last_closed_s=start - interval_s,
         anchor=EventKey(*parse_id(anchor[0])) if anchor is not None else None,
+        estimates=estimates,
     )
+    if agg.held and anchor is not None:  # the estimates the window carries, as a stream's would
+        since = start - 2 * max(agg.held.values())
+        for _, reading in estimates_before(broker, household, anchor[0], since, tuple(agg.held)):
+            agg.hold(reading)
     closed: list[Window] = []
     for entry_id, reading in entries:
         closed.extend(agg.feed(entry_id, reading))
@@ -259,7 +274,13 @@ class WidgetStates:
         window = None
         if bounds is not None:
             window = average_window(
-                broker, info.id, tuple(info.channels), interval_s, bounds[0], grace_s
+                broker,
+                info.id,
+                tuple(info.channels),
+                interval_s,
+                bounds[0],
+                grace_s,
+                estimates_of(info),
             )
         if window is None:
             body = encode(state_of(info, None, interval_s, None, True, now_s))

@@ -42,10 +42,18 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from generator.dataset import HouseholdInfo
 from generator.times import parse_ts
 from server.broker.base import Broker, Entry, parse_id
 
-__all__ = ["EventKey", "Window", "WindowAggregator", "estimates_before", "history_since"]
+__all__ = [
+    "EventKey",
+    "Window",
+    "WindowAggregator",
+    "estimates_before",
+    "estimates_of",
+    "history_since",
+]
 
 #: At most this many empty windows are emitted for one silence (a day of 1 s windows).
 MAX_GAP_WINDOWS = 86_400
@@ -318,6 +326,18 @@ class WindowAggregator:
         ]
         self.last_closed_s = starts[-1]
         return out
+
+
+def estimates_of(info: HouseholdInfo) -> dict[str, int]:
+    """A household's estimated channels → their live models' resolutions [s] (0 for estimates
+    made offline): the ``estimates`` a :class:`WindowAggregator` of the household is given."""
+    described = info.extra.get("estimates") or {}
+    out = {}
+    for channel in info.estimated:
+        about = described.get(channel) or {}
+        live = isinstance(about, dict) and about.get("live") is True
+        out[channel] = int(about.get("model_resolution_s") or 0) if live else 0
+    return out
 
 
 def estimates_before(

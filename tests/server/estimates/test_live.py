@@ -112,6 +112,23 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     )
     assert r.status_code == 200, r.get_data(as_text=True)
     assert r.get_json()["estimated"] == ["AC"], r.get_json()
+    # a widget finer than the model shows the latest estimate held over its minute, as a 1 s
+    # stream does: a second in the middle of the minute has an Overall reading and no AC one
+    mid = ts(n - 1) + R // 2
+    r = client.post(
+        "/api/v1/households/L/readings",
+        json={"readings": [{"ts": mid, "power_kw": {"Overall": float(overall[n - 1])}}]},
+        headers={"Authorization": f"Bearer {key}"},
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    r = client.get(
+        "/api/v1/households/L/widget?interval=1", headers={"Authorization": f"Bearer {key}"}
+    )
+    assert r.status_code == 200, r.get_data(as_text=True)
+    state = r.get_json()
+    assert state["as_of"] == format_ts(mid + 1), state
+    assert state["power_kw"]["AC"] == round(found[-1][1], 3), (state, found[-1])
+    assert state["estimated"] == ["AC"], state
     # stored like a meter's readings: the history has them, marked by the description
     r = client.get(
         f"/api/v1/households/L/readings?from={format_ts(t0)}&to={format_ts(ts(n))}&resolution=raw",
