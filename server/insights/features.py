@@ -12,6 +12,8 @@ hours between the last known hour and the target) gets:
 * same-hour history: the latest known same hour (yesterday when ``lead`` < 24), the latest
   known same hour of the week, and the means of the same hour over 7 and 28 days and of the
   same hour of the week over 4 weeks, each ending at the latest known day;
+* recent deviations: the mean over the last 3 and 24 known hours of each hour's difference from
+  its own 28-day same-hour mean (``dev3_kw``, ``dev24_kw``): a home away, or full, for days;
 * temperature [°C] at the target hour and over its day, when the household has it.
 
 Every lag reads only grid positions <= ``p - lead - 1``, so a forecast never sees its future.
@@ -40,6 +42,8 @@ BASE_FEATURES = (
     "mean7_kw",
     "mean28_kw",
     "mean4w_kw",
+    "dev3_kw",
+    "dev24_kw",
 )
 SEASON_FEATURES = ("doy_sin", "doy_cos")
 TEMP_FEATURES = ("temp_c", "temp_day_c")
@@ -113,6 +117,9 @@ class HourGrid:
                 "s7": lambda: same_hour_means(v, 24, 7),
                 "s28": lambda: same_hour_means(v, 24, 28),
                 "w4": lambda: same_hour_means(v, 168, 4),
+                "a3": lambda: same_hour_means(self.derived("anomaly"), 1, 3),
+                "a24": lambda: same_hour_means(self.derived("anomaly"), 1, 24),
+                "anomaly": lambda: v - _shift(self.derived("s28"), 24),
             }[name]
             self._derived[name] = make()
         return self._derived[name]
@@ -154,6 +161,8 @@ class HourGrid:
             self._at(self.derived("s7"), day_pos),
             self._at(self.derived("s28"), day_pos),
             self._at(self.derived("w4"), week_pos),
+            self._at(self.derived("a3"), cut),
+            self._at(self.derived("a24"), cut),
         ]
         if season:
             angle = 2 * np.pi * np.asarray(local.day_of_year, dtype="float64") / 365.25
