@@ -140,6 +140,11 @@ ACCEPTED: dict[str, tuple[str, ...]] = {
             "putConsent",
             "exportMe",
             "eraseMe",
+            # appliance models over HTTP (#18): a household's owners signed in
+            "listEstimates",
+            "listEstimateCatalog",
+            "attachEstimate",
+            "detachEstimate",
         )
     },
     # OAuth (#15): no registered client in an unattended run; each answers as documented
