@@ -11,7 +11,13 @@ when it switches off, so the features describe the level and its steps around ev
   longest window so that a recent window reproduces them exactly (see ``context_samples``);
 * the time since (and, centred, until) the last step up and down the size of the appliance's
   own on level (0.6x-1.6x ``on_level_w``): an "on" stretch lies between such a pair;
-* the hour of day in the household's own time zone.
+* the hour of day in the household's own time zone (``calendar``; transfer models leave it out,
+  since another household keeps other hours);
+* with ``relative_steps`` (transfer models): the current level relative to the steps that bound
+  it — the level above the one before the last step up and above the one after the next step
+  down, the sizes of those steps, how closely they match (down / up) and what share of the last
+  step up is still present — for large steps and for steps the size of the appliance's own
+  level. They describe an "on" stretch by its shape rather than by one household's watts.
 
 Two variants: **centred** windows (also forward differences and the next large steps) see both
 sides of a sample and are the most accurate for offline estimates; their value at a sample is
@@ -45,7 +51,9 @@ class FeatureSpec:
 
     ``resolution_s`` is the grid step [s]; ``edge_w`` the smallest step counted as a switch [W];
     ``causal`` chooses past-only windows; ``windows_s`` the rolling windows [s]; ``lags`` the
-    difference lags [samples]; ``current_only`` keeps the current level alone (a baseline).
+    difference lags [samples]; ``current_only`` keeps the current level alone (a baseline);
+    ``calendar`` adds the local hour of day; ``relative_steps`` the shape of the stretch between
+    the surrounding steps (for models applied to other households).
     """
 
     resolution_s: int
@@ -55,6 +63,8 @@ class FeatureSpec:
     windows_s: tuple[int, ...] = WINDOWS_S
     lags: tuple[int, ...] = LAGS
     current_only: bool = False
+    calendar: bool = True
+    relative_steps: bool = False
     version: str = FEATURES_VERSION
 
     def window_samples(self) -> list[int]:
@@ -99,6 +109,8 @@ class FeatureSpec:
             windows_s=tuple(int(w) for w in raw.get("windows_s", WINDOWS_S)),  # type: ignore[attr-defined]
             lags=tuple(int(k) for k in raw.get("lags", LAGS)),  # type: ignore[attr-defined]
             current_only=bool(raw.get("current_only", False)),
+            calendar=bool(raw.get("calendar", True)),
+            relative_steps=bool(raw.get("relative_steps", False)),
             version=str(raw.get("version", FEATURES_VERSION)),
         )
 
@@ -135,13 +147,64 @@ def _steps(
     return step, distance
 
 
+def _step_positions(
+    diff: np.ndarray, low_w: float, high_w: float, limit: int, *, sign: float, backward: bool
+) -> np.ndarray:
+    """Index of the last (``backward``: next) step with ``sign`` between ``low_w`` and
+    ``high_w`` within ``limit`` samples, as float; NaN when none."""
+    n = diff.size
+    at = np.arange(n, dtype=np.float64)
+    hit = ((sign * diff) > low_w) & ((sign * diff) < high_w)
+    pos = pd.Series(np.where(hit, at, np.nan))
+    out = (pos.bfill() if backward else pos.ffill()).to_numpy(dtype=np.float64, copy=True)
+    out[~(np.abs(out - at) <= limit)] = np.nan
+    return out
+
+
+def _take(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``values`` at the float indices ``pos`` (NaN where ``pos`` is)."""
+    out = np.full(pos.shape, np.nan)
+    ok = np.isfinite(pos)
+    out[ok] = values[pos[ok].astype(np.intp)]
+    return out
+
+
+def _relative_steps(
+    x: np.ndarray,
+    back: np.ndarray,
+    bands: dict[str, tuple[float, float]],
+    limit: int,
+    spec: FeatureSpec,
+) -> dict[str, np.ndarray]:
+    """The level relative to the steps around it, per band of step sizes (see the module)."""
+    cols: dict[str, np.ndarray] = {}
+    before = np.concatenate(([np.nan], x[:-1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for tag, (low, high) in bands.items():
+            up = _step_positions(back, low, high, limit, sign=1.0, backward=False)
+            up_w = _take(back, up)
+            rise = x - _take(before, up)
+            cols[f"{tag}_rise_w"] = rise
+            cols[f"{tag}_rise_share"] = rise / up_w
+            if not spec.causal:
+                down = _step_positions(back, low, high, limit, sign=-1.0, backward=True)
+                down_w = -_take(back, down)
+                fall = x - _take(x, down)
+                cols[f"{tag}_fall_w"] = fall
+                cols[f"{tag}_fall_share"] = fall / down_w
+                cols[f"{tag}_down_over_up"] = down_w / up_w
+                cols[f"{tag}_span_s"] = (down - up) * spec.resolution_s
+    return cols
+
+
 def build_features(
     overall_w: np.ndarray,
     hours: np.ndarray | None,
     spec: FeatureSpec,
 ) -> tuple[np.ndarray, list[str]]:
     """Feature matrix ``(n, k)`` (float32) of the whole-house series ``overall_w`` [W], on a
-    regular grid at ``spec.resolution_s``, with local ``hours`` of day (or None to omit them).
+    regular grid at ``spec.resolution_s``, with local ``hours`` of day (or None to omit them;
+    ignored unless ``spec.calendar``).
     Returns the matrix and the feature names."""
     x = pd.Series(np.asarray(overall_w, dtype=np.float64))
     cols: dict[str, np.ndarray] = {"overall_w": x.to_numpy()}
@@ -182,7 +245,12 @@ def build_features(
             cols["match_up_is_newer"] = cols["since_match_down_s"] - cols["since_match_up_s"]
             if not spec.causal:
                 cols["match_down_is_sooner"] = cols["until_match_up_s"] - cols["until_match_down_s"]
-    if hours is not None:
+        if spec.relative_steps:
+            bands = {"edge": (spec.edge_w, np.inf)}
+            if spec.on_level_w:
+                bands["match"] = (0.6 * spec.on_level_w, 1.6 * spec.on_level_w)
+            cols.update(_relative_steps(x.to_numpy(), back, bands, limit, spec))
+    if hours is not None and spec.calendar:
         cols["hour"] = np.asarray(hours, dtype=np.float64)
     names: Sequence[str] = list(cols)
     matrix = np.empty((x.size, len(names)), dtype=np.float32)

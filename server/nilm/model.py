@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,78 +151,133 @@ class Disaggregator:
         frame: pd.DataFrame,
         appliance: str,
         info: HouseholdInfo,
+        **options: Any,
+    ) -> Disaggregator:
+        """Train on ``frame`` (columns ``Overall`` and ``appliance`` [kW], regular grid at
+        ``info.resolution_s``) of the household ``info``; the options are :meth:`fit_pooled`'s.
+        Raise :class:`NilmError` with under ``min_history_days`` of readings or an appliance
+        that is never on."""
+        return cls.fit_pooled([(frame, info)], appliance, **options)
+
+    @classmethod
+    def fit_pooled(
+        cls,
+        parts: Sequence[tuple[pd.DataFrame, HouseholdInfo]],
+        appliance: str,
         *,
         causal: bool = False,
         current_only: bool = False,
+        transfer: bool = False,
         on_threshold_w: float | None = None,
         min_history_days: float = MIN_HISTORY_DAYS,
         max_train_rows: int = MAX_TRAIN_ROWS,
         random_state: int = 0,
     ) -> Disaggregator:
-        """Train on ``frame`` (columns ``Overall`` and ``appliance`` [kW], regular grid at
-        ``info.resolution_s``) of the household ``info``. Raise :class:`NilmError` with under
-        ``min_history_days`` of readings or an appliance that is never on."""
-        overall_w = frame["Overall"].to_numpy(dtype=np.float64) * 1000.0
-        target_w = frame[appliance].to_numpy(dtype=np.float64) * 1000.0
-        valid = np.isfinite(overall_w) & np.isfinite(target_w)
-        days = valid.sum() * info.resolution_s / 86400.0
-        if days < min_history_days:
-            raise NilmError(
-                f"household {info.id!r} has {days:.1f} days of readings with {appliance!r} to "
-                f"train on; at least {min_history_days:g} are needed"
-            )
+        """Train on the readings of one or several households (``(frame, info)`` pairs, each
+        frame as in :meth:`fit`, all at the same resolution), pooled: the threshold and the
+        appliance's usual level are taken over all of them, each household's features are
+        built on its own series (and its own time zone), and at most ``max_train_rows`` rows
+        are drawn from them in proportion to their readings.
+
+        ``transfer`` builds a model meant for households it was not trained on: no hour of
+        day (another household keeps other hours) and the level relative to the surrounding
+        steps (``relative_steps``). Each household needs ``min_history_days`` of readings."""
+        if not parts:
+            raise NilmError("no household to train on")
+        resolution_s = parts[0][1].resolution_s
+        overall, target, valid = [], [], []
+        for frame, info in parts:
+            if info.resolution_s != resolution_s:
+                raise NilmError(
+                    f"household {info.id!r} is at {info.resolution_s} s, not {resolution_s} s as "
+                    f"{parts[0][1].id!r}; pool households at one resolution"
+                )
+            o_w = frame["Overall"].to_numpy(dtype=np.float64) * 1000.0
+            t_w = frame[appliance].to_numpy(dtype=np.float64) * 1000.0
+            ok = np.isfinite(o_w) & np.isfinite(t_w)
+            days = ok.sum() * resolution_s / 86400.0
+            if days < min_history_days:
+                raise NilmError(
+                    f"household {info.id!r} has {days:.1f} days of readings with {appliance!r} "
+                    f"to train on; at least {min_history_days:g} are needed"
+                )
+            overall.append(o_w)
+            target.append(t_w)
+            valid.append(ok)
+        all_target = np.concatenate(target)
+        all_valid = np.concatenate(valid)
+        names_of = "+".join(info.id for _, info in parts)
         threshold_w = (
-            default_threshold_w(target_w) if on_threshold_w is None else float(on_threshold_w)
+            default_threshold_w(all_target[all_valid])
+            if on_threshold_w is None
+            else float(on_threshold_w)
         )
-        on = target_w > threshold_w
-        if not (on & valid).any() or (on | ~valid).all():
+        all_on = all_target > threshold_w
+        if not (all_on & all_valid).any() or (all_on | ~all_valid).all():
             raise NilmError(
-                f"appliance {appliance!r} of household {info.id!r} is never "
-                f"{'on' if not (on & valid).any() else 'off'} around {threshold_w:g} W in the "
-                "training readings; nothing to learn"
+                f"appliance {appliance!r} of household {names_of!r} is never "
+                f"{'on' if not (all_on & all_valid).any() else 'off'} around {threshold_w:g} W "
+                "in the training readings; nothing to learn"
             )
-        on_level_w = float(np.median(target_w[on & valid]))
+        on_level_w = float(np.median(all_target[all_on & all_valid]))
         spec = FeatureSpec(
-            resolution_s=info.resolution_s,
+            resolution_s=resolution_s,
             edge_w=max(50.0, round(0.4 * on_level_w, 1)),
             on_level_w=round(on_level_w, 1),
             causal=causal,
             current_only=current_only,
+            calendar=not (transfer or current_only),
+            relative_steps=transfer and not current_only,
         )
-        hours = None if current_only else hour_of_day(frame.index, info.timezone)
-        features, names = build_features(overall_w, hours, spec)
-        rows = np.flatnonzero(valid)
-        if rows.size > max_train_rows:
-            rng = np.random.default_rng(random_state)
-            rows = np.sort(rng.choice(rows, size=max_train_rows, replace=False))
+        total = int(all_valid.sum())
+        rng = np.random.default_rng(random_state)
+        xs, ys, ws = [], [], []
+        names: list[str] = []
+        for (frame, info), o_w, t_w, ok in zip(parts, overall, target, valid, strict=True):
+            hours = hour_of_day(frame.index, info.timezone) if spec.calendar else None
+            features, names = build_features(o_w, hours, spec)
+            rows = np.flatnonzero(ok)
+            if total > max_train_rows:
+                take = max(1, round(rows.size * max_train_rows / total))
+                rows = np.sort(rng.choice(rows, size=min(take, rows.size), replace=False))
+            xs.append(features[rows])
+            ys.append(t_w[rows] > threshold_w)
+            ws.append(t_w[rows])
+        x, on, target_w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
         classifier, regressor = _estimators(random_state)
-        on_rows = rows[on[rows]]
         with one_thread():
-            classifier.fit(features[rows], on[rows])
-            regressor.fit(features[on_rows], target_w[on_rows])
-        span = frame.index[valid]
+            classifier.fit(x, on)
+            regressor.fit(x[on], target_w[on])
+        spans = [frame.index[ok] for (frame, _), ok in zip(parts, valid, strict=True)]
+        infos = [info for _, info in parts]
+        trained_on: dict[str, Any] = {
+            "household": names_of,
+            "archetype": "+".join(dict.fromkeys(i.archetype for i in infos)),
+            "timezone": "+".join(dict.fromkeys(i.timezone for i in infos)),
+            "source": "+".join(dict.fromkeys(str(i.source) for i in infos))
+            if len(infos) > 1
+            else infos[0].source,
+        }
+        if len(infos) > 1:
+            trained_on["households"] = [i.id for i in infos]
         header = {
             "kind": "gridlight-nilm",
             "appliance": appliance,
             "on_threshold_w": threshold_w,
             "on_level_w": round(on_level_w, 1),
-            "off_level_w": round(float(np.median(target_w[valid & ~on])), 1),
-            "resolution_s": info.resolution_s,
+            "off_level_w": round(float(np.median(all_target[all_valid & ~all_on])), 1),
+            "resolution_s": resolution_s,
             "lag_s": spec.lag_samples * spec.resolution_s,
+            "transfer": bool(transfer),
             "features_version": spec.version,
             "features": spec.to_json(),
             "feature_names": names,
-            "trained_on": {
-                "household": info.id,
-                "archetype": info.archetype,
-                "timezone": info.timezone,
-                "source": info.source,
-            },
+            "trained_on": trained_on,
             "training_period": {
-                "start": span[0].isoformat(),
-                "end": span[-1].isoformat(),
-                "samples": int(valid.sum()),
-                "days": round(days, 2),
+                "start": min(s[0] for s in spans).isoformat(),
+                "end": max(s[-1] for s in spans).isoformat(),
+                "samples": total,
+                "days": round(total * resolution_s / 86400.0, 2),
             },
             "sklearn_version": sklearn.__version__,
         }
@@ -250,7 +306,9 @@ class Disaggregator:
         return out
 
     def _hours(self, index: pd.DatetimeIndex, timezone: str) -> np.ndarray | None:
-        return None if self.spec.current_only else hour_of_day(index, timezone)
+        if self.spec.current_only or not self.spec.calendar:
+            return None
+        return hour_of_day(index, timezone)
 
     def estimate(self, overall_kw: pd.Series, timezone: str, resolution_s: int) -> pd.Series:
         """The appliance's estimated power [kW] at every timestamp of ``overall_kw`` (a regular
