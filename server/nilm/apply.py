@@ -44,12 +44,13 @@ def train_from_dataset(
     until: pd.Timestamp | None = None,
     causal: bool = False,
     transfer: bool = False,
+    stacked: bool = False,
     on_threshold_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
 ) -> Disaggregator:
     """Train on the ``Overall`` and ``appliance`` readings (before ``until``) of ``household``,
     or of several households pooled (a model for households it has not seen, with
-    ``transfer``: see :meth:`Disaggregator.fit_pooled`)."""
+    ``transfer``; ``stacked`` for the second stage: see :meth:`Disaggregator.fit_pooled`)."""
     if appliance == OVERALL:
         raise NilmError("the appliance cannot be 'Overall', the whole-house channel itself")
     households = [household] if isinstance(household, str) else list(household)
@@ -72,6 +73,7 @@ def train_from_dataset(
         appliance,
         causal=causal,
         transfer=transfer,
+        stacked=stacked,
         on_threshold_w=on_threshold_w,
         min_history_days=min_history_days,
     )

@@ -4,7 +4,8 @@
   [--transfer] --out MODEL`` trains on the readings before ``--until`` (all of them without it)
   and prints the model's header. Several ``--household`` pool their readings; ``--transfer``
   leaves out the hour of day and describes levels by their surrounding steps, for a model meant
-  for households it was not trained on (leave-one-out: train on the others, apply to one).
+  for households it was not trained on (leave-one-out: train on the others, apply to one);
+  ``--stacked`` adds a second stage that reads the first one's probabilities over hours.
 * ``apply --dataset DIR --household H --model MODEL --out DIR`` reads only ``{H}_Overall`` and
   writes a dataset whose ``{H}_{CH}`` column is the estimate, marked ``estimated``.
 * ``evaluate --dataset DIR --household H --appliance CH --train-until ISO8601`` prints JSON:
@@ -46,6 +47,12 @@ def _transfer(parser: argparse.ArgumentParser) -> None:
         "--transfer",
         action="store_true",
         help="a model for other households: no hour of day, levels relative to their steps",
+    )
+    parser.add_argument(
+        "--stacked",
+        action="store_true",
+        help="a second stage over the first one's on-probabilities in windows of up to 4 h "
+        "(1-minute models; about 3x the training time)",
     )
 
 
@@ -121,6 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
         until=until,
         causal=args.causal,
         transfer=args.transfer,
+        stacked=args.stacked,
         on_threshold_w=args.on_threshold_w,
     )
     out = Path(args.out)
@@ -154,6 +162,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         parse_until(args.train_until),
         causal=args.causal,
         transfer=args.transfer,
+        stacked=args.stacked,
         train_households=args.train_household,
         on_threshold_w=args.on_threshold_w,
     )

@@ -85,6 +85,7 @@ def evaluate(
     *,
     causal: bool = False,
     transfer: bool = False,
+    stacked: bool = False,
     train_households: Sequence[str] | None = None,
     on_threshold_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
@@ -113,6 +114,7 @@ def evaluate(
         train_until,
         causal=causal,
         transfer=transfer,
+        stacked=stacked,
         on_threshold_w=on_threshold_w,
         min_history_days=min_history_days,
     )
@@ -145,6 +147,7 @@ def evaluate_pooled(
     *,
     causal: bool = False,
     transfer: bool = False,
+    stacked: bool = False,
     on_threshold_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
 ) -> dict[str, Any]:
@@ -161,7 +164,9 @@ def evaluate_pooled(
     submeters = [c for c in columns if c not in (OVERALL, appliance)]
     fit: dict[str, Any] = dict(on_threshold_w=on_threshold_w, min_history_days=min_history_days)
     started = time.perf_counter()
-    model = Disaggregator.fit_pooled(trains, appliance, causal=causal, transfer=transfer, **fit)
+    model = Disaggregator.fit_pooled(
+        trains, appliance, causal=causal, transfer=transfer, stacked=stacked, **fit
+    )
     train_s = time.perf_counter() - started
     threshold_w = model.on_threshold_w
     overall = target[OVERALL]
@@ -197,6 +202,7 @@ def evaluate_pooled(
         "on_threshold_w": threshold_w,
         "causal": causal,
         "transfer": transfer,
+        "stacked": stacked,
         "features_version": model.header["features_version"],
         "train": model.header["training_period"],
         "test": {

@@ -36,7 +36,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["FEATURES_VERSION", "FeatureSpec", "build_features", "hour_of_day"]
+__all__ = [
+    "FEATURES_VERSION",
+    "FeatureSpec",
+    "build_features",
+    "hour_of_day",
+    "stack_features",
+]
 
 #: Bumped whenever a feature changes meaning; a model records the version it was trained with.
 FEATURES_VERSION = "edges-2"
@@ -53,7 +59,10 @@ class FeatureSpec:
     ``causal`` chooses past-only windows; ``windows_s`` the rolling windows [s]; ``lags`` the
     difference lags [samples]; ``current_only`` keeps the current level alone (a baseline);
     ``calendar`` adds the local hour of day; ``relative_steps`` the shape of the stretch between
-    the surrounding steps (for models applied to other households).
+    the surrounding steps (for models applied to other households); ``trend_windows_s`` trailing
+    means over hours (how busy the day has been) [s]; ``stack_half_s`` the half-widths [s] of the
+    windows over which a second stage reads the first stage's "on" probabilities (see
+    :mod:`server.nilm.model`), which delay a centred estimate and lengthen the context.
     """
 
     resolution_s: int
@@ -65,6 +74,8 @@ class FeatureSpec:
     current_only: bool = False
     calendar: bool = True
     relative_steps: bool = False
+    trend_windows_s: tuple[int, ...] = ()
+    stack_half_s: tuple[int, ...] = ()
     version: str = FEATURES_VERSION
 
     def window_samples(self) -> list[int]:
@@ -81,22 +92,39 @@ class FeatureSpec:
         """The longest window. [samples]"""
         return max(self.window_samples())
 
+    def trend_samples(self) -> list[int]:
+        """The trailing trend windows in samples (at least 2 each)."""
+        return [max(2, round(w / self.resolution_s)) for w in self.trend_windows_s]
+
+    def stack_halves(self) -> list[int]:
+        """The half-widths of the second stage's windows in samples (at least 1 each)."""
+        return [max(1, round(h / self.resolution_s)) for h in self.stack_half_s]
+
+    @property
+    def stack_half_samples(self) -> int:
+        """The widest half-width of the second stage (0 without one). [samples]"""
+        return max(self.stack_halves(), default=0)
+
     @property
     def lag_samples(self) -> int:
-        """How many samples after a sample its features are known (0 when causal)."""
+        """How many samples after a sample its estimate is known (0 when causal)."""
         if self.causal or self.current_only:
             return 0
-        return self.longest_samples
+        return self.longest_samples + self.stack_half_samples
 
     @property
     def context_samples(self) -> int:
-        """Samples of history a tail needs so its features equal the batch ones."""
-        return 2 * self.longest_samples + max(self.lags) + 1
+        """Samples of history a tail needs so its features (and the second stage's windows of
+        first-stage probabilities) equal the batch ones."""
+        trend = max(self.trend_samples(), default=0)
+        return 2 * self.longest_samples + max(self.lags) + 1 + trend + 2 * self.stack_half_samples
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)
         out["windows_s"] = list(self.windows_s)
         out["lags"] = list(self.lags)
+        out["trend_windows_s"] = list(self.trend_windows_s)
+        out["stack_half_s"] = list(self.stack_half_s)
         return out
 
     @classmethod
@@ -111,6 +139,8 @@ class FeatureSpec:
             current_only=bool(raw.get("current_only", False)),
             calendar=bool(raw.get("calendar", True)),
             relative_steps=bool(raw.get("relative_steps", False)),
+            trend_windows_s=tuple(int(w) for w in raw.get("trend_windows_s", ())),  # type: ignore[attr-defined]
+            stack_half_s=tuple(int(h) for h in raw.get("stack_half_s", ())),  # type: ignore[attr-defined]
             version=str(raw.get("version", FEATURES_VERSION)),
         )
 
@@ -250,6 +280,8 @@ def build_features(
             if spec.on_level_w:
                 bands["match"] = (0.6 * spec.on_level_w, 1.6 * spec.on_level_w)
             cols.update(_relative_steps(x.to_numpy(), back, bands, limit, spec))
+        for w, n in zip(spec.trend_windows_s, spec.trend_samples(), strict=True):
+            cols[f"trend_mean_{w}s"] = x.rolling(n, min_periods=max(1, n // 2)).mean().to_numpy()
     if hours is not None and spec.calendar:
         cols["hour"] = np.asarray(hours, dtype=np.float64)
     names: Sequence[str] = list(cols)
@@ -257,3 +289,32 @@ def build_features(
     for j, name in enumerate(names):
         matrix[:, j] = cols[name]
     return matrix, list(names)
+
+
+def stack_features(prob: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, list[str]]:
+    """What the second stage reads of the first stage's "on" probabilities ``prob`` (NaN where
+    Overall is missing): the probability itself and, per half-width ``h`` of
+    ``spec.stack_half_s``, the mean, min and max over the centred window of ``2h + 1`` samples
+    and the means over its past and future halves (causal: the past window of ``2h + 1`` alone).
+    A whole stretch on or off shows as a window whose probabilities agree."""
+    p = pd.Series(np.asarray(prob, dtype=np.float64))
+    cols: dict[str, np.ndarray] = {"p_on": p.to_numpy()}
+    for h in spec.stack_halves():
+        n = 2 * h + 1
+        if spec.causal:
+            roll = p.rolling(n, min_periods=1)
+            cols[f"p_mean_{h}"] = roll.mean().to_numpy()
+            cols[f"p_min_{h}"] = roll.min().to_numpy()
+            cols[f"p_max_{h}"] = roll.max().to_numpy()
+            continue
+        roll = p.rolling(n, min_periods=1, center=True)
+        cols[f"p_mean_{h}"] = roll.mean().to_numpy()
+        cols[f"p_min_{h}"] = roll.min().to_numpy()
+        cols[f"p_max_{h}"] = roll.max().to_numpy()
+        cols[f"p_past_{h}"] = p.rolling(h + 1, min_periods=1).mean().to_numpy()
+        cols[f"p_next_{h}"] = p[::-1].rolling(h + 1, min_periods=1).mean().to_numpy()[::-1]
+    names = list(cols)
+    matrix = np.empty((p.size, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        matrix[:, j] = cols[name]
+    return matrix, names
