@@ -7,6 +7,11 @@ whether the appliance is on (above ``on_threshold_w``), a regressor trained on t
 gives its level; an "off" sample gets the appliance's usual off level (a fan, a standby draw).
 An estimate never exceeds the whole-house reading and is missing where that reading is.
 
+A model learns from one household or from several pooled (:meth:`Disaggregator.fit_pooled`; for
+households it was not trained on, train on others of their kind, optionally with ``transfer``
+features that leave out the hour of day). An optional second stage (``stacked``) decides "on"
+from the first stage's probabilities over windows of hours, out-of-fold in training.
+
 Model files (``save``/``load``) are one line of magic, one line of JSON header (appliance,
 threshold, resolution, features and their version, the household and period trained on) and a
 joblib pickle of the two estimators. Load only model files you trust: unpickling runs code.
