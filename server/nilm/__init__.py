@@ -1,11 +1,13 @@
 """Disaggregation (pure: no Flask, no Redis): Gridlight's estimates of appliance channels (AC,
 Geyser, HeaterAC, ...) for homes that have only a whole-house ``Overall`` meter.
 
-* :class:`Disaggregator` — trained where a sub-meter exists (``Disaggregator.fit``), applied
-  to the whole-house series of this or another household (``estimate``), saved with a JSON
-  header (``save``/``load``/:func:`read_header`); ``predict_tail`` is the live entry point.
-* :func:`evaluate` / :func:`scores` — on/off F1, ``mae_w`` and energy-share error on a period
-  the model never saw, beside the baselines of :mod:`server.nilm.baselines`.
+* :class:`Disaggregator` — trained where a sub-meter exists (``Disaggregator.fit``, or
+  ``fit_pooled`` on several households for one it has not seen), applied to the whole-house
+  series of this or another household (``estimate``), saved with a JSON header
+  (``save``/``load``/:func:`read_header`); ``predict_tail`` is the live entry point.
+* :func:`evaluate` / :func:`evaluate_pooled` / :func:`scores` — on/off F1, ``mae_w`` and
+  energy-share error on a period (or a household) the model never saw, beside the baselines of
+  :mod:`server.nilm.baselines`.
 * :func:`apply_to_dataset` — writes a dataset whose appliance column is the estimate, marked
   ``estimated`` in ``households.json`` (read back as ``HouseholdInfo.estimated``).
 
@@ -33,7 +35,7 @@ from server.nilm.apply import (
 )
 from server.nilm.baselines import AlwaysOff, Combinatorial, MeanShare
 from server.nilm.data import OVERALL, NilmError, load_channels, parse_until
-from server.nilm.evaluate import evaluate, scores
+from server.nilm.evaluate import evaluate, evaluate_pooled, scores
 from server.nilm.features import FEATURES_VERSION, FeatureSpec, build_features
 from server.nilm.model import (
     MIN_HISTORY_DAYS,
@@ -60,6 +62,7 @@ __all__ = [
     "default_threshold_w",
     "estimated_channels",
     "evaluate",
+    "evaluate_pooled",
     "load_channels",
     "parse_until",
     "read_header",

@@ -1,7 +1,8 @@
 """Training from a dataset and writing estimated channels back as a dataset.
 
 :func:`train_from_dataset` fits a :class:`~server.nilm.model.Disaggregator` on one household's
-``Overall`` and appliance channels, only on readings before ``until`` when given.
+``Overall`` and appliance channels, or on several households' pooled, only on readings before
+``until`` when given.
 :func:`apply_to_dataset` reads nothing but a household's ``Overall`` channel and writes a dataset
 (same format as :mod:`generator.dataset`) holding ``{H}_Overall`` and ``{H}_{appliance}``, the
 estimate. The household's entry in ``households.json`` keeps its fields and gains
@@ -13,6 +14,7 @@ ordinary dataset.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +38,42 @@ def estimated_channels(info: HouseholdInfo) -> list[str]:
 
 def train_from_dataset(
     dataset_dir: str | os.PathLike[str],
-    household: str,
+    household: str | Sequence[str],
     appliance: str,
     *,
     until: pd.Timestamp | None = None,
     causal: bool = False,
+    transfer: bool = False,
+    stacked: bool = False,
     on_threshold_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
 ) -> Disaggregator:
-    """Train on ``household``'s ``Overall`` and ``appliance`` readings (before ``until``)."""
+    """Train on the ``Overall`` and ``appliance`` readings (before ``until``) of ``household``,
+    or of several households pooled (a model for households it has not seen, with
+    ``transfer``; ``stacked`` for the second stage: see :meth:`Disaggregator.fit_pooled`)."""
     if appliance == OVERALL:
         raise NilmError("the appliance cannot be 'Overall', the whole-house channel itself")
-    series = load_channels(dataset_dir, household, [OVERALL, appliance])
-    if appliance in estimated_channels(series.info):
-        raise NilmError(
-            f"channel {appliance!r} of household {household!r} is itself an estimate; "
-            "train on a metered channel"
-        )
-    frame = series.frame
-    if until is not None:
-        frame, _ = split_at(frame, until)
-    return Disaggregator.fit(
-        frame,
+    households = [household] if isinstance(household, str) else list(household)
+    if len(set(households)) != len(households):
+        raise NilmError(f"household listed twice in {households}; name each once")
+    parts = []
+    for h in households:
+        series = load_channels(dataset_dir, h, [OVERALL, appliance])
+        if appliance in estimated_channels(series.info):
+            raise NilmError(
+                f"channel {appliance!r} of household {h!r} is itself an estimate; "
+                "train on a metered channel"
+            )
+        frame = series.frame
+        if until is not None:
+            frame, _ = split_at(frame, until)
+        parts.append((frame, series.info))
+    return Disaggregator.fit_pooled(
+        parts,
         appliance,
-        series.info,
         causal=causal,
+        transfer=transfer,
+        stacked=stacked,
         on_threshold_w=on_threshold_w,
         min_history_days=min_history_days,
     )

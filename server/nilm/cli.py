@@ -1,12 +1,17 @@
 """``python -m server nilm {train,apply,evaluate}``: Gridlight's appliance estimates offline.
 
-* ``train --dataset DIR --household H --appliance CH [--until ISO8601] --out MODEL`` trains on
-  the readings before ``--until`` (all of them without it) and prints the model's header.
+* ``train --dataset DIR --household H [--household H2 ...] --appliance CH [--until ISO8601]
+  [--transfer] --out MODEL`` trains on the readings before ``--until`` (all of them without it)
+  and prints the model's header. Several ``--household`` pool their readings; ``--transfer``
+  leaves out the hour of day and describes levels by their surrounding steps, for a model meant
+  for households it was not trained on (leave-one-out: train on the others, apply to one);
+  ``--stacked`` adds a second stage that reads the first one's probabilities over hours.
 * ``apply --dataset DIR --household H --model MODEL --out DIR`` reads only ``{H}_Overall`` and
   writes a dataset whose ``{H}_{CH}`` column is the estimate, marked ``estimated``.
 * ``evaluate --dataset DIR --household H --appliance CH --train-until ISO8601`` prints JSON:
   on/off ``f1`` (above ``on_threshold_w``), ``mae_w``, ``energy_share_error`` after the split,
-  and the same for the baselines.
+  and the same for the baselines; with ``--train-household H2`` (repeatable) the model and the
+  baselines learn from those households instead and are scored on ``H``.
 
 Bad input (unknown household or appliance, no Overall channel, ``--until`` before the data,
 under 7 days to train on, readings coarser than the model) raises a ``ValueError`` subclass,
@@ -23,9 +28,32 @@ from pathlib import Path
 __all__ = ["register"]
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _common(parser: argparse.ArgumentParser, *, several: bool = False) -> None:
     parser.add_argument("--dataset", required=True, metavar="DIR", help="dataset directory")
-    parser.add_argument("--household", required=True, metavar="H", help="household id")
+    if several:
+        parser.add_argument(
+            "--household",
+            required=True,
+            action="append",
+            metavar="H",
+            help="household id; repeat to pool several households' readings",
+        )
+    else:
+        parser.add_argument("--household", required=True, metavar="H", help="household id")
+
+
+def _transfer(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--transfer",
+        action="store_true",
+        help="a model for other households: no hour of day, levels relative to their steps",
+    )
+    parser.add_argument(
+        "--stacked",
+        action="store_true",
+        help="a second stage over the first one's on-probabilities in windows of up to 4 h "
+        "(1-minute models; about 3x the training time)",
+    )
 
 
 def _threshold(parser: argparse.ArgumentParser) -> None:
@@ -51,12 +79,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     sub = parser.add_subparsers(dest="nilm_command", required=True, metavar="ACTION")
 
-    train = sub.add_parser("train", help="train a model on a household with the sub-meter")
-    _common(train)
+    train = sub.add_parser("train", help="train a model on households with the sub-meter")
+    _common(train, several=True)
     train.add_argument("--appliance", required=True, metavar="CH", help="appliance channel")
     train.add_argument("--until", metavar="ISO8601", help="train only on readings before this")
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write")
     _threshold(train)
+    _transfer(train)
     train.set_defaults(func=run_train)
 
     apply = sub.add_parser("apply", help="write a dataset with the estimated appliance channel")
@@ -71,7 +100,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     evaluate.add_argument(
         "--train-until", required=True, metavar="ISO8601", help="train before, score from it"
     )
+    evaluate.add_argument(
+        "--train-household",
+        action="append",
+        metavar="H2",
+        help="train on this household instead of H (repeat to pool); score on H",
+    )
     _threshold(evaluate)
+    _transfer(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -91,6 +127,8 @@ def run_train(args: argparse.Namespace) -> int:
         args.appliance,
         until=until,
         causal=args.causal,
+        transfer=args.transfer,
+        stacked=args.stacked,
         on_threshold_w=args.on_threshold_w,
     )
     out = Path(args.out)
@@ -123,6 +161,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         args.appliance,
         parse_until(args.train_until),
         causal=args.causal,
+        transfer=args.transfer,
+        stacked=args.stacked,
+        train_households=args.train_household,
         on_threshold_w=args.on_threshold_w,
     )
     _print_json(report)

@@ -11,13 +11,16 @@ the whole-house reading exist:
   and estimated are given beside it).
 
 :func:`evaluate` trains on the readings before ``train_until``, scores the readings from it on,
-and runs the baselines of :mod:`server.nilm.baselines` in the same run.
+and runs the baselines of :mod:`server.nilm.baselines` in the same run. :func:`evaluate_pooled`
+trains on several households (the "unseen household" protocol: train on the others, score one)
+and its baselines learn from the same pooled readings.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -28,7 +31,7 @@ from server.nilm.baselines import AlwaysOff, Combinatorial, MeanShare
 from server.nilm.data import OVERALL, NilmError, load_channels
 from server.nilm.model import MIN_HISTORY_DAYS, Disaggregator
 
-__all__ = ["evaluate", "evaluate_frames", "scores", "split_at"]
+__all__ = ["evaluate", "evaluate_frames", "evaluate_pooled", "scores", "split_at"]
 
 
 def scores(
@@ -81,26 +84,37 @@ def evaluate(
     train_until: pd.Timestamp,
     *,
     causal: bool = False,
+    transfer: bool = False,
+    stacked: bool = False,
+    train_households: Sequence[str] | None = None,
     on_threshold_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
 ) -> dict[str, Any]:
-    """Train on ``household``'s readings before ``train_until``, score the ones after it,
-    with the baselines; returns the JSON-able report ``python -m server nilm evaluate`` prints."""
+    """Train on ``household``'s readings before ``train_until`` (or on those of
+    ``train_households``, pooled), score ``household``'s after it, with the baselines; returns
+    the JSON-able report ``python -m server nilm evaluate`` prints."""
     if appliance == OVERALL:
         raise NilmError("the appliance cannot be 'Overall', the whole-house channel itself")
-    series = load_channels(dataset_dir, household, [OVERALL, appliance])
-    info = series.info
-    submeters = [c for c in info.channels if c not in (OVERALL, appliance)]
-    frame = load_channels(dataset_dir, household, [OVERALL, appliance, *submeters]).frame
-    train, _ = split_at(frame, train_until)
-    return evaluate_frames(
-        train,
-        info,
+
+    def frame_of(h: str) -> tuple[pd.DataFrame, HouseholdInfo]:
+        info = load_channels(dataset_dir, h, [OVERALL, appliance]).info
+        submeters = [c for c in info.channels if c not in (OVERALL, appliance)]
+        return load_channels(dataset_dir, h, [OVERALL, appliance, *submeters]).frame, info
+
+    frame, info = frame_of(household)
+    trains = []
+    for h in train_households or [household]:
+        train_frame, train_info = (frame, info) if h == household else frame_of(h)
+        trains.append((split_at(train_frame, train_until)[0], train_info))
+    return evaluate_pooled(
+        trains,
         frame,
         info,
         appliance,
         train_until,
         causal=causal,
+        transfer=transfer,
+        stacked=stacked,
         on_threshold_w=on_threshold_w,
         min_history_days=min_history_days,
     )
@@ -113,23 +127,46 @@ def evaluate_frames(
     target_info: HouseholdInfo,
     appliance: str,
     score_from: pd.Timestamp,
-    *,
-    causal: bool = False,
-    on_threshold_w: float | None = None,
-    min_history_days: float = MIN_HISTORY_DAYS,
+    **options: Any,
 ) -> dict[str, Any]:
     """Train on ``train`` (household ``train_info``; its other sub-meters feed the
     combinatorial baseline), estimate from ``target``'s Overall (the same household or another)
-    and score ``target``'s rows from ``score_from`` on, beside the baselines."""
+    and score ``target``'s rows from ``score_from`` on, beside the baselines; the options are
+    :func:`evaluate_pooled`'s."""
+    return evaluate_pooled(
+        [(train, train_info)], target, target_info, appliance, score_from, **options
+    )
+
+
+def evaluate_pooled(
+    trains: Sequence[tuple[pd.DataFrame, HouseholdInfo]],
+    target: pd.DataFrame,
+    target_info: HouseholdInfo,
+    appliance: str,
+    score_from: pd.Timestamp,
+    *,
+    causal: bool = False,
+    transfer: bool = False,
+    stacked: bool = False,
+    on_threshold_w: float | None = None,
+    min_history_days: float = MIN_HISTORY_DAYS,
+) -> dict[str, Any]:
+    """As :func:`evaluate_frames`, trained on several households pooled
+    (:meth:`Disaggregator.fit_pooled`; ``transfer`` for a model meant for other households).
+    The baselines learn from the same pooled readings."""
     test_mask = target.index >= score_from
     if appliance not in target.columns or target.loc[test_mask, appliance].notna().sum() == 0:
         raise NilmError(
             f"no readings of {appliance!r} from {score_from.isoformat()} on: nothing to score"
         )
-    submeters = [c for c in train.columns if c not in (OVERALL, appliance)]
-    fit = dict(on_threshold_w=on_threshold_w, min_history_days=min_history_days)
+    columns = [c for c in trains[0][0].columns if all(c in f.columns for f, _ in trains)]
+    pooled = pd.concat([f[columns] for f, _ in trains], ignore_index=True)
+    submeters = [c for c in columns if c not in (OVERALL, appliance)]
+    fit: dict[str, Any] = dict(on_threshold_w=on_threshold_w, min_history_days=min_history_days)
     started = time.perf_counter()
-    model = Disaggregator.fit(train, appliance, train_info, causal=causal, **fit)  # type: ignore[arg-type]
+    model = Disaggregator.fit_pooled(
+        trains, appliance, causal=causal, transfer=transfer, stacked=stacked, **fit
+    )
     train_s = time.perf_counter() - started
     threshold_w = model.on_threshold_w
     overall = target[OVERALL]
@@ -145,13 +182,13 @@ def evaluate_frames(
 
     result = score(est_kw.to_numpy()[test_mask] * 1000.0)
     fit["on_threshold_w"] = threshold_w
-    current = Disaggregator.fit(train, appliance, train_info, current_only=True, **fit)  # type: ignore[arg-type]
+    current = Disaggregator.fit_pooled(trains, appliance, current_only=True, **fit)
     current_kw = current.estimate(overall, zone, resolution_s).to_numpy()[test_mask]
     baselines: dict[str, dict[str, float]] = {"current_reading_gbm": score(current_kw * 1000.0)}
     others = [
-        Combinatorial(train, appliance, submeters),
-        MeanShare(train, appliance),
-        AlwaysOff(train, appliance),
+        Combinatorial(pooled, appliance, submeters),
+        MeanShare(pooled, appliance),
+        AlwaysOff(pooled, appliance),
     ]
     for baseline in others:
         baselines[baseline.name] = score(baseline.predict_w(overall_w))
@@ -160,10 +197,12 @@ def evaluate_frames(
     return {
         "household": target_info.id,
         "appliance": appliance,
-        "trained_on": train_info.id,
+        "trained_on": model.header["trained_on"]["household"],
         "resolution_s": resolution_s,
         "on_threshold_w": threshold_w,
         "causal": causal,
+        "transfer": transfer,
+        "stacked": stacked,
         "features_version": model.header["features_version"],
         "train": model.header["training_period"],
         "test": {

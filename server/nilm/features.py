@@ -11,7 +11,13 @@ when it switches off, so the features describe the level and its steps around ev
   longest window so that a recent window reproduces them exactly (see ``context_samples``);
 * the time since (and, centred, until) the last step up and down the size of the appliance's
   own on level (0.6x-1.6x ``on_level_w``): an "on" stretch lies between such a pair;
-* the hour of day in the household's own time zone.
+* the hour of day in the household's own time zone (``calendar``; transfer models leave it out,
+  since another household keeps other hours);
+* with ``relative_steps`` (transfer models): the current level relative to the steps that bound
+  it — the level above the one before the last step up and above the one after the next step
+  down, the sizes of those steps, how closely they match (down / up) and what share of the last
+  step up is still present — for large steps and for steps the size of the appliance's own
+  level. They describe an "on" stretch by its shape rather than by one household's watts.
 
 Two variants: **centred** windows (also forward differences and the next large steps) see both
 sides of a sample and are the most accurate for offline estimates; their value at a sample is
@@ -30,7 +36,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["FEATURES_VERSION", "FeatureSpec", "build_features", "hour_of_day"]
+__all__ = [
+    "FEATURES_VERSION",
+    "FeatureSpec",
+    "build_features",
+    "hour_of_day",
+    "stack_features",
+]
 
 #: Bumped whenever a feature changes meaning; a model records the version it was trained with.
 FEATURES_VERSION = "edges-2"
@@ -45,7 +57,12 @@ class FeatureSpec:
 
     ``resolution_s`` is the grid step [s]; ``edge_w`` the smallest step counted as a switch [W];
     ``causal`` chooses past-only windows; ``windows_s`` the rolling windows [s]; ``lags`` the
-    difference lags [samples]; ``current_only`` keeps the current level alone (a baseline).
+    difference lags [samples]; ``current_only`` keeps the current level alone (a baseline);
+    ``calendar`` adds the local hour of day; ``relative_steps`` the shape of the stretch between
+    the surrounding steps (for models applied to other households); ``trend_windows_s`` trailing
+    means over hours (how busy the day has been) [s]; ``stack_half_s`` the half-widths [s] of the
+    windows over which a second stage reads the first stage's "on" probabilities (see
+    :mod:`server.nilm.model`), which delay a centred estimate and lengthen the context.
     """
 
     resolution_s: int
@@ -55,6 +72,10 @@ class FeatureSpec:
     windows_s: tuple[int, ...] = WINDOWS_S
     lags: tuple[int, ...] = LAGS
     current_only: bool = False
+    calendar: bool = True
+    relative_steps: bool = False
+    trend_windows_s: tuple[int, ...] = ()
+    stack_half_s: tuple[int, ...] = ()
     version: str = FEATURES_VERSION
 
     def window_samples(self) -> list[int]:
@@ -71,22 +92,39 @@ class FeatureSpec:
         """The longest window. [samples]"""
         return max(self.window_samples())
 
+    def trend_samples(self) -> list[int]:
+        """The trailing trend windows in samples (at least 2 each)."""
+        return [max(2, round(w / self.resolution_s)) for w in self.trend_windows_s]
+
+    def stack_halves(self) -> list[int]:
+        """The half-widths of the second stage's windows in samples (at least 1 each)."""
+        return [max(1, round(h / self.resolution_s)) for h in self.stack_half_s]
+
+    @property
+    def stack_half_samples(self) -> int:
+        """The widest half-width of the second stage (0 without one). [samples]"""
+        return max(self.stack_halves(), default=0)
+
     @property
     def lag_samples(self) -> int:
-        """How many samples after a sample its features are known (0 when causal)."""
+        """How many samples after a sample its estimate is known (0 when causal)."""
         if self.causal or self.current_only:
             return 0
-        return self.longest_samples
+        return self.longest_samples + self.stack_half_samples
 
     @property
     def context_samples(self) -> int:
-        """Samples of history a tail needs so its features equal the batch ones."""
-        return 2 * self.longest_samples + max(self.lags) + 1
+        """Samples of history a tail needs so its features (and the second stage's windows of
+        first-stage probabilities) equal the batch ones."""
+        trend = max(self.trend_samples(), default=0)
+        return 2 * self.longest_samples + max(self.lags) + 1 + trend + 2 * self.stack_half_samples
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)
         out["windows_s"] = list(self.windows_s)
         out["lags"] = list(self.lags)
+        out["trend_windows_s"] = list(self.trend_windows_s)
+        out["stack_half_s"] = list(self.stack_half_s)
         return out
 
     @classmethod
@@ -99,6 +137,10 @@ class FeatureSpec:
             windows_s=tuple(int(w) for w in raw.get("windows_s", WINDOWS_S)),  # type: ignore[attr-defined]
             lags=tuple(int(k) for k in raw.get("lags", LAGS)),  # type: ignore[attr-defined]
             current_only=bool(raw.get("current_only", False)),
+            calendar=bool(raw.get("calendar", True)),
+            relative_steps=bool(raw.get("relative_steps", False)),
+            trend_windows_s=tuple(int(w) for w in raw.get("trend_windows_s", ())),  # type: ignore[attr-defined]
+            stack_half_s=tuple(int(h) for h in raw.get("stack_half_s", ())),  # type: ignore[attr-defined]
             version=str(raw.get("version", FEATURES_VERSION)),
         )
 
@@ -135,13 +177,64 @@ def _steps(
     return step, distance
 
 
+def _step_positions(
+    diff: np.ndarray, low_w: float, high_w: float, limit: int, *, sign: float, backward: bool
+) -> np.ndarray:
+    """Index of the last (``backward``: next) step with ``sign`` between ``low_w`` and
+    ``high_w`` within ``limit`` samples, as float; NaN when none."""
+    n = diff.size
+    at = np.arange(n, dtype=np.float64)
+    hit = ((sign * diff) > low_w) & ((sign * diff) < high_w)
+    pos = pd.Series(np.where(hit, at, np.nan))
+    out = (pos.bfill() if backward else pos.ffill()).to_numpy(dtype=np.float64, copy=True)
+    out[~(np.abs(out - at) <= limit)] = np.nan
+    return out
+
+
+def _take(values: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """``values`` at the float indices ``pos`` (NaN where ``pos`` is)."""
+    out = np.full(pos.shape, np.nan)
+    ok = np.isfinite(pos)
+    out[ok] = values[pos[ok].astype(np.intp)]
+    return out
+
+
+def _relative_steps(
+    x: np.ndarray,
+    back: np.ndarray,
+    bands: dict[str, tuple[float, float]],
+    limit: int,
+    spec: FeatureSpec,
+) -> dict[str, np.ndarray]:
+    """The level relative to the steps around it, per band of step sizes (see the module)."""
+    cols: dict[str, np.ndarray] = {}
+    before = np.concatenate(([np.nan], x[:-1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for tag, (low, high) in bands.items():
+            up = _step_positions(back, low, high, limit, sign=1.0, backward=False)
+            up_w = _take(back, up)
+            rise = x - _take(before, up)
+            cols[f"{tag}_rise_w"] = rise
+            cols[f"{tag}_rise_share"] = rise / up_w
+            if not spec.causal:
+                down = _step_positions(back, low, high, limit, sign=-1.0, backward=True)
+                down_w = -_take(back, down)
+                fall = x - _take(x, down)
+                cols[f"{tag}_fall_w"] = fall
+                cols[f"{tag}_fall_share"] = fall / down_w
+                cols[f"{tag}_down_over_up"] = down_w / up_w
+                cols[f"{tag}_span_s"] = (down - up) * spec.resolution_s
+    return cols
+
+
 def build_features(
     overall_w: np.ndarray,
     hours: np.ndarray | None,
     spec: FeatureSpec,
 ) -> tuple[np.ndarray, list[str]]:
     """Feature matrix ``(n, k)`` (float32) of the whole-house series ``overall_w`` [W], on a
-    regular grid at ``spec.resolution_s``, with local ``hours`` of day (or None to omit them).
+    regular grid at ``spec.resolution_s``, with local ``hours`` of day (or None to omit them;
+    ignored unless ``spec.calendar``).
     Returns the matrix and the feature names."""
     x = pd.Series(np.asarray(overall_w, dtype=np.float64))
     cols: dict[str, np.ndarray] = {"overall_w": x.to_numpy()}
@@ -182,10 +275,46 @@ def build_features(
             cols["match_up_is_newer"] = cols["since_match_down_s"] - cols["since_match_up_s"]
             if not spec.causal:
                 cols["match_down_is_sooner"] = cols["until_match_up_s"] - cols["until_match_down_s"]
-    if hours is not None:
+        if spec.relative_steps:
+            bands = {"edge": (spec.edge_w, np.inf)}
+            if spec.on_level_w:
+                bands["match"] = (0.6 * spec.on_level_w, 1.6 * spec.on_level_w)
+            cols.update(_relative_steps(x.to_numpy(), back, bands, limit, spec))
+        for w, n in zip(spec.trend_windows_s, spec.trend_samples(), strict=True):
+            cols[f"trend_mean_{w}s"] = x.rolling(n, min_periods=max(1, n // 2)).mean().to_numpy()
+    if hours is not None and spec.calendar:
         cols["hour"] = np.asarray(hours, dtype=np.float64)
     names: Sequence[str] = list(cols)
     matrix = np.empty((x.size, len(names)), dtype=np.float32)
     for j, name in enumerate(names):
         matrix[:, j] = cols[name]
     return matrix, list(names)
+
+
+def stack_features(prob: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, list[str]]:
+    """What the second stage reads of the first stage's "on" probabilities ``prob`` (NaN where
+    Overall is missing): the probability itself and, per half-width ``h`` of
+    ``spec.stack_half_s``, the mean, min and max over the centred window of ``2h + 1`` samples
+    and the means over its past and future halves (causal: the past window of ``2h + 1`` alone).
+    A whole stretch on or off shows as a window whose probabilities agree."""
+    p = pd.Series(np.asarray(prob, dtype=np.float64))
+    cols: dict[str, np.ndarray] = {"p_on": p.to_numpy()}
+    for h in spec.stack_halves():
+        n = 2 * h + 1
+        if spec.causal:
+            roll = p.rolling(n, min_periods=1)
+            cols[f"p_mean_{h}"] = roll.mean().to_numpy()
+            cols[f"p_min_{h}"] = roll.min().to_numpy()
+            cols[f"p_max_{h}"] = roll.max().to_numpy()
+            continue
+        roll = p.rolling(n, min_periods=1, center=True)
+        cols[f"p_mean_{h}"] = roll.mean().to_numpy()
+        cols[f"p_min_{h}"] = roll.min().to_numpy()
+        cols[f"p_max_{h}"] = roll.max().to_numpy()
+        cols[f"p_past_{h}"] = p.rolling(h + 1, min_periods=1).mean().to_numpy()
+        cols[f"p_next_{h}"] = p[::-1].rolling(h + 1, min_periods=1).mean().to_numpy()[::-1]
+    names = list(cols)
+    matrix = np.empty((p.size, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        matrix[:, j] = cols[name]
+    return matrix, names

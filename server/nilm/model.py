@@ -7,6 +7,11 @@ whether the appliance is on (above ``on_threshold_w``), a regressor trained on t
 gives its level; an "off" sample gets the appliance's usual off level (a fan, a standby draw).
 An estimate never exceeds the whole-house reading and is missing where that reading is.
 
+A model learns from one household or from several pooled (:meth:`Disaggregator.fit_pooled`; for
+households it was not trained on, train on others of their kind, optionally with ``transfer``
+features that leave out the hour of day). An optional second stage (``stacked``) decides "on"
+from the first stage's probabilities over windows of hours, out-of-fold in training.
+
 Model files (``save``/``load``) are one line of magic, one line of JSON header (appliance,
 threshold, resolution, features and their version, the household and period trained on) and a
 joblib pickle of the two estimators. Load only model files you trust: unpickling runs code.
@@ -20,7 +25,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +38,7 @@ from threadpoolctl import threadpool_limits
 
 from generator.dataset import HouseholdInfo
 from server.nilm.data import NilmError, regular_grid, to_resolution
-from server.nilm.features import FeatureSpec, build_features, hour_of_day
+from server.nilm.features import FeatureSpec, build_features, hour_of_day, stack_features
 
 __all__ = [
     "MAGIC",
@@ -47,6 +53,11 @@ MAGIC = b"GRIDLIGHT-NILM/1\n"
 MIN_HISTORY_DAYS = 7.0
 MAX_TRAIN_ROWS = 300_000
 MIN_THRESHOLD_W = 10.0
+#: Stretches of each household whose first-stage probabilities a second stage learns from.
+STACK_FOLDS = 3
+TREND_WINDOWS_S: tuple[int, ...] = (6 * 3600, 24 * 3600)
+#: Half-widths of the second stage's windows [s]: at 1 min, windows of 3 to 241 samples.
+STACK_HALF_S: tuple[int, ...] = (60, 120, 420, 900, 1800, 3600, 7200)
 #: OpenMP threads for fitting and predicting. One: on a shared host OpenMP's spinning threads
 #: made a 10,000-row fit take 54 s instead of 1.4 s (benchmarks/README.md, disaggregation).
 THREADS = 1
@@ -65,12 +76,12 @@ class TailEstimate:
     power_kw: float
 
 
-def classify_on(classifier: Any, x: np.ndarray) -> np.ndarray:
-    """``classifier.predict(x)`` as booleans, for a binary :class:`HistGradientBoostingClassifier`
-    on the bins of its own training (``predict_binned``, what scikit-learn scores early stopping
-    with): the same answers in about half the time, since the trees walk one byte per feature
-    instead of a float64. Falls back to ``predict`` for anything else (categorical features,
-    another estimator or a scikit-learn whose private names moved)."""
+def _binned_raw(classifier: Any, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The raw score (log-odds of the second class) of a binary
+    :class:`HistGradientBoostingClassifier` for every row of ``x``, walking its trees on the bins
+    of its own training (``predict_binned``, what scikit-learn scores early stopping with), and
+    its two classes; None for anything else (categorical features, another estimator or a
+    scikit-learn whose private names moved)."""
     try:
         mapper = classifier._bin_mapper
         predictors = classifier._predictors
@@ -80,16 +91,39 @@ def classify_on(classifier: Any, x: np.ndarray) -> np.ndarray:
         )
         classes = np.asarray(classifier.classes_)
     except (AttributeError, IndexError, TypeError):
-        simple = False
+        return None
     if not simple or classes.size != 2:
-        return np.asarray(classifier.predict(x)).astype(bool)
+        return None
     binned = mapper.transform(np.asarray(x, dtype=np.float64))
     raw = np.full(binned.shape[0], baseline)
     missing = mapper.missing_values_bin_idx_
     for trees in predictors:
         raw += trees[0].predict_binned(binned, missing, THREADS)
+    return raw, classes
+
+
+def classify_on(classifier: Any, x: np.ndarray) -> np.ndarray:
+    """``classifier.predict(x)`` as booleans; for a binary :class:`HistGradientBoostingClassifier`
+    the trees walk their bins (:func:`_binned_raw`): the same answers in about half the time,
+    since they read one byte per feature instead of a float64."""
+    binned = _binned_raw(classifier, x)
+    if binned is None:
+        return np.asarray(classifier.predict(x)).astype(bool)
+    raw, classes = binned
     # predict() takes the class of the larger probability; a tie (raw 0) goes to the first
     return classes[(raw > 0).astype(np.intp)].astype(bool)
+
+
+def on_probability(classifier: Any, x: np.ndarray) -> np.ndarray:
+    """The probability that the appliance is on, per row of ``x`` (``predict_proba`` of the
+    class True, computed on the bins as :func:`classify_on` does)."""
+    binned = _binned_raw(classifier, x)
+    if binned is None:
+        proba = classifier.predict_proba(x)
+        return np.asarray(proba[:, list(classifier.classes_).index(True)], dtype=np.float64)
+    raw, classes = binned
+    p_second = 1.0 / (1.0 + np.exp(-raw))
+    return p_second if bool(classes[1]) else 1.0 - p_second
 
 
 def default_threshold_w(target_w: np.ndarray) -> float:
@@ -108,16 +142,63 @@ def _estimators(random_state: int) -> tuple[Any, Any]:
     )
 
 
+def _fit_stacker(
+    features: list[np.ndarray],
+    overall: list[np.ndarray],
+    picked: list[np.ndarray],
+    x: np.ndarray,
+    on: np.ndarray,
+    spec: FeatureSpec,
+    random_state: int,
+) -> Any:
+    """The second stage (see :meth:`Disaggregator.fit_pooled`): every household's series cut
+    into :data:`STACK_FOLDS` stretches, each stretch's first-stage probabilities from a
+    classifier trained on the picked rows of the other stretches, then a classifier on the
+    windows of those probabilities beside the features of the picked rows ``x``."""
+    offsets = np.cumsum([0, *(r.size for r in picked)])
+    blocks = [np.array_split(np.arange(f.shape[0]), STACK_FOLDS) for f in features]
+    probs = [np.full(f.shape[0], np.nan) for f in features]
+    for k in range(STACK_FOLDS):
+        train_rows = []
+        for i, rows in enumerate(picked):
+            block = blocks[i][k]
+            outside = (rows < block[0]) | (rows > block[-1]) if block.size else rows >= 0
+            train_rows.append(offsets[i] + np.flatnonzero(outside))
+        fold_rows = np.concatenate(train_rows)
+        if np.unique(on[fold_rows]).size < 2:
+            raise NilmError("too few 'on' stretches to train the second stage; pass stacked=False")
+        fold_model, _ = _estimators(random_state)
+        fold_model.fit(x[fold_rows], on[fold_rows])
+        for i, f in enumerate(features):
+            block = blocks[i][k]
+            finite = block[np.isfinite(overall[i][block])]
+            if finite.size:
+                probs[i][finite] = on_probability(fold_model, f[finite])
+    stacked = np.concatenate(
+        [stack_features(p, spec)[0][rows] for p, rows in zip(probs, picked, strict=True)]
+    )
+    stacker, _ = _estimators(random_state + 1)
+    stacker.fit(np.hstack([stacked, x]), on)
+    return stacker
+
+
 class Disaggregator:
     """A trained estimator of one appliance's power from the whole-house reading.
 
     ``header`` is the JSON-able description saved with the model (see :meth:`fit`)."""
 
-    def __init__(self, header: dict[str, Any], classifier: Any, regressor: Any | None) -> None:
+    def __init__(
+        self,
+        header: dict[str, Any],
+        classifier: Any,
+        regressor: Any | None,
+        stacker: Any | None = None,
+    ) -> None:
         self.header = header
         self.spec = FeatureSpec.from_json(header["features"])
         self.classifier = classifier
         self.regressor = regressor
+        self.stacker = stacker
 
     # ------------------------------------------------------------------ properties
     @property
@@ -150,107 +231,194 @@ class Disaggregator:
         frame: pd.DataFrame,
         appliance: str,
         info: HouseholdInfo,
+        **options: Any,
+    ) -> Disaggregator:
+        """Train on ``frame`` (columns ``Overall`` and ``appliance`` [kW], regular grid at
+        ``info.resolution_s``) of the household ``info``; the options are :meth:`fit_pooled`'s.
+        Raise :class:`NilmError` with under ``min_history_days`` of readings or an appliance
+        that is never on."""
+        return cls.fit_pooled([(frame, info)], appliance, **options)
+
+    @classmethod
+    def fit_pooled(
+        cls,
+        parts: Sequence[tuple[pd.DataFrame, HouseholdInfo]],
+        appliance: str,
         *,
         causal: bool = False,
         current_only: bool = False,
+        transfer: bool = False,
+        stacked: bool = False,
         on_threshold_w: float | None = None,
         min_history_days: float = MIN_HISTORY_DAYS,
         max_train_rows: int = MAX_TRAIN_ROWS,
         random_state: int = 0,
     ) -> Disaggregator:
-        """Train on ``frame`` (columns ``Overall`` and ``appliance`` [kW], regular grid at
-        ``info.resolution_s``) of the household ``info``. Raise :class:`NilmError` with under
-        ``min_history_days`` of readings or an appliance that is never on."""
-        overall_w = frame["Overall"].to_numpy(dtype=np.float64) * 1000.0
-        target_w = frame[appliance].to_numpy(dtype=np.float64) * 1000.0
-        valid = np.isfinite(overall_w) & np.isfinite(target_w)
-        days = valid.sum() * info.resolution_s / 86400.0
-        if days < min_history_days:
-            raise NilmError(
-                f"household {info.id!r} has {days:.1f} days of readings with {appliance!r} to "
-                f"train on; at least {min_history_days:g} are needed"
-            )
+        """Train on the readings of one or several households (``(frame, info)`` pairs, each
+        frame as in :meth:`fit`, all at the same resolution), pooled: the threshold and the
+        appliance's usual level are taken over all of them, each household's features are
+        built on its own series (and its own time zone), and at most ``max_train_rows`` rows
+        are drawn from them in proportion to their readings.
+
+        ``transfer`` builds a model meant for households it was not trained on: no hour of
+        day (another household keeps other hours) and the level relative to the surrounding
+        steps (``relative_steps``). Each household needs ``min_history_days`` of readings.
+
+        ``stacked`` adds trailing means over 6 and 24 hours to the features and a second stage: a classifier that reads
+        the first stage's "on" probabilities over windows of up to four hours around a sample
+        (:func:`~server.nilm.features.stack_features`) beside its features. The first stage's
+        probabilities it learns from are out-of-fold (each of :data:`STACK_FOLDS` stretches of
+        every household predicted by a classifier trained on the others), as they are on
+        readings it never saw. It decides whole stretches at once, where the first stage
+        flickers, at three to four times the training time, a centred estimate two hours later
+        (``lag_s``) and, live, first-stage predictions over the last four hours (two, centred) at
+        every estimate: meant for 1-minute models. Measured in benchmarks/README.md: +0.009 F1
+        on UCI HeaterAC's test weeks, none on a later fortnight, so it is not the default."""
+        if not parts:
+            raise NilmError("no household to train on")
+        resolution_s = parts[0][1].resolution_s
+        overall, target, valid = [], [], []
+        for frame, info in parts:
+            if info.resolution_s != resolution_s:
+                raise NilmError(
+                    f"household {info.id!r} is at {info.resolution_s} s, not {resolution_s} s as "
+                    f"{parts[0][1].id!r}; pool households at one resolution"
+                )
+            o_w = frame["Overall"].to_numpy(dtype=np.float64) * 1000.0
+            t_w = frame[appliance].to_numpy(dtype=np.float64) * 1000.0
+            ok = np.isfinite(o_w) & np.isfinite(t_w)
+            days = ok.sum() * resolution_s / 86400.0
+            if days < min_history_days:
+                raise NilmError(
+                    f"household {info.id!r} has {days:.1f} days of readings with {appliance!r} "
+                    f"to train on; at least {min_history_days:g} are needed"
+                )
+            overall.append(o_w)
+            target.append(t_w)
+            valid.append(ok)
+        all_target = np.concatenate(target)
+        all_valid = np.concatenate(valid)
+        names_of = "+".join(info.id for _, info in parts)
         threshold_w = (
-            default_threshold_w(target_w) if on_threshold_w is None else float(on_threshold_w)
+            default_threshold_w(all_target[all_valid])
+            if on_threshold_w is None
+            else float(on_threshold_w)
         )
-        on = target_w > threshold_w
-        if not (on & valid).any() or (on | ~valid).all():
+        all_on = all_target > threshold_w
+        if not (all_on & all_valid).any() or (all_on | ~all_valid).all():
             raise NilmError(
-                f"appliance {appliance!r} of household {info.id!r} is never "
-                f"{'on' if not (on & valid).any() else 'off'} around {threshold_w:g} W in the "
-                "training readings; nothing to learn"
+                f"appliance {appliance!r} of household {names_of!r} is never "
+                f"{'on' if not (all_on & all_valid).any() else 'off'} around {threshold_w:g} W "
+                "in the training readings; nothing to learn"
             )
-        on_level_w = float(np.median(target_w[on & valid]))
+        on_level_w = float(np.median(all_target[all_on & all_valid]))
         spec = FeatureSpec(
-            resolution_s=info.resolution_s,
+            resolution_s=resolution_s,
             edge_w=max(50.0, round(0.4 * on_level_w, 1)),
             on_level_w=round(on_level_w, 1),
             causal=causal,
             current_only=current_only,
+            calendar=not (transfer or current_only),
+            relative_steps=transfer and not current_only,
         )
-        hours = None if current_only else hour_of_day(frame.index, info.timezone)
-        features, names = build_features(overall_w, hours, spec)
-        rows = np.flatnonzero(valid)
-        if rows.size > max_train_rows:
-            rng = np.random.default_rng(random_state)
-            rows = np.sort(rng.choice(rows, size=max_train_rows, replace=False))
+        if stacked and not current_only:
+            spec = replace(spec, trend_windows_s=TREND_WINDOWS_S, stack_half_s=STACK_HALF_S)
+        total = int(all_valid.sum())
+        rng = np.random.default_rng(random_state)
+        xs, ys, ws, kept, picked = [], [], [], [], []
+        names: list[str] = []
+        for (frame, info), o_w, t_w, ok in zip(parts, overall, target, valid, strict=True):
+            hours = hour_of_day(frame.index, info.timezone) if spec.calendar else None
+            features, names = build_features(o_w, hours, spec)
+            rows = np.flatnonzero(ok)
+            if total > max_train_rows:
+                take = max(1, round(rows.size * max_train_rows / total))
+                rows = np.sort(rng.choice(rows, size=min(take, rows.size), replace=False))
+            xs.append(features[rows])
+            ys.append(t_w[rows] > threshold_w)
+            ws.append(t_w[rows])
+            picked.append(rows)
+            if spec.stack_half_s:
+                kept.append(features)
+        x, on, target_w = np.concatenate(xs), np.concatenate(ys), np.concatenate(ws)
         classifier, regressor = _estimators(random_state)
-        on_rows = rows[on[rows]]
+        stacker = None
         with one_thread():
-            classifier.fit(features[rows], on[rows])
-            regressor.fit(features[on_rows], target_w[on_rows])
-        span = frame.index[valid]
+            classifier.fit(x, on)
+            regressor.fit(x[on], target_w[on])
+            if spec.stack_half_s:
+                stacker = _fit_stacker(kept, overall, picked, x, on, spec, random_state)
+        spans = [frame.index[ok] for (frame, _), ok in zip(parts, valid, strict=True)]
+        infos = [info for _, info in parts]
+        trained_on: dict[str, Any] = {
+            "household": names_of,
+            "archetype": "+".join(dict.fromkeys(i.archetype for i in infos)),
+            "timezone": "+".join(dict.fromkeys(i.timezone for i in infos)),
+            "source": "+".join(dict.fromkeys(str(i.source) for i in infos))
+            if len(infos) > 1
+            else infos[0].source,
+        }
+        if len(infos) > 1:
+            trained_on["households"] = [i.id for i in infos]
         header = {
             "kind": "gridlight-nilm",
             "appliance": appliance,
             "on_threshold_w": threshold_w,
             "on_level_w": round(on_level_w, 1),
-            "off_level_w": round(float(np.median(target_w[valid & ~on])), 1),
-            "resolution_s": info.resolution_s,
+            "off_level_w": round(float(np.median(all_target[all_valid & ~all_on])), 1),
+            "resolution_s": resolution_s,
             "lag_s": spec.lag_samples * spec.resolution_s,
+            "transfer": bool(transfer),
+            "stacked": stacker is not None,
             "features_version": spec.version,
             "features": spec.to_json(),
             "feature_names": names,
-            "trained_on": {
-                "household": info.id,
-                "archetype": info.archetype,
-                "timezone": info.timezone,
-                "source": info.source,
-            },
+            "trained_on": trained_on,
             "training_period": {
-                "start": span[0].isoformat(),
-                "end": span[-1].isoformat(),
-                "samples": int(valid.sum()),
-                "days": round(days, 2),
+                "start": min(s[0] for s in spans).isoformat(),
+                "end": max(s[-1] for s in spans).isoformat(),
+                "samples": total,
+                "days": round(total * resolution_s / 86400.0, 2),
             },
             "sklearn_version": sklearn.__version__,
         }
-        return cls(header, classifier, regressor)
+        return cls(header, classifier, regressor, stacker)
 
     # ------------------------------------------------------------------ estimating
     def predict_w(self, overall_w: np.ndarray, hours: np.ndarray | None) -> np.ndarray:
         """Estimates [W] on the model's own grid for a regular series of Overall [W]."""
         features, _ = build_features(overall_w, hours, self.spec)
-        return self._predict_rows(features, overall_w, np.flatnonzero(np.isfinite(overall_w)))
+        rows = np.flatnonzero(np.isfinite(overall_w))
+        return self._predict_rows(features, overall_w, rows, rows)
 
     def _predict_rows(
-        self, features: np.ndarray, overall_w: np.ndarray, rows: np.ndarray
+        self, features: np.ndarray, overall_w: np.ndarray, rows: np.ndarray, around: np.ndarray
     ) -> np.ndarray:
         """Estimates [W] of the samples ``rows`` (finite Overall), NaN elsewhere: the "on"
-        classifier on those rows only, the level regressor on the rows it calls on."""
+        classifier on those rows only (with a second stage, the first stage's probabilities on
+        the finite rows ``around`` them, which its windows read), the level regressor on the
+        rows called on."""
         out = np.full(overall_w.shape, np.nan)
         if rows.size:
             x = features[rows]
             level = np.full(x.shape[0], float(self.header["off_level_w"]))
             with one_thread():
-                on = classify_on(self.classifier, x)
+                if self.stacker is None:
+                    on = classify_on(self.classifier, x)
+                else:
+                    prob = np.full(overall_w.shape, np.nan)
+                    prob[around] = on_probability(self.classifier, features[around])
+                    stacked, _ = stack_features(prob, self.spec)
+                    on = classify_on(self.stacker, np.hstack([stacked[rows], x]))
                 if on.any():
                     level[on] = self.regressor.predict(x[on])
             out[rows] = np.clip(level, 0.0, overall_w[rows])
         return out
 
     def _hours(self, index: pd.DatetimeIndex, timezone: str) -> np.ndarray | None:
-        return None if self.spec.current_only else hour_of_day(index, timezone)
+        if self.spec.current_only or not self.spec.calendar:
+            return None
+        return hour_of_day(index, timezone)
 
     def estimate(self, overall_kw: pd.Series, timezone: str, resolution_s: int) -> pd.Series:
         """The appliance's estimated power [kW] at every timestamp of ``overall_kw`` (a regular
@@ -304,7 +472,14 @@ class Disaggregator:
         features, _ = build_features(overall_w, self._hours(index, timezone), self.spec)
         at = values.size - 1 - self.spec.lag_samples
         rows = np.array([at] if np.isfinite(overall_w[at]) else [], dtype=np.intp)
-        est_w = self._predict_rows(features, overall_w, rows)
+        half = self.spec.stack_half_samples
+        # the second stage's windows: centred on the sample, or behind it for a causal model
+        first = at - (2 * half if self.spec.causal else half)
+        span = np.arange(
+            max(0, first), min(values.size, at + half + 1) if not self.spec.causal else at + 1
+        )
+        around = span[np.isfinite(overall_w[span])]
+        est_w = self._predict_rows(features, overall_w, rows, around)
         return TailEstimate(ts=index[at], power_kw=float(est_w[at] / 1000.0))
 
     # ------------------------------------------------------------------ files
@@ -318,7 +493,10 @@ class Disaggregator:
             with tmp.open("wb") as fh:
                 fh.write(MAGIC)
                 fh.write(json.dumps(self.header, allow_nan=False).encode() + b"\n")
-                joblib.dump({"classifier": self.classifier, "regressor": self.regressor}, fh)
+                payload = {"classifier": self.classifier, "regressor": self.regressor}
+                if self.stacker is not None:
+                    payload["stacker"] = self.stacker
+                joblib.dump(payload, fh)
             os.replace(tmp, out)
         except OSError as err:
             tmp.unlink(missing_ok=True)
@@ -333,7 +511,7 @@ class Disaggregator:
         with _open_model(path) as fh:
             header = _read_header(fh, path)
             payload = joblib.load(fh)
-        return cls(header, payload["classifier"], payload["regressor"])
+        return cls(header, payload["classifier"], payload["regressor"], payload.get("stacker"))
 
 
 def _open_model(path: str | os.PathLike[str]) -> Any:
