@@ -80,6 +80,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     catalog.set_defaults(func=run_catalog)
 
 
+def _model_bytes(path: str) -> bytes:
+    from server.cli import CommandError
+
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise CommandError(f"cannot read the model file {path!r}: {err.strerror}") from err
+
+
 def _print_json(body: object) -> None:
     json.dump(body, sys.stdout, indent=2, allow_nan=False)
     sys.stdout.write("\n")
@@ -97,10 +106,7 @@ def run_attach(args: argparse.Namespace) -> int:
     from server.storage.database import command_database
     from server.storage.estimators import EstimatorStore
 
-    try:
-        data = Path(args.model).read_bytes()
-    except OSError as err:
-        raise CommandError(f"cannot read the model file {args.model!r}: {err.strerror}") from err
+    data = _model_bytes(args.model)
     db = command_database(args.data_dir)
     try:
         attached = attach_model(
@@ -172,10 +178,7 @@ def run_publish(args: argparse.Namespace) -> int:
             f"invalid model name {name!r}: expected 1 to 64 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit (give --name)"
         )
-    try:
-        data = Path(args.model).read_bytes()
-    except OSError as err:
-        raise CommandError(f"cannot read the model file {args.model!r}: {err.strerror}") from err
+    data = _model_bytes(args.model)
     db = command_database(args.data_dir)
     try:
         entry = publish_model(ModelCatalog(db), name, data, time.time())
