@@ -36,6 +36,19 @@ def kotlin_form(params: dict[str, str]) -> str:
     return urlencode(params, quote_via=quote, safe="*-._")
 
 
+def token_request(base: str, fields: dict[str, str]) -> requests.Response:
+    """OAuthClient's token request: a form POST to the token endpoint, JSON expected back."""
+    return requests.post(
+        f"{base}/oauth/token",
+        data=kotlin_form(fields),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": "application/json",
+        },
+        timeout=10,
+    )
+
+
 @pytest.fixture
 def served(server_data_dir, stats_cache_dir, smtp, tmp_path) -> Iterator[Served]:  # noqa: ANN001
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
@@ -102,23 +115,15 @@ def test_the_widget_signs_in_as_its_core_does(  # noqa: ANN001
     code = query["code"][0]
 
     # OAuthClient.tokenRequest: a form, with the verifier of the challenge
-    form_headers = {
-        "Content-Type": "application/x-www-form-urlencoded",
-        "Accept": "application/json",
-    }
-    r = requests.post(
-        f"{base}/oauth/token",
-        data=kotlin_form(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT,
-                "client_id": client_id,
-                "code_verifier": VERIFIER,
-            }
-        ),
-        headers=form_headers,
-        timeout=10,
+    r = token_request(
+        base,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": VERIFIER,
+        },
     )
     assert r.status_code == 200, r.text
     token = r.json()
@@ -139,21 +144,11 @@ def test_the_widget_signs_in_as_its_core_does(  # noqa: ANN001
 
     # TokenHolder's refresh: rotated; the old refresh token is refused with invalid_grant
     refresh = {"grant_type": "refresh_token", "client_id": client_id}
-    r = requests.post(
-        f"{base}/oauth/token",
-        data=kotlin_form({**refresh, "refresh_token": token["refresh_token"]}),
-        headers=form_headers,
-        timeout=10,
-    )
+    r = token_request(base, {**refresh, "refresh_token": token["refresh_token"]})
     assert r.status_code == 200, r.text
     rotated = r.json()
     assert rotated["refresh_token"] != token["refresh_token"]
-    r = requests.post(
-        f"{base}/oauth/token",
-        data=kotlin_form({**refresh, "refresh_token": token["refresh_token"]}),
-        headers=form_headers,
-        timeout=10,
-    )
+    r = token_request(base, {**refresh, "refresh_token": token["refresh_token"]})
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
@@ -176,18 +171,14 @@ def test_a_verifier_that_does_not_match_the_challenge_is_refused(  # noqa: ANN00
         }
     )
     code = parse_qs(urlsplit(consent(web, url).headers["Location"]).query)["code"][0]
-    r = requests.post(
-        f"{base}/oauth/token",
-        data=kotlin_form(
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "redirect_uri": REDIRECT,
-                "client_id": client_id,
-                "code_verifier": VERIFIER[:-1] + "l",  # another verifier
-            }
-        ),
-        headers={"Content-Type": "application/x-www-form-urlencoded"},
-        timeout=10,
+    r = token_request(
+        base,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": VERIFIER[:-1] + "l",  # another verifier
+        },
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
