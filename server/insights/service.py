@@ -272,19 +272,26 @@ class InsightsService:
                 found.dirty = True
 
     def forget(self, household: str | None) -> None:
-        """A household was removed: drop its readings, model, tariff and answers (``None``:
-        every household's). A load in flight finishes into nothing."""
+        """A household was removed: drop its readings, model, tariff, answers and forecast
+        accuracies (``None``: every household's). A load or an accuracy job in flight finishes
+        into nothing."""
         with self._lock:
             if household is None:
                 self._entries.clear()
                 self._loads.clear()
                 self._tariffs.clear()
                 self._answers.clear()
+                self._accuracy.clear()
+                self._accuracy_jobs.clear()
                 return
             self._entries.pop(household, None)
             self._loads.pop(household, None)
             self._tariffs = {k: v for k, v in self._tariffs.items() if k[0] != household}
             self._answers = {k: v for k, v in self._answers.items() if k[0] != household}
+            self._accuracy = {k: v for k, v in self._accuracy.items() if k[0] != household}
+            self._accuracy_jobs = {
+                k: v for k, v in self._accuracy_jobs.items() if k[0] != household
+            }
 
     def cached(self, household: str) -> Entry | None:
         with self._lock:
@@ -475,15 +482,17 @@ class InsightsService:
                         lambda: accuracy(data.hourly, data.timezone, day, household=household)
                     )
                     with self._lock:
-                        if len(self._accuracy) >= MAX_ANSWERS:
-                            self._accuracy.pop(next(iter(self._accuracy)))
-                        self._accuracy[key] = answer
+                        if self._accuracy_jobs.get(key) is job:  # else forgotten meanwhile
+                            if len(self._accuracy) >= MAX_ANSWERS:
+                                self._accuracy.pop(next(iter(self._accuracy)))
+                            self._accuracy[key] = answer
                     job.answer = answer
                 except BaseException as err:  # noqa: BLE001 - handed to the waiting requests
                     job.error = err
                 finally:
                     with self._lock:
-                        self._accuracy_jobs.pop(key, None)
+                        if self._accuracy_jobs.get(key) is job:
+                            del self._accuracy_jobs[key]
                     job.done.set()
 
             threading.Thread(target=run, name=f"insights-accuracy-{household}", daemon=True).start()

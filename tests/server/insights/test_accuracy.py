@@ -134,3 +134,33 @@ def test_the_forecast_is_computed_off_the_request_and_cached(app, client) -> Non
     r = client.get(URL.format(h="A"))
     assert r.status_code == 200 and r.json["day"] == "2026-01-06" and len(calls) == 1
     assert client.get(URL.format(h="A")).json == r.json and len(calls) == 1  # cached
+
+
+def test_a_forgotten_household_leaves_no_accuracy_behind(app, client) -> None:  # noqa: ANN001
+    """An erased household's past forecasts and metered hours go with it: the cached answer
+    and an answer still being computed (it finishes into nothing)."""
+    service = app.extensions["insights"].service
+    assert client.get(URL.format(h="A")).status_code == 200
+    assert any(k[0] == "A" for k in service._accuracy)
+    service.forget("A")
+    assert not any(k[0] == "A" for k in service._accuracy)
+
+    client.get("/api/v1/households/A/forecast")  # the household's readings are loaded again
+    gate = threading.Event()
+    started = threading.Event()
+
+    def gated(fn):  # noqa: ANN001, ANN202
+        started.set()
+        assert gate.wait(30), "the test never opened the gate"
+        return fn()
+
+    service.trainer.runner = gated
+    service.wait_s = 0.05
+    assert client.get(URL.format(h="A")).status_code == 503
+    assert started.wait(30)
+    (job,) = [j for k, j in service._accuracy_jobs.items() if k[0] == "A"]
+    service.forget("A")
+    assert not any(k[0] == "A" for k in service._accuracy_jobs)
+    gate.set()
+    assert job.done.wait(30)
+    assert not any(k[0] == "A" for k in service._accuracy)
