@@ -35,7 +35,6 @@ from server.streaming.aggregate import (
     EventKey,
     Window,
     WindowAggregator,
-    estimates_before,
     estimates_of,
     history_since,
 )
@@ -117,10 +116,8 @@ def average_window(
         anchor=EventKey(*parse_id(anchor[0])) if anchor is not None else None,
         estimates=estimates,
     )
-    if agg.held and anchor is not None:  # the estimates the window carries, as a stream's would
-        since = start - 2 * max(agg.held.values())
-        for _, reading in estimates_before(broker, household, anchor[0], since, tuple(agg.held)):
-            agg.hold(reading)
+    if anchor is not None:  # the estimates the window carries, as a stream's would
+        agg.hold_before(broker, household, anchor[0], start)
     closed: list[Window] = []
     for entry_id, reading in entries:
         closed.extend(agg.feed(entry_id, reading))

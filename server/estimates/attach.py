@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from server.errors import GridlightError, NotFound, UnknownHousehold
 from server.nilm import Disaggregator, NilmError
+from server.stats.windows import epoch_seconds
 from server.storage import KeyStore, LiveHousehold, ReadingStore
 from server.storage.estimators import AttachedModel, CatalogModel, EstimatorStore, ModelCatalog
 
@@ -46,7 +46,6 @@ __all__ = [
 
 #: Latest stored seconds looked at to judge how often a household reports. [s]
 SPACING_LOOKBACK_S = 6 * 3600
-EPOCH = pd.Timestamp(0, tz="UTC")
 
 
 class InvalidModel(GridlightError):
@@ -85,11 +84,6 @@ def load_model(data: bytes) -> Disaggregator:
         return Disaggregator.load(name)
     finally:
         Path(name).unlink(missing_ok=True)
-
-
-def epoch_seconds(index: pd.DatetimeIndex) -> np.ndarray:
-    """UTC epoch seconds of ``index`` (whatever its unit)."""
-    return np.asarray((index - EPOCH) // pd.Timedelta(seconds=1), dtype=np.int64)
 
 
 def reporting_interval_s(readings: ReadingStore, household: str, now_s: float) -> float | None:

@@ -39,9 +39,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from server.estimates.attach import epoch_seconds, load_model
+from server.estimates.attach import load_model
 from server.leases import LeasedFollowers
 from server.nilm import Disaggregator
+from server.stats.windows import epoch_seconds
 from server.storage import Reading
 from server.storage.estimators import AttachedModel, EstimatorStore
 from server.streaming.classified import ClassifiedWindow
@@ -107,7 +108,6 @@ class HouseholdEstimates:
         self.household = household
         self.models: dict[str, _Model] = {}
         self.windows: dict[int, _Windows] = {}
-        self.estimates_written = 0
         self._lock = threading.Lock()
 
     # -- configuration (the control thread) ------------------------------------------------------
@@ -193,7 +193,6 @@ class HouseholdEstimates:
             return
         at_s = start_s + model.resolution_s
         engine.write([Reading(self.household, model.appliance, at_s, round(est.power_kw, 6))])
-        self.estimates_written += 1
         self._set_state(
             m,
             {
@@ -270,10 +269,6 @@ class EstimateEngine:
             follow_options={"queue_len": queue_len, "clock": clock, "stats_of": _no_stats},
             interval_of=self._interval_of,
         )
-
-    @property
-    def leader(self) -> bool:
-        return self.job.leader
 
     def listener(self, household: str) -> HouseholdEstimates | None:
         return self.job.listener(household)

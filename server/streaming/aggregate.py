@@ -59,6 +59,8 @@ __all__ = [
 MAX_GAP_WINDOWS = 86_400
 #: Estimates of a held channel kept (the newest), to choose from when a window closes.
 HELD_KEPT = 3
+#: A held estimate is shown for at most this many model windows from the start of its own.
+HELD_WINDOWS = 2
 
 
 class EventKey(NamedTuple):
@@ -207,6 +209,8 @@ class WindowAggregator:
         #: held channels (estimates of models coarser than the windows) → model resolution [s]
         self.held = {c: int(found[c]) for c in channels if int(found.get(c) or 0) > self.interval_s}
         self._held = {c: self._held.get(c, []) for c in self.held}
+        #: the channels whose readings are averaged (all but the held), with their bit
+        self._averaged = tuple((i, c) for i, c in enumerate(channels) if c not in self.held)
 
     def hold(self, reading: dict) -> None:
         """Keep the held channels' estimates of ``reading`` (see the module doc)."""
@@ -223,13 +227,31 @@ class WindowAggregator:
             kept.sort(key=lambda e: e[0])
             del kept[:-HELD_KEPT]
 
+    def hold_before(
+        self,
+        broker: Broker,
+        household: str,
+        anchor_id: str,
+        start_s: int,
+        held: dict[str, int] | None = None,
+    ) -> None:
+        """Hold the estimates up to ``anchor_id`` that windows from ``start_s`` on may carry,
+        of ``held`` (default: every held channel): what a primed, resumed or reconfigured
+        aggregator needs to show what the live one shows."""
+        held = self.held if held is None else held
+        if not held:
+            return
+        since = start_s - HELD_WINDOWS * max(held.values())
+        for _, reading in estimates_before(broker, household, anchor_id, since, tuple(held)):
+            self.hold(reading)
+
     def _held_value(self, channel: str, start_s: int) -> float | None:
         """The estimate a window starting at ``start_s`` carries for a held channel."""
         resolution = self.held[channel]
         end_s = start_s + self.interval_s
         for stamped_s, value in reversed(self._held[channel]):
             model_start = stamped_s - stamped_s % resolution
-            if stamped_s < end_s and start_s < model_start + 2 * resolution:
+            if stamped_s < end_s and start_s < model_start + HELD_WINDOWS * resolution:
                 return value
         return None
 
@@ -262,9 +284,9 @@ class WindowAggregator:
             self._index = int(index) - (ts_s - start) if isinstance(index, int | float) else None
         power = reading.get("power_kw") or {}
         seen = self._seen[ts_s - start]
-        for i, channel in enumerate(self.channels):
+        for i, channel in self._averaged:
             value = _value(power.get(channel))
-            if value is not None and channel not in self.held and not seen & (1 << i):
+            if value is not None and not seen & (1 << i):
                 seen |= 1 << i
                 self._sums[i] += value
                 self._counts[i] += 1

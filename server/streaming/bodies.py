@@ -43,7 +43,7 @@ from server.errors import BrokerUnavailable, GridlightError
 from server.households.catalogue import Replayable
 from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
 from server.stats.windows import row_means
-from server.streaming.aggregate import EventKey, Window, WindowAggregator, estimates_before
+from server.streaming.aggregate import EventKey, Window, WindowAggregator
 from server.streaming.direct import Raw, SocketWriter
 from server.streaming.hub import Channel, Hub, Item, Subscriber
 from server.streaming.learning import StatsRef
@@ -214,14 +214,10 @@ def _catch_up(hub: Hub, channel: Channel, after: EventKey, sent: list[EventKey])
         channel.interval_s,
         last_closed_s=last_closed,
         anchor=EventKey(after.ms, after.seq),
-        estimates=channel.estimates,
+        estimates=channel.agg.estimates,
     )
-    if agg.held:  # the estimates the live channel held after the last event sent
-        since = last_closed + channel.interval_s - 2 * max(agg.held.values())
-        for _, held in estimates_before(
-            broker, channel.household, after.entry_id, since, tuple(agg.held)
-        ):
-            agg.hold(held)
+    # the estimates the live channel held after the last event sent
+    agg.hold_before(broker, channel.household, after.entry_id, last_closed + channel.interval_s)
     sent.append(after)
     cursor = after.entry_id
     while True:

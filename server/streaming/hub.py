@@ -48,7 +48,6 @@ from server.streaming.aggregate import (
     EventKey,
     Window,
     WindowAggregator,
-    estimates_before,
     history_since,
 )
 from server.streaming.direct import Raw, SocketWriter, chunk
@@ -170,8 +169,6 @@ class Channel:
         self.hub = hub
         self.household = household
         self.channels = channels
-        #: estimated channels → their models' resolutions [s] (``None``: not told)
-        self.estimates = estimates
         self.interval_s = interval_s
         self.encode = encode
         self.fmt = fmt
@@ -204,24 +201,19 @@ class Channel:
         """Average ``channels`` (``estimates`` as in :class:`WindowAggregator`) from the window
         in progress on; whether anything changed."""
         with self._lock:
-            if channels == self.channels and estimates == self.estimates:
+            if channels == self.channels and estimates == self.agg.estimates:
                 return False
             held = dict(self.agg.held)
-            self.channels, self.estimates = channels, estimates
+            self.channels = channels
             self.agg.reconfigure(channels, estimates)
             new = {c: r for c, r in self.agg.held.items() if held.get(c) != r}
             if new and self._ready and self.agg.anchor is not None:
                 # a newly held channel: its latest estimate, as a channel primed now would hold
                 since = self.agg.open_start_s or (self.agg.last_closed_s or 0) + self.interval_s
-                self._hold_before(self.agg.anchor.entry_id, since, new)
+                self.agg.hold_before(
+                    self.hub.broker, self.household, self.agg.anchor.entry_id, since, new
+                )
             return True
-
-    def _hold_before(self, anchor_id: str, start_s: int, held: dict[str, int]) -> None:
-        since = start_s - 2 * max(held.values())
-        for _, reading in estimates_before(
-            self.hub.broker, self.household, anchor_id, since, tuple(held)
-        ):
-            self.agg.hold(reading)
 
     def _feed(self, entries: list[Entry]) -> None:
         for entry_id, reading in entries:
@@ -301,8 +293,8 @@ class Channel:
             if anchor is not None:
                 self.agg.anchor = EventKey(*parse_id(anchor[0]))
                 self._pos = parse_id(anchor[0])
-                if self.agg.held:  # the estimates its first windows carry
-                    self._hold_before(anchor[0], window_start, self.agg.held)
+                # the estimates its first windows carry
+                self.agg.hold_before(broker, self.household, anchor[0], window_start)
         with self._lock:
             self._feed(history)
             self._feed(sorted(self._pending, key=lambda e: parse_id(e[0])))
