@@ -94,6 +94,7 @@ class ConfigActivity : ComponentActivity() {
     /** Keep the configuration (the redirect needs it), then open the sign-in page. */
     private fun signIn(store: ConfigStore, config: WidgetConfig) {
         lifecycleScope.launch {
+            forgetSignInOfAnotherServer(store.load(), config)
             store.save(config)
             SignIn.start(this@ConfigActivity, config)
         }
@@ -109,6 +110,7 @@ class ConfigActivity : ComponentActivity() {
     private fun save(store: ConfigStore, config: WidgetConfig, appWidgetId: Int) {
         lifecycleScope.launch {
             val before = store.load()
+            forgetSignInOfAnotherServer(before, config)
             store.save(config)
             val repository = WidgetRepository(applicationContext)
             if (before == null || before.household != config.household || before.serverUrl != config.serverUrl) repository.reset()
@@ -122,6 +124,13 @@ class ConfigActivity : ComponentActivity() {
             }
             setResult(RESULT_OK, Intent().putExtra(AppWidgetManager.EXTRA_APPWIDGET_ID, appWidgetId))
             finish()
+        }
+    }
+
+    /** Tokens belong to one server and client: never send them to another one. */
+    private suspend fun forgetSignInOfAnotherServer(before: WidgetConfig?, config: WidgetConfig) {
+        if (before != null && (before.serverUrl != config.serverUrl || before.clientId != config.clientId)) {
+            AuthStore(applicationContext).saveTokens(null)
         }
     }
 

@@ -41,17 +41,18 @@ class ConfigStore(context: Context) {
         val token = prefs[REG_TOKEN] ?: return null
         val serverUrl = prefs[REG_SERVER_URL] ?: return null
         val household = prefs[REG_HOUSEHOLD] ?: return null
-        return Registration(token, WidgetConfig(serverUrl, household, prefs[REG_API_KEY]))
+        return Registration(token, WidgetConfig(serverUrl, household, prefs[REG_API_KEY], prefs[REG_CLIENT_ID]))
     }
 
     suspend fun saveRegistration(registration: Registration?) {
         store.edit { prefs ->
-            listOf(REG_TOKEN, REG_SERVER_URL, REG_HOUSEHOLD, REG_API_KEY).forEach { prefs.remove(it) }
+            listOf(REG_TOKEN, REG_SERVER_URL, REG_HOUSEHOLD, REG_API_KEY, REG_CLIENT_ID).forEach { prefs.remove(it) }
             if (registration != null) {
                 prefs[REG_TOKEN] = registration.token
                 prefs[REG_SERVER_URL] = registration.config.serverUrl
                 prefs[REG_HOUSEHOLD] = registration.config.household
                 registration.config.apiKey?.let { prefs[REG_API_KEY] = it }
+                registration.config.clientId?.let { prefs[REG_CLIENT_ID] = it }
             }
         }
     }
@@ -68,6 +69,7 @@ class ConfigStore(context: Context) {
         val REG_SERVER_URL = stringPreferencesKey("registered_server_url")
         val REG_HOUSEHOLD = stringPreferencesKey("registered_household")
         val REG_API_KEY = stringPreferencesKey("registered_api_key")
+        val REG_CLIENT_ID = stringPreferencesKey("registered_oauth_client_id")
     }
 }
 

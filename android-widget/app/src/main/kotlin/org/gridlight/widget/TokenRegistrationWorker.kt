@@ -38,12 +38,15 @@ class TokenRegistrationWorker(context: Context, params: WorkerParameters) : Coro
         val config = configs.load() ?: return Result.success() // registered once configured
         val previous = configs.registration()
         if (previous != null && previous.config == config && previous.token == token) return Result.success()
+        val bearer = withContext(Dispatchers.IO) { accessToken(config) }
         if (previous != null) {
             // Best effort: the old household stops pushing here once it sees the token fail anyway.
-            send { fetcher.fetch(WidgetApi(previous.config).unregisterDeviceRequest(previous.token)) }
+            // The sign-in's tokens are the current server's (they are cleared when it changes).
+            val sameServer = previous.config.serverUrl == config.serverUrl && previous.config.clientId == config.clientId
+            val oldBearer = if (sameServer) bearer else null
+            send { fetcher.fetch(WidgetApi(previous.config).unregisterDeviceRequest(previous.token, oldBearer)) }
             configs.saveRegistration(null)
         }
-        val bearer = withContext(Dispatchers.IO) { accessToken(config) }
         return when (val result = send { fetcher.fetch(WidgetApi(config).registerDeviceRequest(token, bearer)) }) {
             RegistrationResult.Registered -> {
                 configs.saveRegistration(ConfigStore.Registration(token, config))
