@@ -49,7 +49,8 @@ def test_erasure_on_one_worker_clears_the_others_caches_and_the_redis_setups(
     stats_dir = tmp_path / "stats"
     config = {"REDIS_URL": redis_server.url, **LIVE}
     one = make_app(server_data_dir, stats_dir, smtp, **config)
-    two = make_app(server_data_dir, stats_dir, smtp, **config)
+    two_stats_dir = tmp_path / "stats-two"  # worker two's own files, as on another host
+    two = make_app(server_data_dir, two_stats_dir, smtp, **config)
     two_gl = two.extensions["gridlight"]
     two_gl.start()  # its removals listener among its jobs
     stream_thread: threading.Thread | None = None
@@ -84,6 +85,7 @@ def test_erasure_on_one_worker_clears_the_others_caches_and_the_redis_setups(
         r = client.get("/api/v1/households/H1/stats?interval=5", headers=auth)
         assert r.status_code == 200, r.json
         assert any(k.household == "H1" for k in two_gl.stats.cache._memory)
+        assert list(two_stats_dir.glob("*_H1_*"))
         assert "H1" in two.extensions["gridlight_ingest"].pipeline.live._history
         # the stream over real HTTP (worker two served on loopback), read in a thread
         server = make_server("127.0.0.1", 0, two, threaded=True)
@@ -112,7 +114,7 @@ def test_erasure_on_one_worker_clears_the_others_caches_and_the_redis_setups(
         assert not two_gl.hub.channels_of("H1") and "H1" not in two_gl.hub._readers
         assert not any(k.household == "H1" for k in two_gl.stats.cache._memory)
         assert "H1" not in two.extensions["gridlight_ingest"].pipeline.live._history
-        assert not list(stats_dir.glob("*_H1_*"))
+        assert not list(two_stats_dir.glob("*_H1_*"))
         assert two_gl.removals.received >= 1
         # H2 is untouched in the same caches
         assert ingestor.channels_of("H2") is not None
