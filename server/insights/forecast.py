@@ -285,22 +285,27 @@ def fit_model(
     hours, lead, y = _training_rows(grid, hourly_kw, np.random.default_rng(0))
     temp, temp_day = _temp_arrays(temp_c, hours) if model.temperature else (None, None)
     x = grid.features(hours, lead, season=model.season, temp_c=temp, temp_day_c=temp_day)
+    anchor = _anchor(x)
+    deviation = y - anchor  # what the models learn
     draws = _draws(recency_weights(hours, trained_at))
     rows = draws[0]
-    # Calibrate the band on the last fifth of the hours, held out of a first fit.
+    # Calibrate the band on the last fifth of the first draw's hours, held out of a first fit
+    # on that draw (one model per quantile: the served P50 averages four, a little steadier).
     cut = hours[rows[int(len(rows) * 0.8)]] if len(rows) else trained_at
     train, held = rows[hours[rows] < cut], rows[hours[rows] >= cut]
     if len(held) >= 24 * 7 * _LEADS_PER_HOUR and len(train) >= 24 * 10 * _LEADS_PER_HOUR:
+        x_train, x_held = x[train], x[held]
         with _one_thread():
-            first = {a: _fit_one(a, x[train], y[train] - _anchor(x[train])) for a in QUANTILES}
-            pred = np.column_stack([first[a].predict(x[held]) for a in QUANTILES])
-            pred += _anchor(x[held])[:, None]
+            first = {a: _fit_one(a, x_train, deviation[train]) for a in QUANTILES}
+            pred = np.column_stack([first[a].predict(x_held) for a in QUANTILES])
+        pred += anchor[held][:, None]
         model.tail_scale = _tail_scales(pred, y[held])
+    x_rows = x[rows]
     with _one_thread():
         model.models = {
-            a: _Bagged([_fit_one(a, x[r], y[r] - _anchor(x[r])) for r in draws])
+            a: _Bagged([_fit_one(a, x[r], deviation[r]) for r in draws])
             if a == 0.5
-            else _fit_one(a, x[rows], y[rows] - _anchor(x[rows]))
+            else _fit_one(a, x_rows, deviation[rows])
             for a in QUANTILES
         }
     model.name = "hgb-quantile"

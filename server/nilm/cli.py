@@ -52,7 +52,7 @@ def _transfer(parser: argparse.ArgumentParser) -> None:
         "--stacked",
         action="store_true",
         help="a second stage over the first one's on-probabilities in windows of up to 4 h "
-        "(1-minute models; about 3x the training time)",
+        "(1-minute models; about 5x the training time)",
     )
 
 
