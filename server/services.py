@@ -41,6 +41,7 @@ from server.storage import KeyStore
 from server.storage.consent import ConsentStore
 from server.storage.crypto import Keyring, load_master_keys
 from server.storage.database import Database, database_url, open_database
+from server.storage.estimators import EstimatorStore
 from server.storage.sealing import seal_plaintext_rows
 from server.streaming.aggregate import estimates_of
 from server.streaming.bodies import StreamSettings
@@ -81,6 +82,15 @@ class _Thread:
         self.stopped.set()
         if self.thread.is_alive():
             self.thread.join(timeout=5)
+
+
+def _models_by_household(estimators: EstimatorStore) -> dict[str, tuple]:
+    """Each household's attached models as ``(appliance, attached_s)`` pairs (what changes when
+    one is attached, replaced or detached), from one query."""
+    out: dict[str, list] = {}
+    for m in estimators.list():
+        out.setdefault(m.household, []).append((m.appliance, m.attached_s))
+    return {h: tuple(sorted(models)) for h, models in out.items()}
 
 
 class Services:
@@ -147,6 +157,8 @@ class Services:
         self.stats = QuickStats(self.households, cache_dir, default_runner())
         self.hub.household_channels = lambda h: tuple(self.households.info(h).channels)
         self.hub.describe_household = self._describe
+        estimators = EstimatorStore(self.db)
+        self.hub.household_models = lambda: _models_by_household(estimators)
         self.hub.describe_s = float(cfg["NILM_SYNC_S"])
         self.hub.household_stats = self.stats.get
         self.hub.follow_defaults = {

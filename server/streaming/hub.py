@@ -21,7 +21,9 @@ Readers reconnect with capped exponential backoff while the broker is down; the 
 
 A household's channels can change while its streams are open: a disaggregation model attached
 (through the database, by any host: ``python -m server nilm attach`` or the owners' HTTP API) adds
-an estimated channel, a detached one removes it. Every ``describe_s`` each reader asks
+an estimated channel, a detached one removes it. Every ``describe_s`` the hub asks
+:attr:`Hub.household_models` (one query of the attached models, for every household), and a
+reader whose household's models changed since it last looked asks
 :attr:`Hub.describe_household` (the services' view of the database) for the household's channels
 and its live estimates' model resolutions, and reconfigures its channels in place when they
 changed (:meth:`Channel.reconfigure`): the open streams' next events carry the new channel,
@@ -33,6 +35,7 @@ workers may differ in that channel alone.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -54,6 +57,8 @@ from server.streaming.direct import Raw, SocketWriter, chunk
 from server.streaming.follow import FORMAT as LISTENER_FORMAT
 from server.streaming.follow import Following
 from server.streaming.sse import comment
+
+_NOT_YET = object()
 
 __all__ = ["Channel", "Hub", "Subscriber"]
 
@@ -344,7 +349,8 @@ class HouseholdReader:
         self.down_since: float | None = None
         self.error: str | None = None
         self.tick_after = 0.0  # no silent-meter closes before this (epoch seconds)
-        self.described_at = time.monotonic()  # when its channels were last asked for
+        #: the household's attached models when its channels were last asked for (none yet)
+        self.described_models: object = _NOT_YET
         self.stopped = threading.Event()  # set when its household is removed
         self.thread = threading.Thread(target=self._run, name=f"reader-{household}", daemon=True)
 
@@ -383,8 +389,9 @@ class HouseholdReader:
             if self.stopped.is_set():
                 break  # removed while reading: what was read is the erased household's
             channels = hub.channels_of(self.household)
-            if time.monotonic() - self.described_at >= hub.describe_s:
-                self.described_at = time.monotonic()
+            models = hub.models_of(self.household)
+            if models != self.described_models:
+                self.described_models = models
                 hub.redescribe(self.household)
             now = time.time()
             if entries:
@@ -453,6 +460,28 @@ class Hub:
             None
         )
         self.describe_s = describe_s
+        #: Every household's attached models, a comparable value each (households without
+        #: any may be left out), asked for at most every ``describe_s``. Set by the services;
+        #: ``None``: channels are never asked for again.
+        self.household_models: Callable[[], dict[str, Any]] | None = None
+        self._models: dict[str, Any] = {}
+        self._models_at = -math.inf
+        self._models_lock = threading.Lock()
+
+    def models_of(self, household: str) -> Any:
+        """The household's attached models as :attr:`household_models` last said (at most
+        ``describe_s`` ago)."""
+        if self.household_models is None:
+            return None
+        with self._models_lock:
+            now = time.monotonic()
+            if now - self._models_at >= self.describe_s:
+                self._models_at = now
+                try:
+                    self._models = self.household_models()
+                except Exception as err:  # the database is away: the last answer, next time
+                    log.debug("cannot list the attached models: %s", err)
+            return self._models.get(household)
 
     def _estimates_of(self, household: str, channels: tuple[str, ...]) -> dict[str, int] | None:
         if self.describe_household is None:
