@@ -132,3 +132,51 @@ def test_a_channel_value_counts_once_per_second():
     assert [w.power_kw for w in twice] == [w.power_kw for w in once]
     assert twice[0].power_kw == {"AC": 2.0, "Overall": 1.0}
     assert twice[0].key == EventKey(1007, 0)
+
+
+class _Feed:
+    """Entries in stream order, ids increasing."""
+
+    def __init__(self, agg: WindowAggregator) -> None:
+        self.agg, self.n = agg, 0
+
+    def __call__(self, ts: int, **power_kw: float) -> list:
+        self.n += 1
+        return self.agg.feed(f"{self.n}-0", {"ts": format_ts(ts), "power_kw": power_kw})
+
+
+def test_a_held_estimate_fills_the_finer_windows_of_its_model_window():
+    """A 60 s model's estimates (one reading a minute, stamped at the start of the minute after
+    the one estimated) in 1 s windows: each second shows the latest estimate; one a little late
+    leaves the previous one showing; with none for two model windows the value is None."""
+    m0 = T0 - T0 % 60 + 60
+    agg = WindowAggregator(("Overall", "AC"), 1, estimates={"AC": 60})
+    assert agg.held == {"AC": 60} and agg.estimated == ("AC",)
+    feed = _Feed(agg)
+    # no estimate yet: the second has its Overall, the AC None; an estimate alone closes nothing
+    assert [w.power_kw for w in feed(m0, Overall=1.0)] == [{"Overall": 1.0, "AC": None}]
+    assert feed(m0, AC=0.5) == []
+    (w,) = feed(m0 + 1, Overall=2.0)
+    assert w.power_kw == {"Overall": 2.0, "AC": 0.5} and w.estimated == ("AC",)
+    # the next minute's estimate arrives after that minute's first two seconds: they show 0.5
+    shown = [feed(m0 + 60 + k, Overall=1.0)[-1].power_kw["AC"] for k in range(2)]
+    assert shown == [0.5, 0.5]
+    assert feed(m0 + 60, AC=0.7) == []
+    assert feed(m0 + 62, Overall=1.0)[-1].power_kw["AC"] == 0.7
+    # the estimator stops: 0.7 (of the model window m0+60) shows until m0+60 + 2 * 60
+    assert feed(m0 + 179, Overall=1.0)[-1].power_kw["AC"] == 0.7
+    assert feed(m0 + 180, Overall=1.0)[-1].power_kw["AC"] is None
+
+
+def test_reconfigure_keeps_the_open_windows_sums_of_the_channels_it_keeps():
+    """A channel dropped or added while a window is open (a model detached or attached): the
+    channels kept keep what the window had, the new one starts empty."""
+    agg = WindowAggregator(("AC", "Overall"), 5)
+    feed = _Feed(agg)
+    start = T0
+    feed(start, AC=1.0, Overall=2.0)
+    feed(start + 1, AC=3.0, Overall=4.0)
+    agg.reconfigure(("Overall", "Geyser"))
+    feed(start + 1, Overall=100.0, Geyser=9.0)  # a repeat of Overall's second: not counted
+    (w,) = feed(start + 4, Overall=6.0, Geyser=1.0)
+    assert w.power_kw == {"Overall": 4.0, "Geyser": 5.0}
