@@ -235,10 +235,12 @@ def usable_for(
     catalog: list[CatalogModel],
     household: str,
     now_s: float,
+    *,
+    is_dataset: bool = False,
 ) -> list[CatalogModel]:
     """The published models that ``household`` (live) could attach now: the checks of
-    :func:`attach_model`, read from their headers."""
-    live = _live(keys, household, False)
+    :func:`attach_model`, read from their headers (a dataset household: :class:`NotLive`)."""
+    live = _live(keys, household, is_dataset)
     spacing_s = reporting_interval_s(readings, household, now_s)
     usable = []
     for entry in catalog:

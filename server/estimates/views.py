@@ -39,7 +39,7 @@ from generator.times import format_ts
 from server.accounts.views import CHANNEL, _ext, _role_in, _user
 from server.api.params import json_body
 from server.errors import InvalidParameter, NotFound
-from server.estimates.attach import NotLive, attach_published, usable_for
+from server.estimates.attach import attach_published, usable_for
 from server.estimates.cli import MODEL_NAME, catalog_json
 from server.services import state
 from server.storage.estimators import AttachedModel
@@ -83,14 +83,6 @@ def _owner(household: str, what: str, *, write: bool = False) -> Any:
     return user
 
 
-def _live(household: str) -> None:
-    if not state().households.is_live(household):
-        raise NotLive(
-            f"household {household!r} is served from a dataset; estimate it offline with "
-            "'python -m server nilm apply' (models are attached to live households)"
-        )
-
-
 def _appliance(appliance: str) -> str:
     if not re.match(CHANNEL, appliance):
         raise InvalidParameter(
@@ -120,11 +112,18 @@ def list_estimates(household: str):  # noqa: ANN201
 @blueprint.get("/households/<household>/estimates/catalog")
 def list_catalog(household: str):  # noqa: ANN201
     _owner(household, "see the appliance models for")
-    _live(household)
     gl = state()
     ext = _ext_estimates()
+    is_dataset = not gl.households.is_live(household)
     usable = gl.stats.runner(
-        lambda: usable_for(gl.keys, ext.readings, ext.catalog.list(), household, time.time())
+        lambda: usable_for(
+            gl.keys,
+            ext.readings,
+            ext.catalog.list(),
+            household,
+            time.time(),
+            is_dataset=is_dataset,
+        )
     )
     return jsonify({"household": household, "models": [catalog_json(m) for m in usable]})
 
