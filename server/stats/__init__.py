@@ -9,7 +9,14 @@
 """
 
 from server.stats.cache import COMMON_INTERVALS_S, StatsCache, StatsKey
-from server.stats.classify import LEGACY_COLOURS, LEVELS, classify, classify_array, worst
+from server.stats.classify import (
+    LEGACY_COLOURS,
+    LEVELS,
+    classify,
+    classify_array,
+    classify_known,
+    worst,
+)
 from server.stats.model import (
     ALGORITHM_VERSION,
     DAY_TYPES,
@@ -41,6 +48,7 @@ __all__ = [
     "build_report",
     "classify",
     "classify_array",
+    "classify_known",
     "compute_stats",
     "household_stats",
     "stats_report",

@@ -25,7 +25,7 @@ import pandas as pd
 from server.stats.model import HouseholdStats, time_slots
 from server.stats.windows import StatsInputError
 
-__all__ = ["LEGACY_COLOURS", "LEVELS", "classify", "classify_array", "worst"]
+__all__ = ["LEGACY_COLOURS", "LEVELS", "classify", "classify_array", "classify_known", "worst"]
 
 #: Levels from best to worst.
 LEVELS: tuple[str, ...] = ("green", "yellow", "red", "critical")
@@ -148,3 +148,13 @@ def classify(
     raise StatsInputError(
         f"values must be a DataFrame or a mapping of channel to power, got {type(values).__name__}"
     )
+
+
+def classify_known(
+    stats: HouseholdStats, values: Mapping[str, float | None], ts: object = None
+) -> dict[str, str]:
+    """:func:`classify` of one reading's channels that ``stats`` knows; a channel newer than
+    the statistics (an estimate attached since they were computed) gets no level yet."""
+    levels = classify(stats, {c: v for c, v in values.items() if c in stats.channels}, ts)
+    assert isinstance(levels, dict)
+    return levels

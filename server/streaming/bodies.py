@@ -41,7 +41,7 @@ import numpy as np
 from generator.times import format_ts, parse_ts
 from server.errors import BrokerUnavailable, GridlightError
 from server.households.catalogue import Replayable
-from server.stats import LEGACY_COLOURS, HouseholdStats, classify, worst
+from server.stats import LEGACY_COLOURS, HouseholdStats, classify_known, worst
 from server.stats.windows import row_means
 from server.streaming.aggregate import EventKey, Window, WindowAggregator
 from server.streaming.direct import Raw, SocketWriter
@@ -131,11 +131,7 @@ def event_bytes(
     levels = (
         None
         if stats is None
-        else classify(
-            stats,
-            {c: v for c, v in values.items() if c in stats.channels},
-            format_ts(start_s) if stats.by_hour else None,
-        )
+        else classify_known(stats, values, format_ts(start_s) if stats.by_hour else None)
     )
     if fmt == "legacy":
         colours = (

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from generator.times import format_ts
-from server.stats import HouseholdStats, classify, worst
+from server.stats import HouseholdStats, classify_known, worst
 from server.streaming.aggregate import Window
 
 __all__ = ["ClassifiedWindow", "classify_window"]
@@ -60,9 +60,8 @@ def classify_window(
     values = {c: _round(window.power_kw.get(c)) for c in names}
     level: dict[str, str] | None = None
     top: str | None = None
-    if stats is not None:  # a channel the statistics do not know yet (a new estimate): no level
-        known = {c: v for c, v in values.items() if c in stats.channels}
-        level = classify(stats, known, format_ts(window.start_s) if stats.by_hour else None)
+    if stats is not None:
+        level = classify_known(stats, values, format_ts(window.start_s) if stats.by_hour else None)
         top = worst(level)
     return ClassifiedWindow(
         household=household,
