@@ -13,6 +13,7 @@ live household come from its raw readings within the raw retention (7 days) once
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Sequence
 
@@ -115,13 +116,14 @@ class LiveHouseholds:
                 f"at least {self.min_history_s} s (keep it reporting and try again)"
             )
         counts = {c: int(frame[c].notna().sum()) if c in frame else 0 for c in info.channels}
+        least = min(60, self.min_history_s)  # values a channel needs
         # an estimate attached lately has few values yet: statistics without it until it has
-        young = [c for c in info.estimated if counts[c] < min(60, self.min_history_s)]
+        young = [c for c in info.estimated if counts[c] < least]
         if young:
             kept = tuple(c for c in info.channels if c not in young)
-            info = HouseholdInfo(**{**info.__dict__, "channels": kept})
+            info = dataclasses.replace(info, channels=kept)
             counts = {c: n for c, n in counts.items() if c in kept}
-        quiet = [f"{c} ({n})" for c, n in counts.items() if n < min(60, self.min_history_s)]
+        quiet = [f"{c} ({n})" for c, n in counts.items() if n < least]
         if quiet:
             raise NotEnoughHistory(
                 f"household {household!r} has too few stored values for channels "
