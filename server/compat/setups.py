@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from server.errors import BrokerUnavailable
 from server.storage.database import Database
+from server.storage.erase import setup_household, setups_of
 
 __all__ = ["DatabaseSetups", "RedisSetups", "Setup", "SetupStore", "new_stream_id"]
 
@@ -54,14 +55,6 @@ class SetupStore:
     def erase(self, household: str) -> int:
         """Remove every set-up made for ``household``; how many."""
         raise NotImplementedError
-
-
-def _household_of(raw: str | None) -> str | None:
-    try:
-        found = json.loads(raw) if raw else None
-    except ValueError:
-        return None
-    return found.get("household") if isinstance(found, dict) else None
 
 
 class DatabaseSetups(SetupStore):
@@ -104,13 +97,7 @@ class DatabaseSetups(SetupStore):
 
     def erase(self, household: str) -> int:
         with self.db.write() as conn:
-            ids = [
-                stream_id
-                for stream_id, raw in conn.execute(
-                    sa.text("SELECT stream_id, setup FROM stream_setups")
-                )
-                if _household_of(raw) == household
-            ]
+            ids = setups_of(conn, household)
             for stream_id in ids:
                 conn.execute(
                     sa.text("DELETE FROM stream_setups WHERE stream_id = :s"), {"s": stream_id}
@@ -170,6 +157,6 @@ class RedisSetups(SetupStore):
         mine = [
             k
             for k, raw in zip(keys, self._client.mget(keys), strict=True)
-            if _household_of(raw) == household
+            if setup_household(raw) == household
         ]
         return int(self._client.delete(*mine)) if mine else 0

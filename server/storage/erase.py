@@ -48,19 +48,23 @@ def rows_about(db: Database, household: str) -> dict[str, int]:
             ),
             {"h": household},
         ).scalar_one()
-        out["stream_setups"] = len(_setups_of(c, household))
+        out["stream_setups"] = len(setups_of(c, household))
     return out
 
 
-def _setups_of(conn: Any, household: str) -> list[str]:
-    found = []
-    for stream_id, setup in conn.execute(sa.text("SELECT stream_id, setup FROM stream_setups")):
-        try:
-            if json.loads(setup).get("household") == household:
-                found.append(stream_id)
-        except (ValueError, AttributeError):
-            continue
-    return found
+def setup_household(raw: str | None) -> str | None:
+    """The household a stored compatibility set-up (its JSON) was made for, if it says."""
+    try:
+        found = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    return found.get("household") if isinstance(found, dict) else None
+
+
+def setups_of(conn: Any, household: str) -> list[str]:
+    """The ids of the ``stream_setups`` rows made for ``household``."""
+    rows = conn.execute(sa.text("SELECT stream_id, setup FROM stream_setups"))
+    return [stream_id for stream_id, raw in rows if setup_household(raw) == household]
 
 
 def erase_household(
@@ -86,7 +90,7 @@ def erase_household(
             deleted[table] = c.execute(
                 sa.text(f"DELETE FROM {table} WHERE household = :h"), {"h": household}
             ).rowcount
-        setups = _setups_of(c, household)
+        setups = setups_of(c, household)
         for stream_id in setups:
             c.execute(sa.text("DELETE FROM stream_setups WHERE stream_id = :s"), {"s": stream_id})
         deleted["stream_setups"] = len(setups)
