@@ -84,12 +84,29 @@ def live_key(widget_data_dir: Path) -> str:  # noqa: F811
     return key
 
 
+def closing(app: Flask):  # noqa: ANN201 - a WSGI application
+    """``app`` whose responses are closed however the request ends. werkzeug's server skips
+    ``close()`` when reading the rest of a request the browser reset raises (a page left
+    while its scripts load), leaving a static file open until collected: a ResourceWarning
+    in whichever test runs then."""
+
+    def wsgi(environ, start_response):  # noqa: ANN001, ANN202
+        body = app(environ, start_response)
+        try:
+            yield from body
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+
+    return wsgi
+
+
 class Served:
     """The app served for real on loopback in a thread: ``url``, ``app``."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, closing(app), threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
