@@ -216,10 +216,13 @@ def clients_on_both_workers(url: str, per_worker: int = 2) -> list[SSEClient]:
 
 
 def sessions_on_both_workers(url: str) -> tuple[list[requests.Session], int]:
-    """One kept-alive HTTP session per gunicorn worker, and how many requests finding them took."""
+    """One kept-alive HTTP session per gunicorn worker, and how many requests finding them took
+    (new connections until both workers have taken one, for at most 60 s: under load one
+    worker can take 40 in a row, as the startup's wait for both workers allows for too)."""
     found: dict[int, requests.Session] = {}
     made = 0
-    for _ in range(40):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         session = requests.Session()
         r = session.get(url, timeout=5)
         made += 1
@@ -231,9 +234,10 @@ def sessions_on_both_workers(url: str) -> tuple[list[requests.Session], int]:
             found[worker] = session
         if len(found) == 2:
             return list(found.values()), made
+        time.sleep(0.02)  # let the other worker's accept loop run
     for session in found.values():
         session.close()
-    raise AssertionError(f"40 connections all landed on one worker: {list(found)}")
+    raise AssertionError(f"{made} connections in 60 s all landed on one worker: {list(found)}")
 
 
 def test_two_workers_identical_sequences_resume_and_redis_restart(redis_stack, dataset):
