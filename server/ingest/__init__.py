@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Config, Flask
 
@@ -34,6 +34,9 @@ from server.storage import DeadLetters, KeyStore, ReadingStore
 from server.storage.consent import ConsentStore
 from server.storage.database import Database, database_url, open_database
 from server.storage.estimators import EstimatorStore
+
+if TYPE_CHECKING:
+    from server.households.removal import Removals
 
 __all__ = ["Ingest", "NotEnoughHistory", "load_config", "open_pipeline"]
 
@@ -97,6 +100,12 @@ class Pipeline:
         self.writer: BatchWriter | None = None
         self.mqtt = None
         self._closed = False
+
+    def forget_removed(self, removals: Removals) -> None:
+        """Forget an erased household's channels and live history as soon as ``removals``
+        announces it (erasures happen in the web workers; every process ingesting acts on them)."""
+        removals.on_removed("ingest-channels", self.ingestor.forget)
+        removals.on_removed("live-history", self.live.forget)
 
     def start_retention(self) -> None:
         if self.cfg["RETENTION_ENABLED"]:
@@ -169,8 +178,7 @@ class Ingest:
             app.config, gl.broker.publish, gl.metrics.add, gl.hub.stopped, db=gl.db
         )
         gl.households.live = self.pipeline.live
-        gl.removals.on_removed("ingest-channels", self.pipeline.ingestor.forget)
-        gl.removals.on_removed("live-history", self.pipeline.live.forget)
+        self.pipeline.forget_removed(gl.removals)
         app.extensions["gridlight_ingest"] = self
         app.register_blueprint(blueprint())
         embedded = app.config["INGEST_EMBEDDED"]

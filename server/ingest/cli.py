@@ -48,8 +48,7 @@ def run(args: argparse.Namespace) -> int:
     pipeline = open_pipeline(cfg, broker.publish, metrics.add)
     # households erased through the web workers: forget their channels and history at once
     removals = Removals(cfg["REDIS_URL"])
-    removals.on_removed("ingest-channels", pipeline.ingestor.forget)
-    removals.on_removed("live-history", pipeline.live.forget)
+    pipeline.forget_removed(removals)
     removals.start()
     stop = threading.Event()
 

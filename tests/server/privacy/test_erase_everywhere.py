@@ -228,3 +228,44 @@ def test_a_listener_started_while_redis_was_away_forgets_everything_once_back(
         wait_until(lambda: forgotten == [None, "X5"], BOUND_S, "the removal of X5")
     finally:
         listener.stop()
+
+
+def test_the_dedicated_ingest_process_forgets_a_household_erased_through_a_worker(
+    server_data_dir: Path,
+    tmp_path: Path,
+    smtp,
+    redis_server,  # noqa: ANN001
+) -> None:
+    """``python -m server ingest`` builds its pipeline on the installation's database and has it
+    forget what the workers' removals announce (:meth:`Pipeline.forget_removed`, as the worker's)."""
+    from server.ingest import open_pipeline
+
+    config = {"REDIS_URL": redis_server.url, **LIVE}
+    one = make_app(server_data_dir, tmp_path / "stats", smtp, **config)
+    pipeline = open_pipeline(one.config, lambda *_: None, lambda *_: None)
+    removals = Removals(redis_server.url, block_s=0.2)
+    pipeline.forget_removed(removals)
+    removals.start()
+    try:
+        ada = person(one, smtp, "ada@example.org", "Ada")
+        bob = person(one, smtp, "bob@example.org", "Bob")
+        key = create_household(ada, "H1")
+        other_key = create_household(bob, "H2")
+        now = int(time.time())
+        _post_history(one.test_client(), "H1", key, now)
+        _post_history(one.test_client(), "H2", other_key, now)
+        pipeline.ingestor.lookup_ttl_s = 3600.0  # only the removal can drop it
+        assert pipeline.ingestor.channels_of("H1") is not None
+        assert pipeline.ingestor.channels_of("H2") is not None
+        pipeline.live.history("H1"), pipeline.live.history("H2")  # kept an hour (LIVE)
+        assert "H1" in pipeline.live._history and "H2" in pipeline.live._history
+
+        assert ada.write("DELETE", "/api/v1/me").status_code == 200
+        wait_until(lambda: pipeline.ingestor.channels_of("H1") is None, BOUND_S, "the lookup")
+        wait_until(lambda: "H1" not in pipeline.live._history, BOUND_S, "the live history")
+        assert pipeline.ingestor.channels_of("H2") is not None
+        assert "H2" in pipeline.live._history
+    finally:
+        removals.stop()
+        pipeline.stop()
+        one.extensions["gridlight"].stop()
