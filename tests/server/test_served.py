@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +25,7 @@ from server.storage import KeyStore, command_database
 from tests.promtool import check_metrics, samples
 from tests.server.streaming.sse_client import SSE, SSEClient
 from tests.services import free_port, wait_for_port
+from tests.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "docker" / "gunicorn.conf.py"
@@ -78,14 +79,6 @@ def server_env(data_dir: Path, stats_dir: Path, port: int, **extra: str) -> dict
         }
     )
     return env
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.05)  # polling interval of a bounded wait
 
 
 def health(base: str) -> int:
@@ -174,7 +167,7 @@ def redis_stack(processes, redis_server, server_data_dir, stats_cache_dir, tmp_p
             workers.add(r.json()["worker"])
         return len(workers) == 2
 
-    wait_until(both_workers_healthy, 60, "both workers to answer /healthz")
+    wait_for(both_workers_healthy, what="both workers to answer /healthz", timeout_s=60)
     assert replay.poll() is None
     return base
 
@@ -284,7 +277,11 @@ def test_two_workers_identical_sequences_resume_and_redis_restart(redis_stack, d
             assert contiguous(b + a)
             check_values(a, frame)
             assert [(e.id, e.data) for e in a][-8:] == [(e.id, e.data) for e in lead][-8:]
-        wait_until(lambda: metric(base, "gridlight_broker_reconnects_total") >= 1, 10, "metrics")
+        wait_for(
+            lambda: metric(base, "gridlight_broker_reconnects_total") >= 1,
+            what="metrics",
+            timeout_s=10,
+        )
         assert metric(base, "gridlight_sse_clients_connected") >= len(clients)
         assert metric(base, "gridlight_sse_events_sent_total") > 50
     finally:
@@ -370,11 +367,11 @@ def _remember_redis(request):  # noqa: ANN001, ANN202
 
 def redis_server_stop_start(base: str, server) -> None:  # noqa: ANN001
     server.stop()
-    wait_until(lambda: health(base) == 503, 20, "/healthz to report the outage")
+    wait_for(lambda: health(base) == 503, what="/healthz to report the outage", timeout_s=20)
     body = requests.get(f"{base}/healthz", timeout=5).json()
     assert body["status"] == "unavailable" and body["broker"]["ok"] is False
     server.start()
-    wait_until(lambda: health(base) == 200, 30, "/healthz to recover")
+    wait_for(lambda: health(base) == 200, what="/healthz to recover", timeout_s=30)
 
 
 def metric(base: str, name: str) -> float:
@@ -455,7 +452,7 @@ def test_embedded_default_via_server_run(processes, server_data_dir, tmp_path, d
     run = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "run.log")
     wait_for_port(port, timeout_s=30, proc=run)
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: health(base) == 200, 30, "/healthz")
+    wait_for(lambda: health(base) == 200, what="/healthz", timeout_s=30)
     assert requests.get(f"{base}/healthz", timeout=5).json()["broker"]["kind"] == "memory"
     for interval_s in (30, 10):  # 30 is being warmed, 10 is not
         r = requests.get(f"{base}/api/v1/households/A/stats?interval={interval_s}", timeout=90)
@@ -483,4 +480,4 @@ def test_embedded_default_via_server_run(processes, server_data_dir, tmp_path, d
             client.close()
     assert time.monotonic() - told < STOP_GRACE_S - 5
     assert run.wait(timeout=30) == 0
-    wait_until(lambda: health(base) == 0, 20, "the server to stop")
+    wait_for(lambda: health(base) == 0, what="the server to stop", timeout_s=20)

@@ -28,8 +28,8 @@ from tests.server.alerts.servers import webhook_receiver
 from tests.server.ingest.test_live_stream import usual_history
 from tests.server.push.fcm_server import FakeFcmServer
 from tests.server.streaming.sse_client import SSEClient
-from tests.server.test_served import wait_until
 from tests.services import free_port
+from tests.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 INTERVAL = 5
@@ -157,7 +157,11 @@ def deployment(tmp_path: Path, redis_server, postgres_url: str) -> Iterator[dict
             for host in hosts:
                 seen: set[int] = set()
                 try:
-                    wait_until(lambda h=host, s=seen: h.healthy_workers(s), 90, f"{host.name}")
+                    wait_for(
+                        lambda h=host, s=seen: h.healthy_workers(s),
+                        what=f"{host.name}",
+                        timeout_s=90,
+                    )
                 except TimeoutError:
                     pytest.fail(f"{host.name} did not start:\n{host.tail()}")
             yield {"hosts": hosts, "key": key, "hook": hook, "fcm": fcm, "redis": redis_server}
@@ -227,7 +231,9 @@ def _check_once_each(hook, fcm) -> None:  # noqa: ANN001
     assert len(keys) == len(set(keys)), keys
     ids = [a["id"] for a in delivered]
     assert len(ids) == len(set(ids)), ids
-    wait_until(lambda: len(_alert_pushes(fcm)) >= len(delivered), 30, "one push per alert")
+    wait_for(
+        lambda: len(_alert_pushes(fcm)) >= len(delivered), what="one push per alert", timeout_s=30
+    )
     assert len(_alert_pushes(fcm)) == len(delivered)
 
 
@@ -266,7 +272,7 @@ def test_two_hosts_share_keys_streams_alerts_and_leadership(deployment: dict) ->
     # twenty minutes of back-dated history posted to host 2 give the household statistics
     now = int(time.time())
     _post(host2, key, usual_history(now - 1500, seed=3))
-    wait_until(
+    wait_for(
         lambda: (
             requests.get(
                 f"{host1.base}/api/v1/households/L1/stats?interval={INTERVAL}",
@@ -275,8 +281,8 @@ def test_two_hosts_share_keys_streams_alerts_and_leadership(deployment: dict) ->
             ).status_code
             == 200
         ),
-        60,
-        "statistics on host 1",
+        what="statistics on host 1",
+        timeout_s=60,
     )
 
     # an SSE client of host 1; readings posted to host 2 reach it exactly once each
@@ -310,8 +316,8 @@ def test_two_hosts_share_keys_streams_alerts_and_leadership(deployment: dict) ->
     # the spike: one alert and then its recovery, each delivered once by webhook and once by
     # push, not once per host or worker (the back-dated history may have had red windows of its
     # own: those are alerts too, each once)
-    wait_until(lambda: _spike_alerts(hook, 14.0), 60, "the spike's webhook")
-    wait_until(lambda: _recovered_after(hook, spike_at), 60, "the spike's recovery")
+    wait_for(lambda: _spike_alerts(hook, 14.0), what="the spike's webhook", timeout_s=60)
+    wait_for(lambda: _recovered_after(hook, spike_at), what="the spike's recovery", timeout_s=60)
     _check_once_each(hook, fcm)
     assert len(_spike_alerts(hook, 14.0)) == 1
     log = requests.get(f"{host2.base}/api/v1/households/L1/alerts", headers=headers, timeout=10)
@@ -328,13 +334,13 @@ def test_two_hosts_share_keys_streams_alerts_and_leadership(deployment: dict) ->
     assert leader_pid in leader.workers()
     stopped_at = time.monotonic()
     leader.stop()
-    wait_until(
+    wait_for(
         lambda: (
             (o := client_redis.get(ALERT_LEASE)) is not None
             and int(o.decode().split(":")[1]) in survivor.workers()
         ),
-        LEASE_TTL_S + 30,
-        "the survivor to take the evaluator's lease",
+        what="the survivor to take the evaluator's lease",
+        timeout_s=LEASE_TTL_S + 30,
     )
     assert time.monotonic() - stopped_at < LEASE_TTL_S + 30
     # the new leader follows the household once it holds the lease and has loaded its

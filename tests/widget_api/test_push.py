@@ -8,6 +8,7 @@ import time
 import pytest
 
 from server.leases import RedisLease
+from tests.wait import wait_for
 from tests.widget_api.conftest import OVERALL_KW, publish_window, reading
 
 INTERVAL_S = 5
@@ -19,14 +20,6 @@ def future_start() -> int:
     """A window start comfortably ahead of the wall clock, so no window closes by silence."""
     now = int(time.time()) + 600
     return now - now % INTERVAL_S
-
-
-def wait_for(predicate, timeout_s: float = 10.0, what: str = "condition") -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture
@@ -212,7 +205,7 @@ def test_redis_lease_expires_and_a_dead_redis_means_not_leader(redis_server):
     down = RedisLease(f"redis://127.0.0.1:{free_port()}/0", ttl_s=1.0)
     try:
         assert a.hold()
-        wait_for(b.hold, timeout_s=5.0, what="the lease to expire")  # a stopped renewing
+        wait_for(b.hold, what="the lease to expire", timeout_s=5.0)  # a stopped renewing
         assert not a.hold()
         assert not down.hold()
     finally:

@@ -13,16 +13,9 @@ from server.alerts.rules import SPIKE_MESSAGE
 from server.alerts.settings import default_settings, merge
 from tests.server.alerts.conftest import ENGINE_INTERVAL_S
 from tests.server.alerts.servers import webhook_receiver
+from tests.wait import wait_for
 
 SECRET = "whsec-0123456789abcdef"
-
-
-def wait_for(predicate, timeout_s: float = 30.0, what: str = "condition") -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.01)
 
 
 def publish(broker, start_s: int, windows: list[float]) -> None:  # noqa: ANN001
@@ -61,15 +54,22 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
         wait_for(
             lambda: "A" in engine.followers and engine.followers["A"].subscribed.is_set(),
             what="the follower of A subscribed",
+            timeout_s=30.0,
         )
         # and evaluating with these settings: the engine reloads them every ALERTS_SYNC_S, so a
         # follower started before the put would otherwise deliver by the defaults (no webhook)
-        wait_for(lambda: engine._docs.get("A") == doc, what="the engine to load the settings")
+        wait_for(
+            lambda: engine._docs.get("A") == doc,
+            what="the engine to load the settings",
+            timeout_s=30.0,
+        )
         now = int(time.time()) + 600
         start = now - now % ENGINE_INTERVAL_S
         publish(engine.gridlight.broker, start, [0.3, 0.3, 20.0, 25.0, 0.3, 0.3, 0.3])
-        wait_for(lambda: len(ext.log.page("A")[0]) >= 2, what="alert and recovery")
-        wait_for(lambda: len(hook.requests) >= 2, what="alert and recovery webhooks")
+        wait_for(lambda: len(ext.log.page("A")[0]) >= 2, what="alert and recovery", timeout_s=30.0)
+        wait_for(
+            lambda: len(hook.requests) >= 2, what="alert and recovery webhooks", timeout_s=30.0
+        )
         alerts, _ = ext.log.page("A")
         assert [(a["rule"], a["kind"]) for a in alerts] == [
             ("spike", "recovery"),
@@ -79,14 +79,22 @@ def test_a_spike_is_alerted_once_by_the_one_evaluator_and_delivered(make_engine_
         assert spike["message"] == SPIKE_MESSAGE
         assert spike["ts"] == format_ts(start + 3 * ENGINE_INTERVAL_S)
         assert spike["values"]["power_kw"] == 20.0
-        wait_for(lambda: len(ext.log.attempts(spike["id"])) == 1, what="the delivery record")
+        wait_for(
+            lambda: len(ext.log.attempts(spike["id"])) == 1,
+            what="the delivery record",
+            timeout_s=30.0,
+        )
         assert [d.status for d in ext.log.attempts(spike["id"])] == ["sent"]
 
         def metrics() -> str:
             return app.test_client().get("/metrics").get_data(as_text=True)
 
         # the second attempt is recorded once the receiver has answered
-        wait_for(lambda: "gridlight_alert_deliveries_sent_total 2" in metrics(), what="counts")
+        wait_for(
+            lambda: "gridlight_alert_deliveries_sent_total 2" in metrics(),
+            what="counts",
+            timeout_s=30.0,
+        )
         assert "gridlight_alerts_total 2" in metrics()
         first = hook.requests[0]
         assert first["headers"]["X-Gridlight-Signature"] == sign(SECRET, first["body"])
@@ -105,13 +113,15 @@ def test_one_evaluator_per_deployment(make_engine_app, lease_in, request):  # no
     first = make_engine_app(**config)
     second = make_engine_app(**config)
     engines = [app.extensions["alerts"].engine for app in (first, second)]
-    wait_for(lambda: any(e.followers for e in engines), what="one evaluator following A")
+    wait_for(
+        lambda: any(e.followers for e in engines), what="one evaluator following A", timeout_s=30.0
+    )
     leaders = [e for e in engines if e.leader]
     assert len(leaders) == 1
     other = next(e for e in engines if e is not leaders[0])
     assert other.followers == {}
     leaders[0].stop()  # releases the lease: the other worker takes over
-    wait_for(lambda: other.leader and "A" in other.followers, what="the takeover")
+    wait_for(lambda: other.leader and "A" in other.followers, what="the takeover", timeout_s=30.0)
 
 
 def test_a_new_meter_is_watched_from_its_first_minute(make_engine_app):  # noqa: ANN001
@@ -128,6 +138,7 @@ def test_a_new_meter_is_watched_from_its_first_minute(make_engine_app):  # noqa:
     wait_for(
         lambda: "L1" in engine.followers and engine.followers["L1"].subscribed.is_set(),
         what="the new meter followed",
+        timeout_s=30.0,
     )
     following = engine.followers["L1"]
     assert following.stats is None  # learning: no statistics yet
@@ -149,7 +160,7 @@ def test_a_new_meter_is_watched_from_its_first_minute(make_engine_app):  # noqa:
         for i in range(1200)
     ]
     post(history)  # an hour-old upload without gaps, all at once
-    wait_for(lambda: following.stats is not None, what="statistics picked up")
+    wait_for(lambda: following.stats is not None, what="statistics picked up", timeout_s=30.0)
     assert not [a for a in ext.log.page("L1")[0] if a["rule"] == "offline"]
     start = (int(time.time()) // ENGINE_INTERVAL_S + 2) * ENGINE_INTERVAL_S
     spike = [
@@ -160,5 +171,6 @@ def test_a_new_meter_is_watched_from_its_first_minute(make_engine_app):  # noqa:
     wait_for(
         lambda: any(a["rule"] == "level" for a in ext.log.page("L1")[0]),
         what="a level alert of the new meter",
+        timeout_s=30.0,
     )
     assert not [a for a in ext.log.page("L1")[0] if a["rule"] == "offline"]

@@ -25,7 +25,7 @@ from server.leases import LocalLease
 from server.storage import open_database
 from tests.server.alerts.conftest import ENGINE_INTERVAL_S
 from tests.server.alerts.servers import HttpStandIn, webhook_receiver
-from tests.server.alerts.test_engine import wait_for
+from tests.wait import wait_for
 
 SECRET = "whsec-0123456789abcdef"
 INTERVAL_S = 60
@@ -148,7 +148,7 @@ def test_quiet_alerts_are_digested_once_after_the_quiet_period(night, hook):  # 
     ]
     clock.now_s = NIGHT + 3600
     engine.handle("A", spike + critical)
-    wait_for(lambda: len(hook.requests) == 1, what="the critical alert's webhook")
+    wait_for(lambda: len(hook.requests) == 1, what="the critical alert's webhook", timeout_s=30.0)
     logged = {a["id"]: a for a in log.page("A")[0]}
     quiet_ids = sorted(i for i, a in logged.items() if a["quiet_hours"])
     critical_id = next(i for i, a in logged.items() if a["level"] == "critical")
@@ -161,7 +161,7 @@ def test_quiet_alerts_are_digested_once_after_the_quiet_period(night, hook):  # 
     clock.now_s = MORNING + DELAY_S
     engine.sync()
     (digest,) = digests(log)
-    wait_for(lambda: len(hook.requests) == 2, what="the digest's webhook")
+    wait_for(lambda: len(hook.requests) == 2, what="the digest's webhook", timeout_s=30.0)
     request = hook.requests[1]
     assert request["path"] == "/digest"
     assert request["headers"]["X-Gridlight-Signature"] == sign(SECRET, request["body"])
@@ -174,7 +174,11 @@ def test_quiet_alerts_are_digested_once_after_the_quiet_period(night, hook):  # 
     assert [a["id"] for a in sent["values"]["alerts"]] == quiet_ids
     assert critical_id not in [a["id"] for a in sent["values"]["alerts"]]
     assert sent["message"].startswith("During quiet hours (22:00-07:00) 3 alerts were held")
-    wait_for(lambda: len(log.attempts(digest["id"])) == 1, what="the digest's delivery record")
+    wait_for(
+        lambda: len(log.attempts(digest["id"])) == 1,
+        what="the digest's delivery record",
+        timeout_s=30.0,
+    )
     assert [(d.channel, d.status) for d in log.attempts(digest["id"])] == [("webhook", "sent")]
 
     # the next sync, and another worker's engine on its own connection: nothing more
@@ -197,7 +201,7 @@ def test_a_night_without_quiet_alerts_sends_no_digest(night, hook):  # noqa: ANN
     # a critical alert overnight is delivered at once; its recovery was quiet
     critical = overnight(doc, NIGHT, [0.3, 9.0], level="critical")
     engine.handle("A", critical)
-    wait_for(lambda: len(hook.requests) == 1, what="the critical alert's webhook")
+    wait_for(lambda: len(hook.requests) == 1, what="the critical alert's webhook", timeout_s=30.0)
     clock.now_s = MORNING + 3600
     engine.sync()
     engine.stop()
@@ -222,7 +226,7 @@ def test_a_period_missed_by_a_stopped_evaluator_is_digested_at_the_next_start(ni
     clock.now_s = MORNING + 600
     second = make(clock, own_db=True)
     second.sync()
-    wait_for(lambda: len(hook.requests) == 1, what="the digest's webhook")
+    wait_for(lambda: len(hook.requests) == 1, what="the digest's webhook", timeout_s=30.0)
     (sent,) = bodies(hook)
     assert (sent["alert"]["rule"], sent["alert"]["values"]["count"]) == ("digest", 1)
     second.stop()

@@ -12,7 +12,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from server.control.commands import backoff_s
 from server.control.service import command_event
-from tests.server.control.conftest import PLUG, T0, THERMO, SimulatedDevice, auth, wait_for
+from tests.server.control.conftest import PLUG, T0, THERMO, SimulatedDevice, auth
+from tests.wait import wait_for
 
 URL = "/api/v1/households/H1/controls"
 
@@ -107,8 +108,6 @@ def test_resent_with_backoff_until_it_expires(control, mosquitto_server, h1_key)
             ext.clock.now_s = T0 + offset_s
             before = device.count
             ext.leader.sync()
-            if offset_s < 60:
-                wait_for(lambda: True)
             command = ext.service.commands.get("H1", cid)
             if command.attempts > len(sends_at):
                 sends_at.append(offset_s)
@@ -166,7 +165,10 @@ def test_a_setpoint_command(control, mosquitto_server, h1_key):  # noqa: ANN001
         ext.leader.sync()
         sent = device.received.get(timeout=10)
         assert sent["action"] == "set" and sent["setpoint_c"] == 24
-        wait_for(lambda: status(client, "thermo1", r.json["id"], h1_key) == "acked")
+        wait_for(
+            lambda: status(client, "thermo1", r.json["id"], h1_key) == "acked",
+            what="the thermostat's ack",
+        )
     finally:
         device.close()
 
@@ -189,7 +191,7 @@ def test_seed_energy_control_topic_is_an_alias(control, mosquitto_server, h1_key
         wait_for(lambda: ext.service.commands.get("H1", "seed"), what="the aliased command")
         ext.leader.sync()
         assert device.received.get(timeout=10)["command_id"] == "seed"
-        wait_for(lambda: status(client, "plug1", "seed", h1_key) == "acked")
+        wait_for(lambda: status(client, "plug1", "seed", h1_key) == "acked", what="the plug's ack")
         created = ext.service.commands.audit("H1")[-1]
         assert created["event"] == "created" and created["actor"] == f"mqtt:{topic}"
     finally:

@@ -13,7 +13,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from server import create_app
 from server.control.demo import DEMO_DEVICES, DemoDevices, MqttDevices, SimulatedDevice
-from tests.server.control.conftest import Clock, wait_for
+from tests.server.control.conftest import Clock
+from tests.wait import wait_for
 
 URL = "/api/v1/households/A/controls"
 

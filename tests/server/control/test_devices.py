@@ -7,7 +7,8 @@ import json
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from tests.server.control.conftest import PLUG, THERMO, auth, wait_for
+from tests.server.control.conftest import PLUG, THERMO, auth
+from tests.wait import wait_for
 
 URL = "/api/v1/households/H1/controls"
 

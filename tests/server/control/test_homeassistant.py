@@ -12,7 +12,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from generator.times import format_ts
-from tests.server.control.conftest import PLUG, THERMO, SimulatedDevice, auth, wait_for
+from tests.server.control.conftest import PLUG, THERMO, SimulatedDevice, auth
+from tests.wait import wait_for
 
 URL = "/api/v1/households/H1/controls"
 COMMON = {"name", "unique_id", "state_topic", "availability_topic", "device"}

@@ -4,7 +4,6 @@ the estimator's lease), and helpers that wait with a deadline (never sleeping to
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -44,14 +43,6 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "centred": centred.save(out / "ac-centred.model"),
         "overall_kw": np.round(frame["Overall"].to_numpy(dtype=float), 3)[offset:],
     }
-
-
-def wait_for(predicate: Callable[[], object], what: str, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.01)
 
 
 @pytest.fixture

@@ -15,8 +15,9 @@ from flask.testing import FlaskClient
 
 from generator.dataset import write_dataset
 from server.nilm import Disaggregator
-from tests.server.estimates.conftest import TZ, R, ac_entries, cli, wait_for
+from tests.server.estimates.conftest import TZ, R, ac_entries, cli
 from tests.server.nilm.conftest import minute_dataset
+from tests.wait import wait_for
 
 PASSWORD = "correct horse battery"
 
@@ -148,8 +149,11 @@ def test_an_owner_attaches_a_published_model_and_detaches_it(make_app, trained, 
     wait_for(
         lambda: engine.listener("L") is not None and "AC" in engine.listener("L").models,
         what="the estimator to load the model attached over HTTP",
+        timeout_s=30.0,
     )
-    wait_for(lambda: engine.job.followings["L"].subscribed.is_set(), what="L followed")
+    wait_for(
+        lambda: engine.job.followings["L"].subscribed.is_set(), what="L followed", timeout_s=30.0
+    )
     assert app.test_client().get("/api/v1/households/L").get_json()["estimated"] == ["AC"]
 
     client = app.test_client()
@@ -173,11 +177,15 @@ def test_an_owner_attaches_a_published_model_and_detaches_it(make_app, trained, 
         return found
 
     post(0, 3)  # far too little history
-    wait_for(lambda: state()["state"] == "waiting_for_history", what="waiting_for_history")
+    wait_for(
+        lambda: state()["state"] == "waiting_for_history",
+        what="waiting_for_history",
+        timeout_s=30.0,
+    )
     assert state()["need_samples"] == need and state()["model"] == "ac-60s"
     post(3, need + 2)
-    wait_for(lambda: len(ac_entries(app, "L")) == 2, what="the first estimates")
-    wait_for(lambda: state()["state"] == "estimating", what="the estimating state")
+    wait_for(lambda: len(ac_entries(app, "L")) == 2, what="the first estimates", timeout_s=30.0)
+    wait_for(lambda: state()["state"] == "estimating", what="the estimating state", timeout_s=30.0)
 
     # unpublishing leaves the attached copy estimating; detaching stops it
     assert cli("unpublish", "--name", "ac-60s", "--data-dir", data_dir) == 0
@@ -185,7 +193,7 @@ def test_an_owner_attaches_a_published_model_and_detaches_it(make_app, trained, 
     assert owner.get(f"{base}/catalog").get_json()["models"] == []
     assert state()["state"] == "estimating"
     assert owner.write("DELETE", f"{base}/AC").status_code == 204
-    wait_for(lambda: "L" not in engine.job.followings, what="L let go")
+    wait_for(lambda: "L" not in engine.job.followings, what="L let go", timeout_s=30.0)
     post(need + 2, need + 4)
     assert len(ac_entries(app, "L")) == 2
     assert owner.get(base).get_json()["estimates"] == []

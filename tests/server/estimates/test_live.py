@@ -21,7 +21,8 @@ from server.nilm import Disaggregator
 from server.storage import KeyStore, Reading, ReadingStore
 from server.storage.database import command_database
 from server.storage.estimators import EstimatorStore
-from tests.server.estimates.conftest import TZ, R, ac_entries, cli, wait_for
+from tests.server.estimates.conftest import TZ, R, ac_entries, cli
+from tests.wait import wait_for
 
 
 def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_app, trained):  # noqa: ANN001
@@ -68,8 +69,11 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     wait_for(
         lambda: engine.listener("L") is not None and "AC" in engine.listener("L").models,
         what="the estimator to load the attached model",
+        timeout_s=30.0,
     )
-    wait_for(lambda: engine.job.followings["L"].subscribed.is_set(), what="L followed")
+    wait_for(
+        lambda: engine.job.followings["L"].subscribed.is_set(), what="L followed", timeout_s=30.0
+    )
     body = described()
     assert body["channels"] == ["Overall", "AC"]
     assert body["estimated"] == ["AC"]
@@ -80,6 +84,7 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     wait_for(
         lambda: described()["estimates"]["AC"]["state"] == "waiting_for_history",
         what="the waiting state",
+        timeout_s=30.0,
     )
     state = described()["estimates"]["AC"]
     assert (state["have_samples"], state["need_samples"]) == (waiting, need)
@@ -87,7 +92,9 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
 
     post(waiting + 1, n)  # enough: windows need-1 .. n-2 are estimated as they close
     expected = list(range(need - 1, n - 1))
-    wait_for(lambda: len(ac_entries(app, "L")) == len(expected), what="the estimates")
+    wait_for(
+        lambda: len(ac_entries(app, "L")) == len(expected), what="the estimates", timeout_s=30.0
+    )
     found = ac_entries(app, "L")
     for (at_s, value, _), k in zip(found, expected, strict=True):
         tail = model.predict_tail(
@@ -100,7 +107,9 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     assert max(values) * 1000 > model.on_threshold_w, values  # the AC seen on, from Overall
     assert min(values) * 1000 < model.on_threshold_w, values  # and off
     wait_for(
-        lambda: described()["estimates"]["AC"]["state"] == "estimating", what="estimating state"
+        lambda: described()["estimates"]["AC"]["state"] == "estimating",
+        what="estimating state",
+        timeout_s=30.0,
     )
     # written when the state changes, then at most every 30 s
     assert described()["estimates"]["AC"]["last_estimate_of"] in {
@@ -146,7 +155,7 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
 
     # detached: the estimator lets the household go and writes nothing more
     assert cli("detach", "--household", "L", "--appliance", "AC", "--data-dir", data_dir) == 0
-    wait_for(lambda: "L" not in engine.job.followings, what="L let go")
+    wait_for(lambda: "L" not in engine.job.followings, what="L let go", timeout_s=30.0)
     post(n, n + 3)
     assert len(ac_entries(app, "L")) == len(expected)
     assert "estimated" not in described()
@@ -196,7 +205,7 @@ def test_an_erased_household_is_let_go_at_once_and_its_models_are_gone(make_app,
     )
     engine = app.extensions["estimates"].engine
     engine.sync()
-    wait_for(lambda: "L" in engine.job.followings, what="L followed")
+    wait_for(lambda: "L" in engine.job.followings, what="L followed", timeout_s=30.0)
     gl.erase_household("L", data_dir)
     assert "L" not in engine.job.followings  # this worker's forgetters run before the answer
     assert app.extensions["estimates"].store.list() == []

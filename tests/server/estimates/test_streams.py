@@ -22,9 +22,10 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from generator.times import parse_ts
-from tests.server.estimates.conftest import TZ, R, ac_entries, cli, wait_for
+from tests.server.estimates.conftest import TZ, R, ac_entries, cli
 from tests.server.estimates.test_http import Browser, add_user
 from tests.server.streaming.sse_client import SSE, SSEClient
+from tests.wait import wait_for
 
 
 class Http11(WSGIRequestHandler):
@@ -152,10 +153,10 @@ def test_an_open_1s_stream_gains_and_loses_an_estimated_channel_and_holds_its_es
         # learner's following at 1 s (format "window"), opened on its own thread
         return [c for c in hub.channels_of("L") if c.interval_s == 1 and c.fmt == "v1"]
 
-    wait_for(lambda: bool(sse_channels()), what="the 1 s channel")
+    wait_for(lambda: bool(sse_channels()), what="the 1 s channel", timeout_s=30.0)
     (channel,) = sse_channels()
     # subscribed (a live stream gets the windows that close after it subscribes)
-    wait_for(lambda: bool(channel.subscribers), what="the stream subscribed")
+    wait_for(lambda: bool(channel.subscribers), what="the stream subscribed", timeout_s=30.0)
 
     # minute need-1 before any model: Overall alone, nothing marked
     post_minutes(need - 1, need, per_second=True)
@@ -166,7 +167,7 @@ def test_an_open_1s_stream_gains_and_loses_an_estimated_channel_and_holds_its_es
     # attached over HTTP on worker 1: worker 2's open stream takes the channel up, unreconnected
     r = owner.write("PUT", "/api/v1/households/L/estimates/AC", json={"model": "ac-60s"})
     assert r.status_code == 200, r.get_json()
-    wait_for(lambda: "AC" in channel.channels, what="worker 2's channel to gain AC")
+    wait_for(lambda: "AC" in channel.channels, what="worker 2's channel to gain AC", timeout_s=30.0)
     assert channel.agg.held == {"AC": R}
     engine = estimator.extensions["estimates"].engine
     wait_for(
@@ -176,12 +177,17 @@ def test_an_open_1s_stream_gains_and_loses_an_estimated_channel_and_holds_its_es
             and "AC" in engine.listener("L").models
         ),
         what="the estimator to follow L",
+        timeout_s=30.0,
     )
     post_minutes(need, need + 1, per_second=True)  # closes model window `need`: estimated
     events = readings_of(minute_events(client, minute(need)))
     assert [parse_ts(e["ts"]) for e in events] == [minute(need) + s for s in range(R)]
     assert all(e["estimated"] == ["AC"] and e["power_kw"]["AC"] is None for e in events)
-    wait_for(lambda: len(ac_entries(estimator, "L")) == 1, what="the estimate of minute `need`")
+    wait_for(
+        lambda: len(ac_entries(estimator, "L")) == 1,
+        what="the estimate of minute `need`",
+        timeout_s=30.0,
+    )
     ((at_s, value, _),) = ac_entries(estimator, "L")
     assert at_s == minute(need + 1)  # written at the start of the next minute
 
@@ -204,8 +210,12 @@ def test_an_open_1s_stream_gains_and_loses_an_estimated_channel_and_holds_its_es
 
     # detached: the next events no longer carry AC, nor mark anything
     assert owner.write("DELETE", "/api/v1/households/L/estimates/AC").status_code == 204
-    wait_for(lambda: "AC" not in channel.channels, what="worker 2's channel to lose AC")
-    wait_for(lambda: "L" not in engine.job.followings, what="the estimator to let L go")
+    wait_for(
+        lambda: "AC" not in channel.channels, what="worker 2's channel to lose AC", timeout_s=30.0
+    )
+    wait_for(
+        lambda: "L" not in engine.job.followings, what="the estimator to let L go", timeout_s=30.0
+    )
     post_minutes(need + 2, need + 3, per_second=True)
     events = readings_of(minute_events(client, minute(need + 2)))
     assert [parse_ts(e["ts"]) for e in events] == [minute(need + 2) + s for s in range(R)]

@@ -9,7 +9,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,14 +24,7 @@ from server.ingest.status import STALE_AFTER_S, read_status, status_path
 from server.metrics import Metrics
 from server.storage import DeadLetters
 from tests.server.ingest.conftest import CHANNELS, app_database, keys_of
-
-
-def wait_until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.02)  # polling interval of a bounded wait
+from tests.wait import wait_for
 
 
 class Setup:
@@ -125,8 +118,8 @@ def test_malformed_messages_are_rejected_and_counted_while_every_valid_reading_a
             sink.publish_raw(topic, payload)
     sink.publish_raw("gridlight/L1/Overall/power", json.dumps({"ts": t0 + n, "power_kw": 2.5}))
     assert sink.close(timeout_s=20)
-    wait_until(lambda: setup.stored() == 3 * n + 1, 20, "every valid reading")
-    wait_until(lambda: setup.dead() == len(bad), 10, "the dead letters")
+    wait_for(lambda: setup.stored() == 3 * n + 1, what="every valid reading", timeout_s=20)
+    wait_for(lambda: setup.dead() == len(bad), what="the dead letters", timeout_s=10)
     values = setup.values()
     assert values[(t0 + 5, "AC")] == pytest.approx(((t0 + 5) % 7) / 7)
     assert values[(t0 + n, "Overall")] == 2.5
@@ -149,14 +142,16 @@ def test_broker_restart_and_subscriber_downtime_lose_nothing(
     mosquitto_server.restart()  # mid-stream: some messages in flight, some queued
     for i in range(150, 300):
         sink.publish("L1", reading(t0 + i))
-    wait_until(lambda: setup.stored() == 300 * 3, 30, "300 readings across a broker restart")
+    wait_for(
+        lambda: setup.stored() == 300 * 3, what="300 readings across a broker restart", timeout_s=30
+    )
     first.stop()  # Gridlight away: the broker keeps its session
     for i in range(300, 400):
         sink.publish("L1", reading(t0 + i))
     assert sink.close(timeout_s=20)
     assert setup.stored() == 300 * 3
     setup.start()
-    wait_until(lambda: setup.stored() == 400 * 3, 30, "readings published while away")
+    wait_for(lambda: setup.stored() == 400 * 3, what="readings published while away", timeout_s=30)
     seconds = sorted({ts for ts, _ in setup.values()})
     assert seconds == list(range(t0, t0 + 400))
 
@@ -173,10 +168,14 @@ def test_the_subscriber_reports_its_connection_for_healthz(
     assert path.stat().st_mode & 0o777 == 0o644  # readable by web workers of another user
     assert status["broker"] == setup.url.removeprefix("mqtt://")
     mosquitto_server.stop()
-    wait_until(lambda: not read_status(path, time.time())["ok"], 20, "the outage reported")
+    wait_for(
+        lambda: not read_status(path, time.time())["ok"], what="the outage reported", timeout_s=20
+    )
     assert "not connected" in read_status(path, time.time())["error"]
     mosquitto_server.start()
-    wait_until(lambda: read_status(path, time.time())["ok"], 30, "the reconnection reported")
+    wait_for(
+        lambda: read_status(path, time.time())["ok"], what="the reconnection reported", timeout_s=30
+    )
     pipeline.stop()
     assert "not connected" in read_status(path, time.time())["error"]
     later = time.time() + STALE_AFTER_S + 1  # a subscriber that died without a word
@@ -220,19 +219,25 @@ def test_postgres_stopped_mid_stream_loses_nothing_and_stores_each_reading_once(
         t0 = int(time.time()) - 900
         for i in range(100):
             sink.publish("L1", reading(t0 + i))
-        wait_until(lambda: setup.stored() == 100 * 3, 30, "the first 100 readings")
+        wait_for(lambda: setup.stored() == 100 * 3, what="the first 100 readings", timeout_s=30)
         postgres_server.stop()
         try:
             for i in range(100, 200):  # received while the database is down: held, not acked
                 sink.publish("L1", reading(t0 + i))
-            wait_until(lambda: pipeline.mqtt.messages >= 200, 30, "messages during the outage")
+            wait_for(
+                lambda: pipeline.mqtt.messages >= 200,
+                what="messages during the outage",
+                timeout_s=30,
+            )
         finally:
             postgres_server.start()
         for i in range(200, 300):
             sink.publish("L1", reading(t0 + i))
         assert sink.close(timeout_s=30)
         sink = None
-        wait_until(lambda: setup.stored() == 300 * 3, 60, "every reading after the outage")
+        wait_for(
+            lambda: setup.stored() == 300 * 3, what="every reading after the outage", timeout_s=60
+        )
         assert sorted({ts for ts, _ in setup.values()}) == list(range(t0, t0 + 300))
         counts = setup.metrics.values
         assert counts["gridlight_ingest_readings_accepted_total"] == 300 * 3

@@ -21,9 +21,9 @@ from tests.server.test_served import (
     open_subscribed,
     processes,  # noqa: F401 - fixture
     server_env,
-    wait_until,
 )
 from tests.services import free_port
+from tests.wait import wait_for
 
 INTERVAL = 5
 SPEED = 20
@@ -101,7 +101,7 @@ def test_replay_over_mqtt_reaches_sse_clients(
     env = server_env(server_data_dir, stats_cache_dir, port, MQTT_URL=mosquitto_server.url)
     web = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "web.log")
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: health(base) == 200 or web.poll() is not None, 60, "the server")
+    wait_for(lambda: health(base) == 200 or web.poll() is not None, "the server", 60)
     assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
     client = open_subscribed(
         f"{base}/api/v1/households/A/stream?interval={INTERVAL}", {"Authorization": f"Bearer {key}"}
@@ -167,7 +167,7 @@ def test_with_redis_one_ingest_process_feeds_every_worker(
             workers.add(requests.get(f"{base}/healthz", timeout=5).json()["worker"])
         return len(workers) == 2
 
-    wait_until(both_workers, 60, "both workers")
+    wait_for(both_workers, "both workers", 60)
     assert web.poll() is None, (tmp_path / "web.log").read_text()[-2000:]
     clients = {}
     for _ in range(40):  # one client on each worker
@@ -202,5 +202,5 @@ def test_with_redis_one_ingest_process_feeds_every_worker(
     check_events(streams[0], start_s, dataset, stats_cache_dir)
     # the ingest process's counters reach /metrics (shared metrics directory); each message was
     # received once: one subscriber per deployment, none in the workers
-    wait_until(lambda: ingest_messages(base) >= DURATION_S, 10, "the ingest process's counters")
+    wait_for(lambda: ingest_messages(base) >= DURATION_S, "the ingest process's counters", 10)
     assert ingest_messages(base) == DURATION_S

@@ -15,6 +15,7 @@ import pytest
 
 from server.insights.feeds import PriceFeed, parse_prices
 from server.insights.tariff import Tariff
+from tests.wait import wait_for
 
 T0 = pd.Timestamp("2026-11-22T00:00:00Z")
 
@@ -198,8 +199,6 @@ def test_carbon_from_an_mqtt_topic_keeps_its_last_value_while_the_broker_is_down
 ) -> None:  # noqa: ANN001
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
-
-    from tests.server.control.conftest import wait_for
 
     app = make_app(MQTT_URL=mosquitto_server.url, CARBON_FEED_TOPIC="grid/carbon/+")
     client = app.test_client()

@@ -17,8 +17,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.server.test_served import Processes, health, server_env, wait_until
+from tests.server.test_served import Processes, health, server_env
 from tests.services import free_port, wait_for_port
+from tests.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[3]
 POSTMAN_DIR = ROOT / "docs" / "postman"
@@ -91,7 +92,7 @@ def test_postman_collection_passes_under_newman(demo_data: Path, tmp_path: Path)
         run = processes.start([sys.executable, "-m", "server", "run"], env, tmp_path / "run.log")
         wait_for_port(port, timeout_s=30, proc=run)
         base = f"http://127.0.0.1:{port}"
-        wait_until(lambda: health(base) == 200, 30, "/healthz")
+        wait_for(lambda: health(base) == 200, what="/healthz", timeout_s=30)
         assert requests.get(f"{base}/api/v1/households/{LIVE}", timeout=5).status_code == 200
         report = tmp_path / "newman.json"
         result = subprocess.run(

@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from server.compat.setups import RedisSetups, Setup
 from server.households.removal import STREAM_KEY, Removals
 from tests.server.accounts.conftest import create_household, make_app, person
-from tests.server.test_served import wait_until
+from tests.wait import wait_for
 
 BOUND_S = 10.0
 LIVE = {"LIVE_STATS_MIN_S": 60, "LIVE_HISTORY_REFRESH_S": 3600}
@@ -102,15 +102,23 @@ def test_erasure_on_one_worker_clears_the_others_caches_and_the_redis_setups(
             target=lambda: list(stream.iter_content(chunk_size=None)), daemon=True
         )
         stream_thread.start()
-        wait_until(lambda: two_gl.hub.channels_of("H1"), BOUND_S, "worker two's H1 channel")
+        wait_for(
+            lambda: two_gl.hub.channels_of("H1"), what="worker two's H1 channel", timeout_s=BOUND_S
+        )
 
         # erased through worker one
         r = ada.write("DELETE", "/api/v1/me")
         assert r.status_code == 200 and r.json["households_erased"] == ["H1"], r.json
 
         # worker two: the stream ends, the household is no longer accepted nor held
-        wait_until(lambda: not stream_thread.is_alive(), BOUND_S, "worker two's H1 stream to end")
-        wait_until(lambda: ingestor.channels_of("H1") is None, BOUND_S, "the ingest lookup")
+        wait_for(
+            lambda: not stream_thread.is_alive(),
+            what="worker two's H1 stream to end",
+            timeout_s=BOUND_S,
+        )
+        wait_for(
+            lambda: ingestor.channels_of("H1") is None, what="the ingest lookup", timeout_s=BOUND_S
+        )
         assert not two_gl.hub.channels_of("H1") and "H1" not in two_gl.hub._readers
         assert not any(k.household == "H1" for k in two_gl.stats.cache._memory)
         assert "H1" not in two.extensions["gridlight_ingest"].pipeline.live._history
@@ -173,7 +181,9 @@ def test_a_listener_sees_other_processes_removals_and_knows_when_some_were_trimm
     listener.start()
     try:
         writer.announce("X2")
-        wait_until(lambda: forgotten == ["X1", "X2", "X2"], BOUND_S, "the removal of X2")
+        wait_for(
+            lambda: forgotten == ["X1", "X2", "X2"], what="the removal of X2", timeout_s=BOUND_S
+        )
         r_client = redis.Redis.from_url(redis_server.url, decode_responses=True)
         cursor = r_client.xrevrange(STREAM_KEY, count=1)[0][0]
         assert listener._trimmed_after(cursor) is False
@@ -223,9 +233,9 @@ def test_a_listener_started_while_redis_was_away_forgets_everything_once_back(
     listener.start()
     try:
         redis_server.start()
-        wait_until(lambda: forgotten == [None], BOUND_S, "forgetting everything")
+        wait_for(lambda: forgotten == [None], what="forgetting everything", timeout_s=BOUND_S)
         Removals(redis_server.url).announce("X5")
-        wait_until(lambda: forgotten == [None, "X5"], BOUND_S, "the removal of X5")
+        wait_for(lambda: forgotten == [None, "X5"], what="the removal of X5", timeout_s=BOUND_S)
     finally:
         listener.stop()
 
@@ -261,8 +271,14 @@ def test_the_dedicated_ingest_process_forgets_a_household_erased_through_a_worke
         assert "H1" in pipeline.live._history and "H2" in pipeline.live._history
 
         assert ada.write("DELETE", "/api/v1/me").status_code == 200
-        wait_until(lambda: pipeline.ingestor.channels_of("H1") is None, BOUND_S, "the lookup")
-        wait_until(lambda: "H1" not in pipeline.live._history, BOUND_S, "the live history")
+        wait_for(
+            lambda: pipeline.ingestor.channels_of("H1") is None,
+            what="the lookup",
+            timeout_s=BOUND_S,
+        )
+        wait_for(
+            lambda: "H1" not in pipeline.live._history, what="the live history", timeout_s=BOUND_S
+        )
         assert pipeline.ingestor.channels_of("H2") is not None
         assert "H2" in pipeline.live._history
     finally:

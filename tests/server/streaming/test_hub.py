@@ -15,6 +15,7 @@ from server.metrics import Metrics
 from server.streaming.aggregate import EventKey
 from server.streaming.bodies import StreamSettings, live_stream
 from server.streaming.hub import END, PING, Channel, Hub
+from tests.wait import wait_for
 
 
 class FlakyBroker(MemoryBroker):
@@ -25,13 +26,6 @@ class FlakyBroker(MemoryBroker):
             time.sleep(0.01)
             raise BrokerUnavailable("Redis at 127.0.0.1:1 is unavailable: test outage")
         return super().read(household, after, timeout_s, count)
-
-
-def wait_until(check, timeout_s: float) -> None:  # noqa: ANN001
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)  # polling interval of a bounded wait
 
 
 def test_readings_kept_through_an_outage_are_not_cut_off_as_silence():
@@ -46,15 +40,21 @@ def test_readings_kept_through_an_outage_are_not_cut_off_as_silence():
         now = math.floor(time.time())
         t = now - now % 2  # window [t, t + 2) is open: its end + grace is still ahead
         broker.publish("A", {"ts": format_ts(t), "power_kw": {"AC": 1.0}})
-        wait_until(lambda: channel.agg.open_start_s == t, 5)
+        wait_for(lambda: channel.agg.open_start_s == t, what="the window open", timeout_s=5)
         broker.down = True
-        wait_until(lambda: not hub.health().ok, 5)
-        wait_until(lambda: time.time() > t + 2 + 1.0 + 0.2, 5)  # past end + grace meanwhile
+        wait_for(lambda: not hub.health().ok, what="the outage seen", timeout_s=5)
+        wait_for(
+            lambda: time.time() > t + 2 + 1.0 + 0.2, what="the end + grace", timeout_s=5
+        )  # past end + grace meanwhile
         broker.down = False
-        wait_until(lambda: metrics.values["gridlight_broker_reconnects_total"] == 1, 5)
+        wait_for(
+            lambda: metrics.values["gridlight_broker_reconnects_total"] == 1,
+            what="the reconnection",
+            timeout_s=5,
+        )
         assert windows == []  # not cut off as a silent meter's
         broker.publish("A", {"ts": format_ts(t + 1), "power_kw": {"AC": 3.0}})  # kept reading
-        wait_until(lambda: windows, 5)
+        wait_for(lambda: windows, what="the window", timeout_s=5)
         (window,) = windows
         assert window.start_s == t
         assert_allclose(window.power_kw["AC"], 2.0)
@@ -72,7 +72,7 @@ def test_a_silent_meter_is_closed_after_grace_with_nulls_after_its_window():
         assert channel.subscribe(16) is not None
         t = math.floor(time.time()) - 1
         broker.publish("A", {"ts": format_ts(t), "power_kw": {"AC": 2.0}})  # then nothing
-        wait_until(lambda: len(windows) >= 3, 5)
+        wait_for(lambda: len(windows) >= 3, what="three windows", timeout_s=5)
         assert windows[0].power_kw == {"AC": 2.0}
         assert all(w.power_kw == {"AC": None} for w in windows[1:])
         assert [w.start_s for w in windows[:3]] == [t, t + 1, t + 2]
