@@ -34,7 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config.load(test_config))
     app.json.sort_keys = False  # keep the seed's key order in the compatibility responses
 
-    from server import auth, compat, cors, errors, limits, openapi
+    from server import auth, compat, compression, cors, errors, limits, openapi
     from server.alerts import Alerts
     from server.api import init_app as init_api
     from server.ingest import Ingest
@@ -42,6 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server.services import Services
 
     errors.init_app(app)
+    compression.init_app(app)  # JSON, pages, scripts; never the streams
     limits.init_app(app)  # rate limits: sign-in, reset, tokens, failed key checks
     auth.init_app(app)
     Services(app)

@@ -30,7 +30,10 @@ class Dashboard:
             self.init_app(app)
 
     def init_app(self, app: Flask) -> None:
+        from server import compression
         from server.dashboard import views
 
         app.extensions["dashboard"] = self
         app.register_blueprint(views.blueprint())
+        for endpoint in ("dashboard.static", "dashboard.plotly"):  # compressed once
+            compression.unchanging(app, endpoint)
