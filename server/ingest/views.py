@@ -10,9 +10,9 @@ readings and ``MAX_CONTENT_LENGTH`` bytes (413 beyond either). The answer::
 is 200 when nothing was refused, 207 when some readings were and others stored, 422 when
 everything was refused. Valid readings around bad ones are always stored.
 
-GET ``?from=&to=&resolution=raw|1m|15m|1h|1d`` (ISO 8601 or epoch seconds; ``to`` defaults to
-now and ``from`` to ``to`` minus the resolution's default span; each resolution has a longest
-range) answers ``{"household", "resolution", "from", "to", "readings": [{"ts", "power_kw": {...}
+GET ``?from=&to=&resolution=raw|1m|15m|1h|1d[&channels=Overall,AC]`` (ISO 8601 or epoch
+seconds; ``to`` defaults to now and ``from`` to ``to`` minus the resolution's default span; each
+resolution has a longest range; ``channels`` keeps only those, all by default) answers ``{"household", "resolution", "from", "to", "readings": [{"ts", "power_kw": {...}
 [, "min_kw", "max_kw", "count"]}]}``; aggregated rows give the mean as ``power_kw``. It is open
 for the demo households in demo mode and needs the key otherwise. Feature packages may add
 fields to the answer (``Ingest.history_extras``: the insights add each row's ``energy_kwh``,
@@ -207,6 +207,7 @@ def get_readings(household: str) -> Response:
             f"a {resolution} query spans at most {MAX_RANGE_S[resolution]} s, got "
             f"{end_s - start_s} s: narrow from/to or choose a coarser resolution"
         )
+    wanted = _channels_arg(request.args.get("channels"), info)
     if _replayed(household):
         # a demo household is not metered: its history is what the replay publishes, up to now
         replayed = gl.households.replayed_history(household)
@@ -216,6 +217,8 @@ def get_readings(household: str) -> Response:
             frame = frame.iloc[0:0]
     else:
         frame = ing.store.query(household, start_s, end_s, resolution, timezone=info.timezone)
+    if wanted is not None:
+        frame = frame.loc[:, frame.columns.get_level_values(0).isin(wanted)]
     rows: list[dict[str, Any]] = []
     seconds = frame.index.as_unit("s").asi8 if len(frame.index) else []
     if resolution == "raw":
@@ -240,11 +243,28 @@ def get_readings(household: str) -> Response:
         "to": format_ts(end_s),
         "readings": rows,
     }
-    if info.estimated:  # channels estimated from the whole-house meter (a live model's)
-        body["estimated"] = list(info.estimated)
+    estimated = [c for c in info.estimated if wanted is None or c in wanted]
+    if estimated:  # channels estimated from the whole-house meter (a live model's)
+        body["estimated"] = estimated
     for extra in ing.history_extras:  # features add to the rows (insights: cost and co2_kg)
         extra(info, resolution, start_s, end_s, frame, body)
     return jsonify(body)
+
+
+def _channels_arg(raw: str | None, info: Any) -> list[str] | None:
+    """``?channels=Overall,AC``: the channels to answer with (``None``: all of them)."""
+    if raw is None:
+        return None
+    wanted = list(dict.fromkeys(c.strip() for c in raw.split(",") if c.strip()))
+    if not wanted:
+        raise InvalidParameter("channels must name at least one channel, e.g. channels=Overall")
+    unknown = [c for c in wanted if c not in info.channels]
+    if unknown:
+        raise InvalidParameter(
+            f"channels: {', '.join(map(repr, unknown))} not among {info.id}'s channels "
+            f"({', '.join(info.channels)})"
+        )
+    return wanted
 
 
 def _replayed(household: str) -> bool:

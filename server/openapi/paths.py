@@ -263,6 +263,12 @@ def ingest() -> dict[str, Any]:
                         {"type": "string", "enum": ["raw", "1m", "15m", "1h", "1d"]},
                         "default 1m",
                     ),
+                    _query(
+                        "channels",
+                        {"type": "string", "example": "Overall,AC"},
+                        "comma-separated channels to answer with (default: every channel);"
+                        " 400 for a channel the household does not have",
+                    ),
                 ],
                 "responses": {
                     "200": _json(ref("ReadingHistory"), "the readings, oldest first"),

@@ -129,6 +129,34 @@ def test_query_resolutions(client, live_key) -> None:  # noqa: ANN001
     assert client.get(q).status_code == 401
 
 
+def test_the_readings_of_chosen_channels_only(client, live_key) -> None:  # noqa: ANN001
+    t0 = _minute_start()
+    readings = [
+        {"ts": t0 + i, "power_kw": {"Overall": 2.0, "AC": 0.5, "Geyser": 1.0}} for i in range(120)
+    ]
+    assert _post(client, live_key, readings).status_code == 200
+    q = f"{URL}?from={t0}&to={t0 + 120}"
+    raw = client.get(q + "&resolution=raw&channels=AC", headers=_auth(live_key)).json
+    assert len(raw["readings"]) == 120 and raw["readings"][0]["power_kw"] == {"AC": 0.5}
+    both = client.get(q + "&channels=Overall, AC,Overall", headers=_auth(live_key)).json
+    assert [set(row) & {"power_kw", "min_kw", "max_kw", "count"} for row in both["readings"]] == [
+        {"power_kw", "min_kw", "max_kw", "count"}
+    ] * 2
+    for row in both["readings"]:
+        for key in ("power_kw", "min_kw", "max_kw", "count"):
+            assert set(row[key]) == {"AC", "Overall"}, row
+        if "energy_kwh" in row:  # the insights' fields follow the same channels
+            assert set(row["energy_kwh"]) == {"AC", "Overall"}
+    everything = client.get(q, headers=_auth(live_key)).json["readings"]
+    assert set(everything[0]["power_kw"]) == {"AC", "Geyser", "Overall"}
+    for bad, message in (
+        ("&channels=Fridge,AC", "'Fridge' not among"),
+        ("&channels=,", "at least one channel"),
+    ):
+        r = client.get(q + bad, headers=_auth(live_key))
+        assert r.status_code == 400 and message in r.json["error"]["message"], r.json
+
+
 def test_live_household_listed_and_stats_from_stored_history(app, client, live_key) -> None:  # noqa: ANN001
     listed = [h["id"] for h in client.get("/api/v1/households").json["households"]]
     assert "L1" in listed and "A" in listed

@@ -71,7 +71,7 @@ export async function drawHistory(node, {plotly, household, range, channel, stat
   const spec = RANGES[range];
   const from = nowS - spec.span_s;
   const answer = await api(`/api/v1/households/${encodeURIComponent(household)}/readings` +
-    `?resolution=${spec.resolution}&from=${from}&to=${nowS}`, {household});
+    `?resolution=${spec.resolution}&from=${from}&to=${nowS}&channels=${encodeURIComponent(channel)}`, {household});
   if (!answer.ok) return clear(node, answer.message);
   const rows = answer.data.readings;
   const x = rows.map((r) => r.ts);
