@@ -36,6 +36,18 @@ def _post_history(client, household: str, key: str, now: int) -> None:  # noqa: 
     assert r.status_code == 200, r.json
 
 
+def _two_households(app, smtp) -> tuple:  # noqa: ANN001
+    """Ada owns H1 and Bob H2, each with two minutes of readings: (ada, H1's key, H2's key)."""
+    ada = person(app, smtp, "ada@example.org", "Ada")
+    bob = person(app, smtp, "bob@example.org", "Bob")
+    key = create_household(ada, "H1")
+    other_key = create_household(bob, "H2")
+    now = int(time.time())
+    _post_history(app.test_client(), "H1", key, now)
+    _post_history(app.test_client(), "H2", other_key, now)
+    return ada, key, other_key, now
+
+
 def _setup_keys(r_client: redis.Redis) -> dict[str, bytes]:
     return {k.decode(): r_client.get(k) for k in r_client.scan_iter(match="gridlight:setup:*")}
 
@@ -56,13 +68,7 @@ def test_erasure_on_one_worker_clears_the_others_caches_and_the_redis_setups(
     stream_thread: threading.Thread | None = None
     servers: list = []
     try:
-        ada = person(one, smtp, "ada@example.org", "Ada")
-        bob = person(one, smtp, "bob@example.org", "Bob")
-        key = create_household(ada, "H1")
-        other_key = create_household(bob, "H2")
-        now = int(time.time())
-        _post_history(one.test_client(), "H1", key, now)
-        _post_history(one.test_client(), "H2", other_key, now)
+        ada, key, other_key, now = _two_households(one, smtp)
         auth = {"Authorization": f"Bearer {key}"}
 
         # the seed's set-ups, in Redis: two of H1, one of H2
@@ -257,13 +263,7 @@ def test_the_dedicated_ingest_process_forgets_a_household_erased_through_a_worke
     pipeline.forget_removed(removals)
     removals.start()
     try:
-        ada = person(one, smtp, "ada@example.org", "Ada")
-        bob = person(one, smtp, "bob@example.org", "Bob")
-        key = create_household(ada, "H1")
-        other_key = create_household(bob, "H2")
-        now = int(time.time())
-        _post_history(one.test_client(), "H1", key, now)
-        _post_history(one.test_client(), "H2", other_key, now)
+        ada, _, _, _ = _two_households(one, smtp)
         pipeline.ingestor.lookup_ttl_s = 3600.0  # only the removal can drop it
         assert pipeline.ingestor.channels_of("H1") is not None
         assert pipeline.ingestor.channels_of("H2") is not None
