@@ -11,6 +11,13 @@ when it switches off, so the features describe the level and its steps around ev
   longest window so that a recent window reproduces them exactly (see ``context_samples``);
 * the time since (and, centred, until) the last step up and down the size of the appliance's
   own on level (0.6x-1.6x ``on_level_w``): an "on" stretch lies between such a pair;
+* with ``memory_s`` (every model since ``edges-3``), past-only memory of hours: the lowest level
+  over ``memory_s`` (the house's base load), and the last *sustained* step up and down the size
+  of the appliance's level, found on the level's minimum over the past :data:`SUSTAIN_S` (so a
+  kettle's or a hob's minutes on top do not count): the time since each, the level now and the
+  lowest level since that step up above the level before it, and that lowest level as a share
+  of ``on_level_w``. A water heater's run of three hours is still "a step of its size, held
+  throughout" when its start has left the two-hour windows;
 * the hour of day in the household's own time zone (``calendar``; transfer models leave it out,
   since another household keeps other hours);
 * with ``relative_steps`` (transfer models): the current level relative to the steps that bound
@@ -38,6 +45,7 @@ import pandas as pd
 
 __all__ = [
     "FEATURES_VERSION",
+    "MEMORY_S",
     "FeatureSpec",
     "build_features",
     "hour_of_day",
@@ -45,10 +53,14 @@ __all__ = [
 ]
 
 #: Bumped whenever a feature changes meaning; a model records the version it was trained with.
-FEATURES_VERSION = "edges-2"
+FEATURES_VERSION = "edges-3"
 
 WINDOWS_S: tuple[int, ...] = (60, 300, 900, 1800, 3600, 7200)
 LAGS: tuple[int, ...] = (1, 2, 3, 5)
+#: The past a model trained now remembers sustained steps and the base load over (``memory_s``). [s]
+MEMORY_S = 4 * 3600
+#: A step is sustained when it shows in the level's minimum over this past. [s]
+SUSTAIN_S = 600
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,9 @@ class FeatureSpec:
     the surrounding steps (for models applied to other households); ``trend_windows_s`` trailing
     means over hours (how busy the day has been) [s]; ``stack_half_s`` the half-widths [s] of the
     windows over which a second stage reads the first stage's "on" probabilities (see
-    :mod:`server.nilm.model`), which delay a centred estimate and lengthen the context.
+    :mod:`server.nilm.model`), which delay a centred estimate and lengthen the context;
+    ``memory_s`` the past over which the base load and the last sustained steps are remembered
+    [s] (0: none, as models before ``edges-3``); it lengthens the context, not the lag.
     """
 
     resolution_s: int
@@ -76,6 +90,7 @@ class FeatureSpec:
     relative_steps: bool = False
     trend_windows_s: tuple[int, ...] = ()
     stack_half_s: tuple[int, ...] = ()
+    memory_s: int = 0
     version: str = FEATURES_VERSION
 
     def window_samples(self) -> list[int]:
@@ -106,6 +121,16 @@ class FeatureSpec:
         return max(self.stack_halves(), default=0)
 
     @property
+    def memory_samples(self) -> int:
+        """The past of the memory features (0 without them). [samples]"""
+        return max(2, round(self.memory_s / self.resolution_s)) if self.memory_s else 0
+
+    @property
+    def sustain_samples(self) -> int:
+        """The window whose minimum shows a sustained step. [samples]"""
+        return max(2, round(SUSTAIN_S / self.resolution_s))
+
+    @property
     def lag_samples(self) -> int:
         """How many samples after a sample its estimate is known (0 when causal)."""
         if self.causal or self.current_only:
@@ -117,7 +142,16 @@ class FeatureSpec:
         """Samples of history a tail needs so its features (and the second stage's windows of
         first-stage probabilities) equal the batch ones."""
         trend = max(self.trend_samples(), default=0)
-        return 2 * self.longest_samples + max(self.lags) + 1 + trend + 2 * self.stack_half_samples
+        # the memory reaches back to the level before a step up (2 samples) on a minimum filter
+        memory = self.memory_samples + self.sustain_samples + 2 if self.memory_s else 0
+        return (
+            2 * self.longest_samples
+            + max(self.lags)
+            + 1
+            + trend
+            + 2 * self.stack_half_samples
+            + memory
+        )
 
     def to_json(self) -> dict[str, object]:
         out = asdict(self)
@@ -141,6 +175,7 @@ class FeatureSpec:
             relative_steps=bool(raw.get("relative_steps", False)),
             trend_windows_s=tuple(int(w) for w in raw.get("trend_windows_s", ())),  # type: ignore[attr-defined]
             stack_half_s=tuple(int(h) for h in raw.get("stack_half_s", ())),  # type: ignore[attr-defined]
+            memory_s=int(raw.get("memory_s", 0)),  # type: ignore[call-overload]
             version=str(raw.get("version", FEATURES_VERSION)),
         )
 
@@ -227,6 +262,46 @@ def _relative_steps(
     return cols
 
 
+def _memory(x: np.ndarray, spec: FeatureSpec) -> dict[str, np.ndarray]:
+    """The past-only memory features (see the module): the base load over ``memory_s`` and,
+    with ``on_level_w``, the last sustained steps of about that size within it."""
+    n = x.size
+    limit = spec.memory_samples
+    series = pd.Series(x)
+    cols = {
+        f"base_min_{spec.memory_s}s": series.rolling(limit, min_periods=max(1, limit // 2))
+        .min()
+        .to_numpy()
+    }
+    if not spec.on_level_w:
+        return cols
+    low, high = 0.6 * spec.on_level_w, 1.6 * spec.on_level_w
+    floor = series.rolling(spec.sustain_samples, min_periods=1).min()
+    y = floor.to_numpy(dtype=np.float64, copy=True)
+    # over two samples: a switch inside a minute splits its step between two
+    step = (floor - floor.shift(2)).to_numpy()
+    at = np.arange(n, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        up = _step_positions(step, low, high, limit, sign=1.0, backward=False)
+        down = _step_positions(step, low, high, limit, sign=-1.0, backward=False)
+        since_up = np.where(np.isfinite(up), at - up, limit) * spec.resolution_s
+        since_down = np.where(np.isfinite(down), at - down, limit) * spec.resolution_s
+        has_up = np.isfinite(up)
+        before = np.full(n, np.nan)
+        before[has_up] = y[up[has_up].astype(np.intp) - 2]
+        # the lowest filtered level since the step up (each step up starts a new group)
+        lowest = floor.groupby(np.where(has_up, up, -1.0)).cummin()
+        lowest = lowest.to_numpy(dtype=np.float64, copy=True)
+        lowest[~has_up] = np.nan
+        cols["held_since_up_s"] = since_up
+        cols["held_since_down_s"] = since_down
+        cols["held_up_is_newer"] = since_down - since_up
+        cols["held_rise_w"] = x - before
+        cols["held_w"] = lowest - before
+        cols["held_share"] = (lowest - before) / spec.on_level_w
+    return cols
+
+
 def build_features(
     overall_w: np.ndarray,
     hours: np.ndarray | None,
@@ -280,6 +355,8 @@ def build_features(
             if spec.on_level_w:
                 bands["match"] = (0.6 * spec.on_level_w, 1.6 * spec.on_level_w)
             cols.update(_relative_steps(x.to_numpy(), back, bands, limit, spec))
+        if spec.memory_s:
+            cols.update(_memory(x.to_numpy(), spec))
         for w, n in zip(spec.trend_windows_s, spec.trend_samples(), strict=True):
             cols[f"trend_mean_{w}s"] = x.rolling(n, min_periods=max(1, n // 2)).mean().to_numpy()
     if hours is not None and spec.calendar:

@@ -10,7 +10,9 @@ An estimate never exceeds the whole-house reading and is missing where that read
 A model learns from one household or from several pooled (:meth:`Disaggregator.fit_pooled`; for
 households it was not trained on, train on others of their kind, optionally with ``transfer``
 features that leave out the hour of day). An optional second stage (``stacked``) decides "on"
-from the first stage's probabilities over windows of hours, out-of-fold in training.
+from the first stage's probabilities over windows of hours, out-of-fold in training. Every
+model but the current-reading baseline remembers four hours of sustained steps
+(:data:`~server.nilm.features.MEMORY_S`), which lengthens the live context, not the lag.
 
 Model files (``save``/``load``) are one line of magic, one line of JSON header (appliance,
 threshold, resolution, features and their version, the household and period trained on) and a
@@ -38,7 +40,13 @@ from threadpoolctl import threadpool_limits
 
 from generator.dataset import HouseholdInfo
 from server.nilm.data import NilmError, regular_grid, to_resolution
-from server.nilm.features import FeatureSpec, build_features, hour_of_day, stack_features
+from server.nilm.features import (
+    MEMORY_S,
+    FeatureSpec,
+    build_features,
+    hour_of_day,
+    stack_features,
+)
 
 __all__ = [
     "MAGIC",
@@ -273,7 +281,8 @@ class Disaggregator:
         flickers, at about five times the training time, a centred estimate two hours later
         (``lag_s``) and, live, first-stage predictions over the last four hours (two, centred) at
         every estimate: meant for 1-minute models. Measured in benchmarks/README.md: +0.009 F1
-        on UCI HeaterAC's test weeks, none on a later fortnight, so it is not the default."""
+        on UCI HeaterAC's test weeks with the features ``edges-2``, +0.004 with ``edges-3``
+        (the memory of sustained steps), none on a later fortnight, so it is not the default."""
         if not parts:
             raise NilmError("no household to train on")
         resolution_s = parts[0][1].resolution_s
@@ -320,6 +329,7 @@ class Disaggregator:
             current_only=current_only,
             calendar=not (transfer or current_only),
             relative_steps=transfer and not current_only,
+            memory_s=0 if current_only else MEMORY_S,
         )
         if stacked and not current_only:
             spec = replace(spec, trend_windows_s=TREND_WINDOWS_S, stack_half_s=STACK_HALF_S)

@@ -104,3 +104,39 @@ def test_relative_step_features_describe_the_stretch():
         overall, None, FeatureSpec(60, 400.0, 1000.0, True, relative_steps=True)
     )
     assert "edge_fall_w" not in causal_names and "edge_rise_w" in causal_names
+
+
+def test_memory_features_hold_a_long_run_and_ignore_short_spikes():
+    """A 1 kW run of five hours from sample 30, a 1.2 kW kettle of 3 min on top at 200 and a
+    2 kW oven for 40 min at 250 (a step too large to be the appliance's): three hours in, the run's start has left the
+    two-hour windows but the memory still holds a step of its size, never undone."""
+    overall = np.full(600, 250.0)
+    overall[30:330] += 1000.0
+    overall[200:203] += 1200.0
+    overall[250:290] += 2000.0
+    spec = FeatureSpec(resolution_s=60, edge_w=400.0, on_level_w=1000.0, memory_s=4 * 3600)
+    x, names = build_features(overall, None, spec)
+    col = {name: x[:, j] for j, name in enumerate(names)}
+    # the filtered level (10-minute minimum) steps up at 39 (its two-sample step is seen at 39, 40)
+    at = 210
+    assert col["held_since_up_s"][at] == (at - 40) * 60.0
+    assert col["held_since_down_s"][at] == 240 * 60.0  # none within the memory
+    assert col["held_up_is_newer"][at] > 0
+    assert_allclose(col["held_w"][[at, 280]], [1000.0, 1000.0])
+    assert_allclose(col["held_share"][280], 1.0)
+    assert_allclose(col["held_rise_w"][[at, 280]], [1000.0, 3000.0])
+    assert_allclose(col["base_min_14400s"][[at, 400]], [250.0, 250.0])
+    assert col["held_since_down_s"][400] < col["held_since_up_s"][400]  # switched off at 330
+    assert spec.context_samples == 2 * 120 + 5 + 1 + 240 + 10 + 2
+
+
+def test_a_spec_without_memory_builds_the_features_of_edges_2():
+    """A model file from before ``edges-3`` has no ``memory_s``: it is rebuilt without the
+    memory features and with the context it was trained with."""
+    raw = FeatureSpec(resolution_s=60, edge_w=400.0, on_level_w=1000.0).to_json()
+    del raw["memory_s"]
+    raw["version"] = "edges-2"
+    old = FeatureSpec.from_json(raw)
+    assert old.memory_s == 0 and old.context_samples == 2 * 120 + 5 + 1
+    _, names = build_features(np.full(300, 500.0), None, old)
+    assert not any(n.startswith(("held_", "base_min_")) for n in names)

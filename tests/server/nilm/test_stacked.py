@@ -28,7 +28,9 @@ def test_stacked_header_lag_and_context(stacked_model):
     assert spec.stack_halves() == [1, 2, 7, 15, 30, 60, 120]
     # centred: two hours of features plus the second stage's two hours; causal: none
     assert stacked_model.lag_s == (0 if spec.causal else 4 * 3600)
-    assert stacked_model.context_samples == 2 * 120 + 5 + 1 + 1440 + 2 * 120
+    # ... and the memory: four hours, the 10-minute minimum filter and the level before a step
+    memory = 240 + 10 + 2
+    assert stacked_model.context_samples == 2 * 120 + 5 + 1 + 1440 + 2 * 120 + memory
 
 
 def test_stacked_predict_tail_equals_the_offline_estimate(stacked_model, nilm_dir):
@@ -77,4 +79,4 @@ def test_an_unstacked_model_is_unchanged(ac_model):
     """Without ``stacked`` (the default) nothing of the second stage is built or stored."""
     assert ac_model.stacker is None and ac_model.header["stacked"] is False
     assert ac_model.spec.stack_half_s == () and ac_model.spec.trend_windows_s == ()
-    assert ac_model.lag_s == 7200 and ac_model.context_samples == 2 * 120 + 5 + 1
+    assert ac_model.lag_s == 7200 and ac_model.context_samples == 2 * 120 + 5 + 1 + 240 + 10 + 2
