@@ -10,8 +10,9 @@ hours between the last known hour and the target) gets:
   year of history (trees cannot extrapolate a season they never saw);
 * recent levels: the last known hour, the means of the last 3 and 24 known hours, ``lead_h``;
 * same-hour history: the latest known same hour (yesterday when ``lead`` < 24), the latest
-  known same hour of the week, and the means of the same hour over 7 and 28 days and of the
-  same hour of the week over 4 weeks, each ending at the latest known day;
+  known same hour of the week, the means of the same hour over 7 and 28 days and of the
+  same hour of the week over 4 weeks, and the same hour's median over 28 days (which a week
+  away or a party moves less than the mean), each ending at the latest known day;
 * recent deviations: the mean over the last 3 and 24 known hours of each hour's difference from
   its own 28-day same-hour mean (``dev3_kw``, ``dev24_kw``): a home away, or full, for days;
 * temperature [°C] at the target hour and over its day, when the household has it.
@@ -27,7 +28,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-__all__ = ["BASE_FEATURES", "HourGrid", "feature_names", "same_hour_means"]
+__all__ = ["BASE_FEATURES", "HourGrid", "feature_names", "same_hour_means", "same_hour_medians"]
 
 BASE_FEATURES = (
     "hour",
@@ -44,6 +45,7 @@ BASE_FEATURES = (
     "mean4w_kw",
     "dev3_kw",
     "dev24_kw",
+    "median28_kw",
 )
 SEASON_FEATURES = ("doy_sin", "doy_cos")
 TEMP_FEATURES = ("temp_c", "temp_day_c")
@@ -74,6 +76,13 @@ def _shift(values: np.ndarray, k: int) -> np.ndarray:
 def same_hour_means(values: np.ndarray, step: int, count: int) -> np.ndarray:
     """``out[p]`` = mean of ``values[p], values[p - step], ... `` (``count`` terms, NaN skipped)."""
     return _nanmean_stack([_shift(values, step * j) for j in range(count)])
+
+
+def same_hour_medians(values: np.ndarray, step: int, count: int) -> np.ndarray:
+    """As :func:`same_hour_means`, the median instead of the mean."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=RuntimeWarning)  # all-NaN slices are NaN
+        return np.nanmedian(np.vstack([_shift(values, step * j) for j in range(count)]), axis=0)
 
 
 class HourGrid:
@@ -108,7 +117,8 @@ class HourGrid:
             self._derived.clear()
 
     def derived(self, name: str) -> np.ndarray:
-        """Rolling series over the grid, computed once: ``r3``, ``r24``, ``s7``, ``s28``, ``w4``."""
+        """Rolling series over the grid, computed once: ``r3``, ``r24``, ``s7``, ``s28``,
+        ``m28`` (median), ``w4``, ``a3``, ``a24``, ``anomaly``."""
         if name not in self._derived:
             v = self.values
             make = {
@@ -116,6 +126,7 @@ class HourGrid:
                 "r24": lambda: same_hour_means(v, 1, 24),
                 "s7": lambda: same_hour_means(v, 24, 7),
                 "s28": lambda: same_hour_means(v, 24, 28),
+                "m28": lambda: same_hour_medians(v, 24, 28),
                 "w4": lambda: same_hour_means(v, 168, 4),
                 "a3": lambda: same_hour_means(self.derived("anomaly"), 1, 3),
                 "a24": lambda: same_hour_means(self.derived("anomaly"), 1, 24),
@@ -163,6 +174,7 @@ class HourGrid:
             self._at(self.derived("w4"), week_pos),
             self._at(self.derived("a3"), cut),
             self._at(self.derived("a24"), cut),
+            self._at(self.derived("m28"), day_pos),
         ]
         if season:
             angle = 2 * np.pi * np.asarray(local.day_of_year, dtype="float64") / 365.25

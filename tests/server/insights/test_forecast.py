@@ -12,7 +12,15 @@ from numpy.testing import assert_allclose
 from generator.dataset import Dataset, HouseholdInfo, column_name, write_dataset
 from server.cli import main
 from server.insights.errors import ForecastError
-from server.insights.forecast import check_horizon, fit_model, forecast, hourly_history
+from server.insights.features import HourGrid, feature_names
+from server.insights.forecast import (
+    ANCHOR_PERSISTENCE,
+    _anchor,
+    check_horizon,
+    fit_model,
+    forecast,
+    hourly_history,
+)
 from server.insights.hourly import hourly_power_kw
 from server.insights.tariff import default_tariff
 
@@ -100,6 +108,24 @@ def test_missing_readings_are_nan_not_zero(frame):
     assert np.isnan(hourly.iloc[2])  # fewer than half of the hour's minutes
     assert_allclose(hourly.iloc[1], frame["Overall"].iloc[30:90].mean())
     assert_allclose(hourly.iloc[0], frame["Overall"].iloc[:30].mean())  # half an hour counts
+
+
+def test_models_start_from_the_same_hour_median_a_week_away_hardly_moves():
+    # 30 days at 1.5 kW each hour, the last 9 of them (a week away) at 0.36 kW but one known
+    # hour at 2 kW: the 28-day same-hour median stays at the usual level, the mean does not
+    hours = pd.date_range("2026-03-01", periods=30 * 24, freq="h", tz="UTC")
+    power = pd.Series(1.5, index=hours)
+    power.iloc[-9 * 24 :] = 0.36
+    power.iloc[-24] = 2.0
+    grid = HourGrid(power, "UTC")
+    target = pd.DatetimeIndex([hours[-1] + pd.Timedelta(hours=1)])
+    x = grid.features(target, np.array([0]), season=False)
+    row = dict(zip(feature_names(False, False), x[0], strict=True))
+    assert row["median28_kw"] == pytest.approx(1.5)
+    assert row["mean28_kw"] == pytest.approx((19 * 1.5 + 8 * 0.36 + 2.0) / 28)
+    assert row["dev24_kw"] < -0.5  # the last day, away, below its 28-day means
+    # the level the models learn from: the median plus half the last day's deviation
+    assert _anchor(x)[0] == pytest.approx(1.5 + ANCHOR_PERSISTENCE * row["dev24_kw"])
 
 
 @pytest.mark.parametrize("bad", [0, 169, -1, 1.5, "x", None])
