@@ -42,7 +42,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from server.services import Services
 
     errors.init_app(app)
-    compression.init_app(app)  # JSON, pages, scripts; never the streams
+    compression.init_app(app)  # JSON, scripts, styles; never streams nor pages
     limits.init_app(app)  # rate limits: sign-in, reset, tokens, failed key checks
     auth.init_app(app)
     Services(app)

@@ -12,7 +12,8 @@ everything was refused. Valid readings around bad ones are always stored.
 
 GET ``?from=&to=&resolution=raw|1m|15m|1h|1d[&channels=Overall,AC]`` (ISO 8601 or epoch
 seconds; ``to`` defaults to now and ``from`` to ``to`` minus the resolution's default span; each
-resolution has a longest range; ``channels`` keeps only those, all by default) answers ``{"household", "resolution", "from", "to", "readings": [{"ts", "power_kw": {...}
+resolution has a longest range; ``channels`` keeps only those, all by default) answers
+``{"household", "resolution", "from", "to", "readings": [{"ts", "power_kw": {...}
 [, "min_kw", "max_kw", "count"]}]}``; aggregated rows give the mean as ``power_kw``. It is open
 for the demo households in demo mode and needs the key otherwise. Feature packages may add
 fields to the answer (``Ingest.history_extras``: the insights add each row's ``energy_kwh``,

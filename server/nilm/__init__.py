@@ -23,8 +23,8 @@ The live layer (estimates as readings arrive) is :mod:`server.estimates`, which 
 (the default of ``train``, more accurate offline) answers for the window ``lag_s`` (two hours)
 before the newest; a causal one for the newest. Features are computed over the whole tail and the
 estimators run on the one sample returned, so a call costs a few milliseconds at 1 min and tens
-at 1 s (``context_samples`` is 29,408 there, four hours of memory included): call it once per model window, off the request
-greenlets.
+at 1 s (``context_samples`` is 29,408 there, four hours of memory included): call it once per
+model window, off the request greenlets.
 """
 
 from server.nilm.apply import (

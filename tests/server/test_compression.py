@@ -52,32 +52,54 @@ def test_small_answers_and_clients_asking_for_nothing_are_left_as_they_are(clien
     assert r.status_code == 200 and "Content-Encoding" not in r.headers
 
 
-def test_plotly_is_compressed_once_per_process_and_encoding(app: Flask, client) -> None:
+def _plain_etag(client, path: str) -> str:  # noqa: ANN001
+    with client.get(path) as plain:  # a file: closed when read
+        return plain.get_etag()[0]
+
+
+def test_plotly_is_compressed_once_per_process_file_and_encoding(app: Flask, client) -> None:
     raw = plotly_js().read_bytes()
     cache = _cache(app)
     assert not cache.bodies
+    tag = _plain_etag(client, PLOTLY)
     first = client.get(PLOTLY, headers={"Accept-Encoding": "br"})
     assert first.headers["Content-Encoding"] == "br"
     assert brotli.decompress(first.data) == raw
     assert len(first.data) < len(raw) / 3
-    assert list(cache.bodies) == [f"br;{PLOTLY}"]
-    kept = cache.bodies[f"br;{PLOTLY}"]
+    assert list(cache.bodies) == [f"br;{tag}"]
+    kept = cache.bodies[f"br;{tag}"]
     second = client.get(PLOTLY, headers={"Accept-Encoding": "br"})
-    assert second.data == first.data and cache.bodies[f"br;{PLOTLY}"] is kept  # not again
+    assert second.data == first.data and cache.bodies[f"br;{tag}"] is kept  # not again
     gz = client.get(PLOTLY, headers={"Accept-Encoding": "gzip"})
     assert gzip.decompress(gz.data) == raw
-    assert sorted(cache.bodies) == [f"br;{PLOTLY}", f"gzip;{PLOTLY}"]
-    # the dashboard's own scripts too, each under its path; JSON answers are never kept
-    script = client.get("/dashboard/static/js/app.js", headers={"Accept-Encoding": "zstd"})
-    assert script.headers["Content-Encoding"] == "zstd"
-    with client.get("/dashboard/static/js/app.js") as plain:  # a file: closed when read
-        assert zstd.decompress(script.data) == plain.data
+    assert sorted(cache.bodies) == [f"br;{tag}", f"gzip;{tag}"]
+    # the dashboard's own scripts too, one entry per file however its path is spelled; JSON
+    # answers are never kept
+    script_tag = _plain_etag(client, "/dashboard/static/js/app.js")
+    for path in ("/dashboard/static/js/app.js", "/dashboard/static/js/./app.js"):
+        script = client.get(path, headers={"Accept-Encoding": "zstd"})
+        assert script.headers["Content-Encoding"] == "zstd"
+        with client.get("/dashboard/static/js/app.js") as plain:
+            assert zstd.decompress(script.data) == plain.data
     client.get("/api/v1/households/A/stats?interval=5", headers={"Accept-Encoding": "gzip"})
-    assert sorted(cache.bodies) == [
-        f"br;{PLOTLY}",
-        "gzip;" + PLOTLY,
-        "zstd;/dashboard/static/js/app.js",
-    ]
+    assert sorted(cache.bodies) == sorted([f"br;{tag}", f"gzip;{tag}", f"zstd;{script_tag}"])
+
+
+def test_the_cache_is_bounded(app: Flask, client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("server.compression.MAX_CACHED_BODIES", 1)
+    cache = _cache(app)
+    for name in ("app.js", "api.js"):
+        r = client.get(f"/dashboard/static/js/{name}", headers={"Accept-Encoding": "gzip"})
+        with client.get(f"/dashboard/static/js/{name}") as plain:
+            assert gzip.decompress(r.data) == plain.data  # compressed, kept or not
+    assert len(cache.bodies) == 1
+
+
+def test_pages_are_not_compressed(client) -> None:
+    """A page carries the session's CSRF token; some echo their address (BREACH)."""
+    r = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.mimetype == "text/html" and len(r.data) > 500
+    assert "Content-Encoding" not in r.headers
 
 
 def test_conditional_and_partial_answers_stay_correct(client) -> None:

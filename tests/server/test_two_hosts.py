@@ -162,7 +162,7 @@ def deployment(tmp_path: Path, redis_server, postgres_url: str) -> Iterator[dict
                         what=f"{host.name}",
                         timeout_s=90,
                     )
-                except TimeoutError:
+                except AssertionError:
                     pytest.fail(f"{host.name} did not start:\n{host.tail()}")
             yield {"hosts": hosts, "key": key, "hook": hook, "fcm": fcm, "redis": redis_server}
         finally:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
@@ -78,8 +79,9 @@ def connect() -> Iterator:
         return client
 
     yield open_client
-    for client in opened:
-        client.close()
+    with ExitStack() as closing:  # every one closed, even when one fails to
+        for client in opened:
+            closing.callback(client.close)
 
 
 def minute_events(client: SSEClient, start_s: int, timeout_s: float = 30) -> list[SSE]:

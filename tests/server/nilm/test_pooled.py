@@ -108,8 +108,9 @@ def test_relative_step_features_describe_the_stretch():
 
 def test_memory_features_hold_a_long_run_and_ignore_short_spikes():
     """A 1 kW run of five hours from sample 30, a 1.2 kW kettle of 3 min on top at 200 and a
-    2 kW oven for 40 min at 250 (a step too large to be the appliance's): three hours in, the run's start has left the
-    two-hour windows but the memory still holds a step of its size, never undone."""
+    2 kW oven for 40 min at 250 (a step too large to be the appliance's): three hours in, the
+    run's start has left the two-hour windows but the memory still holds a step of its size,
+    never undone."""
     overall = np.full(600, 250.0)
     overall[30:330] += 1000.0
     overall[200:203] += 1200.0

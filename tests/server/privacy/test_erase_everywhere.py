@@ -37,7 +37,8 @@ def _post_history(client, household: str, key: str, now: int) -> None:  # noqa: 
 
 
 def _two_households(app, smtp) -> tuple:  # noqa: ANN001
-    """Ada owns H1 and Bob H2, each with two minutes of readings: (ada, H1's key, H2's key)."""
+    """Ada owns H1 and Bob H2, each with two minutes of readings: (ada, H1's key, H2's key,
+    the time the readings end at)."""
     ada = person(app, smtp, "ada@example.org", "Ada")
     bob = person(app, smtp, "bob@example.org", "Bob")
     key = create_household(ada, "H1")
