@@ -49,6 +49,36 @@ def token_request(base: str, fields: dict[str, str]) -> requests.Response:
     )
 
 
+def authorization_url(base: str, client_id: str, scope: str, state: str) -> str:
+    """``OAuthClient.authorizationUrl``, parameter for parameter (OAuthClientTest holds the
+    Kotlin side)."""
+    return f"{base}/oauth/authorize?" + kotlin_form(
+        {
+            "response_type": "code",
+            "client_id": client_id,
+            "redirect_uri": REDIRECT,
+            "scope": scope,
+            "state": state,
+            "code_challenge": CHALLENGE,
+            "code_challenge_method": "S256",
+        }
+    )
+
+
+def exchange(base: str, client_id: str, code: str, verifier: str) -> requests.Response:
+    """``OAuthClient.tokenRequest`` for a code: a form, with the verifier of the challenge."""
+    return token_request(
+        base,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT,
+            "client_id": client_id,
+            "code_verifier": verifier,
+        },
+    )
+
+
 @pytest.fixture
 def served(server_data_dir, stats_cache_dir, smtp, tmp_path) -> Iterator[Served]:  # noqa: ANN001
     database_url = f"sqlite:///{tmp_path / 'db.sqlite3'}"
@@ -93,19 +123,9 @@ def test_the_widget_signs_in_as_its_core_does(  # noqa: ANN001
     assert meta["token_endpoint"] == f"{base}/oauth/token"
     assert meta["revocation_endpoint"] == f"{base}/oauth/revoke"
 
-    # OAuthClient.authorizationUrl, parameter for parameter (OAuthClientTest holds the Kotlin side)
+    # OAuthClient.authorizationUrl
     state = "st4te-from-Pkce.newState"
-    url = f"{base}/oauth/authorize?" + kotlin_form(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": REDIRECT,
-            "scope": SCOPE,
-            "state": state,
-            "code_challenge": CHALLENGE,
-            "code_challenge_method": "S256",
-        }
-    )
+    url = authorization_url(base, client_id, SCOPE, state)
     assert "redirect_uri=org.gridlight.widget%3A%2Foauth&scope=read%20write" in url
     location = consent(web, url).headers["Location"]
     # what the intent filter receives and OAuthClient.parseRedirect reads
@@ -114,17 +134,7 @@ def test_the_widget_signs_in_as_its_core_does(  # noqa: ANN001
     assert query["state"] == [state]
     code = query["code"][0]
 
-    # OAuthClient.tokenRequest: a form, with the verifier of the challenge
-    r = token_request(
-        base,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": client_id,
-            "code_verifier": VERIFIER,
-        },
-    )
+    r = exchange(base, client_id, code, VERIFIER)
     assert r.status_code == 200, r.text
     token = r.json()
     # OAuthClient.parseTokenResponse's expectations
@@ -159,26 +169,7 @@ def test_a_verifier_that_does_not_match_the_challenge_is_refused(  # noqa: ANN00
     client_id, _ = served.client(uris=(REDIRECT,), scope=SCOPE)
     web, csrf = served.browser("bob@example.org", "Bob", smtp)
     served.household(web, csrf, "H2")
-    url = f"{base}/oauth/authorize?" + kotlin_form(
-        {
-            "response_type": "code",
-            "client_id": client_id,
-            "redirect_uri": REDIRECT,
-            "scope": "read",
-            "state": "s",
-            "code_challenge": CHALLENGE,
-            "code_challenge_method": "S256",
-        }
-    )
+    url = authorization_url(base, client_id, "read", "s")
     code = parse_qs(urlsplit(consent(web, url).headers["Location"]).query)["code"][0]
-    r = token_request(
-        base,
-        {
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "client_id": client_id,
-            "code_verifier": VERIFIER[:-1] + "l",  # another verifier
-        },
-    )
+    r = exchange(base, client_id, code, VERIFIER[:-1] + "l")  # another verifier
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant", r.text
