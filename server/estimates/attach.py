@@ -7,7 +7,10 @@ clear error (never a silent empty channel):
   train with ``--causal``) → 400 ``invalid_model``;
 * an appliance the household meters for real → 409 ``appliance_metered``;
 * readings coarser than the model's windows (a household reporting every 5 min given a 1-min
-  model, judged from its latest stored readings) → 400 ``invalid_model``.
+  model, judged from its latest stored readings) → 400 ``invalid_model``;
+* a rating (``rated_w``: the household's appliance draws that much when on, where it differs
+  from the one the model learned; see :meth:`server.nilm.Disaggregator.rated`) beyond a third
+  to three times the model's learned level → 400 ``invalid_model``.
 
 :func:`load_model` reads a model file's bytes as kept in the database. :func:`publish_model`
 checks a file before the operator publishes it into the deployment's catalog (a model, causal,
@@ -175,12 +178,18 @@ def attach_model(
     *,
     is_dataset: bool = False,
     catalog_name: str | None = None,
+    rated_w: float | None = None,
 ) -> AttachedModel:
     """Check the model file ``data`` against ``household`` and attach it (replacing the model
-    of the same appliance); ``catalog_name``: the catalog's name it was published under. Raises
-    the errors of the module doc."""
+    of the same appliance); ``catalog_name``: the catalog's name it was published under;
+    ``rated_w``: the household's appliance rating, kept with the attachment and given to the
+    model wherever it is loaded. Raises the errors of the module doc."""
     live = _live(keys, household, is_dataset)
     model = _loaded(data)
+    try:
+        model = model.rated(rated_w)
+    except NilmError as err:
+        raise InvalidModel(str(err)) from err
     spacing_s = reporting_interval_s(readings, household, now_s)
     _check_fit(household, live, model.appliance, model.lag_s, model.resolution_s, spacing_s)
     header = _header(model)
@@ -200,9 +209,11 @@ def attach_published(
     *,
     appliance: str | None = None,
     is_dataset: bool = False,
+    rated_w: float | None = None,
 ) -> AttachedModel:
-    """Attach the model published as ``name`` to ``household``; with ``appliance``, the model
-    must be of that appliance (400 otherwise). :class:`UnknownModel` (404) for an unknown name;
+    """Attach the model published as ``name`` to ``household`` (``rated_w`` as
+    :func:`attach_model`'s); with ``appliance``, the model must be of that appliance (400
+    otherwise). :class:`UnknownModel` (404) for an unknown name;
     else the errors of :func:`attach_model`."""
     _live(keys, household, is_dataset)
     found = catalog.model(name)
@@ -226,6 +237,7 @@ def attach_published(
         now_s,
         is_dataset=is_dataset,
         catalog_name=name,
+        rated_w=rated_w,
     )
 
 
@@ -264,4 +276,7 @@ def publish_model(catalog: ModelCatalog, name: str, data: bytes, now_s: float) -
 def _header(model: Disaggregator) -> dict[str, Any]:
     header = {k: v for k, v in model.header.items() if k != "feature_names"}
     header["context_samples"] = model.context_samples  # the history it needs, for descriptions
+    if model.rated_w is not None:  # what the household's estimates are judged and scaled by
+        header["rated_w"] = model.rated_w
+        header["on_threshold_w"] = round(model.on_threshold_w, 1)
     return header

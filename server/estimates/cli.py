@@ -48,6 +48,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     attach = sub.add_parser("attach", help="estimate an appliance of a live household")
     attach.add_argument("--household", required=True, metavar="H", help="live household id")
     attach.add_argument("--model", required=True, metavar="FILE", help="model file (causal)")
+    attach.add_argument(
+        "--rated-w",
+        type=float,
+        metavar="W",
+        help="the appliance's rated power in this household, when it differs from the one the "
+        "model learned (within a third to three times its on level)",
+    )
     attach.add_argument("--data-dir", **data_dir)
     attach.set_defaults(func=run_attach)
 
@@ -110,7 +117,13 @@ def run_attach(args: argparse.Namespace) -> int:
     db = command_database(args.data_dir)
     try:
         attached = attach_model(
-            KeyStore(db), EstimatorStore(db), ReadingStore(db), args.household, data, time.time()
+            KeyStore(db),
+            EstimatorStore(db),
+            ReadingStore(db),
+            args.household,
+            data,
+            time.time(),
+            rated_w=args.rated_w,
         )
     except GridlightError as err:
         raise CommandError(str(err)) from err
@@ -158,6 +171,7 @@ def catalog_json(entry) -> dict:  # noqa: ANN001
         "model_resolution_s": entry.resolution_s,
         "causal": entry.causal,
         "on_threshold_w": header.get("on_threshold_w"),
+        "on_level_w": header.get("on_level_w"),
         "need_samples": header.get("context_samples"),
         "trained_on": header.get("trained_on"),
         "training_period": header.get("training_period"),

@@ -123,7 +123,10 @@ class HouseholdEstimates:
             if data is None:  # replaced or detached meanwhile: the next sync sees it
                 continue
             try:
-                model = self.engine.run(lambda data=data: load_model(data))
+                rated_w = row.header.get("rated_w")
+                model = self.engine.run(
+                    lambda data=data, rated_w=rated_w: load_model(data).rated(rated_w)
+                )
             except Exception as err:
                 log.warning("model of %s/%s unusable: %s", self.household, appliance, err)
                 self.engine.store.set_state(

@@ -6,7 +6,8 @@
 ``GET    /api/v1/households/{h}/estimates/catalog``         the published models this household
                                                             could attach now
 ``PUT    /api/v1/households/{h}/estimates/{appliance}``     attach ``{"model": NAME}`` (replacing
-                                                            the appliance's model)
+                                                            the appliance's model; ``"rated_w"``:
+                                                            the appliance's rating here)
 ``DELETE /api/v1/households/{h}/estimates/{appliance}``     detach it (its estimates stop; those
                                                             written stay)
 ==========================================================  ======================================
@@ -19,7 +20,8 @@ OAuth access token with the ``admin`` scope; 401 signed out, 403 a member, viewe
 404 an unknown household. An attachment is checked as ``python -m server nilm attach`` checks it
 (:func:`server.estimates.attach.attach_model`): 409 ``not_live`` for a household served from a
 dataset, 409 ``appliance_metered``, 400 ``invalid_model`` (readings coarser than the model, no
-Overall channel, a model of another appliance than the path's); 404 ``unknown_model`` for a name
+Overall channel, a model of another appliance than the path's, a ``rated_w`` beyond a third to three
+times the model's learned level); 404 ``unknown_model`` for a name
 the catalog does not hold, 400 for a body without a valid ``model``. The running estimator picks
 an attachment up at its next sync (``NILM_SYNC_S``), and open streams at theirs
 (:mod:`server.streaming.hub`); each change is in the audit log (``estimate_attached``,
@@ -43,7 +45,7 @@ from server.estimates.attach import attach_published, usable_for
 from server.estimates.cli import MODEL_NAME, catalog_json
 from server.services import state
 from server.storage.estimators import AttachedModel
-from server.validation import Body, expect, parse
+from server.validation import Body, expect, number, parse
 
 __all__ = ["EstimateAttach", "UnknownEstimate", "blueprint"]
 
@@ -57,7 +59,11 @@ class UnknownEstimate(NotFound):
 class EstimateAttach(Body):
     """The published model to attach (a name from ``…/estimates/catalog``)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"model": "ac-causal-60s"}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"model": "ac-causal-60s"}, {"model": "ac-causal-60s", "rated_w": 2200}]
+        }
+    )
 
     model: Annotated[
         str,
@@ -68,6 +74,17 @@ class EstimateAttach(Body):
         ),
         expect("the name of a published model: letters, digits, '.', '_' or '-' (at most 64)"),
     ]
+    rated_w: (
+        number(
+            1,
+            100_000,
+            description="the appliance's rated power in this household [W], when it differs "
+            "from the model's learned level (on_level_w): the model then reads the house scaled "
+            "to it; within a third to three times that level",
+            examples=[2200],
+        )
+        | None
+    ) = None
 
 
 blueprint = Blueprint("estimates", __name__, url_prefix="/api/v1")
@@ -148,13 +165,14 @@ def attach(household: str, appliance: str):  # noqa: ANN201
             time.time(),
             appliance=appliance,
             is_dataset=is_dataset,
+            rated_w=body.rated_w,
         )
     )
     _ext().audit.record(
         "estimate_attached",
         household=household,
         user_id=user.id,
-        detail={"appliance": appliance, "model": body.model},
+        detail={"appliance": appliance, "model": body.model, "rated_w": body.rated_w},
     )
     return jsonify({"household": household, **_attached_json(attached)})
 

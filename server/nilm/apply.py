@@ -110,6 +110,7 @@ def apply_to_dataset(
             "method": "gridlight-nilm",
             "features_version": model.header["features_version"],
             "on_threshold_w": model.on_threshold_w,
+            "rated_w": model.rated_w,
             "model_resolution_s": model.resolution_s,
             "lag_s": model.lag_s,
             "trained_on": trained,

@@ -70,6 +70,16 @@ def _threshold(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _rated(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rated-w",
+        type=float,
+        metavar="W",
+        help="the appliance's rated power in this household, when it differs from the one the "
+        "model learned (within a third to three times its level)",
+    )
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add the ``nilm`` sub-command and its ``train``, ``apply`` and ``evaluate``."""
     parser = subparsers.add_parser(
@@ -92,6 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(apply)
     apply.add_argument("--model", required=True, metavar="MODEL", help="model file")
     apply.add_argument("--out", required=True, metavar="DIR", help="dataset directory to write")
+    _rated(apply)
     apply.set_defaults(func=run_apply)
 
     evaluate = sub.add_parser("evaluate", help="score a model and the baselines after a split")
@@ -108,6 +119,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     _threshold(evaluate)
     _transfer(evaluate)
+    _rated(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -143,7 +155,7 @@ def run_apply(args: argparse.Namespace) -> int:
     from server.nilm.apply import apply_to_dataset
     from server.nilm.model import Disaggregator
 
-    model = Disaggregator.load(args.model)
+    model = Disaggregator.load(args.model).rated(args.rated_w)
     summary = apply_to_dataset(args.dataset, args.household, model, args.out)
     for note in summary["notes"]:
         print(f"python -m server nilm apply: note: {note}", file=sys.stderr)
@@ -165,6 +177,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         stacked=args.stacked,
         train_households=args.train_household,
         on_threshold_w=args.on_threshold_w,
+        rated_w=args.rated_w,
     )
     _print_json(report)
     return 0

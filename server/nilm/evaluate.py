@@ -88,6 +88,7 @@ def evaluate(
     stacked: bool = False,
     train_households: Sequence[str] | None = None,
     on_threshold_w: float | None = None,
+    rated_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
 ) -> dict[str, Any]:
     """Train on ``household``'s readings before ``train_until`` (or on those of
@@ -116,6 +117,7 @@ def evaluate(
         transfer=transfer,
         stacked=stacked,
         on_threshold_w=on_threshold_w,
+        rated_w=rated_w,
         min_history_days=min_history_days,
     )
 
@@ -149,11 +151,14 @@ def evaluate_pooled(
     transfer: bool = False,
     stacked: bool = False,
     on_threshold_w: float | None = None,
+    rated_w: float | None = None,
     min_history_days: float = MIN_HISTORY_DAYS,
 ) -> dict[str, Any]:
     """As :func:`evaluate_frames`, trained on several households pooled
     (:meth:`Disaggregator.fit_pooled`; ``transfer`` for a model meant for other households).
-    The baselines learn from the same pooled readings."""
+    The baselines learn from the same pooled readings. ``rated_w``: the target household's
+    appliance rating (:meth:`Disaggregator.rated`), given to the model and to the
+    current-reading baseline alike; "on" is then judged above the rated model's threshold."""
     test_mask = target.index >= score_from
     if appliance not in target.columns or target.loc[test_mask, appliance].notna().sum() == 0:
         raise NilmError(
@@ -166,7 +171,7 @@ def evaluate_pooled(
     started = time.perf_counter()
     model = Disaggregator.fit_pooled(
         trains, appliance, causal=causal, transfer=transfer, stacked=stacked, **fit
-    )
+    ).rated(rated_w)
     train_s = time.perf_counter() - started
     threshold_w = model.on_threshold_w
     overall = target[OVERALL]
@@ -181,8 +186,9 @@ def evaluate_pooled(
         return scores(true_w, est_w, overall_w, threshold_w)
 
     result = score(est_kw.to_numpy()[test_mask] * 1000.0)
-    fit["on_threshold_w"] = threshold_w
+    fit["on_threshold_w"] = model.header["on_threshold_w"]
     current = Disaggregator.fit_pooled(trains, appliance, current_only=True, **fit)
+    current = current.rated(rated_w)
     current_kw = current.estimate(overall, zone, resolution_s).to_numpy()[test_mask]
     baselines: dict[str, dict[str, float]] = {"current_reading_gbm": score(current_kw * 1000.0)}
     others = [
@@ -203,6 +209,7 @@ def evaluate_pooled(
         "causal": causal,
         "transfer": transfer,
         "stacked": stacked,
+        "rated_w": rated_w,
         "features_version": model.header["features_version"],
         "train": model.header["training_period"],
         "test": {

@@ -18,6 +18,11 @@ Model files (``save``/``load``) are one line of magic, one line of JSON header (
 threshold, resolution, features and their version, the household and period trained on) and a
 joblib pickle of the two estimators. Load only model files you trust: unpickling runs code.
 
+Another household's appliance may be larger or smaller than the one the model learned (an office's
+2.2 kW AC against a home's 1.5 kW): :meth:`Disaggregator.rated` gives the model that household's
+rating, and it then reads the household's Overall scaled so that the appliance's steps match
+the ones it learned, and scales its estimates back.
+
 Live use: :meth:`Disaggregator.predict_tail` takes the most recent ``context_samples`` of
 Overall and returns one :class:`TailEstimate`; a causal model (``causal=True``) estimates the
 newest sample, a centred one the sample ``lag_s`` before it.
@@ -51,6 +56,7 @@ from server.nilm.features import (
 __all__ = [
     "MAGIC",
     "MIN_HISTORY_DAYS",
+    "RATED_RANGE",
     "Disaggregator",
     "TailEstimate",
     "default_threshold_w",
@@ -58,6 +64,10 @@ __all__ = [
 ]
 
 MAGIC = b"GRIDLIGHT-NILM/1\n"
+#: How far a household's rated appliance may lie from the level the model learned (see
+#: :meth:`Disaggregator.rated`): beyond a factor of three the other loads, scaled alike, no
+#: longer resemble the training household's.
+RATED_RANGE = (1.0 / 3.0, 3.0)
 MIN_HISTORY_DAYS = 7.0
 MAX_TRAIN_ROWS = 300_000
 MIN_THRESHOLD_W = 10.0
@@ -207,6 +217,33 @@ class Disaggregator:
         self.classifier = classifier
         self.regressor = regressor
         self.stacker = stacker
+        #: The appliance's rated power in the household estimated [W] (None: as trained).
+        self.rated_w: float | None = None
+        #: Watts of the training household per watt of the household estimated.
+        self.scale = 1.0
+
+    def rated(self, rated_w: float | None) -> Disaggregator:
+        """This model for a household whose appliance draws ``rated_w`` [W] when on (its
+        nameplate rating; None: the model as trained). Overall is multiplied by the learned
+        on level over ``rated_w`` before the features are built, so the appliance's steps
+        have the size the model learned, and the estimates (and ``on_threshold_w``) are
+        divided by it. The rest of the house is scaled alike, so the rating must lie within
+        :data:`RATED_RANGE` of the learned level (:class:`NilmError` otherwise)."""
+        out = Disaggregator(self.header, self.classifier, self.regressor, self.stacker)
+        if rated_w is None:
+            return out
+        level_w = float(self.header["on_level_w"])
+        low, high = RATED_RANGE
+        if not (np.isfinite(rated_w) and low * level_w <= rated_w <= high * level_w):
+            raise NilmError(
+                f"a rated {self.appliance} of {rated_w:g} W is not within "
+                f"{low * level_w:.0f}-{high * level_w:.0f} W, a third to three times the "
+                f"{level_w:g} W the model learned on {self.header['trained_on']['household']!r}; "
+                "train on a household with an appliance of about that size"
+            )
+        out.rated_w = float(rated_w)
+        out.scale = level_w / float(rated_w)
+        return out
 
     # ------------------------------------------------------------------ properties
     @property
@@ -220,7 +257,8 @@ class Disaggregator:
 
     @property
     def on_threshold_w(self) -> float:
-        return float(self.header["on_threshold_w"])
+        """Power above which the appliance counts as on, in the household estimated. [W]"""
+        return float(self.header["on_threshold_w"]) / self.scale
 
     @property
     def lag_s(self) -> int:
@@ -397,9 +435,10 @@ class Disaggregator:
     # ------------------------------------------------------------------ estimating
     def predict_w(self, overall_w: np.ndarray, hours: np.ndarray | None) -> np.ndarray:
         """Estimates [W] on the model's own grid for a regular series of Overall [W]."""
-        features, _ = build_features(overall_w, hours, self.spec)
-        rows = np.flatnonzero(np.isfinite(overall_w))
-        return self._predict_rows(features, overall_w, rows, rows)
+        seen_w = np.asarray(overall_w, dtype=np.float64) * self.scale
+        features, _ = build_features(seen_w, hours, self.spec)
+        rows = np.flatnonzero(np.isfinite(seen_w))
+        return self._predict_rows(features, seen_w, rows, rows) / self.scale
 
     def _predict_rows(
         self, features: np.ndarray, overall_w: np.ndarray, rows: np.ndarray, around: np.ndarray
@@ -476,7 +515,7 @@ class Disaggregator:
         end = end.tz_localize("UTC") if end.tzinfo is None else end.tz_convert("UTC")
         step = pd.Timedelta(seconds=self.resolution_s)
         index = pd.date_range(end=end, periods=values.size, freq=step)
-        overall_w = values * 1000.0
+        overall_w = values * 1000.0 * self.scale
         # the features need the whole tail; the estimators only the one sample asked for
         # (at 1 s the whole call took 193 ms when it predicted all 14,406 samples of a tail)
         features, _ = build_features(overall_w, self._hours(index, timezone), self.spec)
@@ -490,7 +529,7 @@ class Disaggregator:
         )
         around = span[np.isfinite(overall_w[span])]
         est_w = self._predict_rows(features, overall_w, rows, around)
-        return TailEstimate(ts=index[at], power_kw=float(est_w[at] / 1000.0))
+        return TailEstimate(ts=index[at], power_kw=float(est_w[at] / 1000.0 / self.scale))
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | os.PathLike[str]) -> Path:

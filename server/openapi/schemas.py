@@ -1287,7 +1287,20 @@ SCHEMAS.update(
                     "operator attached a file ('python -m server nilm attach')",
                 },
                 "model_resolution_s": {"type": "integer", "minimum": 1},
-                "on_threshold_w": {"type": ["number", "null"]},
+                "on_threshold_w": {
+                    "type": ["number", "null"],
+                    "description": "power above which the appliance counts as on here [W]",
+                },
+                "on_level_w": {
+                    "type": ["number", "null"],
+                    "description": "the appliance's usual power when on where the model was "
+                    "trained [W]",
+                },
+                "rated_w": {
+                    "type": ["number", "null"],
+                    "description": "the appliance's rating in this household given when "
+                    "attaching [W] (null: the model's own level)",
+                },
                 "features_version": {"type": ["integer", "string", "null"]},
                 "lag_s": {"type": ["integer", "null"]},
                 "trained_on": TRAINED_ON,
@@ -1342,6 +1355,11 @@ SCHEMAS.update(
                     "description": "estimates from past readings only (every published model)",
                 },
                 "on_threshold_w": {"type": ["number", "null"]},
+                "on_level_w": {
+                    "type": ["number", "null"],
+                    "description": "the appliance's usual power when on where the model was "
+                    "trained [W]; attach with rated_w when this household's differs",
+                },
                 "need_samples": {"type": ["integer", "null"]},
                 "trained_on": TRAINED_ON,
                 "training_period": TRAINING_PERIOD,

@@ -52,6 +52,8 @@ class AttachedModel:
             "model": header.get("catalog_name"),
             "model_resolution_s": self.resolution_s,
             "on_threshold_w": header.get("on_threshold_w"),
+            "on_level_w": header.get("on_level_w"),
+            "rated_w": header.get("rated_w"),
             "features_version": header.get("features_version"),
             "lag_s": header.get("lag_s"),
             "trained_on": header.get("trained_on"),

@@ -96,6 +96,7 @@ def test_an_owner_attaches_a_published_model_and_detaches_it(make_app, trained, 
     assert entry["name"] == "ac-60s" and entry["model_resolution_s"] == R and entry["causal"]
     assert entry["trained_on"]["household"] == "A"
     assert entry["need_samples"] == need
+    assert entry["on_level_w"] == model.header["on_level_w"]  # what rated_w is compared with
     # M meters its AC: nothing of the catalog is for it
     assert owner.get("/api/v1/households/M/estimates/catalog").get_json()["models"] == []
 
@@ -131,23 +132,53 @@ def test_an_owner_attaches_a_published_model_and_detaches_it(make_app, trained, 
         owner.write("PUT", "/api/v1/households/M/estimates/AC", json={"model": "ac-60s"})
     )
     assert (status, code) == (409, "appliance_metered"), message
+    for rated in ("big", -5, 0, 1e9, True):
+        status, code, message = error_of(
+            owner.write("PUT", f"{base}/AC", json={"model": "ac-60s", "rated_w": rated})
+        )
+        assert status == 400 and "rated_w: expected a number in [1, 100000]" in message, message
+    status, code, message = error_of(
+        owner.write("PUT", f"{base}/AC", json={"model": "ac-60s", "rated_w": 20_000})
+    )
+    assert (status, code) == (400, "invalid_model"), message
+    assert "a rated AC of 20000 W is not within" in message, message
     status, code, _ = error_of(owner.write("DELETE", f"{base}/AC"))
     assert (status, code) == (404, "unknown_estimate")
     assert owner.get(base).get_json() == {"household": "L", "live": True, "estimates": []}
 
-    # a live household with no history yet: attached, the estimator takes it up and waits
+    engine = app.extensions["estimates"].engine
+
+    def loaded(rated_w: float | None) -> bool:
+        """The estimator holds L's AC model with this rating."""
+        listener = engine.listener("L")
+        found = None if listener is None else listener.models.get("AC")
+        return found is not None and found.model.rated_w == rated_w
+
+    # with the household's rating (its AC is larger than the one the model learned) ...
+    r = owner.write("PUT", f"{base}/AC", json={"model": "ac-60s", "rated_w": 2200})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["rated_w"] == 2200.0
+    assert r.get_json()["on_threshold_w"] == round(model.rated(2200.0).on_threshold_w, 1)
+    (audited,) = [
+        e for e in accounts.audit.of_household("L", limit=100) if e["event"] == "estimate_attached"
+    ]
+    assert audited["detail"]["rated_w"] == 2200.0
+    wait_for(lambda: loaded(2200.0), what="the estimator to load the rated model", timeout_s=30.0)
+    # ... and attached again without one: the model as trained replaces it
+    # (a live household with no history yet: the estimator takes it up and waits)
     r = owner.write("PUT", f"{base}/AC", json={"model": "ac-60s"})
     assert r.status_code == 200, r.get_json()
     attached = r.get_json()
+    assert attached["rated_w"] is None
+    assert attached["on_threshold_w"] == model.on_threshold_w
     assert (attached["household"], attached["appliance"], attached["model"]) == (
         "L",
         "AC",
         "ac-60s",
     )
     assert attached["state"] == "pending" and attached["model_resolution_s"] == R
-    engine = app.extensions["estimates"].engine
     wait_for(
-        lambda: engine.listener("L") is not None and "AC" in engine.listener("L").models,
+        lambda: loaded(None),
         what="the estimator to load the model attached over HTTP",
         timeout_s=30.0,
     )

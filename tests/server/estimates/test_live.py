@@ -161,6 +161,67 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     assert "estimated" not in described()
 
 
+def test_a_model_attached_with_the_households_rating_estimates_at_that_size(make_app, trained):  # noqa: ANN001
+    """``nilm attach --rated-w``: the household's AC draws 2.2 kW where the model learned about
+    1.5 kW; the live estimates are the rated model's, as offline, and the description says so."""
+    model: Disaggregator = trained["model"].rated(2200.0)
+    need = model.context_samples
+    overall = trained["overall_kw"]
+    app = make_app()
+    gl = app.extensions["gridlight"]
+    _, key = gl.keys.add_household("L", ("Overall",), timezone=TZ)
+    client = app.test_client()
+    now = int(time.time())
+    t0 = now - now % 86_400 - 2 * 86_400 + trained["offset_s"] % 86_400
+
+    def post(first: int, last: int) -> None:
+        readings = [
+            {"ts": t0 + i * R, "power_kw": {"Overall": float(overall[i])}}
+            for i in range(first, last)
+        ]
+        r = client.post(
+            "/api/v1/households/L/readings",
+            json={"readings": readings},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 200, r.get_data(as_text=True)
+
+    post(0, need - 1)
+    data_dir = app.config["DATA_DIR"]
+    attach = ("attach", "--household", "L", "--model", str(trained["path"]))
+    assert cli(*attach, "--rated-w", "2200", "--data-dir", data_dir) == 0
+    engine = app.extensions["estimates"].engine
+    wait_for(
+        lambda: engine.listener("L") is not None and "AC" in engine.listener("L").models,
+        what="the estimator to load the attached model",
+        timeout_s=30.0,
+    )
+    assert engine.listener("L").models["AC"].model.rated_w == 2200.0
+    wait_for(
+        lambda: engine.job.followings["L"].subscribed.is_set(), what="L followed", timeout_s=30.0
+    )
+    described = client.get("/api/v1/households/L").get_json()["estimates"]["AC"]
+    assert described["rated_w"] == 2200.0
+    assert described["on_level_w"] == trained["model"].header["on_level_w"]
+    assert described["on_threshold_w"] == pytest.approx(model.on_threshold_w, abs=0.05)
+    assert described["on_threshold_w"] > trained["model"].on_threshold_w
+
+    post(need - 1, need + 3)  # windows need-1 .. need+1 close and are estimated
+    expected = list(range(need - 1, need + 2))
+    wait_for(
+        lambda: len(ac_entries(app, "L")) == len(expected), what="the estimates", timeout_s=30.0
+    )
+    unrated = trained["model"]
+    scaled = 0
+    for (_, value, _), k in zip(ac_entries(app, "L"), expected, strict=True):
+        at = pd.Timestamp(t0 + k * R, unit="s", tz="UTC")
+        tail = model.predict_tail(overall[k - need + 1 : k + 1], at, TZ)
+        assert value == round(tail.power_kw, 6)
+        plain = unrated.predict_tail(overall[k - need + 1 : k + 1], at, TZ).power_kw
+        scaled += value != round(plain, 6)
+    assert scaled, "the rating changed no estimate"
+
+
 def test_bad_attachments_are_refused_with_the_reason(make_app, trained):  # noqa: ANN001
     app = make_app(NILM_ENABLED=False)
     gl = app.extensions["gridlight"]
@@ -181,6 +242,8 @@ def test_bad_attachments_are_refused_with_the_reason(make_app, trained):  # noqa
         assert err.value.status == 400
         with pytest.raises(InvalidModel, match="not a usable"):
             attach_model(keys, store, readings, "S", b"GRIDLIGHT-NILM/1\n{}\nxx", now)
+        with pytest.raises(InvalidModel, match=r"a rated AC of 100 W is not within \d+-\d+ W"):
+            attach_model(keys, store, readings, "S", data, now, rated_w=100.0)
         start = int(now) - int(now) % 300 - 3600
         readings.write(
             [Reading("S", "Overall", start + 300 * i, 0.5) for i in range(6)]  # every 5 min
