@@ -4,7 +4,9 @@ Geyser, HeaterAC, ...) for homes that have only a whole-house ``Overall`` meter.
 * :class:`Disaggregator` — trained where a sub-meter exists (``Disaggregator.fit``, or
   ``fit_pooled`` on several households for one it has not seen), applied to the whole-house
   series of this or another household (``estimate``), saved with a JSON header
-  (``save``/``load``/:func:`read_header`); ``predict_tail`` is the live entry point.
+  (``save``/``load``/:func:`read_header`); ``predict_tail`` is the live entry point;
+  ``rated(rated_w)`` gives it another household's appliance rating (a 2.2 kW AC where it
+  learned a 1.5 kW one).
 * :func:`evaluate` / :func:`evaluate_pooled` / :func:`scores` — on/off F1, ``mae_w`` and
   energy-share error on a period (or a household) the model never saw, beside the baselines of
   :mod:`server.nilm.baselines`.
