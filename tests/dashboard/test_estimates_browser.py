@@ -8,12 +8,13 @@ app served on loopback, accounts on and demo mode off:
 * attaching with rating 2200 lists the estimate with its rating and state, as GET …/estimates
   has it (``rated_w`` 2200); Detach removes it (GET …/estimates is empty again);
 * a member (403) and a household served from a dataset (409 ``not_live``) get the API's
-  explanation and no form;
+  explanation and no form; with nothing published, the owner is told how models are published;
 * axe-core finds no serious or critical violation, and the page fits 360 px.
 
 The live estimator is off (``NILM_ENABLED`` defaults to off under ``TESTING``): an attached model
-stays ``pending``, which is the state the panel shows; the states after it are written out by
-``stateText`` from what ``tests/server/estimates/test_http.py`` sees the estimator record.
+stays ``pending``, which is the state the panel shows; the states after it (as
+``tests/server/estimates/test_http.py`` sees the estimator record them) are checked through the
+module's ``stateText``.
 """
 
 from __future__ import annotations
@@ -169,4 +170,38 @@ def test_an_owner_attaches_and_detaches_a_model_from_the_settings(
     page.wait_for_selector("#set-estimates[data-household='A']")
     assert page.is_hidden("#estimate-form")
     assert "nilm apply" in page.text_content("#estimates-msg")
+
+    # nothing published: the owner is told how models come
+    argv = ["nilm", "unpublish", "--name", MODEL, "--data-dir", site.app.config["DATA_DIR"]]
+    assert main(argv) == 0
+    page.select_option("#household", "H")
+    page.wait_for_selector(
+        "#set-estimates[data-household='H'] #estimate-catalog-note:not([hidden])"
+    )
+    assert page.is_hidden("#estimate-form")
+    assert page.text_content("#estimate-catalog-note") == (
+        "No published model fits this household yet: the operator publishes models with "
+        "python -m server nilm publish."
+    )
+
+    # the estimator's later states, in words (the estimator does not run here)
+    states = page.evaluate(
+        """async () => {
+          const {stateText} = await import("/dashboard/static/js/estimates.js");
+          const recent = new Date(Date.now() - 60000);
+          return [
+            stateText({state: "starting", need_samples: 498}, "UTC"),
+            stateText({state: "waiting_for_history", have_samples: 120, need_samples: 498}, "UTC"),
+            stateText({state: "estimating", last_estimate_of: recent.toISOString()}, "UTC"),
+            stateText({state: "failed", reason: "model file damaged"}, "UTC"),
+            recent.toISOString().slice(11, 16),
+          ];
+        }"""
+    )
+    assert states[:2] == [
+        "starting: waiting for the first model window to close",
+        "waiting for history: 120 of 498 model windows",
+    ]
+    assert states[2] == f"estimating, last estimate {states[4]}"
+    assert states[3] == "failed: model file damaged"
     assert errors == []
