@@ -62,6 +62,7 @@ SHELL = (
     "js/push.js",
     "js/devices.js",
     "js/untracked.js",
+    "js/estimates.js",
     "icon.svg",
     "icon-192.png",
     "icon-512.png",

@@ -10,6 +10,7 @@ import {loadSettings, newHousehold} from "./settings.js";
 import {loadPush} from "./push.js";
 import {loadDeviceSettings, loadSchedule} from "./devices.js";
 import {loadUntracked} from "./untracked.js";
+import {loadEstimates} from "./estimates.js";
 
 const cfg = JSON.parse(document.getElementById("config").textContent);
 const $ = (id) => document.getElementById(id);
@@ -150,7 +151,7 @@ async function choose(household, households) {
   const devicesChanged = () => Promise.all([loadDevices(ctx), loadSchedule(ctx, cfg.plotly)]);
   await Promise.all([withStats, forecast(), loadUntracked(ctx, cfg.plotly), loadSchedule(ctx, cfg.plotly),
     loadDeviceSettings(ctx, devicesChanged), loadMoney(ctx), loadAlerts(ctx), loadPush(ctx), loadTips(ctx),
-    loadDevices(ctx), loadReports(ctx), loadSettings(ctx)].map((p) => p.catch((err) => console.warn(err))));
+    loadDevices(ctx), loadReports(ctx), loadSettings(ctx), loadEstimates(ctx)].map((p) => p.catch((err) => console.warn(err))));
   performance.mark(`gridlight-loaded-${household}`);
   document.body.dataset.loaded = household;
 }

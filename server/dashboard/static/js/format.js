@@ -21,6 +21,12 @@ export function number(value, digits = 2) {
   return value === null || value === undefined ? "—" : value.toFixed(digits);
 }
 
+/** Watts with thousands separators: "1,448 W" ("—" when unknown). */
+export function watts(value) {
+  if (value === null || value === undefined || !Number.isFinite(Number(value))) return "—";
+  return `${new Intl.NumberFormat("en", {maximumFractionDigits: 0}).format(value)} W`;
+}
+
 export function money(value, currency) {
   if (value === null || value === undefined) return "—";
   try {
