@@ -13,7 +13,9 @@ classic), the training mean share of the whole house and the always-off level.
   applied to the third's later weeks, the usual "unseen household" protocol of NILM). Office B's
   AC and water heater are not the homes' size (2.2 kW against 1.5, 1 kW against 2), so its rows
   run twice: as is, and ``R``: given B's rating (``rated_w``, the generator profile's
-  ``rated_kw``, what an owner reads off the nameplate; :meth:`Disaggregator.rated`).
+  ``rated_kw``, what an owner reads off the nameplate; :meth:`Disaggregator.rated`); the
+  ``gbm-now`` column stays the baseline as trained, and the verdict also requires beating it
+  rated.
 * UCI (the four-month file in ``../shared/data/real/``, 1 min): HeaterAC, Kitchen, Laundry,
   trained before 2007-03-16, tested on the five weeks after (HeaterAC also with the second
   stage, ``stacked``); and ``UCI later``: trained on the whole four months, tested on the

@@ -189,7 +189,7 @@ def attach_model(
     try:
         model = model.rated(rated_w)
     except NilmError as err:
-        raise InvalidModel(str(err)) from err
+        raise InvalidModel(f"rated_w: {err}") from err
     spacing_s = reporting_interval_s(readings, household, now_s)
     _check_fit(household, live, model.appliance, model.lag_s, model.resolution_s, spacing_s)
     header = _header(model)
@@ -276,7 +276,7 @@ def publish_model(catalog: ModelCatalog, name: str, data: bytes, now_s: float) -
 def _header(model: Disaggregator) -> dict[str, Any]:
     header = {k: v for k, v in model.header.items() if k != "feature_names"}
     header["context_samples"] = model.context_samples  # the history it needs, for descriptions
-    if model.rated_w is not None:  # what the household's estimates are judged and scaled by
+    if model.rated_w is not None:  # what the household's estimates are scaled and judged by
         header["rated_w"] = model.rated_w
-        header["on_threshold_w"] = round(model.on_threshold_w, 1)
+        header["rated_on_threshold_w"] = model.on_threshold_w
     return header

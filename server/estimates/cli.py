@@ -42,19 +42,15 @@ def _nilm_actions(subparsers: argparse._SubParsersAction) -> argparse._SubParser
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from server.nilm.cli import rated_option
+
     sub = _nilm_actions(subparsers)
     data_dir = {"metavar": "DIR", "help": "data directory (its SQLite database)"}
 
     attach = sub.add_parser("attach", help="estimate an appliance of a live household")
     attach.add_argument("--household", required=True, metavar="H", help="live household id")
     attach.add_argument("--model", required=True, metavar="FILE", help="model file (causal)")
-    attach.add_argument(
-        "--rated-w",
-        type=float,
-        metavar="W",
-        help="the appliance's rated power in this household, when it differs from the one the "
-        "model learned (within a third to three times its on level)",
-    )
+    rated_option(attach)
     attach.add_argument("--data-dir", **data_dir)
     attach.set_defaults(func=run_attach)
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -70,13 +71,27 @@ def _threshold(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _rated(parser: argparse.ArgumentParser) -> None:
+def watts(raw: str) -> float:
+    """``--rated-w``: a finite number of watts above 0."""
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of watts above 0, got {raw!r}")
+    return value
+
+
+def rated_option(parser: argparse.ArgumentParser) -> None:
+    """``--rated-w W`` (:meth:`server.nilm.Disaggregator.rated`), for ``apply``, ``evaluate``
+    and ``attach``."""
     parser.add_argument(
         "--rated-w",
-        type=float,
+        type=watts,
         metavar="W",
         help="the appliance's rated power in this household, when it differs from the one the "
-        "model learned (within a third to three times its level)",
+        "model learned (within a third to three times its level; --on-threshold-w stays in "
+        "the training household's watts)",
     )
 
 
@@ -102,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     _common(apply)
     apply.add_argument("--model", required=True, metavar="MODEL", help="model file")
     apply.add_argument("--out", required=True, metavar="DIR", help="dataset directory to write")
-    _rated(apply)
+    rated_option(apply)
     apply.set_defaults(func=run_apply)
 
     evaluate = sub.add_parser("evaluate", help="score a model and the baselines after a split")
@@ -119,7 +134,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     _threshold(evaluate)
     _transfer(evaluate)
-    _rated(evaluate)
+    rated_option(evaluate)
     evaluate.set_defaults(func=run_evaluate)
 
 
@@ -153,9 +168,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     from server.nilm.apply import apply_to_dataset
+    from server.nilm.data import NilmError
     from server.nilm.model import Disaggregator
 
-    model = Disaggregator.load(args.model).rated(args.rated_w)
+    try:
+        model = Disaggregator.load(args.model).rated(args.rated_w)
+    except NilmError as err:
+        raise NilmError(f"--rated-w: {err}") from err
     summary = apply_to_dataset(args.dataset, args.household, model, args.out)
     for note in summary["notes"]:
         print(f"python -m server nilm apply: note: {note}", file=sys.stderr)

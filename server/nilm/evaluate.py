@@ -29,7 +29,7 @@ import pandas as pd
 from generator.dataset import HouseholdInfo
 from server.nilm.baselines import AlwaysOff, Combinatorial, MeanShare
 from server.nilm.data import OVERALL, NilmError, load_channels
-from server.nilm.model import MIN_HISTORY_DAYS, Disaggregator
+from server.nilm.model import MIN_HISTORY_DAYS, Disaggregator, check_rating
 
 __all__ = ["evaluate", "evaluate_frames", "evaluate_pooled", "scores", "split_at"]
 
@@ -157,8 +157,12 @@ def evaluate_pooled(
     """As :func:`evaluate_frames`, trained on several households pooled
     (:meth:`Disaggregator.fit_pooled`; ``transfer`` for a model meant for other households).
     The baselines learn from the same pooled readings. ``rated_w``: the target household's
-    appliance rating (:meth:`Disaggregator.rated`), given to the model and to the
-    current-reading baseline alike; "on" is then judged above the rated model's threshold."""
+    appliance rating (:meth:`Disaggregator.rated`), given to the model; "on" is then judged
+    above the rated model's threshold, and the current-reading baseline runs twice, as trained
+    (``current_reading_gbm``) and rated (``current_reading_gbm_rated``): the model must beat
+    both."""
+    if rated_w is not None:
+        check_rating(rated_w)  # before a training of minutes
     test_mask = target.index >= score_from
     if appliance not in target.columns or target.loc[test_mask, appliance].notna().sum() == 0:
         raise NilmError(
@@ -188,9 +192,13 @@ def evaluate_pooled(
     result = score(est_kw.to_numpy()[test_mask] * 1000.0)
     fit["on_threshold_w"] = model.header["on_threshold_w"]
     current = Disaggregator.fit_pooled(trains, appliance, current_only=True, **fit)
-    current = current.rated(rated_w)
-    current_kw = current.estimate(overall, zone, resolution_s).to_numpy()[test_mask]
-    baselines: dict[str, dict[str, float]] = {"current_reading_gbm": score(current_kw * 1000.0)}
+    gbms = {"current_reading_gbm": current}
+    if rated_w is not None:
+        gbms["current_reading_gbm_rated"] = current.rated(rated_w)
+    baselines: dict[str, dict[str, float]] = {
+        name: score(gbm.estimate(overall, zone, resolution_s).to_numpy()[test_mask] * 1000.0)
+        for name, gbm in gbms.items()
+    }
     others = [
         Combinatorial(pooled, appliance, submeters),
         MeanShare(pooled, appliance),

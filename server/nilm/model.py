@@ -31,6 +31,7 @@ newest sample, a centred one the sample ``lag_s`` before it.
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -59,6 +60,7 @@ __all__ = [
     "RATED_RANGE",
     "Disaggregator",
     "TailEstimate",
+    "check_rating",
     "default_threshold_w",
     "read_header",
 ]
@@ -79,6 +81,13 @@ STACK_HALF_S: tuple[int, ...] = (60, 120, 420, 900, 1800, 3600, 7200)
 #: OpenMP threads for fitting and predicting. One: on a shared host OpenMP's spinning threads
 #: made a 10,000-row fit take 54 s instead of 1.4 s (benchmarks/README.md, disaggregation).
 THREADS = 1
+
+
+def check_rating(rated_w: object) -> None:
+    """Raise :class:`NilmError` unless ``rated_w`` is a finite, positive number of watts."""
+    ok = isinstance(rated_w, (int, float)) and not isinstance(rated_w, bool)
+    if not (ok and math.isfinite(rated_w) and rated_w > 0):  # type: ignore[arg-type]
+        raise NilmError(f"a rating must be a finite number of watts above 0, got {rated_w!r}")
 
 
 def one_thread() -> Any:
@@ -226,20 +235,23 @@ class Disaggregator:
         """This model for a household whose appliance draws ``rated_w`` [W] when on (its
         nameplate rating; None: the model as trained). Overall is multiplied by the learned
         on level over ``rated_w`` before the features are built, so the appliance's steps
-        have the size the model learned, and the estimates (and ``on_threshold_w``) are
-        divided by it. The rest of the house is scaled alike, so the rating must lie within
-        :data:`RATED_RANGE` of the learned level (:class:`NilmError` otherwise)."""
+        have the size the model learned, and the estimates are divided by it: the on level,
+        the off level (an AC's fan grows with it) and ``on_threshold_w`` alike. The rest of
+        the house is scaled too, so the rating must lie within :data:`RATED_RANGE` of the
+        learned level (:class:`NilmError` otherwise, as for anything but a finite number)."""
         out = Disaggregator(self.header, self.classifier, self.regressor, self.stacker)
         if rated_w is None:
             return out
         level_w = float(self.header["on_level_w"])
-        low, high = RATED_RANGE
-        if not (np.isfinite(rated_w) and low * level_w <= rated_w <= high * level_w):
+        low_w = math.ceil(RATED_RANGE[0] * level_w)
+        high_w = math.floor(RATED_RANGE[1] * level_w)
+        check_rating(rated_w)
+        if not low_w <= rated_w <= high_w:
             raise NilmError(
-                f"a rated {self.appliance} of {rated_w:g} W is not within "
-                f"{low * level_w:.0f}-{high * level_w:.0f} W, a third to three times the "
-                f"{level_w:g} W the model learned on {self.header['trained_on']['household']!r}; "
-                "train on a household with an appliance of about that size"
+                f"a rating of {rated_w:g} W is not within {low_w}-{high_w} W, a third to three "
+                f"times the {level_w:g} W this {self.appliance} model learned on household "
+                f"{self.header['trained_on']['household']!r}: leave the rating out, or use a "
+                "model trained on an appliance of about that size"
             )
         out.rated_w = float(rated_w)
         out.scale = level_w / float(rated_w)

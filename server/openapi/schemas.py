@@ -1354,7 +1354,11 @@ SCHEMAS.update(
                     "type": "boolean",
                     "description": "estimates from past readings only (every published model)",
                 },
-                "on_threshold_w": {"type": ["number", "null"]},
+                "on_threshold_w": {
+                    "type": ["number", "null"],
+                    "description": "power above which the appliance counted as on where the "
+                    "model was trained [W]",
+                },
                 "on_level_w": {
                     "type": ["number", "null"],
                     "description": "the appliance's usual power when on where the model was "

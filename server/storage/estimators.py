@@ -51,7 +51,8 @@ class AttachedModel:
             "live": True,
             "model": header.get("catalog_name"),
             "model_resolution_s": self.resolution_s,
-            "on_threshold_w": header.get("on_threshold_w"),
+            # this household's: with a rating, the model file's threshold scaled to it
+            "on_threshold_w": header.get("rated_on_threshold_w", header.get("on_threshold_w")),
             "on_level_w": header.get("on_level_w"),
             "rated_w": header.get("rated_w"),
             "features_version": header.get("features_version"),

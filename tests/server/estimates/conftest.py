@@ -4,6 +4,7 @@ the estimator's lease), and helpers that wait with a deadline (never sleeping to
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -92,3 +93,31 @@ def ac_entries(app: Flask, household: str) -> list[tuple[int, float, dict]]:
     return sorted(
         (parse_ts(r["ts"]), r["power_kw"]["AC"], r) for _, r in entries if "AC" in r["power_kw"]
     )
+
+
+def live_household(
+    app: Flask, trained: dict, household: str = "L"
+) -> tuple[int, str, Callable[[int, int], None]]:
+    """A live household with only an Overall channel, and ``post(first, last)``, which uploads
+    readings ``first .. last - 1`` of ``trained["overall_kw"]`` (one per model window) with the
+    household's key: the start ``t0`` [s] is two days ago at the local time of the model's
+    stretch (back-dated within the raw retention). Returns ``(t0, key, post)``."""
+    _, key = app.extensions["gridlight"].keys.add_household(household, ("Overall",), timezone=TZ)
+    client = app.test_client()
+    overall = trained["overall_kw"]
+    now = int(time.time())
+    t0 = now - now % 86_400 - 2 * 86_400 + trained["offset_s"] % 86_400
+
+    def post(first: int, last: int) -> None:
+        readings = [
+            {"ts": t0 + i * R, "power_kw": {"Overall": float(overall[i])}}
+            for i in range(first, last)
+        ]
+        r = client.post(
+            f"/api/v1/households/{household}/readings",
+            json={"readings": readings},
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        assert r.status_code == 200, r.get_data(as_text=True)
+
+    return t0, key, post

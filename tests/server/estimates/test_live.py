@@ -21,7 +21,7 @@ from server.nilm import Disaggregator
 from server.storage import KeyStore, Reading, ReadingStore
 from server.storage.database import command_database
 from server.storage.estimators import EstimatorStore
-from tests.server.estimates.conftest import TZ, R, ac_entries, cli
+from tests.server.estimates.conftest import TZ, R, ac_entries, cli, live_household
 from tests.wait import wait_for
 
 
@@ -30,27 +30,12 @@ def test_an_attached_model_estimates_a_live_household_as_readings_arrive(make_ap
     need = model.context_samples
     overall = trained["overall_kw"]
     app = make_app()
-    gl = app.extensions["gridlight"]
-    _, key = gl.keys.add_household("L", ("Overall",), timezone=TZ)
     client = app.test_client()
-    now = int(time.time())
-    # two days ago at the local time of A's stretch: back-dated uploads within the raw retention
-    t0 = now - now % 86_400 - 2 * 86_400 + trained["offset_s"] % 86_400
+    t0, key, post = live_household(app, trained)
     n = need + 6
 
     def ts(i: int) -> int:
         return t0 + i * R
-
-    def post(first: int, last: int) -> None:
-        readings = [
-            {"ts": ts(i), "power_kw": {"Overall": float(overall[i])}} for i in range(first, last)
-        ]
-        r = client.post(
-            "/api/v1/households/L/readings",
-            json={"readings": readings},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        assert r.status_code == 200, r.get_data(as_text=True)
 
     def described() -> dict:
         r = client.get("/api/v1/households/L")
@@ -168,24 +153,8 @@ def test_a_model_attached_with_the_households_rating_estimates_at_that_size(make
     need = model.context_samples
     overall = trained["overall_kw"]
     app = make_app()
-    gl = app.extensions["gridlight"]
-    _, key = gl.keys.add_household("L", ("Overall",), timezone=TZ)
     client = app.test_client()
-    now = int(time.time())
-    t0 = now - now % 86_400 - 2 * 86_400 + trained["offset_s"] % 86_400
-
-    def post(first: int, last: int) -> None:
-        readings = [
-            {"ts": t0 + i * R, "power_kw": {"Overall": float(overall[i])}}
-            for i in range(first, last)
-        ]
-        r = client.post(
-            "/api/v1/households/L/readings",
-            json={"readings": readings},
-            headers={"Authorization": f"Bearer {key}"},
-        )
-        assert r.status_code == 200, r.get_data(as_text=True)
-
+    t0, _, post = live_household(app, trained)
     post(0, need - 1)
     data_dir = app.config["DATA_DIR"]
     attach = ("attach", "--household", "L", "--model", str(trained["path"]))
@@ -242,7 +211,9 @@ def test_bad_attachments_are_refused_with_the_reason(make_app, trained):  # noqa
         assert err.value.status == 400
         with pytest.raises(InvalidModel, match="not a usable"):
             attach_model(keys, store, readings, "S", b"GRIDLIGHT-NILM/1\n{}\nxx", now)
-        with pytest.raises(InvalidModel, match=r"a rated AC of 100 W is not within \d+-\d+ W"):
+        with pytest.raises(
+            InvalidModel, match=r"rated_w: a rating of 100 W is not within \d+-\d+ W"
+        ):
             attach_model(keys, store, readings, "S", data, now, rated_w=100.0)
         start = int(now) - int(now) % 300 - 3600
         readings.write(

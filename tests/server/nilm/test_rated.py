@@ -5,6 +5,7 @@ estimates back. Office B's AC draws 2.2 kW where A's, which the model learned, d
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -47,11 +48,31 @@ def test_predict_tail_of_a_rated_model_equals_its_estimate(causal_model, nilm_di
         assert tail.power_kw == pytest.approx(offline.iloc[end], rel=1e-12, abs=1e-12)
 
 
-@pytest.mark.parametrize("factor", [0.2, 3.5, float("nan"), float("inf")])
+@pytest.mark.parametrize("factor", [0.2, 0.333, 3.01, 3.5])
 def test_a_rating_far_from_the_learned_level_is_refused(ac_model, factor):
     level_w = ac_model.header["on_level_w"]
-    with pytest.raises(NilmError, match=r"rated AC of .* W is not within \d+-\d+ W, a third to"):
+    low, high = math.ceil(level_w / 3), math.floor(3 * level_w)
+    with pytest.raises(NilmError, match=rf"rating of .* W is not within {low}-{high} W, a third"):
         ac_model.rated(factor * level_w)
+    # the bounds printed are the ones that hold
+    assert ac_model.rated(low).rated_w == low and ac_model.rated(high).rated_w == high
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -2200.0, 0, True, "2200"])
+def test_a_rating_that_is_not_a_number_of_watts_is_refused(ac_model, value):
+    with pytest.raises(NilmError, match="a rating must be a finite number of watts above 0, got"):
+        ac_model.rated(value)
+
+
+def test_the_rating_scales_finer_readings_averaged_onto_the_model_grid(ac_model, nilm_dir):
+    model = ac_model.rated(2200.0)
+    coarse = read_dataset(nilm_dir).frame("B")["Overall"]
+    fine_index = pd.date_range(coarse.index[0], periods=2 * len(coarse), freq="30s")
+    fine = pd.Series(np.repeat(coarse.to_numpy(), 2), index=fine_index)
+    est = model.estimate(coarse, TZ, 60)
+    expected = np.minimum(np.repeat(est.to_numpy(), 2), fine.to_numpy())
+    assert_allclose(model.estimate(fine, TZ, 30).to_numpy(), expected)
+    assert (est * 1000 > model.on_threshold_w).any()
 
 
 def test_the_office_ac_is_estimated_better_with_its_rating(nilm_dir):
@@ -70,7 +91,11 @@ def test_the_office_ac_is_estimated_better_with_its_rating(nilm_dir):
     assert rated["energy_share_error"] < 0.6 * plain["energy_share_error"]
     # without the rating, B's 2.2 kW steps read as 1.5 kW ones: its AC energy is a third short
     assert plain["energy_share"] < 0.75 * plain["energy_share_true"]
-    assert rated["baselines"]["current_reading_gbm"] != plain["baselines"]["current_reading_gbm"]
+    # the current-reading baseline runs as trained and rated: the model is judged against both
+    as_trained = rated["baselines"]["current_reading_gbm"]
+    assert as_trained["mae_w"] == plain["baselines"]["current_reading_gbm"]["mae_w"]
+    assert "current_reading_gbm_rated" not in plain["baselines"]
+    assert rated["baselines"]["current_reading_gbm_rated"]["mae_w"] != as_trained["mae_w"]
     assert rated["baselines"]["mean_share"]["mae_w"] == plain["baselines"]["mean_share"]["mae_w"]
 
 
@@ -90,8 +115,26 @@ def test_apply_with_a_rating_marks_it_and_a_bad_one_exits_2(ac_model, nilm_dir, 
 
     assert main([*args, "--rated-w", "20000", "--out", str(tmp_path / "bad")]) == 2
     err = capsys.readouterr().err
-    assert "python -m server nilm: error: a rated AC of 20000 W is not within" in err
+    assert "python -m server nilm: error: --rated-w: a rating of 20000 W is not within" in err
     assert not (tmp_path / "bad").exists()
+    for bad in ("nan", "-5", "big"):
+        with pytest.raises(SystemExit) as exit_:
+            main([*args, "--rated-w", bad, "--out", str(tmp_path / "bad")])
+        assert exit_.value.code == 2
+        err = capsys.readouterr().err
+        assert f"argument --rated-w: expected a number of watts above 0, got '{bad}'" in err
+
+
+def test_evaluate_refuses_a_bad_rating_before_training(nilm_dir, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the rating was checked")
+
+    monkeypatch.setattr(Disaggregator, "fit_pooled", no_training)
+    dataset = read_dataset(nilm_dir)
+    frame = dataset.frame("A")
+    info = dataset.household("A")
+    with pytest.raises(NilmError, match="a rating must be a finite number of watts above 0"):
+        evaluate_frames(frame, info, frame, info, "AC", UNTIL, rated_w=float("nan"))
 
 
 def test_a_rated_model_keeps_gaps_and_stays_within_the_whole_house(ac_model, nilm_dir):

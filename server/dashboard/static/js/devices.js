@@ -9,7 +9,7 @@
 //   hours shaded and named in the note.
 
 import {api} from "./api.js";
-import {el, number, refusal, say, wallClock} from "./format.js";
+import {el, markField, number, refusal, refusedWith, say, wallClock} from "./format.js";
 import {loadPlotly} from "./charts.js";
 
 const enc = encodeURIComponent;
@@ -18,13 +18,9 @@ const base = (ctx) => `/api/v1/households/${enc(ctx.household)}`;
 
 /** The field a refusal names ("devices[3].power_kw: …" → power_kw; setpoint_c.min → setpoint_min). */
 function markInvalid(form, answer) {
-  for (const input of form.querySelectorAll("[name]")) input.removeAttribute("aria-invalid");
-  const message = !answer.ok && answer.data && answer.data.error ? answer.data.error.message : "";
-  const match = /^devices(?:\[\d+\])?\.([a-z_]+)(?:\.([a-z]+))?/.exec(message);
-  if (!match) return;
-  const name = match[1] === "setpoint_c" && match[2] ? `setpoint_${match[2]}` : match[1];
-  const input = form.querySelector(`[name="${name}"]`);
-  if (input) input.setAttribute("aria-invalid", "true");
+  const match = /^devices(?:\[\d+\])?\.([a-z_]+)(?:\.([a-z]+))?/.exec(refusedWith(answer));
+  const name = !match ? null : match[1] === "setpoint_c" && match[2] ? `setpoint_${match[2]}` : match[1];
+  markField(form, name);
 }
 
 /** The form's device, as the control API takes it (bad numbers are sent as typed: the API

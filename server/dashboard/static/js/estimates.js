@@ -11,7 +11,7 @@
 //   (409 not_live) gets the explanation and no form.
 
 import {api, getSession} from "./api.js";
-import {dateTime, el, refusal, say, watts} from "./format.js";
+import {dateTime, el, markField, refusal, refusedWith, say, watts} from "./format.js";
 
 const enc = encodeURIComponent;
 const $ = (id) => document.getElementById(id);
@@ -20,15 +20,17 @@ const count = (n) => (n === null || n === undefined ? "?" : new Intl.NumberForma
 
 let shown = null;  // the household context being drawn: a later choice wins over a slow answer
 
-/** The field a refusal concerns: the one it names ("rated_w: expected a number …"), or the rating
- * for a rating out of the model's range ("a rated AC of 20000 W is not within …"). */
+/** Mark the field a refusal names ("rated_w: a rating of 20000 W is not within …"); returns it. */
 function markInvalid(form, answer) {
-  for (const input of form.querySelectorAll("[name]")) input.removeAttribute("aria-invalid");
-  const message = !answer.ok && answer.data && answer.data.error ? answer.data.error.message : "";
-  const named = /^([a-z_]+):/.exec(message);
-  const name = named ? named[1] : /^a rated \S+ of /.test(message) ? "rated_w" : null;
-  const input = name ? form.querySelector(`[name="${name}"]`) : null;
-  if (input) input.setAttribute("aria-invalid", "true");
+  const named = /^([a-z_]+):/.exec(refusedWith(answer));
+  return markField(form, named ? named[1] : null);
+}
+
+/** The answer to a change made for household ``ctx`` that came back after another household
+ * was chosen: said with the household's name, since the panel shows the other one now. */
+function late(ctx, answer, done) {
+  return say("estimates-msg", `Household ${ctx.household}: ${answer.ok ? done : refusal(answer)}`,
+    answer.ok ? "ok" : "error");
 }
 
 /** "14:03" on the household's clock, or the date too when it is not within the last day. */
@@ -74,8 +76,9 @@ function modelAbout(m, attached) {
 }
 
 function hours(seconds) {
-  const h = Math.floor(seconds / 3600);
-  const min = Math.round((seconds % 3600) / 60);
+  const minutes = Math.round(seconds / 60);
+  const h = Math.floor(minutes / 60);
+  const min = minutes % 60;
   return h ? `${h} h${min ? ` ${min} min` : ""}` : `${min} min`;
 }
 
@@ -90,13 +93,16 @@ function row(ctx, estimate) {
       el("button", {type: "button", text: "Detach", "aria-label": `Detach ${label}`, onclick: async (event) => {
         event.target.disabled = true;
         const done = await api(`${base(ctx)}/${enc(estimate.appliance)}`, {method: "DELETE"});
+        const gone = `${estimate.appliance} is no longer estimated (the estimates written stay).`;
+        if (shown !== ctx) return late(ctx, done, gone);
         if (!done.ok) {
           event.target.disabled = false;
           return say("estimates-msg", refusal(done, "Not detached"));
         }
-        if (shown !== ctx) return undefined;  // another household was chosen meanwhile
         await loadEstimates(ctx);
-        say("estimates-msg", `${estimate.appliance} is no longer estimated (the estimates written stay).`, "ok");
+        if (shown !== ctx) return late(ctx, done, gone);
+        say("estimates-msg", gone, "ok");
+        $("set-estimates-h").focus();  // the button is gone with its row
       }})),
     el("p", {class: "note", text: `Trained on ${trainedOn(estimate)} · ${rating}`}),
     el("p", {class: "note state", text: `State: ${stateText(estimate, ctx.info.timezone)}`}));
@@ -111,7 +117,14 @@ export async function loadEstimates(ctx) {
   const list = $("estimate-list");
   const note = $("estimate-catalog-note");
   delete panel.dataset.household;
-  const drawn = () => { panel.dataset.household = ctx.household; };
+  // nothing of the household drawn before may be used while this one loads
+  panel.inert = true;
+  panel.setAttribute("aria-busy", "true");
+  const drawn = () => {
+    panel.dataset.household = ctx.household;
+    panel.inert = false;
+    panel.removeAttribute("aria-busy");
+  };
   const reset = () => {
     list.replaceChildren();
     form.hidden = true;
@@ -169,13 +182,19 @@ export async function loadEstimates(ctx) {
       // a bad rating is sent as typed: the API names it
       if (raw) body.rated_w = Number.isFinite(Number(raw)) ? Number(raw) : raw;
       const put = await api(`${base(ctx)}/${enc(chosen.appliance)}`, {method: "PUT", body});
-      markInvalid(form, put);
-      if (!put.ok) return say("estimates-msg", refusal(put, "Not attached"));
+      const rated = put.ok && put.data.rated_w ? `, rated ${watts(put.data.rated_w)}` : "";
+      const done = `${chosen.appliance} is estimated by ${chosen.name}${rated}: the estimator takes it up shortly.`;
+      if (shown !== ctx) return late(ctx, put, done);
+      const field = markInvalid(form, put);
+      if (!put.ok) {
+        say("estimates-msg", refusal(put, "Not attached"));
+        if (field) field.focus();
+        return undefined;
+      }
       form.elements.rated_w.value = "";
-      if (shown !== ctx) return undefined;
       await loadEstimates(ctx);
-      const rated = put.data.rated_w ? `, rated ${watts(put.data.rated_w)}` : "";
-      say("estimates-msg", `${chosen.appliance} is estimated by ${chosen.name}${rated}: the estimator takes it up shortly.`, "ok");
+      if (shown !== ctx) return late(ctx, put, done);
+      say("estimates-msg", done, "ok");
     } finally {
       for (const b of buttons) b.disabled = false;
     }

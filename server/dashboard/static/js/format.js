@@ -88,6 +88,20 @@ export function say(id, text, tone = "error") {
   node.classList.toggle("error", Boolean(text) && tone === "error");
 }
 
+/** The field a refusal names, for a form: every input's ``aria-invalid`` cleared, then set on
+ * the input called ``name`` (none when ``name`` is null or no such input); returns that input. */
+export function markField(form, name) {
+  for (const input of form.querySelectorAll("[name]")) input.removeAttribute("aria-invalid");
+  const input = name ? form.querySelector(`[name="${name}"]`) : null;
+  if (input) input.setAttribute("aria-invalid", "true");
+  return input;
+}
+
+/** The API's own sentence of a refusal (``""`` for an answer that is not one). */
+export function refusedWith(answer) {
+  return !answer.ok && answer.data && answer.data.error ? answer.data.error.message : "";
+}
+
 /** The API's own sentence for a refusal (a bad field is named first: "cooldown_min: expected
  * …"), else the general one; ``what`` says what did not happen ("Not saved"). */
 export function refusal(answer, what = "") {

@@ -4,19 +4,15 @@
 // has its route.
 
 import {api, getSession} from "./api.js";
-import {dateTime, el, refusal, say} from "./format.js";
+import {dateTime, el, markField, refusal, refusedWith, say} from "./format.js";
 
 const enc = encodeURIComponent;
 const $ = (id) => document.getElementById(id);
 
 function markInvalid(form, answer) {
-  for (const input of form.querySelectorAll("[name]")) input.removeAttribute("aria-invalid");
-  const message = !answer.ok && answer.data && answer.data.error ? answer.data.error.message : "";
-  const match = /^([a-z_]+)(?:\.([a-z_]+))?:/.exec(message);
-  if (!match) return;
-  const name = match[2] === "start" || match[2] === "end" ? `quiet_${match[2]}` : match[1];
-  const input = form.querySelector(`[name="${name}"]`);
-  if (input) input.setAttribute("aria-invalid", "true");
+  const match = /^([a-z_]+)(?:\.([a-z_]+))?:/.exec(refusedWith(answer));
+  const name = !match ? null : match[2] === "start" || match[2] === "end" ? `quiet_${match[2]}` : match[1];
+  markField(form, name);
 }
 
 function submitting(form, handler) {
