@@ -1266,6 +1266,11 @@ TRAINED_ON = {
     "description": "the household the model was trained on (id, archetype, timezone, source)",
     "additionalProperties": True,
 }
+ON_LEVEL_W = {
+    "type": ["number", "null"],
+    "description": "the appliance's usual power when on where the model was trained [W]; "
+    "attach with rated_w when this household's differs",
+}
 TRAINING_PERIOD = {
     "type": ["object", "null"],
     "description": "the span of its training readings (start, end, samples, days)",
@@ -1291,11 +1296,7 @@ SCHEMAS.update(
                     "type": ["number", "null"],
                     "description": "power above which the appliance counts as on here [W]",
                 },
-                "on_level_w": {
-                    "type": ["number", "null"],
-                    "description": "the appliance's usual power when on where the model was "
-                    "trained [W]",
-                },
+                "on_level_w": ON_LEVEL_W,
                 "rated_w": {
                     "type": ["number", "null"],
                     "description": "the appliance's rating in this household given when "
@@ -1359,11 +1360,7 @@ SCHEMAS.update(
                     "description": "power above which the appliance counted as on where the "
                     "model was trained [W]",
                 },
-                "on_level_w": {
-                    "type": ["number", "null"],
-                    "description": "the appliance's usual power when on where the model was "
-                    "trained [W]; attach with rated_w when this household's differs",
-                },
+                "on_level_w": ON_LEVEL_W,
                 "need_samples": {"type": ["integer", "null"]},
                 "trained_on": TRAINED_ON,
                 "training_period": TRAINING_PERIOD,
