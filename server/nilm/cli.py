@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -72,13 +71,17 @@ def _threshold(parser: argparse.ArgumentParser) -> None:
 
 
 def watts(raw: str) -> float:
-    """``--rated-w``: a finite number of watts above 0."""
+    """``--rated-w``: a finite number of watts above 0 (:func:`~server.nilm.model.check_rating`)."""
+    from server.nilm.data import NilmError
+    from server.nilm.model import check_rating
+
     try:
         value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number of watts above 0, got {raw!r}")
+        check_rating(value)
+    except (ValueError, NilmError):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of watts above 0, got {raw!r}"
+        ) from None
     return value
 
 

@@ -228,8 +228,6 @@ class Disaggregator:
         self.stacker = stacker
         #: The appliance's rated power in the household estimated [W] (None: as trained).
         self.rated_w: float | None = None
-        #: Watts of the training household per watt of the household estimated.
-        self.scale = 1.0
 
     def rated(self, rated_w: float | None) -> Disaggregator:
         """This model for a household whose appliance draws ``rated_w`` [W] when on (its
@@ -254,8 +252,14 @@ class Disaggregator:
                 "model trained on an appliance of about that size"
             )
         out.rated_w = float(rated_w)
-        out.scale = level_w / float(rated_w)
         return out
+
+    @property
+    def scale(self) -> float:
+        """Watts of the training household per watt of the household estimated."""
+        if self.rated_w is None:
+            return 1.0
+        return float(self.header["on_level_w"]) / self.rated_w
 
     # ------------------------------------------------------------------ properties
     @property
